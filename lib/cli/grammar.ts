@@ -1,0 +1,248 @@
+/**
+ * Declarations of the command-line grammar: actions, credential-type keywords and options.
+ *
+ * The parser, the usage text, the man page and the shell completions are all generated from
+ * these tables, so they cannot drift apart. Upstream reference: ref §1.
+ */
+
+/** The three operations of `condor_store_cred`. */
+export type Action = "add" | "delete" | "query";
+
+/** The credential types; `password` is also the legacy (no suffix) type. */
+export type CredType = "password" | "kerberos" | "oauth";
+
+/** Action words, matched case-insensitively and in full (ref §1.2). */
+export const ACTIONS: readonly Action[] = ["add", "delete", "query"];
+
+/** One keyword of a type suffix, with the minimum prefix length that selects it (ref §1.3). */
+export interface TypeKeyword {
+  readonly keyword: string;
+  readonly minLength: number;
+  readonly type: CredType;
+}
+
+/** Type-suffix keywords in upstream's matching order. */
+export const TYPE_KEYWORDS: readonly TypeKeyword[] = [
+  { keyword: "pwd", minLength: 1, type: "password" },
+  { keyword: "password", minLength: 2, type: "password" },
+  { keyword: "krb", minLength: 2, type: "kerberos" },
+  { keyword: "kerberos", minLength: 2, type: "kerberos" },
+  { keyword: "oauth", minLength: 2, type: "oauth" },
+  { keyword: "oath", minLength: 2, type: "oauth" },
+  { keyword: "scitokens", minLength: 3, type: "oauth" },
+];
+
+/** The names of the fields an option sets on the parsed command line. */
+export type OptionKey =
+  | "name"
+  | "password"
+  | "pool"
+  | "user"
+  | "input"
+  | "service"
+  | "handle"
+  | "scopes"
+  | "audience"
+  | "accessToken"
+  | "poolFile"
+  | "debug"
+  | "help"
+  | "json";
+
+/** How a repeated option is treated. */
+export type Duplicate =
+  | { readonly kind: "allowed" }
+  | { readonly kind: "replace" }
+  | { readonly kind: "error"; readonly message: string };
+
+/** One option of the grammar. */
+export interface OptionSpec {
+  /** The single letter after `-` (case-sensitive), or null for long-only options. */
+  readonly short: string | null;
+  /** The long name after `--` (SPEC §3). */
+  readonly long: string;
+  readonly key: OptionKey;
+  /** The word in "requires a <word> argument", or null for a flag. */
+  readonly argument: string | null;
+  readonly duplicate: Duplicate;
+  /** Usage-text synopsis (left column), or null when upstream's usage does not list it. */
+  readonly synopsis: string | null;
+  /** Usage-text description lines (right column). */
+  readonly description: readonly string[];
+  /** For completions: what kind of value the argument is. */
+  readonly completes?: "file" | "host" | "user" | "none";
+}
+
+const DUPLICATE_USER = "ERROR: only one of '-s' or '-u' may be provided";
+const DUPLICATE_POOL = "ERROR: only one '-c' or '-u' arg may be provided";
+
+/**
+ * Options in usage-text order. The duplicate messages are upstream's, byte for byte (including
+ * its typo in the `-u` message, ref §9 item 27).
+ */
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    short: "u",
+    long: "user",
+    key: "user",
+    argument: "username",
+    duplicate: { kind: "error", message: DUPLICATE_USER },
+    synopsis: "-u username",
+    description: ["Use the specified username"],
+    completes: "user",
+  },
+  {
+    short: "c",
+    long: "pool",
+    key: "pool",
+    argument: null,
+    duplicate: { kind: "error", message: DUPLICATE_POOL },
+    synopsis: "-c",
+    description: ["Manage the condor pool password"],
+  },
+  {
+    short: "p",
+    long: "password",
+    key: "password",
+    argument: "password",
+    duplicate: { kind: "error", message: "ERROR: only one '-p' arg may be provided" },
+    synopsis: "-p <password>",
+    description: [
+      "Use the specified password rather than prompting",
+      "   If <password> is -, read from stdin",
+    ],
+    completes: "none",
+  },
+  {
+    short: "i",
+    long: "input",
+    key: "input",
+    argument: "filename",
+    duplicate: { kind: "error", message: "ERROR: credential filename already specified" },
+    synopsis: "-i <filename>",
+    description: [
+      "Read the credential from <filename>",
+      "   If <filename> is -, read from stdin",
+    ],
+    completes: "file",
+  },
+  {
+    short: "s",
+    long: "service",
+    key: "service",
+    argument: "service",
+    duplicate: { kind: "error", message: "ERROR: OAuth service already specified" },
+    synopsis: "-s <service>",
+    description: ["Add/Remove/Query for the given OAuth2 service"],
+    completes: "none",
+  },
+  {
+    short: "H",
+    long: "handle",
+    key: "handle",
+    argument: "handle",
+    duplicate: { kind: "error", message: "ERROR: OAuth handle already specified" },
+    synopsis: "-H <handle>",
+    description: ["Specify a handle for the given OAuth2 service"],
+    completes: "none",
+  },
+  {
+    short: "S",
+    long: "scopes",
+    key: "scopes",
+    argument: "scopes",
+    duplicate: { kind: "error", message: "ERROR: OAuth scopes already specified" },
+    synopsis: "-S <scopes>",
+    description: [
+      "Add the given OAuth2 comma-separated scopes, or make sure",
+      "   a Query matches",
+    ],
+    completes: "none",
+  },
+  {
+    short: "A",
+    long: "audience",
+    key: "audience",
+    argument: "audience",
+    duplicate: { kind: "error", message: "ERROR: OAuth audience already specified" },
+    synopsis: "-A <audience>",
+    description: ["Add the given OAuth2 audience, or make sure a Query matches"],
+    completes: "none",
+  },
+  {
+    short: "P",
+    long: "access-token",
+    key: "accessToken",
+    argument: null,
+    duplicate: { kind: "allowed" },
+    synopsis: "-P",
+    description: ["The given OAuth2 credential is an access token"],
+  },
+  {
+    short: "n",
+    long: "name",
+    key: "name",
+    argument: "name",
+    duplicate: { kind: "error", message: "ERROR: only one '-n' arg may be provided" },
+    synopsis: "-n <name>",
+    description: ["Manage credentials on the named machine"],
+    completes: "host",
+  },
+  {
+    short: "f",
+    long: "file",
+    key: "poolFile",
+    argument: "filename",
+    duplicate: { kind: "replace" },
+    synopsis: "-f <filename>",
+    description: ["Write password to a pool password file"],
+    completes: "file",
+  },
+  {
+    short: "d",
+    long: "debug",
+    key: "debug",
+    argument: null,
+    duplicate: { kind: "allowed" },
+    synopsis: "-d",
+    description: ["Display debugging messages"],
+  },
+  {
+    short: "h",
+    long: "help",
+    key: "help",
+    argument: null,
+    duplicate: { kind: "allowed" },
+    synopsis: "-h",
+    description: ["Display this message"],
+  },
+  {
+    short: null,
+    long: "json",
+    key: "json",
+    argument: null,
+    duplicate: { kind: "allowed" },
+    synopsis: null,
+    description: ["Print the result as one JSON object on stdout"],
+  },
+];
+
+/** The program name used in the usage text and messages. */
+export const PROGRAM_NAME = "condor_store_cred";
+
+/**
+ * Matches a type suffix such as `-krb` (with its dash) against the keyword table: the text after
+ * the dash must be a prefix of a keyword at least `minLength` long, and a `--` suffix must equal
+ * the keyword exactly (ref §1.3). The suffix is lower-cased first.
+ */
+export function matchTypeSuffix(suffix: string): CredType | null {
+  const lower = suffix.toLowerCase();
+  if (lower.startsWith("--")) {
+    const word = lower.slice(2);
+    return TYPE_KEYWORDS.find((k) => k.keyword === word)?.type ?? null;
+  }
+  if (!lower.startsWith("-")) return null;
+  const word = lower.slice(1);
+  const hit = TYPE_KEYWORDS.find((k) => word.length >= k.minLength && k.keyword.startsWith(word));
+  return hit?.type ?? null;
+}

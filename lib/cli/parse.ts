@@ -1,0 +1,255 @@
+/**
+ * The command-line parser: arguments in, a plain value out, no I/O (ref §1 with SPEC deviations
+ * 1, 3, 4 and 13, plus the long forms of SPEC §3).
+ */
+
+import {
+  type Action,
+  ACTIONS,
+  type CredType,
+  matchTypeSuffix,
+  OPTIONS,
+  type OptionSpec,
+} from "./grammar.ts";
+
+/** A successfully parsed command line. */
+export interface CommandLine {
+  readonly action: Action;
+  readonly type: CredType;
+  /** No type suffix was given: upstream's LEGACY_PWD mode. */
+  readonly legacy: boolean;
+  /** The `-u` value, verbatim. */
+  readonly user: string | null;
+  /** `-c`: the pool password. */
+  readonly pool: boolean;
+  /** The `-p` value (`-` means stdin). It is a secret when it is not `-`. */
+  readonly password: string | null;
+  readonly input: string | null;
+  readonly service: string | null;
+  readonly handle: string | null;
+  readonly scopes: string | null;
+  readonly audience: string | null;
+  readonly accessToken: boolean;
+  readonly name: string | null;
+  /** `-f FILE`: write a pool password file instead of storing. */
+  readonly poolFile: string | null;
+  readonly debug: boolean;
+  readonly json: boolean;
+}
+
+/** What the parser decided. `message` is printed on stderr as is, then the usage if `usage`. */
+export type ParseResult =
+  | { readonly kind: "command"; readonly command: CommandLine }
+  | { readonly kind: "help"; readonly json: boolean }
+  | {
+    readonly kind: "error";
+    readonly message: string;
+    readonly usage: boolean;
+    readonly json: boolean;
+  };
+
+interface Draft {
+  action: Action | null;
+  type: CredType | null;
+  user: string | null;
+  pool: boolean;
+  password: string | null;
+  input: string | null;
+  service: string | null;
+  handle: string | null;
+  scopes: string | null;
+  audience: string | null;
+  accessToken: boolean;
+  name: string | null;
+  poolFile: string | null;
+  debug: boolean;
+  help: boolean;
+  json: boolean;
+}
+
+class UsageError extends Error {
+  constructor(message: string, readonly usage = true) {
+    super(message);
+  }
+}
+
+function emptyDraft(): Draft {
+  return {
+    action: null,
+    type: null,
+    user: null,
+    pool: false,
+    password: null,
+    input: null,
+    service: null,
+    handle: null,
+    scopes: null,
+    audience: null,
+    accessToken: false,
+    name: null,
+    poolFile: null,
+    debug: false,
+    help: false,
+    json: false,
+  };
+}
+
+const SHORT = new Map(OPTIONS.filter((o) => o.short).map((o) => [`-${o.short}`, o]));
+const LONG = new Map(OPTIONS.map((o) => [`--${o.long}`, o]));
+
+/** True when `arg` is exactly an option spelling (so it is never taken as a detached type). */
+function isOptionSpelling(arg: string): boolean {
+  return SHORT.has(arg) || LONG.has(arg.split("=", 1)[0]);
+}
+
+/** Checks `-u`'s value: an `@` that is neither the first nor the last character. */
+function isAccountAtDomain(value: string): boolean {
+  const at = value.indexOf("@");
+  return at > 0 && at !== value.length - 1;
+}
+
+function applyActionWord(draft: Draft, arg: string): void {
+  // "add-krb" splits at its first dash into the action "add" and the suffix "-krb".
+  const dash = arg.indexOf("-");
+  const word = dash > 0 ? arg.slice(0, dash) : arg;
+  const suffix = dash > 0 ? arg.slice(dash) : null;
+  const action = ACTIONS.find((a) => a[0] === word[0]?.toLowerCase());
+  if (action === undefined) {
+    throw new UsageError(`ERROR: Unrecognized command - '${arg}'\n\n`);
+  }
+  if (word.toLowerCase() !== action) {
+    throw new UsageError(`ERROR: Unrecognized command - '${word}'\n\n`);
+  }
+  if (draft.action === null) {
+    draft.action = action;
+    if (suffix !== null) {
+      const type = matchTypeSuffix(suffix);
+      if (type === null) throw new UsageError(`ERROR: ${suffix} is not a known credential type\n`);
+      draft.type = type;
+    }
+  } else if (draft.action !== action) {
+    throw new UsageError("ERROR: exactly one command must be provided\n");
+  }
+  // A repeated action word of the same operation is ignored, suffix and all (ref §1.2).
+}
+
+function setOption(draft: Draft, spec: OptionSpec, value: string | null): void {
+  const { key } = spec;
+  if (key === "user") {
+    if (draft.user !== null || draft.pool) throw new UsageError(duplicateMessage(spec));
+    if (!isAccountAtDomain(value!)) {
+      throw new UsageError(`ERROR: Username '${value}' is not of the form: account@domain\n`);
+    }
+    draft.user = value;
+    return;
+  }
+  if (key === "pool") {
+    if (draft.user !== null || draft.pool) throw new UsageError(duplicateMessage(spec));
+    draft.pool = true;
+    return;
+  }
+  if (
+    key === "accessToken" || key === "debug" || key === "help" || key === "json"
+  ) {
+    draft[key] = true;
+    return;
+  }
+  if (draft[key] !== null && spec.duplicate.kind === "error") {
+    throw new UsageError(duplicateMessage(spec));
+  }
+  draft[key] = value;
+}
+
+function duplicateMessage(spec: OptionSpec): string {
+  return spec.duplicate.kind === "error" ? `${spec.duplicate.message}\n` : "";
+}
+
+function scan(args: readonly string[], draft: Draft): void {
+  let actionIndex = -1;
+  let typeGiven = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("-")) {
+      const before = draft.action;
+      applyActionWord(draft, arg);
+      if (before === null) {
+        actionIndex = i;
+        typeGiven = draft.type !== null;
+      }
+      continue;
+    }
+    // SPEC deviation 4: `add -krb` when the word right after the action names a type.
+    if (actionIndex >= 0 && i === actionIndex + 1 && !typeGiven && !isOptionSpelling(arg)) {
+      const type = matchTypeSuffix(arg);
+      if (type !== null) {
+        draft.type = type;
+        typeGiven = true;
+        continue;
+      }
+    }
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const spelling = eq > 0 ? arg.slice(0, eq) : arg;
+    const spec = arg.startsWith("--") ? LONG.get(spelling) : SHORT.get(arg);
+    if (spec === undefined) throw new UsageError(`ERROR: Unrecognized option - '${arg}'\n\n`);
+    let value: string | null = null;
+    if (spec.argument !== null) {
+      if (eq > 0) {
+        value = arg.slice(eq + 1);
+      } else if (i + 1 < args.length) {
+        value = args[++i];
+      } else {
+        throw new UsageError(`ERROR: Option '${arg}' requires a ${spec.argument} argument\n\n`);
+      }
+    } else if (eq > 0) {
+      throw new UsageError(`ERROR: Option '${spelling}' does not take an argument\n\n`);
+    }
+    setOption(draft, spec, value);
+  }
+}
+
+/** The checks that run after a successful scan (ref §1.5), returning the final command line. */
+function validate(draft: Draft): CommandLine | UsageError | "help" {
+  if (draft.poolFile !== null && (draft.action === "delete" || draft.action === "query")) {
+    // SPEC deviation 13: upstream silently turned the action into a pool-file write.
+    return new UsageError("ERROR: -f can only be used to add a password\n", false);
+  }
+  const action = draft.action ?? (draft.poolFile !== null ? "add" : null);
+  // `-f` always writes a password, whatever type came with the add (ref §1.4).
+  const type: CredType = draft.poolFile !== null ? "password" : draft.type ?? "password";
+  let message = "";
+  if (action === "add" && type !== "password" && draft.input === null) {
+    message += "ERROR: add-krb and add-oauth commands require a credential filename argument\n";
+  }
+  if (action === "add" && type === "oauth" && draft.service === null) {
+    message += "ERROR: add-oauth command requires a service name\n";
+  }
+  if (message) return new UsageError(message, false);
+  if (draft.help) return "help";
+  if (action === null) return new UsageError("");
+  const { help: _help, ...rest } = draft;
+  return { ...rest, action, type, legacy: draft.type === null || draft.poolFile !== null };
+}
+
+/**
+ * Parses the program's arguments (without argv0). Pure: no I/O, no environment.
+ * Never throws; every problem is a `{kind: "error"}` result carrying upstream's message text.
+ */
+export function parseCommandLine(args: readonly string[]): ParseResult {
+  const draft = emptyDraft();
+  // --json is honoured even when the scan stops before reaching it, so errors are JSON too.
+  const json = args.includes("--json");
+  try {
+    scan(args, draft);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      return { kind: "error", message: error.message, usage: error.usage, json };
+    }
+    throw error;
+  }
+  const result = validate(draft);
+  if (result === "help") return { kind: "help", json };
+  if (result instanceof UsageError) {
+    return { kind: "error", message: result.message, usage: result.usage, json };
+  }
+  return { kind: "command", command: result };
+}

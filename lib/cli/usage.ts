@@ -1,0 +1,56 @@
+/**
+ * The usage text of ref §1.6, built from the grammar declarations so that `-h`, the man page and
+ * the completions share one source.
+ */
+
+import { OPTIONS, PROGRAM_NAME } from "./grammar.ts";
+
+const SYNOPSIS_WIDTH = 18;
+const CONTINUATION_INDENT = " ".repeat(4 + SYNOPSIS_WIDTH);
+
+/** The action lines of the usage text (synopsis, description). */
+export const USAGE_ACTIONS: readonly (readonly [string, string])[] = [
+  ["add[-type]", "Add credential to secure storage"],
+  ["delete[-type]", "Remove credential from secure storage"],
+  ["query[-type]", "Check if a credential has been stored"],
+];
+
+/** The type lines of the usage text (synopsis, description). */
+export const USAGE_TYPES: readonly (readonly [string, string])[] = [
+  ["-pwd", "Credential is a password (default)"],
+  ["-krb", "Credential is Kerberos/AFS token"],
+  ["-oauth", "Credential is Scitoken or OAuth2 token"],
+];
+
+/** The closing paragraph of the usage text. */
+export const USAGE_NOTES: readonly string[] = [
+  "If no -u argument is supplied, the name of the current user will be used.",
+  "The add-krb and add-oauth action must be used with the -i argument to specify",
+  "a file to read the credential from. The add or add-pwd action will prompt for",
+  "a password unless the -p argument is used.",
+  "Using -A or -S with oauth requires the credential to be in JSON format.",
+];
+
+function row(synopsis: string, description: readonly string[]): string {
+  const [first, ...rest] = description;
+  const lines = [`    ${synopsis.padEnd(SYNOPSIS_WIDTH)}${first}`];
+  for (const line of rest) lines.push(`${CONTINUATION_INDENT}${line}`);
+  return lines.join("\n");
+}
+
+/** Returns upstream's usage text byte for byte (ref §1.6), ending with one extra blank line. */
+export function usageText(program: string = PROGRAM_NAME): string {
+  const lines = [
+    `Usage: ${program} action [options]`,
+    "  where action is one of:",
+    ...USAGE_ACTIONS.map(([s, d]) => row(s, [d])),
+    "  and -type is an optional credential type. it must be one of:",
+    ...USAGE_TYPES.map(([s, d]) => row(s, [d])),
+    "  and where [options] is zero or more of:",
+    ...OPTIONS.filter((o) => o.synopsis !== null).map((o) => row(o.synopsis!, o.description)),
+    "",
+    ...USAGE_NOTES,
+    "",
+  ];
+  return lines.join("\n") + "\n";
+}

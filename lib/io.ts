@@ -1,0 +1,72 @@
+/**
+ * The injected terminal and environment interface, so prompts and output are testable without a
+ * terminal. `createRealIo()` is the one place the real one is built.
+ *
+ * Permissions of the real Io: --allow-env, --allow-sys=hostname,uid.
+ */
+
+/** What the program needs from standard input. */
+export interface Input {
+  read(buffer: Uint8Array): Promise<number | null>;
+  isTerminal(): boolean;
+  /** Raw mode: no echo, no line editing, no signals from the keyboard. */
+  setRaw(mode: boolean): void;
+  /** Aborts a pending read (it then rejects). */
+  close(): void;
+}
+
+/** Terminal, environment and process facts, injected into `run()`. */
+export interface Io {
+  /** A snapshot of the environment. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly stdin: Input;
+  writeOut(text: string | Uint8Array): Promise<void>;
+  writeErr(text: string): Promise<void>;
+  /** Effective uid (0 for root), or -1 where the platform has none. */
+  uid(): number;
+  hostname(): string;
+  /** Calls `handler` on SIGINT or SIGTERM until the returned function is called. */
+  onInterrupt(handler: () => void): () => void;
+}
+
+const encoder = new TextEncoder();
+
+async function writeAll(
+  sink: { write(p: Uint8Array): Promise<number> },
+  data: Uint8Array,
+): Promise<void> {
+  let written = 0;
+  while (written < data.length) written += await sink.write(data.subarray(written));
+}
+
+/** Builds the real Io over Deno's stdio, environment and signals. */
+export function createRealIo(): Io {
+  let stdinClosed = false;
+  return {
+    env: Deno.env.toObject(),
+    stdin: {
+      read: (buffer) => Deno.stdin.read(buffer),
+      isTerminal: () => Deno.stdin.isTerminal(),
+      setRaw: (mode) => Deno.stdin.setRaw(mode),
+      close: () => {
+        if (stdinClosed) return;
+        stdinClosed = true;
+        Deno.stdin.close();
+      },
+    },
+    writeOut: (text) =>
+      writeAll(Deno.stdout, typeof text === "string" ? encoder.encode(text) : text),
+    writeErr: (text) => writeAll(Deno.stderr, encoder.encode(text)),
+    uid: () => Deno.uid() ?? -1,
+    hostname: () => Deno.hostname(),
+    onInterrupt(handler) {
+      const signals: Deno.Signal[] = Deno.build.os === "windows"
+        ? ["SIGINT"]
+        : ["SIGINT", "SIGTERM"];
+      for (const s of signals) Deno.addSignalListener(s, handler);
+      return () => {
+        for (const s of signals) Deno.removeSignalListener(s, handler);
+      };
+    },
+  };
+}

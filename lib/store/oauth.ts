@@ -1,0 +1,277 @@
+/**
+ * OAuth2 / SciTokens (ref §5.4, SPEC deviation 10): `<dir>/<user>/<service>[_<handle>].top` for
+ * refresh tokens (read by the credmon) and `.use` for access tokens (`-P`, or the credmon's
+ * output).
+ */
+
+import { quote, StoreError } from "../errors.ts";
+import { withLock } from "../fs/lock.ts";
+import {
+  checkCredentialFile,
+  inspectCredentialFile,
+  join,
+  lstatOrNull,
+  osError,
+  readFileSecurely,
+  removeCredentialFile,
+  tempPathFor,
+  writeFileDurably,
+} from "../fs/secure_file.ts";
+import { secureDirectory } from "../fs/directories.ts";
+import {
+  type Ad,
+  baseAd,
+  configuredPath,
+  lockTimeout,
+  type Outcome,
+  seconds,
+  type StoreContext,
+  storeDirectory,
+} from "./context.ts";
+import { kickCredmon, removeMark } from "./credmon.ts";
+import { checkName, oauthName } from "./names.ts";
+
+/** Largest OAuth credential (SPEC §5 "Limits"). */
+export const OAUTH_LIMIT = 1024 * 1024;
+
+/** The OAuth-specific part of a request. */
+export interface OAuthRequest {
+  readonly service: string | null;
+  readonly handle: string | null;
+  readonly scopes: string | null;
+  readonly audience: string | null;
+  /** `-P`: store an access token as `.use`. */
+  readonly accessToken: boolean;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Parses bytes as JSON; undefined when they are not JSON. */
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The file stem for a request, with service and handle checked (SPEC deviation 11). */
+function fileStem(request: OAuthRequest): string {
+  const service = checkName("service", request.service ?? "");
+  if (request.handle) checkName("handle", request.handle);
+  return oauthName(service, request.handle);
+}
+
+/** Refuses a Vault token whose `vault_url` host is not in TRUSTED_VAULT_HOSTS (ref §5.4). */
+function checkVaultHost(ctx: StoreContext, json: unknown): void {
+  if (!isObject(json) || typeof json.vault_url !== "string") return;
+  const trusted = (ctx.config.get("TRUSTED_VAULT_HOSTS") ?? "").split(/[\s,]+/).filter(Boolean)
+    .map((h) => h.toLowerCase());
+  if (trusted.length === 0) return;
+  let host = "";
+  try {
+    host = new URL(json.vault_url).hostname.toLowerCase();
+  } catch {
+    // An unparsable URL has no trusted host.
+  }
+  if (!trusted.includes(host)) {
+    throw new StoreError(
+      "untrusted-host",
+      `the Vault host ${quote(host)} is not listed in TRUSTED_VAULT_HOSTS`,
+    );
+  }
+}
+
+/**
+ * Adds scopes and audience to a JSON credential (ref §5.4 step 5): keys matching
+ * case-insensitively are replaced, as in HTCondor's ClassAd round trip; the result is 2-space
+ * indented JSON with a trailing newline.
+ */
+function mergeScopes(credential: Uint8Array, request: OAuthRequest): Uint8Array {
+  const json = parseJson(credential);
+  if (!isObject(json)) {
+    throw new StoreError(
+      "json-parse",
+      "-S and -A need the credential to be a JSON object; store it without them, or with -P",
+    );
+  }
+  const set = (key: string, value: string) => {
+    for (const k of Object.keys(json)) if (k.toLowerCase() === key) delete json[k];
+    json[key] = value;
+  };
+  if (request.scopes) set("scopes", request.scopes);
+  if (request.audience) set("audience", request.audience);
+  return new TextEncoder().encode(JSON.stringify(json, null, 2) + "\n");
+}
+
+async function userDirectory(ctx: StoreContext, user: string, create: boolean) {
+  const dir = configuredPath(ctx, "oauth");
+  const exists = await storeDirectory(ctx, dir, { create, sharedGroup: true });
+  const userDir = join(dir, user);
+  const userExists = exists &&
+    await secureDirectory(userDir, ctx.trust, { create, sharedParent: true });
+  return { dir, userDir, exists: userExists };
+}
+
+/**
+ * add-oauth: writes `.top` (or `.use` with -P) durably. `.use` answers with its time; `.top`
+ * with an existing `.use` answers with the old `.use` time and no signal; otherwise the OAuth
+ * credmon is signalled and the result is pending (ref §5.4 "add", §3.3 step 9).
+ */
+export async function addOAuth(
+  ctx: StoreContext,
+  user: string,
+  request: OAuthRequest & { readonly credential: Uint8Array },
+): Promise<Outcome> {
+  const stem = fileStem(request);
+  const json = parseJson(request.credential);
+  checkVaultHost(ctx, json);
+  const extension = request.accessToken ? "use" : "top";
+  const merged = extension === "top" && (request.scopes || request.audience)
+    ? mergeScopes(request.credential, request)
+    : null;
+  const { dir, userDir } = await userDirectory(ctx, user, true);
+  const target = join(userDir, `${stem}.${extension}`);
+  const usePath = join(userDir, `${stem}.use`);
+  const useBefore = await withLock(dir, user, ctx.trust, {
+    timeoutSeconds: lockTimeout(ctx),
+    fn: async (lock) => {
+      await inspectCredentialFile(target, ctx.trust);
+      const use = await inspectCredentialFile(usePath, ctx.trust);
+      const temp = tempPathFor(target);
+      await lock.journal(temp);
+      try {
+        await writeFileDurably(target, merged ?? request.credential, { tempPath: temp });
+      } finally {
+        merged?.fill(0);
+      }
+      await removeMark(dir, user);
+      return use;
+    },
+  });
+  await ctx.debug(`wrote ${target}`);
+  if (extension === "use") {
+    const info = (await inspectCredentialFile(target, ctx.trust))!;
+    return { status: "success", time: seconds(info), ad: baseAd(ctx) };
+  }
+  if (useBefore !== null) return { status: "success", time: seconds(useBefore), ad: baseAd(ctx) };
+  await kickCredmon(ctx, dir);
+  return { status: "pending", ad: baseAd(ctx) };
+}
+
+/** delete-oauth: with -s the `.top` and `.use`; without, the whole user directory (ref §5.4). */
+export async function deleteOAuth(
+  ctx: StoreContext,
+  user: string,
+  request: OAuthRequest,
+): Promise<Outcome> {
+  const stem = request.service === null ? null : fileStem(request);
+  const { dir, userDir, exists } = await userDirectory(ctx, user, false);
+  if (!exists) return { status: "success", ad: baseAd(ctx) };
+  await withLock(dir, user, ctx.trust, {
+    timeoutSeconds: lockTimeout(ctx),
+    fn: async () => {
+      if (stem !== null) {
+        const files = [join(userDir, `${stem}.top`), join(userDir, `${stem}.use`)];
+        // Check both before removing either, so a refusal changes nothing.
+        for (const f of files) await inspectCredentialFile(f, ctx.trust);
+        for (const f of files) await removeCredentialFile(f, ctx.trust);
+      } else {
+        for (const name of await listDirectory(userDir)) {
+          const path = join(userDir, name);
+          const info = await lstatOrNull(path);
+          if (info !== null) checkCredentialFile(path, info, ctx.trust);
+        }
+        try {
+          await Deno.remove(userDir, { recursive: true });
+        } catch (error) {
+          throw osError(error, "remove", userDir);
+        }
+      }
+      await removeMark(dir, user);
+    },
+  });
+  return { status: "success", ad: baseAd(ctx) };
+}
+
+async function listDirectory(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  } catch (error) {
+    throw osError(error, "list", dir);
+  }
+  return names.sort();
+}
+
+function storedString(value: unknown, key: string, path: string): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "string") return value;
+  throw new StoreError(
+    "json-parse",
+    `the ${key} in ${quote(path)} is a JSON ${Array.isArray(value) ? "array" : typeof value}, ` +
+      "not a string; delete the credential and add it again",
+  );
+}
+
+/**
+ * query-oauth. Without -s: every `.top`/`.use` of the user, pending while a `.top` lacks its
+ * `.use`. With -s: compares -S/-A exactly with the `.top`'s `scopes`/`audience` (a non-JSON
+ * `.top` has neither: SPEC deviation 10), then `.use` means valid and `.top` alone pending.
+ */
+export async function queryOAuth(
+  ctx: StoreContext,
+  user: string,
+  request: OAuthRequest,
+): Promise<Outcome> {
+  const stem = request.service === null ? null : fileStem(request);
+  const { dir, userDir, exists } = await userDirectory(ctx, user, false);
+  if (!exists) throw new StoreError("not-found", "");
+  const ad: Ad = baseAd(ctx);
+  if (stem === null) {
+    const tops = new Set<string>();
+    const uses = new Set<string>();
+    for (const name of await listDirectory(userDir)) {
+      const match = /^(.+)\.(top|use)$/.exec(name);
+      if (!match) continue;
+      const info = (await inspectCredentialFile(join(userDir, name), ctx.trust))!;
+      ad[name] = seconds(info);
+      (match[2] === "top" ? tops : uses).add(match[1]);
+    }
+    await removeMark(dir, user);
+    if (tops.size === 0 && uses.size === 0) throw new StoreError("not-found", "");
+    const pending = [...tops].some((t) => !uses.has(t));
+    return { status: pending ? "pending" : "success", ad };
+  }
+  const topPath = join(userDir, `${stem}.top`);
+  const usePath = join(userDir, `${stem}.use`);
+  const top = await inspectCredentialFile(topPath, ctx.trust);
+  const use = await inspectCredentialFile(usePath, ctx.trust);
+  if (top !== null) {
+    ad[`Top${stem}Time`] = seconds(top);
+    const content = await readFileSecurely(topPath, ctx.trust, OAUTH_LIMIT);
+    const json = content === null ? undefined : parseJson(content);
+    content?.fill(0);
+    const stored = isObject(json) ? json : {};
+    const scopes = storedString(stored.scopes, "scopes", topPath);
+    const audience = storedString(stored.audience, "audience", topPath);
+    if ((request.scopes ?? "") !== scopes || (request.audience ?? "") !== audience) {
+      throw new StoreError(
+        "mismatch",
+        `stored scopes ${quote(scopes)} and audience ${quote(audience)}; requested ` +
+          `${quote(request.scopes ?? "")} and ${quote(request.audience ?? "")}`,
+      );
+    }
+  }
+  await removeMark(dir, user);
+  if (use !== null) {
+    ad[stem] = seconds(use);
+    return { status: "success", ad };
+  }
+  if (top !== null) return { status: "pending", ad };
+  throw new StoreError("not-found", "");
+}

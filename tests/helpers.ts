@@ -1,0 +1,349 @@
+/**
+ * Black-box test helpers: run the real program as a separate process with a clean environment,
+ * a temp spool and an explicit CONDOR_CONFIG, optionally as a real non-root user.
+ *
+ * The program under test is `main.ts` run by this Deno, unless CSC_TARGET names a bundle
+ * (`*.js`, run with `deno run`) or a compiled binary (anything else, executed directly).
+ */
+
+import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
+
+/** The repository root. */
+export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+const TARGET = Deno.env.get("CSC_TARGET") ?? `${REPO}/main.ts`;
+const IS_BINARY = !/\.(ts|js)$/.test(TARGET);
+
+/** True when the tests run as root (CI and these machines do). */
+export const IS_ROOT = Deno.uid() === 0;
+
+/** A user the tests may run the program as. */
+export interface TestUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** The result of one run. */
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options of `runCli`. */
+export interface RunOptions {
+  /** Extra environment on top of the clean base (CONDOR_CONFIG etc.). */
+  readonly env?: Record<string, string>;
+  /** Bytes or text fed to stdin; stdin is closed (empty) when absent. */
+  readonly stdin?: string | Uint8Array;
+  readonly cwd?: string;
+  /** Run as this non-root user (needs root). */
+  readonly user?: TestUser;
+}
+
+const decoder = new TextDecoder();
+
+let sharedDeno: string | null = null;
+
+/** A copy of this Deno that every user may execute (ours may live under /root). */
+async function denoForAll(): Promise<string> {
+  if (sharedDeno !== null) return sharedDeno;
+  const dir = "/tmp/csc-test-deno";
+  await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
+  await Deno.chmod(dir, 0o755);
+  const path = `${dir}/deno`;
+  const source = await Deno.stat(Deno.execPath());
+  const existing = await Deno.stat(path).catch(() => null);
+  if (existing === null || existing.size !== source.size) {
+    const temp = `${path}.${crypto.randomUUID()}`;
+    await Deno.copyFile(Deno.execPath(), temp);
+    await Deno.chmod(temp, 0o755);
+    await Deno.rename(temp, path);
+  }
+  sharedDeno = path;
+  return path;
+}
+
+/** A per-uid Deno cache directory, so transpiled code is reused between runs. */
+async function denoDir(uid: number): Promise<string> {
+  const dir = `/tmp/csc-test-deno/cache-${uid}`;
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (IS_ROOT) await Deno.chown(dir, uid, null);
+  return dir;
+}
+
+/** The command line that runs the program (before its own arguments). */
+export async function programCommand(user?: TestUser): Promise<string[]> {
+  if (IS_BINARY) return [TARGET];
+  const deno = user ? await denoForAll() : Deno.execPath();
+  return [deno, "run", "--no-config", "--quiet", ...RUNTIME_PERMISSIONS, TARGET];
+}
+
+/** The clean base environment of a run. */
+export async function baseEnv(user?: TestUser): Promise<Record<string, string>> {
+  return {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    TZ: "UTC",
+    LANG: "C",
+    NO_COLOR: "1",
+    DENO_DIR: await denoDir(user?.uid ?? Deno.uid()!),
+  };
+}
+
+/** Runs the program with `args` and returns exit code, stdout and stderr. */
+export async function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const command = await programCommand(options.user);
+  const prefix = options.user
+    ? [
+      "setpriv",
+      `--reuid=${options.user.uid}`,
+      `--regid=${options.user.gid}`,
+      "--clear-groups",
+      "--",
+    ]
+    : [];
+  const argv = [...prefix, ...command, ...args];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    clearEnv: true,
+    env: { ...(await baseEnv(options.user)), ...options.env },
+    cwd: options.cwd ?? "/",
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  try {
+    if (options.stdin !== undefined) {
+      await writer.write(
+        typeof options.stdin === "string" ? new TextEncoder().encode(options.stdin) : options.stdin,
+      );
+    }
+  } catch {
+    // The program may exit before reading all of stdin.
+  }
+  await writer.close().catch(() => {});
+  const out = await child.output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** A temporary spool with its configuration file. */
+export interface Spool {
+  readonly root: string;
+  readonly config: string;
+  readonly pool: string;
+  readonly krb: string;
+  readonly oauth: string;
+  readonly pwd: string;
+  /** Environment that points the program at this spool. */
+  readonly env: Record<string, string>;
+}
+
+/** Options of `withSpool`. */
+export interface SpoolOptions {
+  /** Extra configuration lines. */
+  readonly config?: string;
+  /** Owner of the whole spool (default: the test process). */
+  readonly owner?: TestUser;
+}
+
+/**
+ * Runs `fn` with a fresh spool in a temp directory (removed afterwards). The credential
+ * directories are not created: the program creates them.
+ */
+export async function withSpool(
+  fn: (spool: Spool) => Promise<void>,
+  options: SpoolOptions = {},
+): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "csc-spool-" });
+  try {
+    await Deno.chmod(root, 0o755);
+    const spool: Spool = {
+      root,
+      config: `${root}/condor_config`,
+      pool: `${root}/spool/passwords.d/POOL`,
+      krb: `${root}/spool/krb`,
+      oauth: `${root}/spool/oauth`,
+      pwd: `${root}/spool/pwd`,
+      env: { CONDOR_CONFIG: `${root}/condor_config`, HOME: `${root}/home` },
+    };
+    await Deno.mkdir(`${root}/home`, { mode: 0o700 });
+    await Deno.writeTextFile(
+      spool.config,
+      [
+        `SEC_PASSWORD_FILE = ${spool.pool}`,
+        `SEC_CREDENTIAL_DIRECTORY_KRB = ${spool.krb}`,
+        `SEC_CREDENTIAL_DIRECTORY_OAUTH = ${spool.oauth}`,
+        `SEC_CREDENTIAL_DIRECTORY_PWD = ${spool.pwd}`,
+        "UID_DOMAIN = test.example",
+        "CREDD_POLLING_TIMEOUT = 3",
+        "CRED_LOCK_TIMEOUT = 3",
+        options.config ?? "",
+        "",
+      ].join("\n"),
+    );
+    if (options.owner) {
+      await Deno.mkdir(`${root}/spool`, { mode: 0o700 });
+      for (const p of [root, `${root}/home`, `${root}/spool`, spool.config]) {
+        await Deno.chown(p, options.owner.uid, options.owner.gid);
+      }
+    }
+    await fn(spool);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** Reads a file's bytes, or null when missing. */
+export async function readBytes(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+/** Reads a file's text, or null when missing. */
+export async function readText(path: string): Promise<string | null> {
+  const bytes = await readBytes(path);
+  return bytes === null ? null : decoder.decode(bytes);
+}
+
+/** The permission bits of a path (lstat), e.g. 0o600. */
+export async function modeOf(path: string): Promise<number> {
+  return (await Deno.lstat(path)).mode! & 0o7777;
+}
+
+/** Every path under `dir`, relative and sorted, directories with a trailing `/`. */
+export async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(path: string, rel: string) {
+    for await (const entry of Deno.readDir(path)) {
+      const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory) {
+        out.push(`${childRel}/`);
+        await walk(`${path}/${entry.name}`, childRel);
+      } else {
+        out.push(childRel);
+      }
+    }
+  }
+  await walk(dir, "");
+  return out.sort();
+}
+
+/** A snapshot of a tree: every path with its mode, size, mtime and content hash. */
+export async function snapshot(dir: string): Promise<string> {
+  const lines: string[] = [];
+  for (const rel of await listTree(dir).catch(() => [] as string[])) {
+    const path = `${dir}/${rel.replace(/\/$/, "")}`;
+    const info = await Deno.lstat(path);
+    let digest = "";
+    if (info.isFile) {
+      const hash = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+      digest = Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
+    }
+    lines.push(
+      `${rel} ${(info.mode! & 0o7777).toString(8)} ${info.uid} ${info.nlink} ` +
+        `${info.mtime?.getTime()} ${digest}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Hex of bytes, space-separated, e.g. "b8 c2 d1". */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+let testUsers: TestUser[] | null = null;
+
+async function ensureUser(name: string): Promise<TestUser> {
+  const lookup = async () => {
+    const passwd = await Deno.readTextFile("/etc/passwd");
+    const line = passwd.split("\n").find((l) => l.startsWith(`${name}:`));
+    if (!line) return null;
+    const f = line.split(":");
+    return { name, uid: Number(f[2]), gid: Number(f[3]) };
+  };
+  const found = await lookup();
+  if (found) return found;
+  const out = await new Deno.Command("useradd", {
+    args: ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const created = await lookup();
+  if (!created) {
+    throw new Error(`useradd ${name} failed: ${decoder.decode(out.stderr)}`);
+  }
+  return created;
+}
+
+/**
+ * Two real non-root users (created with useradd when missing), or null when the tests do not run
+ * as root and cannot create them.
+ */
+export async function nonRootUsers(): Promise<[TestUser, TestUser] | null> {
+  if (!IS_ROOT) return null;
+  if (testUsers === null) {
+    testUsers = [await ensureUser("csc_tester"), await ensureUser("csc_other")];
+  }
+  return [testUsers[0], testUsers[1]];
+}
+
+/** Starts the credmon stand-in (tests/testdata/credmon.ts) on a credential directory. */
+export async function startCredmon(
+  dir: string,
+  options: { mode: "krb" | "oauth"; log: string; delayMs?: number; ignore?: boolean },
+): Promise<{ pid: number; stop(): Promise<void>; hups(): Promise<number> }> {
+  const args = [
+    "run",
+    "--no-config",
+    "--quiet",
+    "--allow-read",
+    "--allow-write",
+    `${REPO}/tests/testdata/credmon.ts`,
+    options.mode,
+    dir,
+    options.log,
+    String(options.delayMs ?? 0),
+    options.ignore ? "ignore" : "process",
+  ];
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    clearEnv: true,
+    env: await baseEnv(),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  // The stand-in prints "ready" once its pid file is written and its handler installed.
+  const reader = child.stdout.getReader();
+  let seen = "";
+  while (!seen.includes("ready")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("credmon stand-in exited early");
+    seen += decoder.decode(value);
+  }
+  reader.releaseLock();
+  return {
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.stdout.cancel().catch(() => {});
+      await child.status;
+    },
+    async hups() {
+      const text = await readText(options.log);
+      return text === null ? 0 : text.split("\n").filter((l) => l.startsWith("HUP")).length;
+    },
+  };
+}
+
+/** True when `path` exists (without following a final symlink). */
+export async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}

@@ -1,0 +1,223 @@
+/**
+ * Black-box tests of the storage rules of SPEC §5 against a hostile filesystem: a non-root user
+ * against a root-owned spool, group-writable directories, symlinked, hard-linked, foreign and
+ * loosely-permissioned credentials. Every refusal must change nothing on disk.
+ */
+
+import assert from "node:assert/strict";
+import {
+  exists,
+  modeOf,
+  nonRootUsers,
+  readText,
+  runCli,
+  snapshot,
+  type Spool,
+  type TestUser,
+  withSpool,
+} from "./helpers.ts";
+
+/** Every action of every type, with the stdin an add needs. */
+const ACTIONS: { args: string[]; stdin?: string }[] = [
+  { args: ["add", "-c", "-p", "-"], stdin: "pw" },
+  { args: ["delete", "-c"] },
+  { args: ["add", "-p", "-"], stdin: "pw" },
+  { args: ["query"] },
+  { args: ["delete"] },
+  { args: ["add-krb", "-i", "-"], stdin: "ticket" },
+  { args: ["query-krb"] },
+  { args: ["delete-krb"] },
+  { args: ["add-oauth", "-s", "svc", "-i", "-"], stdin: "seed" },
+  { args: ["add-oauth", "-s", "svc", "-P", "-i", "-"], stdin: "token" },
+  { args: ["query-oauth", "-s", "svc"] },
+  { args: ["query-oauth"] },
+  { args: ["delete-oauth", "-s", "svc"] },
+  { args: ["delete-oauth"] },
+];
+
+/** Fills a spool with one credential of each type, as root. */
+async function populate(spool: Spool, user = "root") {
+  const u = ["-u", `${user}@test.example`];
+  for (
+    const [args, stdin] of [
+      [["add", "-c", "-p", "-"], "pool"],
+      [["add", ...u, "-p", "-"], "pw"],
+      [["add-krb", ...u, "-i", "-"], "ticket"],
+      [["add-oauth", ...u, "-s", "svc", "-i", "-"], "seed"],
+      [["add-oauth", ...u, "-s", "svc", "-P", "-i", "-"], "token"],
+    ] as const
+  ) {
+    const r = await runCli([...args], { env: spool.env, stdin });
+    assert.deepEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+  }
+}
+
+async function expectRefusals(
+  spool: Spool,
+  pattern: RegExp,
+  options: { user?: TestUser; only?: (args: string[]) => boolean; extraArgs?: string[] } = {},
+) {
+  const before = await snapshot(spool.root);
+  for (const action of ACTIONS.filter((a) => options.only?.(a.args) ?? true)) {
+    const args = [...action.args, ...(options.extraArgs ?? [])];
+    const r = await runCli(args, { env: spool.env, stdin: action.stdin, user: options.user });
+    assert.deepEqual(r.code, 1, `${args.join(" ")} should fail: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, pattern, args.join(" "));
+    assert.deepEqual(await snapshot(spool.root), before, `${args.join(" ")} changed the spool`);
+  }
+}
+
+Deno.test("a non-root user cannot use a root-owned spool in-process: refused, nothing changes", async (t) => {
+  const users = await nonRootUsers();
+  if (users === null) {
+    console.log("skipped: needs root to create a non-root test user");
+    return;
+  }
+  await withSpool(async (spool) => {
+    await populate(spool);
+    await t.step("as csc_tester", async () => {
+      await expectRefusals(spool, /^ERROR: permission denied to \w+ ".*"; run as root/m, {
+        user: users[0],
+      });
+    });
+  });
+});
+
+Deno.test("a group-writable credential directory is refused, naming it", async () => {
+  await withSpool(async (spool) => {
+    await populate(spool);
+    await Deno.chmod(spool.krb, 0o770);
+    await expectRefusals(
+      spool,
+      /^ERROR: refusing to use the directory ".*\/spool\/krb": its mode 0770 makes it writable by group or others; run "chmod 700/,
+      { only: (a) => a[0].endsWith("-krb") },
+    );
+    await Deno.chmod(spool.krb, 0o700);
+    await Deno.chmod(`${spool.oauth}/root`, 0o757);
+    await expectRefusals(spool, /^ERROR: refusing to use the directory ".*\/spool\/oauth\/root"/, {
+      only: (a) => a[0].endsWith("-oauth"),
+    });
+  });
+});
+
+Deno.test("an OAuth directory shared as root:group 2770 is accepted; 0775 is not", async () => {
+  await withSpool(async (spool) => {
+    await populate(spool);
+    await Deno.chmod(spool.oauth, 0o2770);
+    const ok = await runCli(["query-oauth", "-s", "svc"], { env: spool.env });
+    assert.deepEqual(ok.code, 0, ok.stderr);
+    await Deno.chmod(spool.oauth, 0o775);
+    const bad = await runCli(["query-oauth", "-s", "svc"], { env: spool.env });
+    assert.deepEqual(bad.code, 1);
+    assert.match(bad.stderr, /mode 0775 makes it writable by group or others/);
+  });
+});
+
+Deno.test("an insecure ancestor directory is refused; a sticky /tmp-like one is fine", async () => {
+  await withSpool(async (spool) => {
+    await populate(spool);
+    await Deno.chmod(spool.root, 0o777);
+    const bad = await runCli(["query-krb"], { env: spool.env });
+    assert.deepEqual(bad.code, 1);
+    assert.match(
+      bad.stderr,
+      /refusing to use the directory ".*": its mode 0777 lets group or others replace/,
+    );
+    await Deno.chmod(spool.root, 0o1777);
+    const ok = await runCli(["query-krb"], { env: spool.env });
+    assert.deepEqual(ok.code, 0, ok.stderr);
+  });
+});
+
+Deno.test("a symlinked credential is refused by every action; neither link nor target changes", async () => {
+  await withSpool(async (spool) => {
+    await populate(spool);
+    const target = `${spool.root}/elsewhere`;
+    await Deno.writeTextFile(target, "do not touch", { mode: 0o600 });
+    for (const f of [`${spool.krb}/root.cred`, `${spool.oauth}/root/svc.top`, spool.pool]) {
+      await Deno.remove(f);
+      await Deno.symlink(target, f);
+    }
+    await Deno.remove(`${spool.pwd}/root@test.example.pwd`);
+    await Deno.symlink(target, `${spool.pwd}/root@test.example.pwd`);
+    await expectRefusals(spool, /^ERROR: refusing to use ".*": it is a symbolic link/m, {
+      // Only add -P leaves the .top alone: it writes the .use beside it.
+      only: (a) => a.join(" ") !== "add-oauth -s svc -P -i -",
+    });
+    assert.deepEqual(await readText(target), "do not touch");
+  });
+});
+
+Deno.test("a hard-linked credential is refused", async () => {
+  await withSpool(async (spool) => {
+    await populate(spool);
+    await Deno.link(`${spool.krb}/root.cred`, `${spool.root}/hardlink`);
+    await expectRefusals(spool, /it has 2 hard links/, {
+      only: (a) => a[0].endsWith("-krb"),
+    });
+  });
+});
+
+Deno.test("a credential with mode 0644, or owned by another user, is refused", async () => {
+  await withSpool(async (spool) => {
+    await populate(spool);
+    await Deno.chmod(`${spool.oauth}/root/svc.use`, 0o644);
+    await expectRefusals(spool, /its mode 0644 gives access to group or others/, {
+      only: (a) => a[0].endsWith("-oauth"),
+    });
+    const users = await nonRootUsers();
+    if (users === null) return;
+    await Deno.chmod(`${spool.oauth}/root/svc.use`, 0o600);
+    await Deno.chown(`${spool.krb}/root.cred`, users[1].uid, users[1].gid);
+    await expectRefusals(spool, new RegExp(`it is owned by uid ${users[1].uid}, not by uid 0`), {
+      only: (a) => a[0].endsWith("-krb"),
+    });
+  });
+});
+
+Deno.test("a non-root user with no configuration gets a private spool under ~/.local/share", async () => {
+  const users = await nonRootUsers();
+  if (users === null) {
+    console.log("skipped: needs root to create a non-root test user");
+    return;
+  }
+  if (await exists("/etc/condor/condor_config")) {
+    console.log("skipped: /etc/condor/condor_config exists on this machine");
+    return;
+  }
+  const [user] = users;
+  await withSpool(async (spool) => {
+    const home = `${spool.root}/home`;
+    await Deno.chown(home, user.uid, user.gid);
+    const env = { HOME: home };
+    const r = await runCli(["add-oauth", "-s", "demo", "-P", "-i", "-"], {
+      env,
+      stdin: "token",
+      user,
+    });
+    assert.deepEqual(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Account: <current> \(csc_tester\)\nCredType: oauth\n\nOperation succeeded\. Credential was stored on /,
+    );
+    const base = `${home}/.local/share/condor_store_cred`;
+    for (
+      const dir of [`${home}/.local`, `${home}/.local/share`, base, `${base}/oauth_credentials`]
+    ) {
+      assert.deepEqual(await modeOf(dir), 0o700, dir);
+      assert.deepEqual((await Deno.lstat(dir)).uid, user.uid, dir);
+    }
+    const use = `${base}/oauth_credentials/csc_tester/demo.use`;
+    assert.deepEqual(await readText(use), "token");
+    assert.deepEqual((await Deno.lstat(use)).uid, user.uid);
+    // XDG_DATA_HOME moves it.
+    const xdg = `${home}/data`;
+    const x = await runCli(["add", "-c", "-p", "-"], {
+      env: { ...env, XDG_DATA_HOME: xdg },
+      stdin: "pool",
+      user,
+    });
+    assert.deepEqual(x.code, 0, x.stderr);
+    assert.deepEqual(await exists(`${xdg}/condor_store_cred/passwords.d/POOL`), true);
+  });
+});
