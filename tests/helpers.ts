@@ -73,11 +73,49 @@ async function denoDir(uid: number): Promise<string> {
   return dir;
 }
 
+let sharedTarget: string | null = null;
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true, mode: 0o755 });
+  await Deno.chmod(to, 0o755);
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) await copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else if (entry.isFile) {
+      await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+      await Deno.chmod(`${to}/${entry.name}`, 0o644);
+    }
+  }
+}
+
+/**
+ * The program as every user may read it: the checkout may sit in a private directory (a CI
+ * clone under a 0700 temp dir), so a copy goes to a world-readable place for non-root runs.
+ */
+async function targetForAll(): Promise<string> {
+  if (sharedTarget !== null) return sharedTarget;
+  const dir = await Deno.makeTempDir({ dir: "/tmp/csc-test-deno", prefix: "program-" });
+  await Deno.chmod(dir, 0o755);
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  if (TARGET === `${REPO}/main.ts`) {
+    await Deno.copyFile(TARGET, `${dir}/main.ts`);
+    await Deno.chmod(`${dir}/main.ts`, 0o644);
+    await copyTree(`${REPO}/lib`, `${dir}/lib`);
+    sharedTarget = `${dir}/main.ts`;
+  } else {
+    const name = TARGET.slice(TARGET.lastIndexOf("/") + 1);
+    await Deno.copyFile(TARGET, `${dir}/${name}`);
+    await Deno.chmod(`${dir}/${name}`, IS_BINARY ? 0o755 : 0o644);
+    sharedTarget = `${dir}/${name}`;
+  }
+  return sharedTarget;
+}
+
 /** The command line that runs the program (before its own arguments). */
 export async function programCommand(user?: TestUser): Promise<string[]> {
-  if (IS_BINARY) return [TARGET];
+  const target = user ? await targetForAll() : TARGET;
+  if (IS_BINARY) return [target];
   const deno = user ? await denoForAll() : Deno.execPath();
-  return [deno, "run", "--no-config", "--quiet", ...RUNTIME_PERMISSIONS, TARGET];
+  return [deno, "run", "--no-config", "--quiet", ...RUNTIME_PERMISSIONS, target];
 }
 
 /** The clean base environment of a run. */
