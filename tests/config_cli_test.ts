@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { readText, runCli, withSpool } from "./helpers.ts";
+import { nonRootUsers, readText, runCli, withSpool } from "./helpers.ts";
 
 Deno.test("CONDOR_CONFIG naming a missing file or a directory is a clear error", async () => {
   await withSpool(async (spool) => {
@@ -160,5 +160,22 @@ Deno.test("a relative credential directory is refused with the knob's origin", a
       r.stderr,
       /SEC_CREDENTIAL_DIRECTORY_KRB is "relative\/krb" \(from .*condor_config.*line 1.*\); it must be an absolute path/,
     );
+  });
+});
+
+Deno.test("an unreadable CONDOR_CONFIG is upstream's error (as a non-root user)", async () => {
+  const users = await nonRootUsers();
+  if (users === null) {
+    console.log("skipped: needs root to create a non-root test user");
+    return;
+  }
+  await withSpool(async (spool) => {
+    await Deno.chmod(spool.config, 0o600);
+    const r = await runCli(["query-krb"], { env: spool.env, user: users[0] });
+    assert.deepEqual(r, {
+      code: 1,
+      stdout: "",
+      stderr: `ERROR: Can't read global config source ${spool.config}\n`,
+    });
   });
 });
