@@ -25,6 +25,7 @@ import {
   reportOutcome,
   type Subject,
 } from "./output.ts";
+import { appendAudit } from "./store/audit.ts";
 import type { Outcome, StoreContext } from "./store/context.ts";
 import { addKerberos, deleteKerberos, queryKerberos } from "./store/kerberos.ts";
 import { checkName, POOL_USER, splitAccount } from "./store/names.ts";
@@ -214,6 +215,35 @@ async function runPoolFile(command: CommandLine, io: Io, trust: Trust): Promise<
   return 0;
 }
 
+/**
+ * Records an add or delete in the audit log (SPEC §7). A log that cannot be written is reported
+ * as a warning; the operation's own result and exit status stand.
+ */
+async function audit(
+  io: Io,
+  ctx: StoreContext,
+  command: CommandLine,
+  target: Target,
+  result: string,
+): Promise<void> {
+  if (command.action === "query") return;
+  try {
+    await appendAudit(ctx, {
+      action: command.action,
+      type: command.type,
+      user: target.user,
+      pool: target.pool,
+      service: command.service,
+      handle: command.handle,
+      result,
+    });
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    const reason = error.message.replace(/^ERROR: /, "");
+    await io.writeErr(`WARNING: the audit log was not written: ${reason}\n`);
+  }
+}
+
 function debugChannel(command: CommandLine, io: Io) {
   if (!command.debug) return () => Promise.resolve();
   return (line: string) =>
@@ -255,7 +285,15 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
   };
   let credential: Uint8Array | typeof CANCELLED | null = null;
   let target: Target | null = null;
+  let ctx: StoreContext | null = null;
   try {
+    ctx = {
+      config,
+      caller: { uid, name: login ?? `uid ${uid}` },
+      trust,
+      uidDomain: config.get("UID_DOMAIN") ?? "",
+      debug,
+    };
     target = resolveTarget(command, config, login, uid);
     if (target === null) {
       await io.writeErr(`${UPSTREAM.noPoolDomain}\n`);
@@ -263,13 +301,6 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
     }
     subject = { ...subject, account: target.shown, pool: target.pool };
     if (!command.json) await io.writeOut(formatHeader(target.shown, command.type));
-    const ctx: StoreContext = {
-      config,
-      caller: { uid, name: login ?? `uid ${uid}` },
-      trust,
-      uidDomain: config.get("UID_DOMAIN") ?? "",
-      debug,
-    };
     precheck(command, target);
     if (!target.pool && command.type !== "password" && config.get("CREDD_HOST") !== undefined) {
       throw new StoreError(
@@ -287,6 +318,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
       if (credential === CANCELLED) return EXIT_CANCELLED;
     }
     const outcome = await perform(ctx, command, target, credential);
+    await audit(io, ctx, command, target, outcome.status);
     if (command.json) {
       await io.writeOut(formatJson(jsonOutcome(subject, target.user, outcome)));
       return 0;
@@ -298,6 +330,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
       return 1;
     }
     if (!(error instanceof StoreError)) throw error;
+    if (ctx !== null && target !== null) await audit(io, ctx, command, target, error.code);
     if (command.json) {
       const report = reportError(subject, error);
       await io.writeOut(formatJson(jsonError(subject, target?.user ?? null, error)));
