@@ -160,7 +160,7 @@ async function perform(
         return await addKerberos(ctx, localUser(target.user), credential!);
       }
       if (command.action === "delete") return await deleteKerberos(ctx, localUser(target.user));
-      return await queryKerberos(ctx, localUser(target.user));
+      return queryKerberos(ctx, localUser(target.user));
     case "oauth":
       if (command.action === "add") {
         return await addOAuth(ctx, localUser(target.user), { ...oauth, credential: credential! });
@@ -168,7 +168,7 @@ async function perform(
       if (command.action === "delete") {
         return await deleteOAuth(ctx, localUser(target.user), oauth);
       }
-      return await queryOAuth(ctx, localUser(target.user), oauth);
+      return queryOAuth(ctx, localUser(target.user), oauth);
   }
 }
 
@@ -200,7 +200,7 @@ async function runPoolFile(command: CommandLine, io: Io, trust: Trust): Promise<
       promptTo: command.json ? "stderr" : "stdout",
     });
     if (credential === CANCELLED) return EXIT_CANCELLED;
-    await writePoolPasswordFile(file, credential, trust);
+    writePoolPasswordFile(file, credential, trust);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     const upstream = error.code === "input" || error.code === "too-large" ||
@@ -228,7 +228,7 @@ async function audit(
 ): Promise<void> {
   if (command.action === "query") return;
   try {
-    await appendAudit(ctx, {
+    appendAudit(ctx, {
       action: command.action,
       type: command.type,
       user: target.user,

@@ -105,11 +105,11 @@ function components(path: string): string[] {
   return out;
 }
 
-async function checkChain(paths: string[], trust: Trust, shared?: string): Promise<void> {
+function checkChain(paths: string[], trust: Trust, shared?: string): void {
   for (const p of paths) {
     let info: Deno.FileInfo;
     try {
-      info = await Deno.stat(p);
+      info = Deno.statSync(p);
     } catch (error) {
       throw osError(error, "inspect", p);
     }
@@ -130,12 +130,12 @@ const checked = new Map<string, boolean>();
  * when the directory exists afterwards, false when it is missing and `create` is false.
  * Throws StoreError("insecure") naming the offending directory, or ("permission"/"io").
  */
-export async function secureDirectory(
+export function secureDirectory(
   path: string,
   trust: Trust,
   options: DirectoryOptions,
-): Promise<boolean> {
-  if (IS_WINDOWS) return await windowsDirectory(path, options);
+): boolean {
+  if (IS_WINDOWS) return windowsDirectory(path, options);
   const abs = absolute(path).replace(/\/+$/, "") || "/";
   const key = JSON.stringify([abs, options]);
   const memo = checked.get(key);
@@ -146,16 +146,16 @@ export async function secureDirectory(
   let existing = chain.length - 1;
   let info: Deno.FileInfo | null = null;
   for (; existing >= 0; existing--) {
-    info = await lstatOrNull(chain[existing]);
+    info = lstatOrNull(chain[existing]);
     if (info !== null) break;
   }
   const ancestors = chain.slice(0, existing === chain.length - 1 ? existing : existing + 1);
   const sharedParent = options.sharedParent ? chain.at(-2) : undefined;
-  await checkChain(ancestors, trust, sharedParent);
+  checkChain(ancestors, trust, sharedParent);
   // A symlink among the ancestors: the chain of its real location must be safe too.
-  const real = await realPathOf(chain[Math.max(existing, 0)]);
+  const real = realPathOf(chain[Math.max(existing, 0)]);
   if (real !== null && real !== chain[Math.max(existing, 0)]) {
-    await checkChain(components(real).slice(0, -1), trust);
+    checkChain(components(real).slice(0, -1), trust);
   }
 
   if (existing === chain.length - 1) {
@@ -169,12 +169,12 @@ export async function secureDirectory(
   }
   for (const p of chain.slice(existing + 1)) {
     try {
-      await Deno.mkdir(p, { mode: 0o700 });
+      Deno.mkdirSync(p, { mode: 0o700 });
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw osError(error, "create", p);
     }
     // Whoever created it, it must now pass the strict check.
-    const created = await lstatOrNull(p);
+    const created = lstatOrNull(p);
     if (created === null) throw refuse(p, "it vanished while being created", "run again");
     checkStoreDirectory(p, created, trust, p === abs ? options : { create: true });
   }
@@ -182,23 +182,23 @@ export async function secureDirectory(
   return true;
 }
 
-async function realPathOf(path: string): Promise<string | null> {
+function realPathOf(path: string): string | null {
   try {
-    return await Deno.realPath(path);
+    return Deno.realPathSync(path);
   } catch (error) {
     throw osError(error, "resolve", path);
   }
 }
 
-async function windowsDirectory(path: string, options: DirectoryOptions): Promise<boolean> {
-  const info = await lstatOrNull(path);
+function windowsDirectory(path: string, options: DirectoryOptions): boolean {
+  const info = lstatOrNull(path);
   if (info !== null) {
     if (!info.isDirectory) throw refuse(path, "it is not a directory", "fix the configured path");
     return true;
   }
   if (!options.create) return false;
   try {
-    await Deno.mkdir(path, { recursive: true });
+    Deno.mkdirSync(path, { recursive: true });
   } catch (error) {
     throw osError(error, "create", path);
   }
@@ -206,15 +206,11 @@ async function windowsDirectory(path: string, options: DirectoryOptions): Promis
 }
 
 /** Checks the parent directory of `file` with the loose rule (for `-f FILE`). */
-export async function secureParent(file: string, trust: Trust): Promise<void> {
-  await secureDirectory(dirname(absolute(file)), trust, { create: false, loose: true }).then(
-    (exists) => {
-      if (!exists) {
-        throw new StoreError(
-          "io",
-          `ERROR: the directory of ${quote(file)} does not exist; create it first`,
-        );
-      }
-    },
-  );
+export function secureParent(file: string, trust: Trust): void {
+  if (!secureDirectory(dirname(absolute(file)), trust, { create: false, loose: true })) {
+    throw new StoreError(
+      "io",
+      `ERROR: the directory of ${quote(file)} does not exist; create it first`,
+    );
+  }
 }

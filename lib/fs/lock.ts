@@ -25,9 +25,9 @@ export const LOCK_DIRECTORY = ".locks";
 /** A held lock. */
 export interface HeldLock {
   /** Records the temporary file about to be created, so a crash leaves a trail. */
-  journal(tempPath: string): Promise<void>;
+  journal(tempPath: string): void;
   /** Releases the lock (also clears the journal). */
-  release(): Promise<void>;
+  release(): void;
 }
 
 /** Options of `acquireLock`. */
@@ -53,21 +53,21 @@ export async function acquireLock(
   options: LockOptions,
 ): Promise<HeldLock> {
   const lockDir = join(dir, LOCK_DIRECTORY);
-  await secureDirectory(lockDir, trust, { create: true });
+  secureDirectory(lockDir, trust, { create: true });
   const path = join(lockDir, `${key}.lock`);
-  const before = await lstatOrNull(path);
+  const before = lstatOrNull(path);
   if (before !== null) checkCredentialFile(path, before, trust);
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+    file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
   } catch (error) {
     throw osError(error, "open the lock file", path);
   }
   try {
-    const after = await file.stat();
+    const after = file.statSync();
     checkCredentialFile(path, after, trust);
     const deadline = Date.now() + options.timeoutSeconds * 1000;
-    while (!(await file.tryLock(true))) {
+    while (!file.tryLockSync(true)) {
       if (Date.now() >= deadline) {
         throw new StoreError(
           "locked",
@@ -78,7 +78,7 @@ export async function acquireLock(
       }
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 10));
     }
-    await cleanUpAfterCrash(file, dir);
+    cleanUpAfterCrash(file, dir);
   } catch (error) {
     file.close();
     throw error;
@@ -86,19 +86,19 @@ export async function acquireLock(
   let released = false;
   let journaled = false;
   return {
-    async journal(tempPath: string) {
+    journal(tempPath: string) {
       if (!tempPath.startsWith(`${dir}/`)) throw new Error(`${tempPath} is not inside ${dir}`);
       journaled = true;
-      await file.truncate(0);
-      await file.seek(0, Deno.SeekMode.Start);
-      await file.write(encoder.encode(tempPath.slice(dir.length + 1)));
+      file.truncateSync(0);
+      file.seekSync(0, Deno.SeekMode.Start);
+      file.writeSync(encoder.encode(tempPath.slice(dir.length + 1)));
     },
-    async release() {
+    release() {
       if (released) return;
       released = true;
       try {
         // Only a holder that wrote the journal touches the file, so a refusal changes nothing.
-        if (journaled) await file.truncate(0);
+        if (journaled) file.truncateSync(0);
       } finally {
         file.close();
       }
@@ -113,18 +113,18 @@ const SAFE_COMPONENT = /^[A-Za-z0-9+=_.-]+$/;
  * to the store directory, `<temp>` or `<user>/<temp>`; anything else is ignored, so a tampered
  * journal cannot make us remove other files.
  */
-async function cleanUpAfterCrash(file: Deno.FsFile, dir: string): Promise<void> {
+function cleanUpAfterCrash(file: Deno.FsFile, dir: string): void {
   const buffer = new Uint8Array(1024);
-  await file.seek(0, Deno.SeekMode.Start);
-  const n = await file.read(buffer);
+  file.seekSync(0, Deno.SeekMode.Start);
+  const n = file.readSync(buffer);
   if (!n) return;
   const parts = decoder.decode(buffer.subarray(0, n)).split("/");
   const temp = parts.at(-1)!;
   const subdirs = parts.slice(0, -1);
   const valid = parts.length <= 2 && TEMP_NAME.test(temp) &&
     subdirs.every((p) => SAFE_COMPONENT.test(p) && p !== "." && p !== "..");
-  if (valid) await removeIfPresent(join(dir, ...parts));
-  await file.truncate(0);
+  if (valid) removeIfPresent(join(dir, ...parts));
+  file.truncateSync(0);
 }
 
 /** Runs `fn` while holding the lock, releasing it however `fn` ends. */
@@ -132,12 +132,12 @@ export async function withLock<T>(
   dir: string,
   key: string,
   trust: Trust,
-  options: LockOptions & { readonly fn: (lock: HeldLock) => Promise<T> },
+  options: LockOptions & { readonly fn: (lock: HeldLock) => T | Promise<T> },
 ): Promise<T> {
   const lock = await acquireLock(dir, key, trust, options);
   try {
     return await options.fn(lock);
   } finally {
-    await lock.release();
+    lock.release();
   }
 }

@@ -68,9 +68,9 @@ export function osError(error: unknown, verb: string, path: string): StoreError 
 }
 
 /** `lstat` that returns null for a missing path. */
-export async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
+export function lstatOrNull(path: string): Deno.FileInfo | null {
   try {
-    return await Deno.lstat(path);
+    return Deno.lstatSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       return null;
@@ -109,16 +109,16 @@ export function checkCredentialFile(path: string, info: Deno.FileInfo, trust: Tr
 }
 
 /** `lstat` plus `checkCredentialFile`; null when the file does not exist. */
-export async function inspectCredentialFile(
+export function inspectCredentialFile(
   path: string,
   trust: Trust,
-): Promise<Deno.FileInfo | null> {
-  const info = await lstatOrNull(path);
+): Deno.FileInfo | null {
+  const info = lstatOrNull(path);
   if (info !== null) checkCredentialFile(path, info, trust);
   return info;
 }
 
-async function readAll(file: Deno.FsFile, limit: number, path: string): Promise<Uint8Array> {
+function readAll(file: Deno.FsFile, limit: number, path: string): Uint8Array {
   let buffer = new Uint8Array(Math.min(limit + 1, 64 * 1024));
   let length = 0;
   while (true) {
@@ -129,7 +129,7 @@ async function readAll(file: Deno.FsFile, limit: number, path: string): Promise<
       buffer.fill(0);
       buffer = bigger;
     }
-    const n = await file.read(buffer.subarray(length));
+    const n = file.readSync(buffer.subarray(length));
     if (n === null) break;
     length += n;
   }
@@ -151,28 +151,28 @@ async function readAll(file: Deno.FsFile, limit: number, path: string): Promise<
  * `fstat` with the `lstat` (dev, ino) so a file swapped in between is refused.
  * Returns null when the file does not exist. Throws StoreError (insecure, too-large, io).
  */
-export async function readFileSecurely(
+export function readFileSecurely(
   path: string,
   trust: Trust,
   maxBytes: number,
-): Promise<Uint8Array | null> {
-  const before = await inspectCredentialFile(path, trust);
+): Uint8Array | null {
+  const before = inspectCredentialFile(path, trust);
   if (before === null) return null;
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    file = Deno.openSync(path, { read: true });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
     throw osError(error, "open", path);
   }
   try {
-    const after = await file.stat();
+    const after = file.statSync();
     // fstat after open closes the lstat race: the handle must be the very file we checked.
     if (!IS_WINDOWS && (after.dev !== before.dev || after.ino !== before.ino)) {
       throw insecure(path, "it was replaced while being opened", "run the command again");
     }
     checkCredentialFile(path, after, trust);
-    return await readAll(file, maxBytes, path);
+    return readAll(file, maxBytes, path);
   } catch (error) {
     throw osError(error, "read", path);
   } finally {
@@ -194,19 +194,19 @@ export function tempPathFor(path: string): string {
 }
 
 /** Flushes a directory's entries to disk (no-op on Windows, which cannot open directories). */
-export async function syncDirectory(dir: string): Promise<void> {
+export function syncDirectory(dir: string): void {
   if (IS_WINDOWS) return;
-  const handle = await Deno.open(dir, { read: true });
+  const handle = Deno.openSync(dir, { read: true });
   try {
-    await handle.sync();
+    handle.syncSync();
   } finally {
     handle.close();
   }
 }
 
-async function writeAllTo(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+function writeAllTo(file: Deno.FsFile, data: Uint8Array): void {
   let written = 0;
-  while (written < data.length) written += await file.write(data.subarray(written));
+  while (written < data.length) written += file.writeSync(data.subarray(written));
 }
 
 /** Options of `writeFileDurably`. */
@@ -222,32 +222,32 @@ export interface WriteOptions {
  * final mode, write, fsync, rename over `path`, fsync the directory. On failure the temp file is
  * removed and `path` is untouched. Throws StoreError (io, permission).
  */
-export async function writeFileDurably(
+export function writeFileDurably(
   path: string,
   data: Uint8Array,
   options: WriteOptions = {},
-): Promise<void> {
+): void {
   const temp = options.tempPath ?? tempPathFor(path);
   let file: Deno.FsFile;
   try {
     // createNew: a pre-existing file, symlink or FIFO at the temp name is an error, never reused.
-    file = await Deno.open(temp, { write: true, createNew: true, mode: options.mode ?? 0o600 });
+    file = Deno.openSync(temp, { write: true, createNew: true, mode: options.mode ?? 0o600 });
   } catch (error) {
     throw osError(error, "create a temporary file beside", path);
   }
   let renamed = false;
   try {
     try {
-      await writeAllTo(file, data);
-      await file.sync();
+      writeAllTo(file, data);
+      file.syncSync();
     } finally {
       file.close();
     }
-    await Deno.rename(temp, path);
+    Deno.renameSync(temp, path);
     renamed = true;
-    await syncDirectory(dirname(path));
+    syncDirectory(dirname(path));
   } catch (error) {
-    if (!renamed) await Deno.remove(temp).catch(() => {});
+    if (!renamed) removeQuietly(temp);
     throw osError(error, "write", path);
   }
 }
@@ -256,11 +256,11 @@ export async function writeFileDurably(
  * Removes a credential file after checking it (a symlink, hard link or foreign file is refused,
  * and nothing is removed). Returns false when it did not exist.
  */
-export async function removeCredentialFile(path: string, trust: Trust): Promise<boolean> {
-  const info = await inspectCredentialFile(path, trust);
+export function removeCredentialFile(path: string, trust: Trust): boolean {
+  const info = inspectCredentialFile(path, trust);
   if (info === null) return false;
   try {
-    await Deno.remove(path);
+    Deno.removeSync(path);
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
@@ -268,10 +268,19 @@ export async function removeCredentialFile(path: string, trust: Trust): Promise<
   }
 }
 
-/** Removes a path if present, ignoring a missing one (used for mark files and stale temps). */
-export async function removeIfPresent(path: string): Promise<void> {
+/** Removes a path, ignoring every error (for best-effort cleanup of our own temp files). */
+export function removeQuietly(path: string): void {
   try {
-    await Deno.remove(path);
+    Deno.removeSync(path);
+  } catch {
+    // Best effort: the path may already be gone.
+  }
+}
+
+/** Removes a path if present, ignoring a missing one (used for mark files and stale temps). */
+export function removeIfPresent(path: string): void {
+  try {
+    Deno.removeSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return;
     throw osError(error, "remove", path);

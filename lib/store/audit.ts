@@ -29,7 +29,7 @@ const encoder = new TextEncoder();
  * the caller with no group/other bits (created 0600 when missing). Throws StoreError when it
  * cannot be written; the caller reports that without changing the operation's result.
  */
-export async function appendAudit(ctx: StoreContext, record: AuditRecord): Promise<void> {
+export function appendAudit(ctx: StoreContext, record: AuditRecord): void {
   const path = ctx.config.get("CRED_AUDIT_LOG");
   if (path === undefined) return;
   if (!path.startsWith("/")) {
@@ -42,22 +42,22 @@ export async function appendAudit(ctx: StoreContext, record: AuditRecord): Promi
     pid: Deno.pid,
     ...record,
   }) + "\n";
-  const before = await lstatOrNull(path);
+  const before = lstatOrNull(path);
   if (before !== null) checkCredentialFile(path, before, ctx.trust);
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
+    file = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
   } catch (error) {
     throw osError(error, "open the audit log", path);
   }
   try {
-    const after = await file.stat();
+    const after = file.statSync();
     if (before !== null && (after.dev !== before.dev || after.ino !== before.ino)) {
       throw new StoreError("insecure", `ERROR: the audit log ${quote(path)} was replaced`);
     }
     checkCredentialFile(path, after, ctx.trust);
     // One write call per line: O_APPEND keeps concurrent writers' lines whole.
-    await file.write(encoder.encode(line));
+    file.writeSync(encoder.encode(line));
   } catch (error) {
     throw osError(error, "append to the audit log", path);
   } finally {

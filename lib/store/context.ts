@@ -79,16 +79,16 @@ export function configuredPath(ctx: StoreContext, which: keyof typeof DIRECTORY_
  * Checks (and with `create`, makes) a store directory; the personal spool root first, so it is
  * created 0700 on first use. Returns false when missing and not created.
  */
-export async function storeDirectory(
+export function storeDirectory(
   ctx: StoreContext,
   path: string,
   options: { readonly create: boolean; readonly sharedGroup?: boolean },
-): Promise<boolean> {
+): boolean {
   const spool = ctx.config.personalSpool;
   if (spool !== null && path.startsWith(`${spool}/`)) {
-    if (!(await secureDirectory(spool, ctx.trust, { create: options.create }))) return false;
+    if (!(secureDirectory(spool, ctx.trust, { create: options.create }))) return false;
   }
-  return await secureDirectory(path, ctx.trust, options);
+  return secureDirectory(path, ctx.trust, options);
 }
 
 /** Seconds to wait for a per-user lock (knob CRED_LOCK_TIMEOUT). */

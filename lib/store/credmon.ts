@@ -6,9 +6,7 @@
  * need unrestricted --allow-run, so the signal is sent by the kill(1) program instead).
  */
 
-import { readFileSecurely } from "../fs/secure_file.ts";
-import { lstatOrNull } from "../fs/secure_file.ts";
-import { join } from "../fs/secure_file.ts";
+import { join, lstatOrNull, readFileSecurely, removeQuietly } from "../fs/secure_file.ts";
 import { StoreError } from "../errors.ts";
 import type { StoreContext } from "./context.ts";
 
@@ -26,7 +24,7 @@ export async function readCredmonPid(ctx: StoreContext, dir: string): Promise<nu
   const path = join(dir, "pid");
   let bytes: Uint8Array | null;
   try {
-    bytes = await readFileSecurely(path, ctx.trust, 255);
+    bytes = readFileSecurely(path, ctx.trust, 255);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     await ctx.debug(`not signalling the credmon: ${error.message}`);
@@ -74,7 +72,7 @@ export async function waitForFile(
 ): Promise<Deno.FileInfo | null> {
   const deadline = Date.now() + Math.max(0, timeoutSeconds) * 1000;
   while (true) {
-    const info = await lstatOrNull(path);
+    const info = lstatOrNull(path);
     if (info !== null && (info.mtime?.getTime() ?? 0) >= notBefore) return info;
     if (Date.now() >= deadline) return null;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -82,6 +80,6 @@ export async function waitForFile(
 }
 
 /** Removes `<dir>/<user>.mark` (ref §7: any operation for the user cancels the sweep). */
-export async function removeMark(dir: string, user: string): Promise<void> {
-  await Deno.remove(join(dir, `${user}.mark`)).catch(() => {});
+export function removeMark(dir: string, user: string): void {
+  removeQuietly(join(dir, `${user}.mark`));
 }

@@ -57,18 +57,18 @@ export async function addKerberos(
     });
   }
   const dir = configuredPath(ctx, "krb");
-  await storeDirectory(ctx, dir, { create: true });
+  storeDirectory(ctx, dir, { create: true });
   const { cred, cc } = paths(dir, user);
   const written = await withLock(dir, user, ctx.trust, {
     timeoutSeconds: lockTimeout(ctx),
-    fn: async (lock) => {
-      await inspectCredentialFile(cred, ctx.trust);
-      await inspectCredentialFile(cc, ctx.trust);
+    fn: (lock) => {
+      inspectCredentialFile(cred, ctx.trust);
+      inspectCredentialFile(cc, ctx.trust);
       const temp = tempPathFor(cred);
-      await lock.journal(temp);
-      await writeFileDurably(cred, credential, { tempPath: temp });
-      await removeMark(dir, user);
-      return (await inspectCredentialFile(cred, ctx.trust))!;
+      lock.journal(temp);
+      writeFileDurably(cred, credential, { tempPath: temp });
+      removeMark(dir, user);
+      return (inspectCredentialFile(cred, ctx.trust))!;
     },
   });
   await ctx.debug(`wrote ${cred} (${credential.length} bytes)`);
@@ -89,19 +89,19 @@ export async function addKerberos(
 /** delete-krb: removes `.cc` and `.cred`; succeeds when neither exists (ref §5.3). */
 export async function deleteKerberos(ctx: StoreContext, user: string): Promise<Outcome> {
   const dir = configuredPath(ctx, "krb");
-  if (!(await storeDirectory(ctx, dir, { create: false }))) {
+  if (!(storeDirectory(ctx, dir, { create: false }))) {
     return { status: "success", ad: baseAd(ctx) };
   }
   const { cred, cc } = paths(dir, user);
   await withLock(dir, user, ctx.trust, {
     timeoutSeconds: lockTimeout(ctx),
-    fn: async () => {
+    fn: () => {
       // Check both before removing either, so a refusal changes nothing.
-      await inspectCredentialFile(cc, ctx.trust);
-      await inspectCredentialFile(cred, ctx.trust);
-      await removeCredentialFile(cc, ctx.trust);
-      await removeCredentialFile(cred, ctx.trust);
-      await removeMark(dir, user);
+      inspectCredentialFile(cc, ctx.trust);
+      inspectCredentialFile(cred, ctx.trust);
+      removeCredentialFile(cc, ctx.trust);
+      removeCredentialFile(cred, ctx.trust);
+      removeMark(dir, user);
     },
   });
   return { status: "success", ad: baseAd(ctx) };
@@ -111,15 +111,15 @@ export async function deleteKerberos(ctx: StoreContext, user: string): Promise<O
  * query-krb: `.cc` present means valid (its time); only `.cred` means pending, with `CredTime`;
  * neither is not-found (ref §5.3).
  */
-export async function queryKerberos(ctx: StoreContext, user: string): Promise<Outcome> {
+export function queryKerberos(ctx: StoreContext, user: string): Outcome {
   const dir = configuredPath(ctx, "krb");
-  if (!(await storeDirectory(ctx, dir, { create: false }))) {
+  if (!(storeDirectory(ctx, dir, { create: false }))) {
     throw new StoreError("not-found", "");
   }
   const { cred, cc } = paths(dir, user);
-  const ccInfo = await inspectCredentialFile(cc, ctx.trust);
-  const credInfo = await inspectCredentialFile(cred, ctx.trust);
-  await removeMark(dir, user);
+  const ccInfo = inspectCredentialFile(cc, ctx.trust);
+  const credInfo = inspectCredentialFile(cred, ctx.trust);
+  removeMark(dir, user);
   if (ccInfo !== null) return { status: "success", time: seconds(ccInfo), ad: baseAd(ctx) };
   if (credInfo !== null) {
     return { status: "pending", ad: { ...baseAd(ctx), CredTime: seconds(credInfo) } };

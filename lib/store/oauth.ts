@@ -108,12 +108,12 @@ function mergeScopes(credential: Uint8Array, request: OAuthRequest): Uint8Array 
   return new TextEncoder().encode(JSON.stringify(json, null, 2) + "\n");
 }
 
-async function userDirectory(ctx: StoreContext, user: string, create: boolean) {
+function userDirectory(ctx: StoreContext, user: string, create: boolean) {
   const dir = configuredPath(ctx, "oauth");
-  const exists = await storeDirectory(ctx, dir, { create, sharedGroup: true });
+  const exists = storeDirectory(ctx, dir, { create, sharedGroup: true });
   const userDir = join(dir, user);
   const userExists = exists &&
-    await secureDirectory(userDir, ctx.trust, { create, sharedParent: true });
+    secureDirectory(userDir, ctx.trust, { create, sharedParent: true });
   return { dir, userDir, exists: userExists };
 }
 
@@ -134,28 +134,28 @@ export async function addOAuth(
   const merged = extension === "top" && (request.scopes || request.audience)
     ? mergeScopes(request.credential, request)
     : null;
-  const { dir, userDir } = await userDirectory(ctx, user, true);
+  const { dir, userDir } = userDirectory(ctx, user, true);
   const target = join(userDir, `${stem}.${extension}`);
   const usePath = join(userDir, `${stem}.use`);
   const useBefore = await withLock(dir, user, ctx.trust, {
     timeoutSeconds: lockTimeout(ctx),
-    fn: async (lock) => {
-      await inspectCredentialFile(target, ctx.trust);
-      const use = await inspectCredentialFile(usePath, ctx.trust);
+    fn: (lock) => {
+      inspectCredentialFile(target, ctx.trust);
+      const use = inspectCredentialFile(usePath, ctx.trust);
       const temp = tempPathFor(target);
-      await lock.journal(temp);
+      lock.journal(temp);
       try {
-        await writeFileDurably(target, merged ?? request.credential, { tempPath: temp });
+        writeFileDurably(target, merged ?? request.credential, { tempPath: temp });
       } finally {
         merged?.fill(0);
       }
-      await removeMark(dir, user);
+      removeMark(dir, user);
       return use;
     },
   });
   await ctx.debug(`wrote ${target}`);
   if (extension === "use") {
-    const info = (await inspectCredentialFile(target, ctx.trust))!;
+    const info = (inspectCredentialFile(target, ctx.trust))!;
     return { status: "success", time: seconds(info), ad: baseAd(ctx) };
   }
   if (useBefore !== null) return { status: "success", time: seconds(useBefore), ad: baseAd(ctx) };
@@ -170,38 +170,38 @@ export async function deleteOAuth(
   request: OAuthRequest,
 ): Promise<Outcome> {
   const stem = request.service === null ? null : fileStem(request);
-  const { dir, userDir, exists } = await userDirectory(ctx, user, false);
+  const { dir, userDir, exists } = userDirectory(ctx, user, false);
   if (!exists) return { status: "success", ad: baseAd(ctx) };
   await withLock(dir, user, ctx.trust, {
     timeoutSeconds: lockTimeout(ctx),
-    fn: async () => {
+    fn: () => {
       if (stem !== null) {
         const files = [join(userDir, `${stem}.top`), join(userDir, `${stem}.use`)];
         // Check both before removing either, so a refusal changes nothing.
-        for (const f of files) await inspectCredentialFile(f, ctx.trust);
-        for (const f of files) await removeCredentialFile(f, ctx.trust);
+        for (const f of files) inspectCredentialFile(f, ctx.trust);
+        for (const f of files) removeCredentialFile(f, ctx.trust);
       } else {
-        for (const name of await listDirectory(userDir)) {
+        for (const name of listDirectory(userDir)) {
           const path = join(userDir, name);
-          const info = await lstatOrNull(path);
+          const info = lstatOrNull(path);
           if (info !== null) checkCredentialFile(path, info, ctx.trust);
         }
         try {
-          await Deno.remove(userDir, { recursive: true });
+          Deno.removeSync(userDir, { recursive: true });
         } catch (error) {
           throw osError(error, "remove", userDir);
         }
       }
-      await removeMark(dir, user);
+      removeMark(dir, user);
     },
   });
   return { status: "success", ad: baseAd(ctx) };
 }
 
-async function listDirectory(dir: string): Promise<string[]> {
+function listDirectory(dir: string): string[] {
   const names: string[] = [];
   try {
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+    for (const entry of Deno.readDirSync(dir)) names.push(entry.name);
   } catch (error) {
     throw osError(error, "list", dir);
   }
@@ -223,37 +223,37 @@ function storedString(value: unknown, key: string, path: string): string {
  * `.use`. With -s: compares -S/-A exactly with the `.top`'s `scopes`/`audience` (a non-JSON
  * `.top` has neither: SPEC deviation 10), then `.use` means valid and `.top` alone pending.
  */
-export async function queryOAuth(
+export function queryOAuth(
   ctx: StoreContext,
   user: string,
   request: OAuthRequest,
-): Promise<Outcome> {
+): Outcome {
   const stem = request.service === null ? null : fileStem(request);
-  const { dir, userDir, exists } = await userDirectory(ctx, user, false);
+  const { dir, userDir, exists } = userDirectory(ctx, user, false);
   if (!exists) throw new StoreError("not-found", "");
   const ad: Ad = baseAd(ctx);
   if (stem === null) {
     const tops = new Set<string>();
     const uses = new Set<string>();
-    for (const name of await listDirectory(userDir)) {
+    for (const name of listDirectory(userDir)) {
       const match = /^(.+)\.(top|use)$/.exec(name);
       if (!match) continue;
-      const info = (await inspectCredentialFile(join(userDir, name), ctx.trust))!;
+      const info = (inspectCredentialFile(join(userDir, name), ctx.trust))!;
       ad[name] = seconds(info);
       (match[2] === "top" ? tops : uses).add(match[1]);
     }
-    await removeMark(dir, user);
+    removeMark(dir, user);
     if (tops.size === 0 && uses.size === 0) throw new StoreError("not-found", "");
     const pending = [...tops].some((t) => !uses.has(t));
     return { status: pending ? "pending" : "success", ad };
   }
   const topPath = join(userDir, `${stem}.top`);
   const usePath = join(userDir, `${stem}.use`);
-  const top = await inspectCredentialFile(topPath, ctx.trust);
-  const use = await inspectCredentialFile(usePath, ctx.trust);
+  const top = inspectCredentialFile(topPath, ctx.trust);
+  const use = inspectCredentialFile(usePath, ctx.trust);
   if (top !== null) {
     ad[`Top${stem}Time`] = seconds(top);
-    const content = await readFileSecurely(topPath, ctx.trust, OAUTH_LIMIT);
+    const content = readFileSecurely(topPath, ctx.trust, OAUTH_LIMIT);
     const json = content === null ? undefined : parseJson(content);
     content?.fill(0);
     const stored = isObject(json) ? json : {};
@@ -267,7 +267,7 @@ export async function queryOAuth(
       );
     }
   }
-  await removeMark(dir, user);
+  removeMark(dir, user);
   if (use !== null) {
     ad[stem] = seconds(use);
     return { status: "success", ad };

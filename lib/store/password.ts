@@ -16,6 +16,7 @@ import {
   osError,
   readFileSecurely,
   removeCredentialFile,
+  removeQuietly,
   syncDirectory,
   tempPathFor,
   type Trust,
@@ -44,16 +45,16 @@ function poolBytes(password: Uint8Array): Uint8Array {
 export async function addPoolPassword(ctx: StoreContext, password: Uint8Array): Promise<Outcome> {
   const path = configuredPath(ctx, "pool");
   const dir = dirname(path);
-  await storeDirectory(ctx, dir, { create: true });
+  storeDirectory(ctx, dir, { create: true });
   const scrambled = scramblePoolPassword(poolBytes(password));
   try {
     await withLock(dir, basename(path), ctx.trust, {
       timeoutSeconds: lockTimeout(ctx),
-      fn: async (lock) => {
-        await inspectCredentialFile(path, ctx.trust);
+      fn: (lock) => {
+        inspectCredentialFile(path, ctx.trust);
         const temp = tempPathFor(path);
-        await lock.journal(temp);
-        await writeFileDurably(path, scrambled, { tempPath: temp });
+        lock.journal(temp);
+        writeFileDurably(path, scrambled, { tempPath: temp });
       },
     });
   } finally {
@@ -67,7 +68,7 @@ export async function addPoolPassword(ctx: StoreContext, password: Uint8Array): 
 export async function deletePoolPassword(ctx: StoreContext): Promise<Outcome> {
   const path = configuredPath(ctx, "pool");
   const dir = dirname(path);
-  if (!(await storeDirectory(ctx, dir, { create: false }))) {
+  if (!(storeDirectory(ctx, dir, { create: false }))) {
     throw new StoreError("not-found", "");
   }
   const removed = await withLock(dir, basename(path), ctx.trust, {
@@ -82,16 +83,16 @@ export async function deletePoolPassword(ctx: StoreContext): Promise<Outcome> {
  * `-f FILE`: writes a pool-password file at an arbitrary path, durably and atomically, in the
  * same format. Throws StoreError; the caller prints upstream's "error writing password file".
  */
-export async function writePoolPasswordFile(
+export function writePoolPasswordFile(
   path: string,
   password: Uint8Array,
   trust: Trust,
-): Promise<void> {
-  await secureParent(path, trust);
-  await inspectCredentialFile(path, trust);
+): void {
+  secureParent(path, trust);
+  inspectCredentialFile(path, trust);
   const scrambled = scramblePoolPassword(poolBytes(password));
   try {
-    await writeFileDurably(path, scrambled);
+    writeFileDurably(path, scrambled);
   } finally {
     scrambled.fill(0);
   }
@@ -104,30 +105,30 @@ const HOST_KEY_NAME = "host.key";
 /** Returns the host key, creating it (0400, from the CSPRNG) on first use when `create`. */
 async function hostKey(ctx: StoreContext, dir: string, create: boolean) {
   const path = join(dir, HOST_KEY_NAME);
-  const existing = await readFileSecurely(path, ctx.trust, HOST_KEY_BYTES);
+  const existing = readFileSecurely(path, ctx.trust, HOST_KEY_BYTES);
   if (existing !== null || !create) return existing;
   // Write the key under a temp name, then link it into place: link fails if another process
   // won the race, and then its key is used. The key is never visible half-written.
   const key = crypto.getRandomValues(new Uint8Array(HOST_KEY_BYTES));
   const temp = tempPathFor(path);
   try {
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o400 });
+    const file = Deno.openSync(temp, { write: true, createNew: true, mode: 0o400 });
     try {
-      await file.write(key);
-      await file.sync();
+      file.writeSync(key);
+      file.syncSync();
     } finally {
       file.close();
     }
     try {
-      await Deno.link(temp, path);
+      Deno.linkSync(temp, path);
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
       key.fill(0);
-      return await readFileSecurely(path, ctx.trust, HOST_KEY_BYTES);
+      return readFileSecurely(path, ctx.trust, HOST_KEY_BYTES);
     } finally {
-      await Deno.remove(temp).catch(() => {});
+      removeQuietly(temp);
     }
-    await syncDirectory(dir);
+    syncDirectory(dir);
     await ctx.debug(`created the host key ${path}`);
     return key;
   } catch (error) {
@@ -147,7 +148,7 @@ export async function addUserPassword(
   password: Uint8Array,
 ): Promise<Outcome> {
   const dir = configuredPath(ctx, "pwd");
-  await storeDirectory(ctx, dir, { create: true });
+  storeDirectory(ctx, dir, { create: true });
   const key = await hostKey(ctx, dir, true);
   if (key === null || key.length !== HOST_KEY_BYTES) {
     throw new StoreError("insecure", `ERROR: the host key in ${quote(dir)} is damaged`);
@@ -157,11 +158,11 @@ export async function addUserPassword(
   const path = sealedPath(dir, account);
   await withLock(dir, account, ctx.trust, {
     timeoutSeconds: lockTimeout(ctx),
-    fn: async (lock) => {
-      await inspectCredentialFile(path, ctx.trust);
+    fn: (lock) => {
+      inspectCredentialFile(path, ctx.trust);
       const temp = tempPathFor(path);
-      await lock.journal(temp);
-      await writeFileDurably(path, sealed, { tempPath: temp });
+      lock.journal(temp);
+      writeFileDurably(path, sealed, { tempPath: temp });
     },
   });
   return { status: "success" };
@@ -170,7 +171,7 @@ export async function addUserPassword(
 /** delete-pwd for a user; not-found when nothing is stored. */
 export async function deleteUserPassword(ctx: StoreContext, account: string): Promise<Outcome> {
   const dir = configuredPath(ctx, "pwd");
-  if (!(await storeDirectory(ctx, dir, { create: false }))) {
+  if (!(storeDirectory(ctx, dir, { create: false }))) {
     throw new StoreError("not-found", "");
   }
   const path = sealedPath(dir, account);
@@ -185,10 +186,10 @@ export async function deleteUserPassword(ctx: StoreContext, account: string): Pr
 /** query-pwd for a user: valid when the sealed file opens for this account, else bad-password. */
 export async function queryUserPassword(ctx: StoreContext, account: string): Promise<Outcome> {
   const dir = configuredPath(ctx, "pwd");
-  if (!(await storeDirectory(ctx, dir, { create: false }))) {
+  if (!(storeDirectory(ctx, dir, { create: false }))) {
     throw new StoreError("not-found", "");
   }
-  const sealed = await readFileSecurely(sealedPath(dir, account), ctx.trust, 4096);
+  const sealed = readFileSecurely(sealedPath(dir, account), ctx.trust, 4096);
   if (sealed === null) throw new StoreError("not-found", "");
   const key = await hostKey(ctx, dir, false);
   const plain = key === null ? null : await unseal(sealed, account, key);
