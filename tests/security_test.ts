@@ -221,3 +221,26 @@ Deno.test("a non-root user with no configuration gets a private spool under ~/.l
     assert.deepEqual(await exists(`${xdg}/condor_store_cred/passwords.d/POOL`), true);
   });
 });
+
+Deno.test("a symlinked ancestor is judged by where it points", async () => {
+  await withSpool(async (spool) => {
+    const real = `${spool.root}/real`;
+    await Deno.mkdir(`${real}/inner`, { recursive: true, mode: 0o755 });
+    await Deno.symlink(real, `${spool.root}/link`);
+    const env = {
+      ...spool.env,
+      _CONDOR_SEC_CREDENTIAL_DIRECTORY_KRB: `${spool.root}/link/inner/krb`,
+    };
+    const ok = await runCli(["add-krb", "-i", "-"], { env, stdin: "t" });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(await readText(`${real}/inner/krb/root.cred`), "t");
+
+    // The same layout whose real parent is writable by everyone (not sticky) is refused.
+    await Deno.chmod(real, 0o777);
+    const before = await snapshot(spool.root);
+    const bad = await runCli(["add-krb", "-i", "-"], { env, stdin: "u" });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, new RegExp(`refusing to use the directory "${real}": its mode 0777`));
+    assert.equal(await snapshot(spool.root), before);
+  });
+});

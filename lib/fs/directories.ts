@@ -105,16 +105,38 @@ function components(path: string): string[] {
   return out;
 }
 
-function checkChain(paths: string[], trust: Trust, shared?: string): void {
+/** Ancestors that passed the loose check in this process, with whether each is a symlink. */
+const ancestorsChecked = new Map<string, boolean>();
+
+/**
+ * Checks each ancestor with the loose rule, each path at most once per process. Returns true
+ * when one of them is a symlink, so the caller must also check the chain of the real location.
+ */
+function checkChain(paths: string[], trust: Trust, shared?: string): boolean {
+  let sawSymlink = false;
   for (const p of paths) {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(p);
-    } catch (error) {
-      throw osError(error, "inspect", p);
+    const key = p === shared ? `${p}\0shared` : p;
+    let isSymlink = ancestorsChecked.get(key);
+    if (isSymlink === undefined) {
+      let info: Deno.FileInfo;
+      let shown = p;
+      try {
+        info = Deno.lstatSync(p);
+        isSymlink = info.isSymlink;
+        if (isSymlink) {
+          // A symlinked ancestor (say /var/run -> /run) is judged, and named, by its target.
+          info = Deno.statSync(p);
+          shown = Deno.realPathSync(p);
+        }
+      } catch (error) {
+        throw osError(error, "inspect", p);
+      }
+      checkAncestor(shown, info, trust, p === shared);
+      ancestorsChecked.set(key, isSymlink);
     }
-    checkAncestor(p, info, trust, p === shared);
+    sawSymlink ||= isSymlink;
   }
+  return sawSymlink;
 }
 
 function absolute(path: string): string {
@@ -151,11 +173,11 @@ export function secureDirectory(
   }
   const ancestors = chain.slice(0, existing === chain.length - 1 ? existing : existing + 1);
   const sharedParent = options.sharedParent ? chain.at(-2) : undefined;
-  checkChain(ancestors, trust, sharedParent);
-  // A symlink among the ancestors: the chain of its real location must be safe too.
-  const real = realPathOf(chain[Math.max(existing, 0)]);
-  if (real !== null && real !== chain[Math.max(existing, 0)]) {
-    checkChain(components(real).slice(0, -1), trust);
+  if (checkChain(ancestors, trust, sharedParent)) {
+    // A symlink among the ancestors: the chain of its real location must be safe too.
+    const deepest = chain[Math.max(existing, 0)];
+    const real = realPathOf(deepest);
+    if (real !== deepest) checkChain(components(real).slice(0, -1), trust);
   }
 
   if (existing === chain.length - 1) {
@@ -182,7 +204,7 @@ export function secureDirectory(
   return true;
 }
 
-function realPathOf(path: string): string | null {
+function realPathOf(path: string): string {
   try {
     return Deno.realPathSync(path);
   } catch (error) {
