@@ -208,8 +208,10 @@ class Loader {
     const table = this.#table;
     const subsystem = options.subsystem ?? "TOOL";
     const specials: Definition[] = [detected("SUBSYSTEM", subsystem)];
-    const tilde = condorHome(options.passwdFile ?? PASSWD_FILE);
-    if (tilde !== undefined) specials.push(detected("TILDE", tilde));
+    // TILDE is read from the passwd file only if some knob actually expands it.
+    specials.push(
+      detected("TILDE", "", () => condorHome(options.passwdFile ?? PASSWD_FILE) ?? ""),
+    );
     for (const special of specials) table.set(special);
 
     const rootFile = locateRoot(options.env, options.systemConfigFile ?? SYSTEM_CONFIG_FILE);
