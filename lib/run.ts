@@ -6,6 +6,7 @@
 
 import type { CredType } from "./cli/grammar.ts";
 import { type CommandLine, parseCommandLine } from "./cli/parse.ts";
+import { completionScript } from "./cli/completions.ts";
 import { usageText } from "./cli/usage.ts";
 import { type Config, ConfigError, loadConfig } from "./config/mod.ts";
 import { StoreError } from "./errors.ts";
@@ -25,6 +26,7 @@ import {
   reportOutcome,
   type Subject,
 } from "./output.ts";
+import { versionText } from "./version.ts";
 import { appendAudit } from "./store/audit.ts";
 import type { Outcome, StoreContext } from "./store/context.ts";
 import { addKerberos, deleteKerberos, queryKerberos } from "./store/kerberos.ts";
@@ -350,6 +352,14 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
   const parsed = parseCommandLine(args);
   if (parsed.kind === "help") {
     await io.writeOut(usageText());
+    return 0;
+  }
+  if (parsed.kind === "version") {
+    await io.writeOut(versionText());
+    return 0;
+  }
+  if (parsed.kind === "completions") {
+    await io.writeOut(completionScript(parsed.shell));
     return 0;
   }
   if (parsed.kind === "error") {

@@ -47,7 +47,8 @@ export type OptionKey =
   | "poolFile"
   | "debug"
   | "help"
-  | "json";
+  | "json"
+  | "version";
 
 /** How a repeated option is treated. */
 export type Duplicate =
@@ -217,6 +218,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: ["Display this message"],
   },
   {
+    short: "v",
+    long: "version",
+    key: "version",
+    argument: null,
+    duplicate: { kind: "allowed" },
+    synopsis: null,
+    description: ["Print the version and exit"],
+  },
+  {
     short: null,
     long: "json",
     key: "json",
@@ -226,6 +236,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: ["Print the result as one JSON object on stdout"],
   },
 ];
+
+/** Shells `condor_store_cred completions SHELL` knows. */
+export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
+
+/** One of the completion shells. */
+export type CompletionShell = typeof COMPLETION_SHELLS[number];
+
+/** The word that selects the completions command (only as the first argument). */
+export const COMPLETIONS_COMMAND = "completions";
 
 /** The program name used in the usage text and messages. */
 export const PROGRAM_NAME = "condor_store_cred";

@@ -6,6 +6,9 @@
 import {
   type Action,
   ACTIONS,
+  COMPLETION_SHELLS,
+  COMPLETIONS_COMMAND,
+  type CompletionShell,
   type CredType,
   matchTypeSuffix,
   OPTIONS,
@@ -41,6 +44,8 @@ export interface CommandLine {
 export type ParseResult =
   | { readonly kind: "command"; readonly command: CommandLine }
   | { readonly kind: "help"; readonly json: boolean }
+  | { readonly kind: "version" }
+  | { readonly kind: "completions"; readonly shell: CompletionShell }
   | {
     readonly kind: "error";
     readonly message: string;
@@ -65,6 +70,7 @@ interface Draft {
   debug: boolean;
   help: boolean;
   json: boolean;
+  version: boolean;
 }
 
 class UsageError extends Error {
@@ -91,6 +97,7 @@ function emptyDraft(): Draft {
     debug: false,
     help: false,
     json: false,
+    version: false,
   };
 }
 
@@ -149,7 +156,8 @@ function setOption(draft: Draft, spec: OptionSpec, value: string | null): void {
     return;
   }
   if (
-    key === "accessToken" || key === "debug" || key === "help" || key === "json"
+    key === "accessToken" || key === "debug" || key === "help" || key === "json" ||
+    key === "version"
   ) {
     draft[key] = true;
     return;
@@ -208,7 +216,7 @@ function scan(args: readonly string[], draft: Draft): void {
 }
 
 /** The checks that run after a successful scan (ref §1.5), returning the final command line. */
-function validate(draft: Draft): CommandLine | UsageError | "help" {
+function validate(draft: Draft): CommandLine | UsageError | "help" | "version" {
   if (draft.poolFile !== null && (draft.action === "delete" || draft.action === "query")) {
     // SPEC deviation 13: upstream silently turned the action into a pool-file write.
     return new UsageError("ERROR: -f can only be used to add a password\n", false);
@@ -225,8 +233,9 @@ function validate(draft: Draft): CommandLine | UsageError | "help" {
   }
   if (message) return new UsageError(message, false);
   if (draft.help) return "help";
+  if (draft.version) return "version";
   if (action === null) return new UsageError("");
-  const { help: _help, ...rest } = draft;
+  const { help: _help, version: _version, ...rest } = draft;
   return { ...rest, action, type, legacy: draft.type === null || draft.poolFile !== null };
 }
 
@@ -235,6 +244,15 @@ function validate(draft: Draft): CommandLine | UsageError | "help" {
  * Never throws; every problem is a `{kind: "error"}` result carrying upstream's message text.
  */
 export function parseCommandLine(args: readonly string[]): ParseResult {
+  if (args[0] === COMPLETIONS_COMMAND) {
+    const shell = COMPLETION_SHELLS.find((s) => s === args[1]);
+    if (shell === undefined || args.length !== 2) {
+      const message = `ERROR: ${COMPLETIONS_COMMAND} needs exactly one shell: ` +
+        `${COMPLETION_SHELLS.join(", ")}\n`;
+      return { kind: "error", message, usage: false, json: false };
+    }
+    return { kind: "completions", shell };
+  }
   const draft = emptyDraft();
   // --json is honoured even when the scan stops before reaching it, so errors are JSON too.
   const json = args.includes("--json");
@@ -248,6 +266,7 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
   }
   const result = validate(draft);
   if (result === "help") return { kind: "help", json };
+  if (result === "version") return { kind: "version" };
   if (result instanceof UsageError) {
     return { kind: "error", message: result.message, usage: result.usage, json };
   }

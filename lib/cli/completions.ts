@@ -1,0 +1,145 @@
+/**
+ * Shell completions for bash, zsh and fish (`condor_store_cred completions SHELL`), generated
+ * from the same grammar declarations as the parser, so they cannot drift from it. Pure.
+ */
+
+import {
+  ACTIONS,
+  COMPLETION_SHELLS,
+  COMPLETIONS_COMMAND,
+  type CompletionShell,
+  OPTIONS,
+  type OptionSpec,
+  PROGRAM_NAME,
+} from "./grammar.ts";
+import { USAGE_ACTIONS, USAGE_TYPES } from "./usage.ts";
+
+/** The action words offered: each action alone and with each canonical type suffix. */
+export function actionWords(): string[] {
+  const suffixes = USAGE_TYPES.map(([suffix]) => suffix);
+  return ACTIONS.flatMap((action) => [action, ...suffixes.map((s) => `${action}${s}`)]);
+}
+
+function actionDescription(word: string): string {
+  const action = word.split("-")[0];
+  const base = USAGE_ACTIONS.find(([synopsis]) => synopsis.startsWith(action))?.[1] ?? "";
+  const type = USAGE_TYPES.find(([suffix]) => word.endsWith(suffix))?.[1];
+  return type ? `${base} (${type.replace(/ \(default\)$/, "").toLowerCase()})` : base;
+}
+
+function spellings(option: OptionSpec): string[] {
+  return [...(option.short ? [`-${option.short}`] : []), `--${option.long}`];
+}
+
+function describe(option: OptionSpec): string {
+  return option.description[0].trim();
+}
+
+const FILE_OPTIONS = OPTIONS.filter((o) => o.completes === "file");
+const HOST_OPTIONS = OPTIONS.filter((o) => o.completes === "host");
+const VALUE_OPTIONS = OPTIONS.filter((o) => o.argument !== null);
+
+function bash(): string {
+  const words = (options: readonly OptionSpec[]) => options.flatMap(spellings).join("|");
+  const free = VALUE_OPTIONS.filter((o) => o.completes !== "file" && o.completes !== "host");
+  return [
+    `# bash completion for ${PROGRAM_NAME} (generated: ${PROGRAM_NAME} ${COMPLETIONS_COMMAND} bash)`,
+    `_${PROGRAM_NAME}() {`,
+    '  local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"',
+    "  COMPREPLY=()",
+    `  if [[ $COMP_CWORD -eq 2 && "\${COMP_WORDS[1]}" == ${COMPLETIONS_COMMAND} ]]; then`,
+    `    COMPREPLY=($(compgen -W "${COMPLETION_SHELLS.join(" ")}" -- "$cur"))`,
+    "    return 0",
+    "  fi",
+    '  case "$prev" in',
+    `    ${words(FILE_OPTIONS)}) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;`,
+    `    ${words(HOST_OPTIONS)}) COMPREPLY=($(compgen -A hostname -- "$cur")); return 0 ;;`,
+    `    ${words(free)}) return 0 ;;`,
+    "  esac",
+    '  if [[ "$cur" == -* ]]; then',
+    `    COMPREPLY=($(compgen -W "${OPTIONS.flatMap(spellings).join(" ")}" -- "$cur"))`,
+    "  else",
+    `    local words="${actionWords().join(" ")}"`,
+    `    [[ $COMP_CWORD -eq 1 ]] && words="$words ${COMPLETIONS_COMMAND}"`,
+    '    COMPREPLY=($(compgen -W "$words" -- "$cur"))',
+    "  fi",
+    "}",
+    `complete -F _${PROGRAM_NAME} ${PROGRAM_NAME}`,
+    "",
+  ].join("\n");
+}
+
+function zshEscape(text: string): string {
+  return text.replace(/[[\]:']/g, (c) => (c === "'" ? "'\\''" : `\\${c}`));
+}
+
+function zsh(): string {
+  const specs = OPTIONS.map((o) => {
+    const names = spellings(o);
+    const group = names.length > 1 ? `{${names.join(",")}}` : names[0];
+    const action = o.argument === null
+      ? ""
+      : o.completes === "file"
+      ? `:${o.argument}:_files`
+      : o.completes === "host"
+      ? `:${o.argument}:_hosts`
+      : `:${o.argument}:`;
+    return `    ${group}'[${zshEscape(describe(o))}]${action}' \\`;
+  });
+  const actions = actionWords().map((w) => `'${w}:${zshEscape(actionDescription(w))}'`);
+  return [
+    `#compdef ${PROGRAM_NAME}`,
+    `# zsh completion for ${PROGRAM_NAME} (generated: ${PROGRAM_NAME} ${COMPLETIONS_COMMAND} zsh)`,
+    `_${PROGRAM_NAME}() {`,
+    "  local -a actions",
+    `  actions=(${actions.join(" ")})`,
+    "  _arguments -s \\",
+    ...specs,
+    "    '1:action:{_describe action actions}'",
+    "}",
+    `compdef _${PROGRAM_NAME} ${PROGRAM_NAME}`,
+    "",
+  ].join("\n");
+}
+
+function fishEscape(text: string): string {
+  return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+function fish(): string {
+  const c = `complete -c ${PROGRAM_NAME}`;
+  const lines = [
+    `# fish completion for ${PROGRAM_NAME} (generated: ${PROGRAM_NAME} ${COMPLETIONS_COMMAND} fish)`,
+    `${c} -f`,
+    ...actionWords().map((w) =>
+      `${c} -n __fish_use_subcommand -a ${w} -d ${fishEscape(actionDescription(w))}`
+    ),
+    `${c} -n __fish_use_subcommand -a ${COMPLETIONS_COMMAND} -d 'Print shell completions'`,
+    `${c} -n '__fish_seen_subcommand_from ${COMPLETIONS_COMMAND}' -a '${
+      COMPLETION_SHELLS.join(" ")
+    }'`,
+  ];
+  for (const o of OPTIONS) {
+    const parts = [c];
+    if (o.short) parts.push(`-s ${o.short}`);
+    parts.push(`-l ${o.long}`);
+    if (o.argument !== null) parts.push("-r");
+    if (o.completes === "file") parts.push("-F");
+    if (o.completes === "host") parts.push("-a '(__fish_print_hostnames)'");
+    parts.push(`-d ${fishEscape(describe(o))}`);
+    lines.push(parts.join(" "));
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The completion script for `shell`. */
+export function completionScript(shell: CompletionShell): string {
+  switch (shell) {
+    case "bash":
+      return bash();
+    case "zsh":
+      return zsh();
+    case "fish":
+      return fish();
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Tests of the shipped extras (issue "Shipping"): `--version` against deno.json, the man page
+ * (committed file = generated; renders with `man -l` without warnings), shell completions
+ * (bash completes actions and options for real), and the permission flags shared by tests,
+ * the `run` task and the compiled binaries.
+ */
+
+import assert from "node:assert/strict";
+import { renderManPage } from "../lib/cli/manpage.ts";
+import { actionWords, completionScript } from "../lib/cli/completions.ts";
+import { OPTIONS } from "../lib/cli/grammar.ts";
+import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
+import { REPO, runCli, withSpool } from "./helpers.ts";
+
+const denoJson = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`));
+
+async function have(command: string): Promise<boolean> {
+  return await new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" })
+    .output().then((o) => o.success, () => false);
+}
+
+Deno.test("--version and -v print the version from deno.json", async () => {
+  for (const flag of ["--version", "-v"]) {
+    const r = await runCli([flag]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, "");
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^condor_store_cred ${
+          denoJson.version.replaceAll(".", "\\.")
+        } \\(Deno \\d+\\.\\d+\\.\\d+, [\\w-]+\\)\\n$`,
+      ),
+    );
+  }
+  // A usage error still wins over --version.
+  const bad = await runCli(["--version", "-x"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^ERROR: Unrecognized option - '-x'/);
+});
+
+Deno.test("the committed man page is what the grammar generates", async () => {
+  const committed = await Deno.readTextFile(`${REPO}/condor_store_cred.1`);
+  assert.equal(committed, renderManPage(denoJson.version));
+  // Every option of the parser is documented.
+  for (const option of OPTIONS) {
+    assert.ok(committed.includes(`\\-\\-${option.long.replaceAll("-", "\\-")}`), option.long);
+  }
+});
+
+Deno.test("the man page renders with man -l without warnings", async (t) => {
+  if (!(await have("man")) || !(await have("groff"))) {
+    console.log("skipped: man-db and groff are not installed");
+    return;
+  }
+  const out = await new Deno.Command("man", {
+    args: ["--warnings", "-l", `${REPO}/condor_store_cred.1`],
+    env: { MANWIDTH: "80", MAN_KEEP_FORMATTING: "0", PAGER: "cat" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  // Strip the overstrike (bold/underline) formatting man emits when not on a terminal.
+  const stdout = new TextDecoder().decode(out.stdout).replace(/.\x08/g, "");
+  await t.step("exit status 0, no warnings", () => {
+    assert.equal(out.code, 0);
+    assert.equal(new TextDecoder().decode(out.stderr), "");
+  });
+  await t.step("it shows the synopsis and the options", () => {
+    assert.match(stdout, /condor_store_cred action\[-type\] \[options\]/);
+    assert.match(stdout, /-i, --input filename/);
+  });
+});
+
+Deno.test("completions SHELL prints a script for bash, zsh and fish; others are refused", async () => {
+  for (const shell of ["bash", "zsh", "fish"] as const) {
+    const r = await runCli(["completions", shell]);
+    assert.deepEqual(r, { code: 0, stdout: completionScript(shell), stderr: "" });
+  }
+  const bad = await runCli(["completions", "tcsh"]);
+  assert.deepEqual(bad, {
+    code: 1,
+    stdout: "",
+    stderr: "ERROR: completions needs exactly one shell: bash, zsh, fish\n",
+  });
+  assert.equal((await runCli(["completions"])).code, 1);
+});
+
+/** Runs the bash completion function for a command line and returns the candidates. */
+async function bashComplete(words: string[], cwd = "/"): Promise<string[]> {
+  const script = completionScript("bash");
+  const program = [
+    script,
+    `COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")})`,
+    `COMP_CWORD=${words.length - 1}`,
+    "_condor_store_cred",
+    'printf "%s\\n" "${COMPREPLY[@]}"',
+  ].join("\n");
+  const out = await new Deno.Command("bash", {
+    args: ["--norc", "-c", program],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(out.stderr), "");
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).sort();
+}
+
+Deno.test("the bash completion completes actions, options and file names", async () => {
+  if (!(await have("bash"))) {
+    console.log("skipped: bash is not installed");
+    return;
+  }
+  assert.deepEqual(await bashComplete(["condor_store_cred", "ad"]), [
+    "add",
+    "add-krb",
+    "add-oauth",
+    "add-pwd",
+  ]);
+  assert.deepEqual(await bashComplete(["condor_store_cred", "q"]), [
+    "query",
+    "query-krb",
+    "query-oauth",
+    "query-pwd",
+  ]);
+  assert.deepEqual(await bashComplete(["condor_store_cred", "co"]), ["completions"]);
+  assert.deepEqual(await bashComplete(["condor_store_cred", "add-oauth", "--s"]), [
+    "--scopes",
+    "--service",
+  ]);
+  assert.deepEqual(
+    await bashComplete(["condor_store_cred", "query", "-"]),
+    [
+      ...OPTIONS.flatMap((o) => [...(o.short ? [`-${o.short}`] : []), `--${o.long}`]),
+    ].sort(),
+  );
+  assert.deepEqual(await bashComplete(["condor_store_cred", "completions", "z"]), ["zsh"]);
+  // -i completes file names; -s completes nothing.
+  await withSpool(async (spool) => {
+    await Deno.writeTextFile(`${spool.root}/token.json`, "{}");
+    assert.deepEqual(
+      await bashComplete(["condor_store_cred", "add-oauth", "-i", "tok"], spool.root),
+      [
+        "token.json",
+      ],
+    );
+    assert.deepEqual(
+      await bashComplete(["condor_store_cred", "add-oauth", "-s", "tok"], spool.root),
+      [],
+    );
+  });
+  assert.equal(actionWords().length, 12);
+});
+
+Deno.test("zsh and fish completions are valid scripts for those shells when installed", async () => {
+  for (const [shell, args] of [["zsh", ["-n"]], ["fish", ["--no-execute"]]] as const) {
+    if (!(await have(shell))) {
+      console.log(`skipped: ${shell} is not installed`);
+      continue;
+    }
+    const file = await Deno.makeTempFile({ suffix: `.${shell}` });
+    try {
+      await Deno.writeTextFile(file, completionScript(shell));
+      const out = await new Deno.Command(shell, { args: [...args, file], stderr: "piped" })
+        .output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    } finally {
+      await Deno.remove(file);
+    }
+  }
+});
+
+Deno.test("the run task and the tests use the same permission flags (RUNTIME_PERMISSIONS)", () => {
+  const task: string = denoJson.tasks.run;
+  assert.equal(task, `deno run --quiet ${RUNTIME_PERMISSIONS.join(" ")} main.ts`);
+  assert.equal(RUNTIME_PERMISSIONS.includes("-A"), false);
+  assert.equal(RUNTIME_PERMISSIONS.includes("--allow-all"), false);
+  assert.equal(RUNTIME_PERMISSIONS.some((p) => p === "--allow-run"), false);
+});
