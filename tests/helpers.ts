@@ -97,8 +97,10 @@ async function targetForAll(): Promise<string> {
   await Deno.chmod(dir, 0o755);
   globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
   if (TARGET === `${REPO}/main.ts`) {
-    await Deno.copyFile(TARGET, `${dir}/main.ts`);
-    await Deno.chmod(`${dir}/main.ts`, 0o644);
+    for (const file of ["main.ts", "deno.json"]) {
+      await Deno.copyFile(`${REPO}/${file}`, `${dir}/${file}`);
+      await Deno.chmod(`${dir}/${file}`, 0o644);
+    }
     await copyTree(`${REPO}/lib`, `${dir}/lib`);
     sharedTarget = `${dir}/main.ts`;
   } else {
