@@ -246,10 +246,16 @@ async function audit(
   }
 }
 
+/**
+ * The -d channel: local time, then milliseconds since the process started (so a debug run is
+ * also a coarse profile of where the time goes), then the message.
+ */
 function debugChannel(command: CommandLine, io: Io) {
   if (!command.debug) return () => Promise.resolve();
-  return (line: string) =>
-    io.writeErr(`${formatLocalTime(Math.floor(Date.now() / 1000))} ${line}\n`);
+  return (line: string) => {
+    const since = `+${performance.now().toFixed(1)}ms`;
+    return io.writeErr(`${formatLocalTime(Math.floor(Date.now() / 1000))} ${since} ${line}\n`);
+  };
 }
 
 async function execute(command: CommandLine, io: Io): Promise<number> {
@@ -257,6 +263,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
   const trust = trustFor(uid);
   if (command.poolFile !== null) return await runPoolFile(command, io, trust);
   const debug = debugChannel(command, io);
+  await debug(`${command.action}: command line parsed`);
   const login = loginName(io, uid);
 
   let config: Config;
@@ -272,7 +279,9 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
     await io.writeErr(`${error.message}\n`);
     return 1;
   }
-  await debug(`configuration: ${config.rootFile ?? (config.embedded ? "embedded" : "none")}`);
+  await debug(
+    `configuration loaded: ${config.rootFile ?? (config.embedded ? "embedded" : "none")}`,
+  );
   for (const warning of config.warnings) await debug(`warning: ${warning}`);
 
   if (command.pool && command.action === "query") {
@@ -320,6 +329,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
       if (credential === CANCELLED) return EXIT_CANCELLED;
     }
     const outcome = await perform(ctx, command, target, credential);
+    await debug(`${command.action} done: ${outcome.status}`);
     await audit(io, ctx, command, target, outcome.status);
     if (command.json) {
       await io.writeOut(formatJson(jsonOutcome(subject, target.user, outcome)));

@@ -111,6 +111,7 @@ async function compile(target: string, env: Record<string, string>): Promise<str
   }).output();
   if (!result.success) {
     // "error: <what>" then "Caused by:" and numbered causes; report the first and the last.
+    // deno-lint-ignore no-control-regex -- strips ANSI colour codes from deno's output
     const lines = new TextDecoder().decode(result.stderr).replace(/\x1b\[[0-9;]*m/g, "")
       .split("\n").map((l) => l.trim()).filter((l) => l !== "" && l !== "Caused by:");
     const first = lines.find((l) => l.startsWith("error:")) ?? lines[0] ?? "";

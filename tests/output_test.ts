@@ -93,6 +93,9 @@ Deno.test("-d prints timestamped debug lines on stderr, stdout unchanged", async
     const plain = await runCli(["query-krb"], { env: spool.env });
     const debug = await runCli(["query-krb", "-d"], { env: spool.env });
     assert.equal(debug.stdout, plain.stdout);
-    assert.match(debug.stderr, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d configuration: .*condor_config\n/);
+    const lines = debug.stderr.trimEnd().split("\n");
+    for (const line of lines) assert.match(line, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+\d+\.\dms \S/);
+    assert.match(lines[0], /\+\d+\.\dms query: command line parsed$/);
+    assert.ok(lines.some((l) => /configuration loaded: .*condor_config$/.test(l)), debug.stderr);
   });
 });
