@@ -89,9 +89,13 @@ export async function acquireLock(
     journal(tempPath: string) {
       if (!tempPath.startsWith(`${dir}/`)) throw new Error(`${tempPath} is not inside ${dir}`);
       journaled = true;
-      file.truncateSync(0);
-      file.seekSync(0, Deno.SeekMode.Start);
-      file.writeSync(encoder.encode(tempPath.slice(dir.length + 1)));
+      try {
+        file.truncateSync(0);
+        file.seekSync(0, Deno.SeekMode.Start);
+        file.writeSync(encoder.encode(tempPath.slice(dir.length + 1)));
+      } catch (error) {
+        throw osError(error, "write the lock journal", path);
+      }
     },
     release() {
       if (released) return;
@@ -99,6 +103,9 @@ export async function acquireLock(
       try {
         // Only a holder that wrote the journal touches the file, so a refusal changes nothing.
         if (journaled) file.truncateSync(0);
+      } catch {
+        // Clearing the journal is best effort: a stale entry only names a temp file that is
+        // already gone, and the next holder ignores it.
       } finally {
         file.close();
       }
