@@ -38,7 +38,7 @@ function paths(dir: string, user: string) {
 /**
  * add-krb: writes `<user>.cred` durably, signals the credmon and waits up to
  * CREDD_POLLING_TIMEOUT for a `.cc` at least as new. A `LOCAL:<service>` credential instead
- * asks the OAuth local issuer for `<service>.top` (ref §5.3).
+ * asks the OAuth local issuer for `<service>.top` (ref §5.3). Zeroes `credential` once written.
  */
 export async function addKerberos(
   ctx: StoreContext,
@@ -71,6 +71,8 @@ export async function addKerberos(
       return (inspectCredentialFile(cred, ctx.trust))!;
     },
   });
+  // Written: wipe it now, so no copy lives on through the credmon wait.
+  credential.fill(0);
   await ctx.debug(`wrote ${cred} (${credential.length} bytes)`);
   if (!(await kickCredmon(ctx, dir))) return { status: "pending", ad: baseAd(ctx) };
   const timeout = ctx.config.getInt("CREDD_POLLING_TIMEOUT", 20);

@@ -120,7 +120,8 @@ function userDirectory(ctx: StoreContext, user: string, create: boolean) {
 /**
  * add-oauth: writes `.top` (or `.use` with -P) durably. `.use` answers with its time; `.top`
  * with an existing `.use` answers with the old `.use` time and no signal; otherwise the OAuth
- * credmon is signalled and the result is pending (ref §5.4 "add", §3.3 step 9).
+ * credmon is signalled and the result is pending (ref §5.4 "add", §3.3 step 9). Zeroes the
+ * credential once written.
  */
 export async function addOAuth(
   ctx: StoreContext,
@@ -153,6 +154,7 @@ export async function addOAuth(
       return use;
     },
   });
+  request.credential.fill(0);
   await ctx.debug(`wrote ${target}`);
   if (extension === "use") {
     const info = (inspectCredentialFile(target, ctx.trust))!;

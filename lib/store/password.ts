@@ -47,6 +47,7 @@ export async function addPoolPassword(ctx: StoreContext, password: Uint8Array): 
   const dir = dirname(path);
   storeDirectory(ctx, dir, { create: true });
   const scrambled = scramblePoolPassword(poolBytes(password));
+  password.fill(0);
   try {
     await withLock(dir, basename(path), ctx.trust, {
       timeoutSeconds: lockTimeout(ctx),
@@ -91,6 +92,7 @@ export function writePoolPasswordFile(
   secureParent(path, trust);
   inspectCredentialFile(path, trust);
   const scrambled = scramblePoolPassword(poolBytes(password));
+  password.fill(0);
   try {
     writeFileDurably(path, scrambled);
   } finally {
@@ -154,6 +156,7 @@ export async function addUserPassword(
     throw new StoreError("insecure", `ERROR: the host key in ${quote(dir)} is damaged`);
   }
   const sealed = await seal(password, account, key);
+  password.fill(0);
   key.fill(0);
   const path = sealedPath(dir, account);
   await withLock(dir, account, ctx.trust, {
