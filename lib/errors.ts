@@ -39,7 +39,9 @@ export type StoreErrorCode =
   /** Any other I/O failure (disk full, read-only filesystem, ...). */
   | "io"
   /** The request needs a feature this build does not provide. */
-  | "unsupported";
+  | "unsupported"
+  /** query-oauth --min-ttl: the access token expires too soon, or its expiry is unknown. */
+  | "expiring";
 
 /**
  * A failure after parsing. `message` never contains secret bytes. For codes that map onto an

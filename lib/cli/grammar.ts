@@ -48,7 +48,8 @@ export type OptionKey =
   | "debug"
   | "help"
   | "json"
-  | "version";
+  | "version"
+  | "minTtl";
 
 /** How a repeated option is treated. */
 export type Duplicate =
@@ -216,6 +217,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     duplicate: { kind: "allowed" },
     synopsis: "-h",
     description: ["Display this message"],
+  },
+  {
+    short: null,
+    long: "min-ttl",
+    key: "minTtl",
+    argument: "seconds",
+    duplicate: { kind: "error", message: "ERROR: --min-ttl already specified" },
+    synopsis: null,
+    description: [
+      "With query-oauth -s: fail unless the access token is valid at least this many",
+      "   more seconds",
+    ],
+    completes: "none",
   },
   {
     short: "v",

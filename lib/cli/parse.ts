@@ -38,6 +38,8 @@ export interface CommandLine {
   readonly poolFile: string | null;
   readonly debug: boolean;
   readonly json: boolean;
+  /** `--min-ttl SECONDS` (query-oauth -s only). */
+  readonly minTtl: number | null;
 }
 
 /** What the parser decided. `message` is printed on stderr as is, then the usage if `usage`. */
@@ -71,6 +73,7 @@ interface Draft {
   help: boolean;
   json: boolean;
   version: boolean;
+  minTtl: string | null;
 }
 
 class UsageError extends Error {
@@ -98,6 +101,7 @@ function emptyDraft(): Draft {
     help: false,
     json: false,
     version: false,
+    minTtl: null,
   };
 }
 
@@ -222,6 +226,21 @@ function validate(draft: Draft): CommandLine | UsageError | "help" | "version" {
     return new UsageError("ERROR: -f can only be used to add a password\n", false);
   }
   const action = draft.action ?? (draft.poolFile !== null ? "add" : null);
+  let minTtl: number | null = null;
+  if (draft.minTtl !== null) {
+    if (!/^\d{1,9}$/.test(draft.minTtl)) {
+      return new UsageError(
+        `ERROR: --min-ttl needs a whole number of seconds, not '${draft.minTtl}'\n\n`,
+      );
+    }
+    if (action !== "query" || draft.type !== "oauth" || draft.service === null) {
+      return new UsageError(
+        "ERROR: --min-ttl can only be used with query-oauth -s SERVICE\n",
+        false,
+      );
+    }
+    minTtl = Number(draft.minTtl);
+  }
   // `-f` always writes a password, whatever type came with the add (ref §1.4).
   const type: CredType = draft.poolFile !== null ? "password" : draft.type ?? "password";
   let message = "";
@@ -236,7 +255,13 @@ function validate(draft: Draft): CommandLine | UsageError | "help" | "version" {
   if (draft.version) return "version";
   if (action === null) return new UsageError("");
   const { help: _help, version: _version, ...rest } = draft;
-  return { ...rest, action, type, legacy: draft.type === null || draft.poolFile !== null };
+  return {
+    ...rest,
+    action,
+    type,
+    legacy: draft.type === null || draft.poolFile !== null,
+    minTtl,
+  };
 }
 
 /**

@@ -42,6 +42,8 @@ export interface OAuthRequest {
   readonly audience: string | null;
   /** `-P`: store an access token as `.use`. */
   readonly accessToken: boolean;
+  /** `--min-ttl`: the `.use` token must stay valid at least this many seconds (query only). */
+  readonly minTtl?: number | null;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -220,6 +222,66 @@ function storedString(value: unknown, key: string, path: string): string {
   );
 }
 
+/** The `exp` claim (Unix seconds) of a JWT, or null when `token` is not a JWT with one. */
+export function jwtExpiry(token: string): number | null {
+  const parts = token.split(".");
+  if (parts.length !== 3) return null;
+  try {
+    const base64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
+    const payload = JSON.parse(new TextDecoder().decode(
+      Uint8Array.from(
+        atob(base64 + "=".repeat((4 - base64.length % 4) % 4)),
+        (c) => c.charCodeAt(0),
+      ),
+    ));
+    return isObject(payload) && typeof payload.exp === "number" ? payload.exp : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `--min-ttl` (SPEC §7): the access token in `usePath` (a bare JWT, or credmon JSON with an
+ * `access_token`) must not expire within `minTtl` seconds. Throws StoreError("expiring").
+ */
+function checkLifetime(
+  ctx: StoreContext,
+  usePath: string,
+  use: Deno.FileInfo | null,
+  minTtl: number,
+): void {
+  if (use === null) {
+    throw new StoreError(
+      "expiring",
+      `ERROR: --min-ttl: there is no access token ${quote(usePath)} yet to check; wait for the ` +
+        "credmon, or store one with add-oauth -P",
+    );
+  }
+  const content = readFileSecurely(usePath, ctx.trust, OAUTH_LIMIT);
+  const json = content === null ? undefined : parseJson(content);
+  const text = content === null ? "" : new TextDecoder().decode(content).trim();
+  content?.fill(0);
+  const token = isObject(json) && typeof json.access_token === "string" ? json.access_token : text;
+  const exp = jwtExpiry(token);
+  if (exp === null) {
+    throw new StoreError(
+      "expiring",
+      `ERROR: --min-ttl: the access token in ${quote(usePath)} is not a JWT with an "exp" claim, ` +
+        "so its lifetime cannot be checked",
+    );
+  }
+  const left = exp - Math.floor(Date.now() / 1000);
+  if (left < minTtl) {
+    const when = new Date(exp * 1000).toISOString().replace("T", " ").slice(0, 19);
+    const state = left < 0 ? `expired ${-left} seconds ago` : `expires in ${left} seconds`;
+    throw new StoreError(
+      "expiring",
+      `ERROR: the access token in ${quote(usePath)} ${state} (${when} UTC), less than ` +
+        `--min-ttl ${minTtl}; refresh it (add-oauth -P) or wait for the credmon`,
+    );
+  }
+}
+
 /**
  * query-oauth. Without -s: every `.top`/`.use` of the user, pending while a `.top` lacks its
  * `.use`. With -s: compares -S/-A exactly with the `.top`'s `scopes`/`audience` (a non-JSON
@@ -270,6 +332,7 @@ export function queryOAuth(
     }
   }
   removeMark(dir, user);
+  if (request.minTtl != null) checkLifetime(ctx, usePath, use, request.minTtl);
   if (use !== null) {
     ad[stem] = seconds(use);
     return { status: "success", ad };
