@@ -14,7 +14,7 @@
  */
 
 import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
-import { VERSION } from "../lib/version.ts";
+import { machineDescription, markdownTable } from "./report.ts";
 
 // ---- options ---------------------------------------------------------------------------------
 
@@ -544,35 +544,6 @@ const SECTIONS: {
 
 // ---- report ----------------------------------------------------------------------------------
 
-async function sh(command: string): Promise<string> {
-  const out = await new Deno.Command("sh", {
-    args: ["-c", command],
-    stdout: "piped",
-    stderr: "null",
-  })
-    .output().catch(() => null);
-  return out ? decoder.decode(out.stdout).trim() : "";
-}
-
-async function machine(work: string): Promise<string[][]> {
-  const cpu = (await sh("grep -m1 'model name' /proc/cpuinfo")).split(":")[1]?.trim() ?? "?";
-  const mem = (await sh("grep MemTotal /proc/meminfo")).replace(/\s+/g, " ").split(" ")[1];
-  return [
-    ["kernel", await sh("uname -srmo")],
-    ["CPU", `${cpu} (${await sh("nproc")} cores)`],
-    ["memory", mem ? `${(Number(mem) / 1024 / 1024).toFixed(1)} GiB` : "?"],
-    ["temp filesystem", await sh(`df -T ${work} | tail -n 1 | awk '{print $1" "$2}'`)],
-    ["Deno", `${Deno.version.deno} (V8 ${Deno.version.v8})`],
-    ["condor_store_cred", VERSION],
-    ["date", new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC"],
-  ];
-}
-
-function markdownTable(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
-
 function textTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
@@ -612,7 +583,7 @@ try {
     "",
     "## Machine",
     "",
-    markdownTable(["", ""], await machine(work)),
+    markdownTable(["", ""], await machineDescription(work)),
     "",
     "## Findings",
     "",

@@ -16,12 +16,15 @@
 
 import { unseal } from "../lib/crypto/seal.ts";
 import { scramblePoolPassword } from "../lib/crypto/scramble.ts";
-import { VERSION } from "../lib/version.ts";
+import { machineDescription, markdownTable } from "./report.ts";
 import {
   baseEnv,
+  credentialFiles,
+  EVERY_ACTION,
   IS_ROOT,
   listTree,
   nonRootUsers,
+  populateSpool,
   programCommand,
   runCli,
   type RunResult,
@@ -138,10 +141,7 @@ async function tempFiles(dir: string): Promise<string[]> {
   return all.filter((p) => TEMP.test(p.split("/").at(-1)!));
 }
 
-function table(header: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
+const table = markdownTable;
 
 // ---- 1. crash safety -------------------------------------------------------------------------
 
@@ -644,38 +644,6 @@ async function diskSection(): Promise<void> {
 
 // ---- 4. filesystem attacks -------------------------------------------------------------------
 
-const ALL_ACTIONS: { args: string[]; stdin?: string }[] = [
-  { args: ["add", "-c", "-p", "-"], stdin: "pw" },
-  { args: ["delete", "-c"] },
-  { args: ["add", "-p", "-"], stdin: "pw" },
-  { args: ["query"] },
-  { args: ["delete"] },
-  { args: ["add-krb", "-i", "-"], stdin: "ticket" },
-  { args: ["query-krb"] },
-  { args: ["delete-krb"] },
-  { args: ["add-oauth", "-s", "svc", "-i", "-"], stdin: "seed" },
-  { args: ["add-oauth", "-s", "svc", "-P", "-i", "-"], stdin: "token" },
-  { args: ["query-oauth", "-s", "svc"] },
-  { args: ["query-oauth"] },
-  { args: ["delete-oauth", "-s", "svc"] },
-  { args: ["delete-oauth"] },
-];
-
-async function populate(spool: Spool): Promise<void> {
-  for (
-    const [args, stdin] of [
-      [["add", "-c", "-p", "-"], "pool"],
-      [["add", "-p", "-"], "pw"],
-      [["add-krb", "-i", "-"], "ticket"],
-      [["add-oauth", "-s", "svc", "-i", "-"], "seed"],
-      [["add-oauth", "-s", "svc", "-P", "-i", "-"], "token"],
-    ] as const
-  ) {
-    const r = await runCli([...args], { env: spool.env, stdin });
-    if (r.code !== 0) throw new Error(`populate ${args.join(" ")}: ${r.stderr}`);
-  }
-}
-
 interface Attack {
   readonly name: string;
   /** Who runs the program: the realistic threat decides. */
@@ -714,14 +682,7 @@ function attacks(): Attack[] {
       name: "FIFO at the credential (must never block)",
       as: "root",
       arrange: async (s) => {
-        for (
-          const f of [
-            `${s.krb}/root.cred`,
-            `${s.oauth}/root/svc.use`,
-            s.pool,
-            `${s.pwd}/root@test.example.pwd`,
-          ]
-        ) {
+        for (const f of credentialFiles(s)) {
           await Deno.remove(f);
           await sh(`mkfifo -m 600 ${f}`);
         }
@@ -733,14 +694,7 @@ function attacks(): Attack[] {
       name: "hard-linked credential",
       as: "root",
       arrange: async (s) => {
-        for (
-          const f of [
-            `${s.krb}/root.cred`,
-            `${s.oauth}/root/svc.use`,
-            s.pool,
-            `${s.pwd}/root@test.example.pwd`,
-          ]
-        ) {
+        for (const f of credentialFiles(s)) {
           await Deno.link(f, `${f}.hardlink-${crypto.randomUUID().slice(0, 8)}`);
         }
       },
@@ -751,14 +705,7 @@ function attacks(): Attack[] {
       name: "credential with mode 0644",
       as: "root",
       arrange: async (s) => {
-        for (
-          const f of [
-            `${s.krb}/root.cred`,
-            `${s.oauth}/root/svc.use`,
-            s.pool,
-            `${s.pwd}/root@test.example.pwd`,
-          ]
-        ) {
+        for (const f of credentialFiles(s)) {
           await Deno.chmod(f, 0o644);
         }
       },
@@ -769,14 +716,7 @@ function attacks(): Attack[] {
       name: "credential owned by another user",
       as: "root",
       arrange: async (s, attacker) => {
-        for (
-          const f of [
-            `${s.krb}/root.cred`,
-            `${s.oauth}/root/svc.use`,
-            s.pool,
-            `${s.pwd}/root@test.example.pwd`,
-          ]
-        ) {
+        for (const f of credentialFiles(s)) {
           await Deno.chown(f, attacker!.uid, attacker!.gid);
         }
       },
@@ -832,13 +772,13 @@ async function attackSection(): Promise<void> {
       continue;
     }
     await withSpool(async (spool) => {
-      await populate(spool);
+      await populateSpool(spool);
       await attack.arrange(spool, attacker);
       const before = await snapshot(spool.root);
       let tried = 0;
       let refused = 0;
       let changed = 0;
-      for (const action of ALL_ACTIONS.filter((a) => attack.actions(a.args))) {
+      for (const action of EVERY_ACTION.filter((a) => attack.actions(a.args))) {
         tried++;
         const r = await Promise.race([
           runCli(action.args, {
@@ -875,7 +815,7 @@ async function attackSection(): Promise<void> {
 
   // Temp-name flooding: the names are unpredictable, so planted symlinks and FIFOs never match.
   await withSpool(async (spool) => {
-    await populate(spool);
+    await populateSpool(spool);
     await Deno.writeTextFile(`${spool.root}/victim`, "victim", { mode: 0o600 });
     const planted: string[] = [];
     const hex = () =>
@@ -1345,22 +1285,6 @@ async function secretsSection(options: Options): Promise<void> {
 
 // ---- main ------------------------------------------------------------------------------------
 
-async function machine(): Promise<string[][]> {
-  const text = async (c: string) => (await sh(c)).stdout.trim();
-  const cpu = (await text("grep -m1 'model name' /proc/cpuinfo")).split(":")[1]?.trim() ?? "?";
-  const mem = (await text("grep MemTotal /proc/meminfo")).replace(/\s+/g, " ").split(" ")[1];
-  return [
-    ["kernel", await text("uname -srmo")],
-    ["CPU", `${cpu} (${await text("nproc")} cores)`],
-    ["memory", mem ? `${(Number(mem) / 1024 / 1024).toFixed(1)} GiB` : "?"],
-    ["temp filesystem", await text("df -T /tmp | tail -n 1 | awk '{print $1\" \"$2}'")],
-    ["Deno", `${Deno.version.deno}`],
-    ["condor_store_cred", VERSION],
-    ["ran as", IS_ROOT ? "root (non-root parts as csc_tester / csc_other)" : `uid ${Deno.uid()}`],
-    ["date", new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC"],
-  ];
-}
-
 const options = parseOptions(Deno.args);
 const started = performance.now();
 const sections: [string, () => Promise<void>][] = [
@@ -1423,7 +1347,10 @@ const document = [
   "",
   "## Machine",
   "",
-  table(["", ""], await machine()),
+  table(["", ""], [
+    ...await machineDescription("/tmp"),
+    ["ran as", IS_ROOT ? "root (non-root parts as csc_tester / csc_other)" : `uid ${Deno.uid()}`],
+  ]),
   "",
   ...report,
   ...(skipped.length ? ["## Not run here", "", ...skipped.map((s) => `- ${s}`), ""] : []),

@@ -387,3 +387,48 @@ export async function startCredmon(
 export async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
+
+/** Every action of every type, with the stdin an add needs (for "every action refuses"). */
+export const EVERY_ACTION: readonly { readonly args: string[]; readonly stdin?: string }[] = [
+  { args: ["add", "-c", "-p", "-"], stdin: "pw" },
+  { args: ["delete", "-c"] },
+  { args: ["add", "-p", "-"], stdin: "pw" },
+  { args: ["query"] },
+  { args: ["delete"] },
+  { args: ["add-krb", "-i", "-"], stdin: "ticket" },
+  { args: ["query-krb"] },
+  { args: ["delete-krb"] },
+  { args: ["add-oauth", "-s", "svc", "-i", "-"], stdin: "seed" },
+  { args: ["add-oauth", "-s", "svc", "-P", "-i", "-"], stdin: "token" },
+  { args: ["query-oauth", "-s", "svc"] },
+  { args: ["query-oauth"] },
+  { args: ["delete-oauth", "-s", "svc"] },
+  { args: ["delete-oauth"] },
+];
+
+/** Stores one credential of each type for `user` (pool, sealed password, krb, OAuth .top/.use). */
+export async function populateSpool(spool: Spool, user = "root"): Promise<void> {
+  const u = ["-u", `${user}@test.example`];
+  for (
+    const [args, stdin] of [
+      [["add", "-c", "-p", "-"], "pool"],
+      [["add", ...u, "-p", "-"], "pw"],
+      [["add-krb", ...u, "-i", "-"], "ticket"],
+      [["add-oauth", ...u, "-s", "svc", "-i", "-"], "seed"],
+      [["add-oauth", ...u, "-s", "svc", "-P", "-i", "-"], "token"],
+    ] as const
+  ) {
+    const r = await runCli([...args], { env: spool.env, stdin });
+    if (r.code !== 0) throw new Error(`${args.join(" ")} failed: ${r.stderr}`);
+  }
+}
+
+/** The credential files `populateSpool` writes that every action of a type reads or writes. */
+export function credentialFiles(spool: Spool, user = "root"): string[] {
+  return [
+    `${spool.krb}/${user}.cred`,
+    `${spool.oauth}/${user}/svc.use`,
+    spool.pool,
+    `${spool.pwd}/${user}@test.example.pwd`,
+  ];
+}

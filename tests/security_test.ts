@@ -6,9 +6,11 @@
 
 import assert from "node:assert/strict";
 import {
+  EVERY_ACTION,
   exists,
   modeOf,
   nonRootUsers,
+  populateSpool,
   readText,
   runCli,
   snapshot,
@@ -17,48 +19,13 @@ import {
   withSpool,
 } from "./helpers.ts";
 
-/** Every action of every type, with the stdin an add needs. */
-const ACTIONS: { args: string[]; stdin?: string }[] = [
-  { args: ["add", "-c", "-p", "-"], stdin: "pw" },
-  { args: ["delete", "-c"] },
-  { args: ["add", "-p", "-"], stdin: "pw" },
-  { args: ["query"] },
-  { args: ["delete"] },
-  { args: ["add-krb", "-i", "-"], stdin: "ticket" },
-  { args: ["query-krb"] },
-  { args: ["delete-krb"] },
-  { args: ["add-oauth", "-s", "svc", "-i", "-"], stdin: "seed" },
-  { args: ["add-oauth", "-s", "svc", "-P", "-i", "-"], stdin: "token" },
-  { args: ["query-oauth", "-s", "svc"] },
-  { args: ["query-oauth"] },
-  { args: ["delete-oauth", "-s", "svc"] },
-  { args: ["delete-oauth"] },
-];
-
-/** Fills a spool with one credential of each type, as root. */
-async function populate(spool: Spool, user = "root") {
-  const u = ["-u", `${user}@test.example`];
-  for (
-    const [args, stdin] of [
-      [["add", "-c", "-p", "-"], "pool"],
-      [["add", ...u, "-p", "-"], "pw"],
-      [["add-krb", ...u, "-i", "-"], "ticket"],
-      [["add-oauth", ...u, "-s", "svc", "-i", "-"], "seed"],
-      [["add-oauth", ...u, "-s", "svc", "-P", "-i", "-"], "token"],
-    ] as const
-  ) {
-    const r = await runCli([...args], { env: spool.env, stdin });
-    assert.deepEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-  }
-}
-
 async function expectRefusals(
   spool: Spool,
   pattern: RegExp,
   options: { user?: TestUser; only?: (args: string[]) => boolean; extraArgs?: string[] } = {},
 ) {
   const before = await snapshot(spool.root);
-  for (const action of ACTIONS.filter((a) => options.only?.(a.args) ?? true)) {
+  for (const action of EVERY_ACTION.filter((a) => options.only?.(a.args) ?? true)) {
     const args = [...action.args, ...(options.extraArgs ?? [])];
     const r = await runCli(args, { env: spool.env, stdin: action.stdin, user: options.user });
     assert.deepEqual(r.code, 1, `${args.join(" ")} should fail: ${r.stdout}${r.stderr}`);
@@ -74,7 +41,7 @@ Deno.test("a non-root user cannot use a root-owned spool in-process: refused, no
     return;
   }
   await withSpool(async (spool) => {
-    await populate(spool);
+    await populateSpool(spool);
     await t.step("as csc_tester", async () => {
       await expectRefusals(spool, /^ERROR: permission denied to \w+ ".*"; run as root/m, {
         user: users[0],
@@ -85,7 +52,7 @@ Deno.test("a non-root user cannot use a root-owned spool in-process: refused, no
 
 Deno.test("a group-writable credential directory is refused, naming it", async () => {
   await withSpool(async (spool) => {
-    await populate(spool);
+    await populateSpool(spool);
     await Deno.chmod(spool.krb, 0o770);
     await expectRefusals(
       spool,
@@ -102,7 +69,7 @@ Deno.test("a group-writable credential directory is refused, naming it", async (
 
 Deno.test("an OAuth directory shared as root:group 2770 is accepted; 0775 is not", async () => {
   await withSpool(async (spool) => {
-    await populate(spool);
+    await populateSpool(spool);
     await Deno.chmod(spool.oauth, 0o2770);
     const ok = await runCli(["query-oauth", "-s", "svc"], { env: spool.env });
     assert.deepEqual(ok.code, 0, ok.stderr);
@@ -115,7 +82,7 @@ Deno.test("an OAuth directory shared as root:group 2770 is accepted; 0775 is not
 
 Deno.test("an insecure ancestor directory is refused; a sticky /tmp-like one is fine", async () => {
   await withSpool(async (spool) => {
-    await populate(spool);
+    await populateSpool(spool);
     await Deno.chmod(spool.root, 0o777);
     const bad = await runCli(["query-krb"], { env: spool.env });
     assert.deepEqual(bad.code, 1);
@@ -131,7 +98,7 @@ Deno.test("an insecure ancestor directory is refused; a sticky /tmp-like one is 
 
 Deno.test("a symlinked credential is refused by every action; neither link nor target changes", async () => {
   await withSpool(async (spool) => {
-    await populate(spool);
+    await populateSpool(spool);
     const target = `${spool.root}/elsewhere`;
     await Deno.writeTextFile(target, "do not touch", { mode: 0o600 });
     for (const f of [`${spool.krb}/root.cred`, `${spool.oauth}/root/svc.top`, spool.pool]) {
@@ -150,7 +117,7 @@ Deno.test("a symlinked credential is refused by every action; neither link nor t
 
 Deno.test("a hard-linked credential is refused", async () => {
   await withSpool(async (spool) => {
-    await populate(spool);
+    await populateSpool(spool);
     await Deno.link(`${spool.krb}/root.cred`, `${spool.root}/hardlink`);
     await expectRefusals(spool, /it has 2 hard links/, {
       only: (a) => a[0].endsWith("-krb"),
@@ -160,7 +127,7 @@ Deno.test("a hard-linked credential is refused", async () => {
 
 Deno.test("a credential with mode 0644, or owned by another user, is refused", async () => {
   await withSpool(async (spool) => {
-    await populate(spool);
+    await populateSpool(spool);
     await Deno.chmod(`${spool.oauth}/root/svc.use`, 0o644);
     await expectRefusals(spool, /its mode 0644 gives access to group or others/, {
       only: (a) => a[0].endsWith("-oauth"),
