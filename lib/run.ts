@@ -38,6 +38,7 @@ import {
   deletePoolPassword,
   deleteUserPassword,
   PASSWORD_LIMIT,
+  queryPoolPassword,
   queryUserPassword,
   writePoolPasswordFile,
 } from "./store/password.ts";
@@ -148,7 +149,9 @@ async function perform(
     case "password":
       if (target.pool) {
         if (command.action === "add") return await addPoolPassword(ctx, credential!);
-        return await deletePoolPassword(ctx);
+        if (command.action === "delete") return await deletePoolPassword(ctx);
+        // Only `-u condor_pool@...` gets here: `-c` queries are refused earlier, as upstream.
+        return queryPoolPassword(ctx);
       }
       if (command.action === "add") {
         return await addUserPassword(ctx, passwordAccount(target.user), credential!);

@@ -240,3 +240,33 @@ Deno.test("legacy add with OAuth options is refused as bad arguments, reading no
     assert.deepEqual(await readBytes(`${spool.pwd}/root@test.example.pwd`), null);
   });
 });
+
+Deno.test("query -u condor_pool@domain reads the pool file and never changes it", async () => {
+  await withSpool(async (spool) => {
+    const pool = ["-u", "condor_pool@test.example"];
+    const none = await runCli(["query", ...pool], { env: spool.env });
+    assert.deepEqual(none, {
+      code: 1,
+      stdout: `${POOL_HEADER}No credential is stored.\n`,
+      stderr: "",
+    });
+    await runCli(["add", "-c", "-p", "-"], { env: spool.env, stdin: "foobar2" });
+    const before = await snapshot(spool.root);
+    const found = await runCli(["query-pwd", ...pool], { env: spool.env });
+    assert.deepEqual(found, {
+      code: 0,
+      stdout: `${POOL_HEADER}A credential was stored and is valid.\n`,
+      stderr: "",
+    });
+    assert.equal(await snapshot(spool.root), before);
+    assert.equal(hex((await readBytes(spool.pool))!), FOOBAR2);
+    // An old zero-padded file reads the same.
+    const legacy = new Uint8Array(256);
+    legacy.set([0xb8, 0xc2, 0xd1, 0x8d, 0xbf, 0xdf, 0x8c]);
+    await Deno.writeFile(spool.pool, legacy, { mode: 0o600 });
+    assert.equal((await runCli(["query", ...pool], { env: spool.env })).code, 0);
+    const deleted = await runCli(["delete", ...pool], { env: spool.env });
+    assert.equal(deleted.stdout, `${POOL_HEADER}Operation succeeded.\n`);
+    assert.equal(await readBytes(spool.pool), null);
+  });
+});

@@ -4,7 +4,7 @@
  */
 
 import { HOST_KEY_BYTES, seal, unseal } from "../crypto/seal.ts";
-import { scramblePoolPassword, truncateAtNul } from "../crypto/scramble.ts";
+import { scramblePoolPassword, truncateAtNul, unscramblePoolPassword } from "../crypto/scramble.ts";
 import { quote, StoreError } from "../errors.ts";
 import { secureParent } from "../fs/directories.ts";
 import { withLock } from "../fs/lock.ts";
@@ -77,6 +77,26 @@ export async function deletePoolPassword(ctx: StoreContext): Promise<Outcome> {
     fn: () => removeCredentialFile(path, ctx.trust),
   });
   if (!removed) throw new StoreError("not-found", "");
+  return { status: "success" };
+}
+
+/**
+ * query of the pool user through `-u condor_pool@<domain>` (upstream's in-process password
+ * store answers it: ref §5.2.2): valid when SEC_PASSWORD_FILE holds a non-empty password
+ * (old NUL-padded files included), else not-found.
+ */
+export function queryPoolPassword(ctx: StoreContext): Outcome {
+  const path = configuredPath(ctx, "pool");
+  if (!storeDirectory(ctx, dirname(path), { create: false })) {
+    throw new StoreError("not-found", "");
+  }
+  const scrambled = readFileSecurely(path, ctx.trust, 4096);
+  if (scrambled === null) throw new StoreError("not-found", "");
+  const password = unscramblePoolPassword(scrambled);
+  const stored = password.length > 0;
+  scrambled.fill(0);
+  password.fill(0);
+  if (!stored) throw new StoreError("not-found", "");
   return { status: "success" };
 }
 
