@@ -85,7 +85,7 @@ function resolveTarget(command: CommandLine, config: Config, login: string | nul
     return { shown: account, user: account, pool: true };
   }
   if (command.user !== null) {
-    const pool = command.type === "password" && splitAccount(command.user).user === POOL_USER;
+    const pool = splitAccount(command.user).user === POOL_USER;
     return { shown: command.user, user: command.user, pool };
   }
   const name = needLogin(login, uid);
@@ -101,7 +101,8 @@ function checkArguments(command: CommandLine, target: Target): void {
   if (target.pool && command.type !== "password") {
     throw new StoreError(
       "bad-args",
-      "the pool password (-c) is a password; it cannot be used with the kerberos or oauth type",
+      `the pool account (${POOL_USER}) only has a password; it cannot be used with the ` +
+        "kerberos or oauth type",
     );
   }
   const oauthOptions = command.service ?? command.handle ?? command.scopes ?? command.audience;

@@ -270,3 +270,20 @@ Deno.test("query -u condor_pool@domain reads the pool file and never changes it"
     assert.equal(await readBytes(spool.pool), null);
   });
 });
+
+Deno.test("the pool account is refused for Kerberos and OAuth, with -c or -u condor_pool@", async () => {
+  await withSpool(async (spool) => {
+    for (const who of [["-c"], ["-u", "condor_pool@test.example"]]) {
+      for (const args of [["add-krb", "-i", "-"], ["delete-oauth", "-s", "s"]]) {
+        const r = await runCli([...args, ...who], { env: spool.env, stdin: "t" });
+        assert.equal(r.code, 1, args.join(" "));
+        assert.equal(
+          r.stderr,
+          "Operation aborted due to missing or bad arguments\n    the pool account " +
+            "(condor_pool) only has a password; it cannot be used with the kerberos or oauth type\n",
+        );
+      }
+    }
+    assert.equal((await listTree(spool.root)).some((p) => p.startsWith("spool")), false);
+  });
+});
