@@ -12,10 +12,15 @@ import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
 import { VERSION } from "../lib/version.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const outIndex = Deno.args.indexOf("--out");
-const out = outIndex >= 0 ? Deno.args[outIndex + 1] : `${root}dist/condor_store_cred.js`;
+let out = `${root}dist/condor_store_cred.js`;
+if (Deno.args.length === 2 && Deno.args[0] === "--out" && Deno.args[1]) out = Deno.args[1];
+else if (Deno.args.length > 0) {
+  console.error("usage: deno task bundle [--out FILE]");
+  Deno.exit(2);
+}
 
-await Deno.mkdir(out.slice(0, out.lastIndexOf("/")) || "/", { recursive: true });
+const slash = out.lastIndexOf("/");
+await Deno.mkdir(slash > 0 ? out.slice(0, slash) : slash === 0 ? "/" : ".", { recursive: true });
 const result = await new Deno.Command(Deno.execPath(), {
   args: ["bundle", "--quiet", "--config", `${root}deno.json`, "-o", out, `${root}main.ts`],
   stdout: "inherit",
@@ -31,8 +36,6 @@ const digest = Array.from(
   new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
   (b) => b.toString(16).padStart(2, "0"),
 ).join("");
-console.log(
-  `built dist/condor_store_cred.js (condor_store_cred ${VERSION}, ${bytes.length} bytes)`,
-);
+console.log(`built ${out} (condor_store_cred ${VERSION}, ${bytes.length} bytes)`);
 console.log(`sha256 ${digest}`);
 console.log(`run it with: deno run ${RUNTIME_PERMISSIONS.join(" ")} ${out}`);

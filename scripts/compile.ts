@@ -7,7 +7,9 @@
  * order: `DENORT_BIN` (host target only), Deno's cache
  * (`$DENO_DIR/dl/release/v<version>/denort-<target>.zip`), then Deno's release server. It
  * prints for every target whether it was built or skipped and exactly why, and exits non-zero
- * only when a requested target could have been built and was not.
+ * only when a requested target could have been built and was not. Outputs of the requested
+ * targets left by an earlier run are removed first, so `dist/` holds only what this run built
+ * and `SHA256SUMS` lists exactly those files.
  *
  * Usage: deno task compile [--target TARGET]... [--out DIR]
  * Environment: DENORT_BIN, DENO_DIR, CSC_RELEASE_URL (default https://dl.deno.land/release).
@@ -30,10 +32,29 @@ const root = new URL("..", import.meta.url).pathname;
 const deno = Deno.execPath();
 const denoVersion = Deno.version.deno;
 const host = Deno.build.target;
-const releaseBase = Deno.env.get("CSC_RELEASE_URL") ?? "https://dl.deno.land/release";
 
-function outputName(target: string): string {
+/** The file name of `target`'s executable, e.g. `condor_store_cred-x86_64-pc-windows-msvc.exe`. */
+export function outputName(target: string): string {
   return `condor_store_cred-${target}${target.includes("windows") ? ".exe" : ""}`;
+}
+
+/**
+ * The `deno compile` arguments that build `target` into `output`: the program's own
+ * RUNTIME_PERMISSIONS (the flags the tests and the `run` task use) are baked in.
+ */
+export function compileArgs(target: string, output: string): string[] {
+  return [
+    "compile",
+    "--quiet",
+    "--config",
+    `${root}deno.json`,
+    "--target",
+    target,
+    "--output",
+    output,
+    ...RUNTIME_PERMISSIONS,
+    `${root}main.ts`,
+  ];
 }
 
 async function denoDir(): Promise<string> {
@@ -48,7 +69,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Asks the release server whether it has the denort of `target`; returns an error text or null. */
-async function releaseServerProblem(target: string): Promise<string | null> {
+async function releaseServerProblem(releaseBase: string, target: string): Promise<string | null> {
   const url = `${releaseBase}/v${denoVersion}/denort-${target}.zip`;
   try {
     const response = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(5000) });
@@ -67,7 +88,7 @@ type Plan =
   | { readonly target: string; readonly source: string; readonly env: Record<string, string> }
   | { readonly target: string; readonly skip: string };
 
-async function plan(target: string, cacheDir: string): Promise<Plan> {
+async function plan(target: string, cacheDir: string, releaseBase: string): Promise<Plan> {
   const denortBin = Deno.env.get("DENORT_BIN");
   const cached = `${cacheDir}/denort-${target}.zip`;
   const notes: string[] = [];
@@ -84,27 +105,20 @@ async function plan(target: string, cacheDir: string): Promise<Plan> {
   }
   if (await exists(cached)) return { target, source: `cache ${cached}`, env: {} };
   notes.push(`${cached} does not exist`);
-  const problem = await releaseServerProblem(target);
+  const problem = await releaseServerProblem(releaseBase, target);
   if (problem === null) return { target, source: `release server ${releaseBase}`, env: {} };
   notes.push(problem);
   return { target, skip: notes.join("; ") };
 }
 
-async function compile(target: string, env: Record<string, string>): Promise<string | null> {
-  const output = `${dist}/${outputName(target)}`;
+/** Builds `target` into `output`; returns null when it worked, else what went wrong. */
+async function compile(
+  target: string,
+  output: string,
+  env: Record<string, string>,
+): Promise<string | null> {
   const result = await new Deno.Command(deno, {
-    args: [
-      "compile",
-      "--quiet",
-      "--config",
-      `${root}deno.json`,
-      "--target",
-      target,
-      "--output",
-      output,
-      ...RUNTIME_PERMISSIONS,
-      `${root}main.ts`,
-    ],
+    args: compileArgs(target, output),
     env,
     stdout: "piped",
     stderr: "piped",
@@ -119,7 +133,8 @@ async function compile(target: string, env: Record<string, string>): Promise<str
     return `deno compile exited with ${result.code}: ${first}${cause ? ` (${cause})` : ""}`;
   }
   if (target === host) {
-    // The host binary must actually run.
+    // The host binary must actually run as this program (a wrong base binary, such as the
+    // full `deno` given as DENORT_BIN, builds without error but runs as deno).
     let text: string;
     try {
       const run = await new Deno.Command(output, { args: ["--version"], stdout: "piped" })
@@ -143,55 +158,79 @@ async function sha256(path: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const requested: string[] = [];
-let dist = `${root}dist`;
-for (let i = 0; i < Deno.args.length; i++) {
-  if (Deno.args[i] === "--target" && Deno.args[i + 1]) requested.push(Deno.args[++i]);
-  else if (Deno.args[i] === "--out" && Deno.args[i + 1]) dist = Deno.args[++i];
-  else {
-    console.error(
-      `usage: deno task compile [--target TARGET]... [--out DIR] (targets: ${TARGETS.join(", ")})`,
-    );
-    Deno.exit(2);
+/** Removes `path` if it exists; returns true when something was removed. */
+async function removeStale(path: string): Promise<boolean> {
+  try {
+    await Deno.remove(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
   }
-}
-const targets = requested.length > 0 ? requested : [...TARGETS];
-const unknown = targets.filter((t) => !(TARGETS as readonly string[]).includes(t));
-if (unknown.length > 0) {
-  console.error(`unknown target(s): ${unknown.join(", ")}; known: ${TARGETS.join(", ")}`);
-  Deno.exit(2);
 }
 
-await Deno.mkdir(dist, { recursive: true });
-const cacheDir = `${await denoDir()}/dl/release/v${denoVersion}`;
-console.log(`condor_store_cred ${VERSION}: deno compile with Deno ${denoVersion} (host ${host})`);
-const built: string[] = [];
-let failed = 0;
-for (const target of targets) {
-  const p = await plan(target, cacheDir);
-  if ("skip" in p) {
-    console.log(`skipped ${target}: no denort base binary: ${p.skip}`);
-    continue;
+const USAGE = `usage: deno task compile [--target TARGET]... [--out DIR] (targets: ${
+  TARGETS.join(", ")
+})`;
+
+/** The command: returns the exit status (0 all buildable targets built, 1 one failed, 2 usage). */
+async function main(args: readonly string[]): Promise<number> {
+  const requested: string[] = [];
+  let dist = `${root}dist`;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--target" && args[i + 1]) requested.push(args[++i]);
+    else if (args[i] === "--out" && args[i + 1]) dist = args[++i];
+    else {
+      console.error(USAGE);
+      return 2;
+    }
   }
-  const problem = await compile(target, p.env);
-  if (problem === null) {
-    built.push(outputName(target));
-    console.log(`built   ${target}: ${dist}/${outputName(target)} (denort from ${p.source})`);
+  const targets = requested.length > 0 ? [...new Set(requested)] : [...TARGETS];
+  const unknown = targets.filter((t) => !(TARGETS as readonly string[]).includes(t));
+  if (unknown.length > 0) {
+    console.error(`unknown target(s): ${unknown.join(", ")}; known: ${TARGETS.join(", ")}`);
+    return 2;
+  }
+
+  const releaseBase = Deno.env.get("CSC_RELEASE_URL") ?? "https://dl.deno.land/release";
+  await Deno.mkdir(dist, { recursive: true });
+  const cacheDir = `${await denoDir()}/dl/release/v${denoVersion}`;
+  console.log(`condor_store_cred ${VERSION}: deno compile with Deno ${denoVersion} (host ${host})`);
+  // What an earlier run left would otherwise pose as this run's output.
+  for (const name of [...targets.map(outputName), "SHA256SUMS"]) {
+    if (await removeStale(`${dist}/${name}`)) console.log(`removed ${dist}/${name} (earlier run)`);
+  }
+  const built: string[] = [];
+  let failed = 0;
+  for (const target of targets) {
+    const p = await plan(target, cacheDir, releaseBase);
+    if ("skip" in p) {
+      console.log(`skipped ${target}: no denort base binary: ${p.skip}`);
+      continue;
+    }
+    const output = `${dist}/${outputName(target)}`;
+    const problem = await compile(target, output, p.env);
+    if (problem === null) {
+      built.push(outputName(target));
+      console.log(`built   ${target}: ${output} (denort from ${p.source})`);
+    } else {
+      failed++;
+      console.log(`FAILED  ${target}: denort from ${p.source}, but ${problem}`);
+    }
+  }
+
+  if (built.length > 0) {
+    const lines = [];
+    for (const name of built) lines.push(`${await sha256(`${dist}/${name}`)}  ${name}`);
+    await Deno.writeTextFile(`${dist}/SHA256SUMS`, lines.join("\n") + "\n");
+    console.log(`wrote ${dist}/SHA256SUMS (${built.length} file(s))`);
   } else {
-    failed++;
-    console.log(`FAILED  ${target}: denort from ${p.source}, but ${problem}`);
+    console.log(`nothing built; ${dist}/SHA256SUMS not written`);
   }
+  console.log(
+    `${built.length} built, ${targets.length - built.length - failed} skipped, ${failed} failed`,
+  );
+  return failed > 0 ? 1 : 0;
 }
 
-if (built.length > 0) {
-  const lines = [];
-  for (const name of built) lines.push(`${await sha256(`${dist}/${name}`)}  ${name}`);
-  await Deno.writeTextFile(`${dist}/SHA256SUMS`, lines.join("\n") + "\n");
-  console.log(`wrote ${dist}/SHA256SUMS (${built.length} file(s))`);
-} else {
-  console.log(`nothing built; ${dist}/SHA256SUMS not written`);
-}
-console.log(
-  `${built.length} built, ${targets.length - built.length - failed} skipped, ${failed} failed`,
-);
-Deno.exit(failed > 0 ? 1 : 0);
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -6,11 +6,24 @@
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
+import { compileArgs, outputName, TARGETS } from "../scripts/compile.ts";
 import { REPO, withSpool } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 const CLOSED = "http://127.0.0.1:9/release";
+
+/** A clean environment: nothing of the caller's (a DENORT_BIN, say) leaks into a build. */
+function cleanEnv(): Record<string, string> {
+  const dir = Deno.env.get("DENO_DIR");
+  return {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+    NO_COLOR: "1",
+    ...(dir ? { DENO_DIR: dir } : {}),
+  };
+}
 
 async function script(
   name: string,
@@ -19,7 +32,8 @@ async function script(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${REPO}/scripts/${name}`, ...args],
-    env: { CSC_RELEASE_URL: CLOSED, ...env },
+    clearEnv: true,
+    env: { ...cleanEnv(), CSC_RELEASE_URL: CLOSED, ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -44,6 +58,11 @@ Deno.test("the bundle runs with the program's permission flags and stores a cred
       built.stdout,
       /^built .*condor_store_cred\.js \(condor_store_cred \d+\.\d+\.\d+, \d+ bytes\)\nsha256 [0-9a-f]{64}\n/,
     );
+    assert.ok(built.stdout.startsWith(`built ${bundle} `), built.stdout);
+    // One self-contained file: nothing left to import at run time (it runs with no lib/ beside).
+    const text = await Deno.readTextFile(bundle);
+    assert.doesNotMatch(text, /^\s*(import|export)\b/m);
+    assert.doesNotMatch(text, /\bimport\s*\(|\brequire\s*\(/);
     await withSpool(async (spool) => {
       const child = new Deno.Command(Deno.execPath(), {
         args: [
@@ -80,15 +99,15 @@ Deno.test("compile skips every target with the exact reason when no denort exist
     const r = await script("compile.ts", ["--out", `${dir}/dist`], { DENO_DIR: `${dir}/deno` });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split("\n");
-    for (
-      const target of [
-        "x86_64-unknown-linux-gnu",
-        "aarch64-unknown-linux-gnu",
-        "x86_64-apple-darwin",
-        "aarch64-apple-darwin",
-        "x86_64-pc-windows-msvc",
-      ]
-    ) {
+    const expected = [
+      "x86_64-unknown-linux-gnu",
+      "aarch64-unknown-linux-gnu",
+      "x86_64-apple-darwin",
+      "aarch64-apple-darwin",
+      "x86_64-pc-windows-msvc",
+    ];
+    assert.deepEqual([...TARGETS], expected);
+    for (const target of expected) {
       const line = lines.find((l) => l.startsWith(`skipped ${target}:`));
       assert.ok(line, `no line for ${target}: ${r.stdout}`);
       assert.ok(
@@ -146,4 +165,163 @@ Deno.test("compile refuses unknown targets and bad arguments with exit 2", async
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown target\(s\): sparc-sun-solaris; known: x86_64-unknown-linux-gnu/);
   assert.equal((await script("compile.ts", ["--bogus"])).code, 2);
+});
+
+/** The host target, when it is one the release ships (the tests below build for it). */
+const HOST = (TARGETS as readonly string[]).includes(Deno.build.target) ? Deno.build.target : null;
+
+/**
+ * The metadata JSON `deno compile` embeds in an executable (`{"argv":[],…,"permissions":…}`),
+ * found by scanning the bytes; null when there is none.
+ */
+function embeddedMetadata(bytes: Uint8Array): Record<string, unknown> | null {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const start = buffer.indexOf('{"argv":');
+  if (start < 0) return null;
+  // Match braces, minding strings, to find where the object ends.
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < buffer.length; i++) {
+    const c = buffer[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) {
+      return JSON.parse(decoder.decode(bytes.subarray(start, i + 1)));
+    }
+  }
+  return null;
+}
+
+/** What `deno compile` records for RUNTIME_PERMISSIONS: `--allow-x[=a,b]` → list, else null. */
+function expectedPermissions(): Record<string, unknown> {
+  const expected: Record<string, unknown> = {
+    prompt: !RUNTIME_PERMISSIONS.includes("--no-prompt"),
+  };
+  for (const kind of ["read", "write", "env", "net", "ffi", "run", "sys"]) {
+    const flag = RUNTIME_PERMISSIONS.find((f) =>
+      f === `--allow-${kind}` || f.startsWith(`--allow-${kind}=`)
+    );
+    expected[`allow_${kind}`] = flag === undefined
+      ? null
+      : flag.includes("=")
+      ? flag.slice(flag.indexOf("=") + 1).split(",")
+      : [];
+  }
+  return expected;
+}
+
+Deno.test("compileArgs() bakes exactly RUNTIME_PERMISSIONS into the executable", async (t) => {
+  if (HOST === null) {
+    console.log(`skipped: the host ${Deno.build.target} is not a release target`);
+    return;
+  }
+  const args = compileArgs(HOST, "OUT");
+  assert.equal(args.includes("-A") || args.includes("--allow-all"), false);
+  await withTemp(async (dir) => {
+    // The full deno binary stands in for denort: deno compile writes the same executable
+    // layout around it (it runs as plain deno, which the next test shows compile.ts catches).
+    const output = `${dir}/${outputName(HOST)}`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: compileArgs(HOST, output),
+      clearEnv: true,
+      env: { ...cleanEnv(), DENORT_BIN: Deno.execPath() },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, decoder.decode(out.stderr));
+    const bytes = await Deno.readFile(output);
+    const metadata = embeddedMetadata(bytes);
+    assert.ok(metadata, "no deno compile metadata in the executable");
+    const permissions = metadata.permissions as Record<string, unknown>;
+    await t.step("the permissions are RUNTIME_PERMISSIONS, nothing more", () => {
+      for (const [key, value] of Object.entries(expectedPermissions())) {
+        assert.deepEqual(permissions[key], value, key);
+      }
+      assert.deepEqual(permissions.allow_run, ["/bin/kill"]);
+      assert.equal(permissions.allow_net, null);
+      assert.equal(permissions.allow_ffi, null);
+    });
+    await t.step("the program itself is embedded", () => {
+      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      assert.ok(buffer.includes("ERROR: only one '-c' or '-u' arg may be provided"));
+    });
+  });
+});
+
+Deno.test("compile refuses a base binary that builds but does not run as the program", async () => {
+  if (HOST === null) {
+    console.log(`skipped: the host ${Deno.build.target} is not a release target`);
+    return;
+  }
+  await withTemp(async (dir) => {
+    const dist = `${dir}/dist`;
+    await Deno.mkdir(dist);
+    // Left by an earlier run: removed first, so nothing stale poses as this run's output.
+    await Deno.writeTextFile(`${dist}/${outputName(HOST)}`, "old binary");
+    await Deno.writeTextFile(`${dist}/SHA256SUMS`, "old sums\n");
+    const r = await script("compile.ts", ["--target", HOST, "--out", dist], {
+      DENO_DIR: `${dir}/deno`,
+      DENORT_BIN: Deno.execPath(),
+    });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        `condor_store_cred ${
+          JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).version
+        }: deno compile with Deno ${Deno.version.deno} (host ${HOST})`,
+        `removed ${dist}/${outputName(HOST)} (earlier run)`,
+        `removed ${dist}/SHA256SUMS (earlier run)`,
+        `FAILED  ${HOST}: denort from DENORT_BIN=${Deno.execPath()}, but the built binary does ` +
+        `not run as condor_store_cred (--version said "deno ${Deno.version.deno} (stable, ` +
+        `release, ${HOST})"); removed it`,
+        `nothing built; ${dist}/SHA256SUMS not written`,
+        "0 built, 0 skipped, 1 failed",
+        "",
+      ].join("\n"),
+    );
+    assert.deepEqual([...Deno.readDirSync(dist)], []);
+  });
+});
+
+Deno.test("the release workflow checks, compiles every target and publishes SHA256SUMS", async () => {
+  const path = `${REPO}/.github/workflows/release.yml`;
+  const text = await Deno.readTextFile(path);
+  // Parsed by a real YAML parser when Debian's python3-yaml is there (.ci/run installs it).
+  const parsed = await new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+      path,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output().catch(() => null);
+  if (parsed === null || !parsed.success) {
+    console.log("skipped the YAML parse: /usr/bin/python3 with the yaml module is not installed");
+  } else {
+    const workflow = JSON.parse(decoder.decode(parsed.stdout));
+    // YAML 1.1 reads the key `on` as true.
+    const on = workflow.on ?? workflow.true;
+    assert.deepEqual(on, { push: { tags: ["v*"] } });
+    const steps: { run?: string }[] = workflow.jobs.release.steps;
+    const runs = steps.map((s) => s.run ?? "");
+    const index = (pattern: RegExp) => runs.findIndex((r) => pattern.test(r));
+    const ok = index(/\btask ok\b/);
+    const compile = index(/\btask compile\b/);
+    const smoke = index(/CSC_TARGET=.*condor_store_cred-x86_64-unknown-linux-gnu.*task smoke/s);
+    const publish = index(/gh release create/);
+    assert.ok(ok >= 0 && compile > ok && smoke > compile && publish > smoke, runs.join("\n---\n"));
+    assert.match(runs[publish], /dist\/condor_store_cred-\*/);
+    assert.match(runs[publish], /dist\/SHA256SUMS/);
+    assert.ok(runs.some((r) => r.includes(`-eq ${TARGETS.length}`)), "checks every target built");
+  }
+  // The workflow's Deno is the one the project pins (and these tests run on).
+  for (const version of text.matchAll(/deno@(\d+\.\d+\.\d+)/g)) {
+    assert.equal(version[1], Deno.version.deno);
+  }
+  assert.match(text, /deno@\d/);
 });
