@@ -10,7 +10,7 @@ import { renderManPage } from "../lib/cli/manpage.ts";
 import { actionWords, completionScript } from "../lib/cli/completions.ts";
 import { OPTIONS } from "../lib/cli/grammar.ts";
 import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
-import { REPO, runCli, withSpool } from "./helpers.ts";
+import { programCommand, REPO, runCli, withSpool } from "./helpers.ts";
 
 const denoJson = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`));
 
@@ -170,10 +170,97 @@ Deno.test("zsh and fish completions are valid scripts for those shells when inst
   }
 });
 
+/** Runs a shell script with `shell` and returns its stdout (stderr must be empty). */
+async function shellOutput(shell: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(shell, {
+    args,
+    cwd: "/",
+    env: { HOME: "/nonexistent", PATH: "/usr/local/bin:/usr/bin:/bin" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(out.stderr), "");
+  assert.equal(out.code, 0);
+  return new TextDecoder().decode(out.stdout);
+}
+
+Deno.test("the fish completion completes actions, options and shells", async () => {
+  if (!(await have("fish"))) {
+    console.log("skipped: fish is not installed");
+    return;
+  }
+  const file = await Deno.makeTempFile({ suffix: ".fish" });
+  try {
+    await Deno.writeTextFile(file, completionScript("fish"));
+    // `complete -C LINE` prints fish's candidates for LINE: word, tab, description.
+    const complete = async (line: string) =>
+      (await shellOutput("fish", ["--no-config", "-c", `source ${file}; complete -C '${line}'`]))
+        .split("\n").filter(Boolean).map((l) => l.split("\t")[0]).sort();
+    assert.deepEqual(await complete("condor_store_cred del"), [
+      "delete",
+      "delete-krb",
+      "delete-oauth",
+      "delete-pwd",
+    ]);
+    assert.deepEqual(await complete("condor_store_cred add-oauth --s"), ["--scopes", "--service"]);
+    assert.deepEqual(await complete("condor_store_cred completions "), ["bash", "fish", "zsh"]);
+    const options = OPTIONS.flatMap((o) => [...(o.short ? [`-${o.short}`] : []), `--${o.long}`]);
+    assert.deepEqual(await complete("condor_store_cred query -"), options.sort());
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("the zsh completion registers itself with compinit", async () => {
+  if (!(await have("zsh"))) {
+    console.log("skipped: zsh is not installed");
+    return;
+  }
+  const file = await Deno.makeTempFile({ suffix: ".zsh" });
+  try {
+    await Deno.writeTextFile(file, completionScript("zsh"));
+    const out = await shellOutput("zsh", [
+      "-f",
+      "-c",
+      `autoload -U compinit; compinit -u -D; source ${file}; print -r -- \${_comps[condor_store_cred]}`,
+    ]);
+    assert.equal(out, "_condor_store_cred\n");
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
 Deno.test("the run task and the tests use the same permission flags (RUNTIME_PERMISSIONS)", () => {
   const task: string = denoJson.tasks.run;
   assert.equal(task, `deno run --quiet ${RUNTIME_PERMISSIONS.join(" ")} main.ts`);
   assert.equal(RUNTIME_PERMISSIONS.includes("-A"), false);
   assert.equal(RUNTIME_PERMISSIONS.includes("--allow-all"), false);
   assert.equal(RUNTIME_PERMISSIONS.some((p) => p === "--allow-run"), false);
+});
+
+Deno.test("the black-box tests run CSC_TARGET (a bundle or a binary) when set, else main.ts", async () => {
+  const target = Deno.env.get("CSC_TARGET");
+  const command = await programCommand();
+  if (target !== undefined && !/\.(ts|js)$/.test(target)) {
+    assert.deepEqual(command, [target]);
+    return;
+  }
+  // A script runs under this Deno with exactly the program's permission flags.
+  assert.deepEqual(command, [
+    Deno.execPath(),
+    "run",
+    "--no-config",
+    "--quiet",
+    ...RUNTIME_PERMISSIONS,
+    target ?? `${REPO}/main.ts`,
+  ]);
+});
+
+Deno.test("the README runs the bundle with exactly RUNTIME_PERMISSIONS", async () => {
+  // Shell line continuations folded, so the wrapped command reads as one line.
+  const readme = (await Deno.readTextFile(`${REPO}/README.md`)).replace(/\\\n\s*/g, "");
+  assert.ok(
+    readme.includes(`run ${RUNTIME_PERMISSIONS.join(" ")} dist/condor_store_cred.js`),
+    "the README's bundle command has other flags than lib/permissions.ts",
+  );
 });

@@ -31,8 +31,11 @@ function spellings(option: OptionSpec): string[] {
   return [...(option.short ? [`-${option.short}`] : []), `--${option.long}`];
 }
 
+/** The option's first sentence: its first usage line with the lines that continue it. */
 function describe(option: OptionSpec): string {
-  return option.description[0].trim();
+  const [first, ...rest] = option.description.map((line) => line.trim());
+  const end = rest.findIndex((line) => !/^[a-z]/.test(line));
+  return [first, ...(end < 0 ? rest : rest.slice(0, end))].join(" ");
 }
 
 const FILE_OPTIONS = OPTIONS.filter((o) => o.completes === "file");
@@ -86,11 +89,18 @@ function zsh(): string {
       : `:${o.argument}:`;
     return `    ${group}'[${zshEscape(describe(o))}]${action}' \\`;
   });
-  const actions = actionWords().map((w) => `'${w}:${zshEscape(actionDescription(w))}'`);
+  const actions = [
+    ...actionWords().map((w) => `'${w}:${zshEscape(actionDescription(w))}'`),
+    `'${COMPLETIONS_COMMAND}:Print shell completions'`,
+  ];
   return [
     `#compdef ${PROGRAM_NAME}`,
     `# zsh completion for ${PROGRAM_NAME} (generated: ${PROGRAM_NAME} ${COMPLETIONS_COMMAND} zsh)`,
     `_${PROGRAM_NAME}() {`,
+    `  if (( CURRENT == 3 )) && [[ \${words[2]} == ${COMPLETIONS_COMMAND} ]]; then`,
+    `    _values shell ${COMPLETION_SHELLS.join(" ")}`,
+    "    return",
+    "  fi",
     "  local -a actions",
     `  actions=(${actions.join(" ")})`,
     "  _arguments -s \\",

@@ -3,7 +3,14 @@
  * parser and the completions. Pure.
  */
 
-import { ACTIONS, COMPLETION_SHELLS, OPTIONS, PROGRAM_NAME, TYPE_KEYWORDS } from "./grammar.ts";
+import {
+  ACTIONS,
+  COMPLETION_SHELLS,
+  matchTypeSuffix,
+  OPTIONS,
+  PROGRAM_NAME,
+  TYPE_KEYWORDS,
+} from "./grammar.ts";
 import { USAGE_ACTIONS, USAGE_NOTES, USAGE_TYPES } from "./usage.ts";
 
 /** Escapes text for roff: backslashes, hyphens, and a leading dot or quote. */
@@ -72,11 +79,9 @@ export function renderManPage(version: string): string {
     ".SH TYPES",
   );
   for (const [suffix, description] of USAGE_TYPES) {
-    const type = description.includes("password")
-      ? "password"
-      : description.includes("Kerberos")
-      ? "kerberos"
-      : "oauth";
+    // The parser's own reading of the suffix, so the spellings listed are the ones it accepts.
+    const type = matchTypeSuffix(suffix);
+    if (type === null) throw new Error(`usage type ${suffix} is not a type the parser accepts`);
     lines.push(".TP", bold(suffix), `${roff(description)}. Spellings: ${typeSpellings(type)}.`);
   }
   lines.push(".SH OPTIONS");
