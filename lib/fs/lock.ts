@@ -10,9 +10,8 @@
 import { quote, StoreError } from "../errors.ts";
 import { secureDirectory } from "./directories.ts";
 import {
-  checkCredentialFile,
   join,
-  lstatOrNull,
+  openCredentialFile,
   osError,
   removeIfPresent,
   TEMP_NAME,
@@ -55,17 +54,14 @@ export async function acquireLock(
   const lockDir = join(dir, LOCK_DIRECTORY);
   secureDirectory(lockDir, trust, { create: true });
   const path = join(lockDir, `${key}.lock`);
-  const before = lstatOrNull(path);
-  if (before !== null) checkCredentialFile(path, before, trust);
-  let file: Deno.FsFile;
+  const file = openCredentialFile(path, trust, {
+    read: true,
+    write: true,
+    create: true,
+    mode: 0o600,
+    verb: "open the lock file",
+  })!;
   try {
-    file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
-  } catch (error) {
-    throw osError(error, "open the lock file", path);
-  }
-  try {
-    const after = file.statSync();
-    checkCredentialFile(path, after, trust);
     const deadline = Date.now() + options.timeoutSeconds * 1000;
     while (!file.tryLockSync(true)) {
       if (Date.now() >= deadline) {

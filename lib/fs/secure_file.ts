@@ -147,8 +147,43 @@ function readAll(file: Deno.FsFile, limit: number, path: string): Uint8Array {
 }
 
 /**
- * Reads a credential file securely: `lstat`, check, open, then compare the open handle's
- * `fstat` with the `lstat` (dev, ino) so a file swapped in between is refused.
+ * Opens a credential file (or the lock file or audit log) securely: `lstat`, check, open, then
+ * compare the open handle's `fstat` with the `lstat` (dev, ino) and check it again, so a file
+ * swapped in between is refused. Returns null when the file does not exist and `options` does
+ * not create it. `verb` says what failed in error messages ("open", "open the lock file"). Throws StoreError (insecure, io, ...).
+ */
+export function openCredentialFile(
+  path: string,
+  trust: Trust,
+  options: Deno.OpenOptions & { readonly verb: string },
+): Deno.FsFile | null {
+  const before = inspectCredentialFile(path, trust);
+  if (before === null && !options.create) return null;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, options);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound && !options.create) return null;
+    throw osError(error, options.verb, path);
+  }
+  try {
+    const after = file.statSync();
+    // fstat after open closes the lstat race: the handle must be the very file we checked.
+    if (
+      before !== null && !IS_WINDOWS && (after.dev !== before.dev || after.ino !== before.ino)
+    ) {
+      throw insecure(path, "it was replaced while being opened", "run the command again");
+    }
+    checkCredentialFile(path, after, trust);
+    return file;
+  } catch (error) {
+    file.close();
+    throw osError(error, options.verb, path);
+  }
+}
+
+/**
+ * Reads a credential file securely (see `openCredentialFile`), refusing more than `maxBytes`.
  * Returns null when the file does not exist. Throws StoreError (insecure, too-large, io).
  */
 export function readFileSecurely(
@@ -156,22 +191,9 @@ export function readFileSecurely(
   trust: Trust,
   maxBytes: number,
 ): Uint8Array | null {
-  const before = inspectCredentialFile(path, trust);
-  if (before === null) return null;
-  let file: Deno.FsFile;
+  const file = openCredentialFile(path, trust, { read: true, verb: "open" });
+  if (file === null) return null;
   try {
-    file = Deno.openSync(path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw osError(error, "open", path);
-  }
-  try {
-    const after = file.statSync();
-    // fstat after open closes the lstat race: the handle must be the very file we checked.
-    if (!IS_WINDOWS && (after.dev !== before.dev || after.ino !== before.ino)) {
-      throw insecure(path, "it was replaced while being opened", "run the command again");
-    }
-    checkCredentialFile(path, after, trust);
     return readAll(file, maxBytes, path);
   } catch (error) {
     throw osError(error, "read", path);

@@ -6,7 +6,7 @@
  */
 
 import { quote, StoreError } from "../errors.ts";
-import { checkCredentialFile, lstatOrNull, osError } from "../fs/secure_file.ts";
+import { openCredentialFile, osError } from "../fs/secure_file.ts";
 import type { StoreContext } from "./context.ts";
 
 /** One audit record. */
@@ -42,20 +42,13 @@ export function appendAudit(ctx: StoreContext, record: AuditRecord): void {
     pid: Deno.pid,
     ...record,
   }) + "\n";
-  const before = lstatOrNull(path);
-  if (before !== null) checkCredentialFile(path, before, ctx.trust);
-  let file: Deno.FsFile;
+  const file = openCredentialFile(path, ctx.trust, {
+    append: true,
+    create: true,
+    mode: 0o600,
+    verb: "open the audit log",
+  })!;
   try {
-    file = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
-  } catch (error) {
-    throw osError(error, "open the audit log", path);
-  }
-  try {
-    const after = file.statSync();
-    if (before !== null && (after.dev !== before.dev || after.ino !== before.ino)) {
-      throw new StoreError("insecure", `ERROR: the audit log ${quote(path)} was replaced`);
-    }
-    checkCredentialFile(path, after, ctx.trust);
     // One write call per line: O_APPEND keeps concurrent writers' lines whole.
     file.writeSync(encoder.encode(line));
   } catch (error) {

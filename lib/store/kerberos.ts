@@ -68,7 +68,7 @@ export async function addKerberos(
       lock.journal(temp);
       writeFileDurably(cred, credential, { tempPath: temp });
       removeMark(dir, user);
-      return (inspectCredentialFile(cred, ctx.trust))!;
+      return inspectCredentialFile(cred, ctx.trust)!;
     },
   });
   // Written: wipe it now, so no copy lives on through the credmon wait.
@@ -91,7 +91,7 @@ export async function addKerberos(
 /** delete-krb: removes `.cc` and `.cred`; succeeds when neither exists (ref §5.3). */
 export async function deleteKerberos(ctx: StoreContext, user: string): Promise<Outcome> {
   const dir = configuredPath(ctx, "krb");
-  if (!(storeDirectory(ctx, dir, { create: false }))) {
+  if (!storeDirectory(ctx, dir, { create: false })) {
     return { status: "success", ad: baseAd(ctx) };
   }
   const { cred, cc } = paths(dir, user);
@@ -115,7 +115,7 @@ export async function deleteKerberos(ctx: StoreContext, user: string): Promise<O
  */
 export function queryKerberos(ctx: StoreContext, user: string): Outcome {
   const dir = configuredPath(ctx, "krb");
-  if (!(storeDirectory(ctx, dir, { create: false }))) {
+  if (!storeDirectory(ctx, dir, { create: false })) {
     throw new StoreError("not-found", "");
   }
   const { cred, cc } = paths(dir, user);

@@ -159,7 +159,7 @@ export async function addOAuth(
   request.credential.fill(0);
   await ctx.debug(`wrote ${target}`);
   if (extension === "use") {
-    const info = (inspectCredentialFile(target, ctx.trust))!;
+    const info = inspectCredentialFile(target, ctx.trust)!;
     return { status: "success", time: seconds(info), ad: baseAd(ctx) };
   }
   if (useBefore !== null) return { status: "success", time: seconds(useBefore), ad: baseAd(ctx) };
@@ -302,7 +302,7 @@ export function queryOAuth(
     for (const name of listDirectory(userDir)) {
       const match = /^(.+)\.(top|use)$/.exec(name);
       if (!match) continue;
-      const info = (inspectCredentialFile(join(userDir, name), ctx.trust))!;
+      const info = inspectCredentialFile(join(userDir, name), ctx.trust)!;
       ad[name] = seconds(info);
       (match[2] === "top" ? tops : uses).add(match[1]);
     }

@@ -69,7 +69,7 @@ export async function addPoolPassword(ctx: StoreContext, password: Uint8Array): 
 export async function deletePoolPassword(ctx: StoreContext): Promise<Outcome> {
   const path = configuredPath(ctx, "pool");
   const dir = dirname(path);
-  if (!(storeDirectory(ctx, dir, { create: false }))) {
+  if (!storeDirectory(ctx, dir, { create: false })) {
     throw new StoreError("not-found", "");
   }
   const removed = await withLock(dir, basename(path), ctx.trust, {
@@ -194,7 +194,7 @@ export async function addUserPassword(
 /** delete-pwd for a user; not-found when nothing is stored. */
 export async function deleteUserPassword(ctx: StoreContext, account: string): Promise<Outcome> {
   const dir = configuredPath(ctx, "pwd");
-  if (!(storeDirectory(ctx, dir, { create: false }))) {
+  if (!storeDirectory(ctx, dir, { create: false })) {
     throw new StoreError("not-found", "");
   }
   const path = sealedPath(dir, account);
@@ -209,7 +209,7 @@ export async function deleteUserPassword(ctx: StoreContext, account: string): Pr
 /** query-pwd for a user: valid when the sealed file opens for this account, else bad-password. */
 export async function queryUserPassword(ctx: StoreContext, account: string): Promise<Outcome> {
   const dir = configuredPath(ctx, "pwd");
-  if (!(storeDirectory(ctx, dir, { create: false }))) {
+  if (!storeDirectory(ctx, dir, { create: false })) {
     throw new StoreError("not-found", "");
   }
   const sealed = readFileSecurely(sealedPath(dir, account), ctx.trust, 4096);
