@@ -1,7 +1,10 @@
 /**
- * The product's error classes. A usage error is reported by the parser as a value; everything
- * that goes wrong after parsing is a `StoreError` with a code from a closed set, mapped to output
- * and exit status in one place (`lib/output.ts`).
+ * The product's error class and the escaping every printed user-supplied value goes through.
+ *
+ * A usage error is reported by the parser as a value; everything that goes wrong after parsing
+ * is a `StoreError` with a code from a closed set. Layers own their words: a StoreError carries a
+ * plain sentence (no `ERROR: ` prefix) and, separately, a local remedy; only the output layer
+ * (`lib/output/`) adds the prefix and the remedy, and decides what a remote caller may see.
  */
 
 /** The closed set of store error codes. */
@@ -38,24 +41,59 @@ export type StoreErrorCode =
   | "input"
   /** Any other I/O failure (disk full, read-only filesystem, ...). */
   | "io"
-  /** The request needs a feature this build does not provide. */
+  /** The request needs a feature this build or platform does not provide. */
   | "unsupported"
   /** query-oauth --min-ttl: the access token expires too soon, or its expiry is unknown. */
-  | "expiring";
+  | "expiring"
+  /** A daemon could not be reached or answered badly (client side of serve). */
+  | "unreachable"
+  /** The channel to a daemon is not secure, or the caller could not be authenticated. */
+  | "not-secure";
+
+/** Structured details of a StoreError. */
+export interface StoreErrorDetails {
+  /** The file or directory the error is about. */
+  readonly path?: string;
+  /** What the local operator can do about it (`run "chmod 600 PATH"`); never sent remotely. */
+  readonly remedy?: string;
+}
 
 /**
- * A failure after parsing. `message` never contains secret bytes. For codes that map onto an
- * upstream result (not-found, mismatch, json-parse, bad-args, config, ...), `message` is the
- * explanatory detail printed after upstream's own line; for the others it is the whole message.
+ * A failure after parsing. `message` is a plain sentence that never contains secret bytes. For
+ * codes that map onto an upstream result (not-found, mismatch, json-parse, bad-args, config, ...)
+ * it is the explanatory detail printed after upstream's own line.
  */
 export class StoreError extends Error {
-  constructor(readonly code: StoreErrorCode, message: string) {
+  readonly path?: string;
+  readonly remedy?: string;
+
+  constructor(readonly code: StoreErrorCode, message: string, details: StoreErrorDetails = {}) {
     super(message);
     this.name = "StoreError";
+    if (details.path !== undefined) this.path = details.path;
+    if (details.remedy !== undefined) this.remedy = details.remedy;
   }
 }
 
-/** Quotes a user-supplied value for an error message (escapes control characters). */
+/**
+ * Escapes control characters (C0, DEL, C1, and the Unicode line and paragraph separators) so that
+ * a user-supplied string printed on a terminal cannot move the cursor, forge a line or change
+ * colours. Printable text, including non-ASCII letters, is kept.
+ */
+export function printable(value: string): string {
+  // deno-lint-ignore no-control-regex
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === "\n") return "\\n";
+    if (c === "\t") return "\\t";
+    if (c === "\r") return "\\r";
+    return code > 0xff
+      ? `\\u${code.toString(16).padStart(4, "0")}`
+      : `\\x${code.toString(16).padStart(2, "0")}`;
+  });
+}
+
+/** Quotes a user-supplied value for a message: double quotes, control characters escaped. */
 export function quote(value: string): string {
-  return JSON.stringify(value);
+  return `"${printable(value.replace(/\\/g, "\\\\").replace(/"/g, '\\"'))}"`;
 }

@@ -1,13 +1,21 @@
 /**
- * Reading the credential (ref §2.5, SPEC deviations 2, 6 and 7): `-i FILE`, `-i -`, `-p -`,
- * `-p VALUE` and the no-echo prompt with confirmation. Secrets are bytes, and every working
- * buffer is zeroed once the result has been copied out.
+ * Reading the credential (docs/upstream.md "Reading the credential", SPEC deviations 2, 6 and 7):
+ * `-i FILE`, `-i -`, `-p -`, `-p VALUE` and the no-echo prompt with confirmation. Secrets are
+ * bytes, and every working buffer is zeroed once the result has been copied out. This is the
+ * client side: the daemon only ever receives the bytes.
  */
 
-import type { CommandLine } from "./cli/parse.ts";
-import { quote, StoreError } from "./errors.ts";
+import { printable, quote, StoreError } from "./errors.ts";
+import { classifyInput, openInputFile } from "./fs/input_path.ts";
 import type { Input, Io } from "./io.ts";
 import { DEVIATION, UPSTREAM } from "./messages.ts";
+
+/** Where the credential of an add comes from, in upstream's order of precedence. */
+export type CredentialSource =
+  | { readonly kind: "input"; readonly path: string } // -i FILE or -i -
+  | { readonly kind: "password-stdin" } // -p -
+  | { readonly kind: "password"; readonly value: string } // -p VALUE
+  | { readonly kind: "prompt" };
 
 /** The prompt was interrupted with Ctrl-C or a signal: exit 130, store nothing. */
 export const CANCELLED = Symbol("cancelled");
@@ -71,7 +79,8 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-const stdinFailure = (reason: string) => new StoreError("input", UPSTREAM.stdinReadFailed(reason));
+const stdinFailure = (reason: string) =>
+  new StoreError("input", UPSTREAM.stdinReadFailed(printable(reason)));
 
 /** Reads a stream to its end, refusing more than `limit` bytes. */
 async function readStream(
@@ -103,22 +112,17 @@ async function readStream(
   }
 }
 
-/** Reads `-i FILE` as the caller, refusing more than `limit` bytes (ref §2.5 item 2). */
-async function readInputFile(path: string, limit: number): Promise<Uint8Array> {
+/** Reads `-i FILE` under the input-path rules, refusing more than `limit` bytes. */
+async function readInputFile(io: Io, path: string, limit: number): Promise<Uint8Array> {
   const failure = (why: string) =>
-    new StoreError("input", `${UPSTREAM.readCredentialFailed(path)}\n    ${why}`);
-  let file: Deno.FsFile;
+    new StoreError("input", `${UPSTREAM.readCredentialFailed(printable(path))}\n    ${why}`);
+  const file = openInputFile(path, io.uid(), io.cwd());
   try {
-    file = await Deno.open(path, { read: true });
-  } catch (error) {
-    throw failure(reasonOf(error));
-  }
-  try {
-    const before = await file.stat();
+    const before = file.statSync();
     if (before.isDirectory) throw failure("it is a directory");
     const bytes = await readStream(file, limit, failure);
-    const after = await file.stat();
-    if (before.mtime?.getTime() !== after.mtime?.getTime()) {
+    const after = file.statSync();
+    if (before.isFile && before.mtime?.getTime() !== after.mtime?.getTime()) {
       bytes.fill(0);
       throw failure("it changed while it was being read");
     }
@@ -240,9 +244,9 @@ export async function promptPassword(
   const reader = new ByteReader(io.stdin);
   try {
     if (!io.stdin.isTerminal()) {
-      await write(UPSTREAM.enterPassword);
+      write(UPSTREAM.enterPassword);
       const line = await readPlainLine(reader, options.limit);
-      await write("\n");
+      write("\n");
       return line;
     }
     let interrupted = false;
@@ -256,13 +260,13 @@ export async function promptPassword(
     let first: Uint8Array | typeof CANCELLED | undefined;
     let second: Uint8Array | typeof CANCELLED | undefined;
     try {
-      await write(UPSTREAM.enterPassword);
+      write(UPSTREAM.enterPassword);
       first = await readHiddenLine(reader, options.limit);
-      await write("\n");
+      write("\n");
       if (first === CANCELLED) return CANCELLED;
-      await write(DEVIATION.confirmPassword);
+      write(DEVIATION.confirmPassword);
       second = await readHiddenLine(reader, options.limit);
-      await write("\n");
+      write("\n");
       if (second === CANCELLED) {
         first.fill(0);
         return CANCELLED;
@@ -290,26 +294,27 @@ export async function promptPassword(
 }
 
 /**
- * Reads the credential for an add, in upstream's order of sources (ref §2.5): `-i -`, `-i FILE`,
- * `-p -`, `-p VALUE` (with a warning), else the prompt. Refuses an empty credential and one over
- * `limit` bytes (SPEC deviations 6, 7). Returns CANCELLED when the prompt was interrupted.
+ * Reads the credential for an add from `source` (`-i -` and the names of descriptor 0 read
+ * standard input). Refuses an empty credential and one over `limit` bytes (SPEC deviations 6,
+ * 7). Returns CANCELLED when the prompt was interrupted.
  * Throws StoreError ("input", "too-large", "empty").
  */
 export async function readCredential(
-  command: CommandLine,
+  source: CredentialSource,
   io: Io,
   options: ReadCredentialOptions,
 ): Promise<Uint8Array | typeof CANCELLED> {
   let bytes: Uint8Array | typeof CANCELLED;
-  if (command.input === "-") {
+  if (source.kind === "input") {
+    const input = source.path === "-" ? { kind: "stdin" } as const : classifyInput(source.path);
+    bytes = input.kind === "stdin"
+      ? await readStream(io.stdin, options.limit, stdinFailure)
+      : await readInputFile(io, input.path, options.limit);
+  } else if (source.kind === "password-stdin") {
     bytes = await readStream(io.stdin, options.limit, stdinFailure);
-  } else if (command.input !== null) {
-    bytes = await readInputFile(command.input, options.limit);
-  } else if (command.password === "-") {
-    bytes = await readStream(io.stdin, options.limit, stdinFailure);
-  } else if (command.password) {
-    await io.writeErr(`${DEVIATION.passwordOnCommandLine}\n`);
-    bytes = encoder.encode(command.password);
+  } else if (source.kind === "password") {
+    io.writeErr(`${DEVIATION.passwordOnCommandLine}\n`);
+    bytes = encoder.encode(source.value);
     if (bytes.length > options.limit) {
       bytes.fill(0);
       throw tooLarge(options.limit);
@@ -323,11 +328,12 @@ export async function readCredential(
   return bytes;
 }
 
-/** Describes where the credential came from, for debug output (never the bytes). */
-export function describeSource(command: CommandLine): string {
-  if (command.input === "-") return "stdin (-i -)";
-  if (command.input !== null) return `file ${quote(command.input)}`;
-  if (command.password === "-") return "stdin (-p -)";
-  if (command.password) return "the command line (-p)";
+/** Describes where the credential comes from, for debug output (never the bytes). */
+export function describeSource(source: CredentialSource): string {
+  if (source.kind === "input") {
+    return source.path === "-" ? "stdin (-i -)" : `file ${quote(source.path)}`;
+  }
+  if (source.kind === "password-stdin") return "stdin (-p -)";
+  if (source.kind === "password") return "the command line (-p)";
   return "the prompt";
 }

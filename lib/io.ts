@@ -1,6 +1,8 @@
 /**
  * The injected terminal and environment interface, so prompts and output are testable without a
- * terminal. `createRealIo()` is the one place the real one is built.
+ * terminal. `createRealIo()` is the one place the real one is built. Output is written
+ * synchronously: a short-lived program gains nothing from asynchronous writes and pays for them
+ * at start-up.
  *
  * Permissions of the real Io: --allow-env, --allow-sys=hostname,uid.
  */
@@ -20,23 +22,24 @@ export interface Io {
   /** A snapshot of the environment. */
   readonly env: Readonly<Record<string, string>>;
   readonly stdin: Input;
-  writeOut(text: string | Uint8Array): Promise<void>;
-  writeErr(text: string): Promise<void>;
+  writeOut(text: string | Uint8Array): void;
+  writeErr(text: string): void;
+  /** True when stdout is a terminal. */
+  stdoutIsTerminal(): boolean;
   /** Effective uid (0 for root), or -1 where the platform has none. */
   uid(): number;
   hostname(): string;
+  /** The current directory (relative `-i` paths are resolved against it). */
+  cwd(): string;
   /** Calls `handler` on SIGINT or SIGTERM until the returned function is called. */
   onInterrupt(handler: () => void): () => void;
 }
 
 const encoder = new TextEncoder();
 
-async function writeAll(
-  sink: { write(p: Uint8Array): Promise<number> },
-  data: Uint8Array,
-): Promise<void> {
+function writeAll(sink: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
   let written = 0;
-  while (written < data.length) written += await sink.write(data.subarray(written));
+  while (written < data.length) written += sink.writeSync(data.subarray(written));
 }
 
 /** Builds the real Io over Deno's stdio, environment and signals. */
@@ -57,8 +60,10 @@ export function createRealIo(): Io {
     writeOut: (text) =>
       writeAll(Deno.stdout, typeof text === "string" ? encoder.encode(text) : text),
     writeErr: (text) => writeAll(Deno.stderr, encoder.encode(text)),
+    stdoutIsTerminal: () => Deno.stdout.isTerminal(),
     uid: () => Deno.uid() ?? -1,
     hostname: () => Deno.hostname(),
+    cwd: () => Deno.cwd(),
     onInterrupt(handler) {
       const signals: Deno.Signal[] = Deno.build.os === "windows"
         ? ["SIGINT"]

@@ -1,9 +1,10 @@
 /**
- * HTCondor-compatible strings, byte for byte (ref §0.2, §2.3, §2.7), and the numeric result codes
- * they belong to. Every upstream string the program prints lives here, as data.
+ * HTCondor-compatible strings, byte for byte (docs/upstream.md "Result codes" and "Output"), and
+ * the numeric result codes they belong to. Every upstream string the program prints lives here,
+ * as data, beside the few fixed lines of this product's deviations (README "Differences").
  */
 
-/** Upstream result codes (ref §0.2). */
+/** Upstream result codes (docs/upstream.md "Result codes"). */
 export const ResultCode = {
   FAILURE: 0,
   SUCCESS: 1,
@@ -27,8 +28,8 @@ export const ResultCode = {
 export type ResultCode = typeof ResultCode[keyof typeof ResultCode];
 
 /**
- * The message printed on stderr for a code without a specific output line (ref §0.2). Code 4 is
- * spelled correctly here: SPEC deviation 12 replaces upstream's "communiction" message.
+ * The message printed on stderr for a code without a specific output line. Code 4 is spelled
+ * correctly here: deviation 12 (README) replaces upstream's "communiction" message.
  */
 export const RESULT_MESSAGES: Readonly<Record<number, string>> = {
   0: "Operation failed",
@@ -48,7 +49,7 @@ export const RESULT_MESSAGES: Readonly<Record<number, string>> = {
   14: "Credential requires interacting with an untrusted host",
 };
 
-/** Result lines on stdout (ref §2.7). `T` is a formatted local timestamp. */
+/** Result lines on stdout. `T` is a formatted local timestamp. */
 export const RESULT_LINES = {
   queryValidAt: (t: string) => `A credential was stored on ${t} and is valid.`,
   queryValid: "A credential was stored and is valid.",
@@ -57,17 +58,15 @@ export const RESULT_LINES = {
   storedAt: (t: string) => `Operation succeeded. Credential was stored on ${t}`,
   succeeded: "Operation succeeded.",
   succeededPending: "Operation succeeded and is waiting for processing.",
-  failed: "Operation failed.",
   queryBadPassword: "A credential is stored, but it is invalid. Run 'condor_store_cred add' again.",
   badPassword: "Operation failed: bad password.",
   queryNotFound: "No credential is stored.",
   userNotFound: "Operation failed: username not found.",
-  noImpersonate: "Operation failed.\n" +
-    "    The target daemon is not running as SYSTEM and cannot store credentials securely.",
-  unknownCode: (code: number) => `Operation failed: unknown error code ${code}`,
+  /** Deviation 16 (README): after an add whose bytes were already stored. */
+  unchanged: "Credential unchanged.",
 } as const;
 
-/** Other upstream strings (ref §2.2, §2.3, §2.5). */
+/** Other upstream strings. */
 export const UPSTREAM = {
   poolQueryUnsupported: "Querying the pool password is not supported.",
   noPoolDomain: "ERROR: could not domain for pool password",
@@ -78,7 +77,7 @@ export const UPSTREAM = {
   enterPassword: "Enter password: ",
 } as const;
 
-/** Messages of this product's deviations (SPEC §2). */
+/** Messages of this product's deviations (README "Differences from HTCondor"). */
 export const DEVIATION = {
   confirmPassword: "Confirm password: ",
   passwordsDoNotMatch: "ERROR: passwords do not match",

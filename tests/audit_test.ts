@@ -28,10 +28,10 @@ Deno.test("every add and delete appends one JSON line; queries do not; no secret
     assert.deepEqual(
       lines.map(({ time: _time, pid: _pid, ...fields }) => fields),
       [
-        ["add", "oauth", "root", false, "svc", "h", "pending"],
+        ["add", "oauth", "root@test.example", false, "svc", "h", "pending"],
         ["add", "password", "condor_pool@test.example", true, null, null, "success"],
-        ["add", "oauth", "root", false, "bad/name", null, "bad-args"],
-        ["delete", "oauth", "root", false, "svc", "h", "success"],
+        ["add", "oauth", "root@test.example", false, "bad/name", null, "bad-args"],
+        ["delete", "oauth", "root@test.example", false, "svc", "h", "success"],
         ["delete", "kerberos", "alice@test.example", false, null, null, "success"],
       ].map(([action, type, user, pool, service, handle, result]) => ({
         by: "root@test.example",

@@ -107,6 +107,21 @@ const REJECTED: Row[] = [
       ...usageError(`ERROR: Unrecognized option - '${o}'\n\n`),
     }),
   ),
+  // No message repeats what could be a secret (a value glued to -p, anything after =, a word
+  // after an option's value): it is named instead.
+  ...[["-pS3cr3t", "-p…"], ["--pasword=S3cr3t", "--pasword=…"], ["--S3cr3t", "--…"]].map(
+    ([o, shown]) => ({
+      args: ["add", o],
+      ...usageError(`ERROR: Unrecognized option - '${shown}'\n\n`),
+    }),
+  ),
+  {
+    args: ["add", "-p", "correct", "horse"],
+    ...usageError(
+      "ERROR: Unrecognized command - argument 4 (not shown: it may be part of a secret); quote " +
+        "a value that contains spaces\n\n",
+    ),
+  },
   // A detached type is only taken right after the action word (deviation 4).
   {
     args: ["query", "-u", "a@b", "-krb"],

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { formatLocalTime } from "../lib/output.ts";
+import { formatLocalTime } from "../lib/output/text.ts";
 import {
   exists,
   listTree,

@@ -37,17 +37,25 @@ Deno.test("--json prints one object with the stable schema, exit codes unchanged
       (await Deno.stat(`${spool.oauth}/root/j.use`)).mtime!.getTime() / 1000,
     );
     assert.deepEqual(JSON.parse(add.stdout), {
+      schema: 1,
       ok: true,
       action: "add",
       type: "oauth",
-      user: "root",
-      status: "success",
+      user: "root@test.example",
+      status: "stored",
+      reason: "stored",
       code: 1,
       message: `Operation succeeded. Credential was stored on ${utcText(mtime)}`,
+      changed: true,
+      warnings: [],
       info: {
-        fully_qualified_user: "root@test.example",
+        caller: "root@test.example",
         stored: utcText(mtime),
         stored_unix: mtime,
+        expires: null,
+        expires_unix: null,
+        expires_in: null,
+        ad: {},
       },
     });
     assert.equal(add.stdout.trim().split("\n").length, 1);
@@ -55,14 +63,26 @@ Deno.test("--json prints one object with the stable schema, exit codes unchanged
     const missing = await runCli(["query-krb", "--json"], { env: spool.env });
     assert.equal(missing.code, 1);
     assert.deepEqual(JSON.parse(missing.stdout), {
+      schema: 1,
       ok: false,
       action: "query",
       type: "kerberos",
-      user: "root",
+      user: "root@test.example",
       status: "not-found",
+      reason: "not-found",
       code: 5,
       message: "No credential is stored.",
-      info: {},
+      changed: null,
+      warnings: [],
+      info: {
+        caller: null,
+        stored: null,
+        stored_unix: null,
+        expires: null,
+        expires_unix: null,
+        expires_in: null,
+        ad: {},
+      },
     });
 
     await runCli(["add-oauth", "-s", "m", "-S", "a", "-i", "-"], { env: spool.env, stdin: "{}" });
@@ -84,7 +104,7 @@ Deno.test("--json sends the prompt to stderr so stdout stays one JSON object", a
     const r = await runCli(["add", "--json"], { env: spool.env, stdin: "pw\n" });
     assert.equal(r.code, 0);
     assert.equal(r.stderr, "Enter password: \n");
-    assert.equal(JSON.parse(r.stdout).status, "success");
+    assert.equal(JSON.parse(r.stdout).status, "stored");
   });
 });
 

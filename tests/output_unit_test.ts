@@ -14,7 +14,7 @@ import {
   reportError,
   reportOutcome,
   type Subject,
-} from "../lib/output.ts";
+} from "../lib/output/text.ts";
 
 const subject = (action: Subject["action"], pool = false): Subject => ({
   action,
@@ -111,11 +111,21 @@ Deno.test("reportError() maps every failure code to upstream's line and exit sta
     reportError(subject("add"), new StoreError("bad-args", 'the service name "" is bad')).stderr,
     'Operation aborted due to missing or bad arguments\n    the service name "" is bad\n',
   );
-  // Our own failures print their whole message.
-  for (const code of ["insecure", "permission", "too-large", "empty", "locked", "io"] as const) {
-    assert.deepEqual(reportError(subject("add"), new StoreError(code, "ERROR: x")), {
+  // Our own failures print ERROR:, the message and the local remedy; a remote caller gets no
+  // remedy. Input failures are complete lines already.
+  for (const code of ["insecure", "permission", "locked", "io", "unsupported"] as const) {
+    const error = new StoreError(code, "x \x1b[2J", { remedy: "do y" });
+    assert.deepEqual(reportError(subject("add"), error), {
       stdout: "",
-      stderr: "ERROR: x\n",
+      stderr: "ERROR: x \\x1b[2J; do y\n",
+      exitCode: 1,
+    });
+    assert.equal(reportError(subject("add"), error, "remote").stderr, "ERROR: x \\x1b[2J\n");
+  }
+  for (const code of ["too-large", "empty", "input"] as const) {
+    assert.deepEqual(reportError(subject("add"), new StoreError(code, "ERROR: whole line")), {
+      stdout: "",
+      stderr: "ERROR: whole line\n",
       exitCode: 1,
     });
   }
@@ -143,11 +153,7 @@ Deno.test("the upstream strings are byte-exact (golden)", () => {
     13: "Credential was found but it did not match requested scopes or audience",
     14: "Credential requires interacting with an untrusted host",
   });
-  assert.equal(
-    RESULT_LINES.noImpersonate,
-    "Operation failed.\n    The target daemon is not running as SYSTEM and cannot store credentials securely.",
-  );
-  assert.equal(RESULT_LINES.unknownCode(-1), "Operation failed: unknown error code -1");
+  assert.equal(RESULT_LINES.unchanged, "Credential unchanged.");
   assert.equal(UPSTREAM.poolQueryUnsupported, "Querying the pool password is not supported.");
   assert.equal(UPSTREAM.noPoolDomain, "ERROR: could not domain for pool password");
   assert.equal(UPSTREAM.writePoolFileFailed("F"), "error writing password file: F");

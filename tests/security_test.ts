@@ -67,16 +67,30 @@ Deno.test("a group-writable credential directory is refused, naming it", async (
   });
 });
 
-Deno.test("an OAuth directory shared as root:group 2770 is accepted; 0775 is not", async () => {
+Deno.test("an OAuth directory shared as root:condor 2770 is accepted; other groups and 0775 are not", async () => {
+  const users = await nonRootUsers();
+  if (users === null) {
+    console.log("skipped: needs root to create a non-root test user");
+    return;
+  }
+  // csc_other stands in for condor through CONDOR_IDS (SPEC §5 "Trusted owners").
+  const condor = users[1];
   await withSpool(async (spool) => {
     await populateSpool(spool);
+    const env = { ...spool.env, _CONDOR_CONDOR_IDS: `${condor.uid}.${condor.gid}` };
+    await Deno.chown(spool.oauth, 0, condor.gid);
     await Deno.chmod(spool.oauth, 0o2770);
-    const ok = await runCli(["query-oauth", "-s", "svc"], { env: spool.env });
+    const ok = await runCli(["query-oauth", "-s", "svc"], { env });
     assert.deepEqual(ok.code, 0, ok.stderr);
-    await Deno.chmod(spool.oauth, 0o775);
-    const bad = await runCli(["query-oauth", "-s", "svc"], { env: spool.env });
-    assert.deepEqual(bad.code, 1);
-    assert.match(bad.stderr, /mode 0775 makes it writable by group or others/);
+    for (
+      const [gid, mode] of [[0, 0o2770], [condor.gid, 0o770], [condor.gid, 0o2777], [0, 0o775]]
+    ) {
+      await Deno.chown(spool.oauth, 0, gid);
+      await Deno.chmod(spool.oauth, mode);
+      const bad = await runCli(["query-oauth", "-s", "svc"], { env });
+      assert.deepEqual(bad.code, 1, `${gid} ${mode.toString(8)}`);
+      assert.match(bad.stderr, /mode 0?\d+ makes it writable by group or others/);
+    }
   });
 });
 
@@ -136,9 +150,13 @@ Deno.test("a credential with mode 0644, or owned by another user, is refused", a
     if (users === null) return;
     await Deno.chmod(`${spool.oauth}/root/svc.use`, 0o600);
     await Deno.chown(`${spool.krb}/root.cred`, users[1].uid, users[1].gid);
-    await expectRefusals(spool, new RegExp(`it is owned by uid ${users[1].uid}, not by uid 0`), {
-      only: (a) => a[0].endsWith("-krb"),
-    });
+    await expectRefusals(
+      spool,
+      new RegExp(`it is owned by csc_other \\(uid ${users[1].uid}\\); only root may own the files`),
+      {
+        only: (a) => a[0].endsWith("-krb"),
+      },
+    );
   });
 });
 

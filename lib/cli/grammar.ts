@@ -2,14 +2,12 @@
  * Declarations of the command-line grammar: actions, credential-type keywords and options.
  *
  * The parser, the usage text, the man page and the shell completions are all generated from
- * these tables, so they cannot drift apart. Upstream reference: ref §1.
+ * these tables, so they cannot drift apart. Upstream's grammar: docs/upstream.md "Command line".
  */
 
-/** The three operations of `condor_store_cred`. */
-export type Action = "add" | "delete" | "query";
+import type { Action, CredType } from "../request.ts";
 
-/** The credential types; `password` is also the legacy (no suffix) type. */
-export type CredType = "password" | "kerberos" | "oauth";
+export type { Action, CredType };
 
 /** Action words, matched case-insensitively and in full (ref §1.2). */
 export const ACTIONS: readonly Action[] = ["add", "delete", "query"];

@@ -1,18 +1,21 @@
 /**
- * The command-line parser: arguments in, a plain value out, no I/O (ref §1 with SPEC deviations
- * 1, 3, 4 and 13, plus the long forms of SPEC §3).
+ * The command-line parser: arguments in, a plain value out, no I/O (docs/upstream.md "Command
+ * line", with deviations 1, 3, 4 and 13 and the long forms in the README). No error message
+ * repeats an argument that could be a secret: a value glued to `-p`, anything after `=`, and a
+ * word that follows an option's value are named by position instead.
  */
 
+import { printable } from "../errors.ts";
+import type { Action, CredType } from "../request.ts";
 import {
-  type Action,
   ACTIONS,
   COMPLETION_SHELLS,
   COMPLETIONS_COMMAND,
   type CompletionShell,
-  type CredType,
   matchTypeSuffix,
   OPTIONS,
   type OptionSpec,
+  TYPE_KEYWORDS,
 } from "./grammar.ts";
 
 /** A successfully parsed command line. */
@@ -53,6 +56,9 @@ export type ParseResult =
     readonly message: string;
     readonly usage: boolean;
     readonly json: boolean;
+    /** What was parsed before the error, for `--json`. */
+    readonly action: Action | null;
+    readonly type: CredType | null;
   };
 
 interface Draft {
@@ -107,6 +113,33 @@ function emptyDraft(): Draft {
 
 const SHORT = new Map(OPTIONS.filter((o) => o.short).map((o) => [`-${o.short}`, o]));
 const LONG = new Map(OPTIONS.map((o) => [`--${o.long}`, o]));
+/** Words of the grammar (long option names, type keywords): safe to repeat in a message. */
+const GRAMMAR_WORDS = [...OPTIONS.map((o) => o.long), ...TYPE_KEYWORDS.map((k) => k.keyword)];
+/** The short options whose value is a secret (`-p`). */
+const SECRET_LETTERS = new Set(OPTIONS.filter((o) => o.key === "password").map((o) => o.short));
+
+function isGrammarWord(word: string): boolean {
+  const lower = word.toLowerCase();
+  return lower.length >= 2 && GRAMMAR_WORDS.some((w) => w.startsWith(lower));
+}
+
+/**
+ * An unrecognized option as it may be shown: a value glued to `-p` (`-pS3cr3t`) and anything
+ * after `=` are hidden, since either may be a password.
+ */
+function shownOption(arg: string): string {
+  if (arg.length <= 2) return printable(arg);
+  if (arg.startsWith("--")) {
+    const eq = arg.indexOf("=");
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    const shown = /^--[A-Za-z][A-Za-z-]*$/.test(name) ? name : "--…";
+    return eq < 0 ? shown : `${shown}=…`;
+  }
+  if (arg.length > 2 && SECRET_LETTERS.has(arg[1]) && !isGrammarWord(arg.slice(1))) {
+    return `${arg.slice(0, 2)}…`;
+  }
+  return printable(arg);
+}
 
 /** True when `arg` is exactly an option spelling (so it is never taken as a detached type). */
 function isOptionSpelling(arg: string): boolean {
@@ -119,23 +152,36 @@ function isAccountAtDomain(value: string): boolean {
   return at > 0 && at !== value.length - 1;
 }
 
-function applyActionWord(draft: Draft, arg: string): void {
+/**
+ * The message for an argument that is not a command. Only a command-like word in the command's
+ * place is repeated; any other word (one after an option's value, say the second half of an
+ * unquoted password) is named by its position.
+ */
+function unrecognizedCommand(shown: string, position: number, safe: boolean): UsageError {
+  if (safe && /^[A-Za-z0-9_-]*$/.test(shown)) {
+    return new UsageError(`ERROR: Unrecognized command - '${shown}'\n\n`);
+  }
+  return new UsageError(
+    `ERROR: Unrecognized command - argument ${position} (not shown: it may be part of a ` +
+      "secret); quote a value that contains spaces\n\n",
+  );
+}
+
+function applyActionWord(draft: Draft, arg: string, position: number, safe: boolean): void {
   // "add-krb" splits at its first dash into the action "add" and the suffix "-krb".
   const dash = arg.indexOf("-");
   const word = dash > 0 ? arg.slice(0, dash) : arg;
   const suffix = dash > 0 ? arg.slice(dash) : null;
   const action = ACTIONS.find((a) => a[0] === word[0]?.toLowerCase());
-  if (action === undefined) {
-    throw new UsageError(`ERROR: Unrecognized command - '${arg}'\n\n`);
-  }
-  if (word.toLowerCase() !== action) {
-    throw new UsageError(`ERROR: Unrecognized command - '${word}'\n\n`);
-  }
+  if (action === undefined) throw unrecognizedCommand(arg, position, safe);
+  if (word.toLowerCase() !== action) throw unrecognizedCommand(word, position, safe);
   if (draft.action === null) {
     draft.action = action;
     if (suffix !== null) {
       const type = matchTypeSuffix(suffix);
-      if (type === null) throw new UsageError(`ERROR: ${suffix} is not a known credential type\n`);
+      if (type === null) {
+        throw new UsageError(`ERROR: ${printable(suffix)} is not a known credential type\n`);
+      }
       draft.type = type;
     }
   } else if (draft.action !== action) {
@@ -149,7 +195,9 @@ function setOption(draft: Draft, spec: OptionSpec, value: string | null): void {
   if (key === "user") {
     if (draft.user !== null || draft.pool) throw new UsageError(duplicateMessage(spec));
     if (!isAccountAtDomain(value!)) {
-      throw new UsageError(`ERROR: Username '${value}' is not of the form: account@domain\n`);
+      throw new UsageError(
+        `ERROR: Username '${printable(value!)}' is not of the form: account@domain\n`,
+      );
     }
     draft.user = value;
     return;
@@ -179,11 +227,16 @@ function duplicateMessage(spec: OptionSpec): string {
 function scan(args: readonly string[], draft: Draft): void {
   let actionIndex = -1;
   let typeGiven = false;
+  let afterValue = false;
+  let positionals = 0;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
+    const followsValue = afterValue;
+    afterValue = false;
     if (!arg.startsWith("-")) {
       const before = draft.action;
-      applyActionWord(draft, arg);
+      // Only the first word, not right after an option's value, is where a command goes.
+      applyActionWord(draft, arg, i + 1, positionals++ === 0 && !followsValue);
       if (before === null) {
         actionIndex = i;
         typeGiven = draft.type !== null;
@@ -202,13 +255,16 @@ function scan(args: readonly string[], draft: Draft): void {
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
     const spelling = eq > 0 ? arg.slice(0, eq) : arg;
     const spec = arg.startsWith("--") ? LONG.get(spelling) : SHORT.get(arg);
-    if (spec === undefined) throw new UsageError(`ERROR: Unrecognized option - '${arg}'\n\n`);
+    if (spec === undefined) {
+      throw new UsageError(`ERROR: Unrecognized option - '${shownOption(arg)}'\n\n`);
+    }
     let value: string | null = null;
     if (spec.argument !== null) {
       if (eq > 0) {
         value = arg.slice(eq + 1);
       } else if (i + 1 < args.length) {
         value = args[++i];
+        afterValue = true;
       } else {
         throw new UsageError(`ERROR: Option '${arg}' requires a ${spec.argument} argument\n\n`);
       }
@@ -230,7 +286,7 @@ function validate(draft: Draft): CommandLine | UsageError | "help" | "version" {
   if (draft.minTtl !== null) {
     if (!/^\d{1,9}$/.test(draft.minTtl)) {
       return new UsageError(
-        `ERROR: --min-ttl needs a whole number of seconds, not '${draft.minTtl}'\n\n`,
+        `ERROR: --min-ttl needs a whole number of seconds, not '${printable(draft.minTtl)}'\n\n`,
       );
     }
     if (action !== "query" || draft.type !== "oauth" || draft.service === null) {
@@ -274,7 +330,7 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
     if (shell === undefined || args.length !== 2) {
       const message = `ERROR: ${COMPLETIONS_COMMAND} needs exactly one shell: ` +
         `${COMPLETION_SHELLS.join(", ")}\n`;
-      return { kind: "error", message, usage: false, json: false };
+      return { kind: "error", message, usage: false, json: false, action: null, type: null };
     }
     return { kind: "completions", shell };
   }
@@ -285,7 +341,8 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
     scan(args, draft);
   } catch (error) {
     if (error instanceof UsageError) {
-      return { kind: "error", message: error.message, usage: error.usage, json };
+      const { action, type } = draft;
+      return { kind: "error", message: error.message, usage: error.usage, json, action, type };
     }
     throw error;
   }
@@ -293,7 +350,8 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
   if (result === "help") return { kind: "help", json };
   if (result === "version") return { kind: "version" };
   if (result instanceof UsageError) {
-    return { kind: "error", message: result.message, usage: result.usage, json };
+    const { action, type } = draft;
+    return { kind: "error", message: result.message, usage: result.usage, json, action, type };
   }
   return { kind: "command", command: result };
 }

@@ -1,69 +1,78 @@
 /**
- * Directory checks (SPEC §5 "Directories"): every directory of the store must be owned by root or
- * a trusted owner and must not be writable by group or others; every ancestor up to `/` must be
- * owned by a trusted user and be writable by others only when sticky (like /tmp). Missing store
- * directories are created with their final mode 0700.
+ * Directory checks and creation (SPEC §5 "Directories", docs/storage.md).
+ *
+ * A path is resolved by hand, one component at a time from `/`: every directory passed through
+ * is `lstat`ed and checked, and a symbolic link is followed only when a trusted owner owns it.
+ * The result is a `Directory`: a real path (no links left) whose every component has passed. No
+ * untrusted user can write any directory on that path (only sticky directories, where nobody may
+ * replace another's entry, are exempt), so later operations on the path cannot be redirected.
+ * Nothing is cached across requests: each request checks its own chain.
  *
  * Permissions: --allow-read on the chain, --allow-write where directories are created.
  */
 
-import { quote, StoreError } from "../errors.ts";
-import { dirname, join, lstatOrNull, octal, osError, type Trust } from "./secure_file.ts";
+import { insecure, osError } from "./errors.ts";
+import { describeTrusted, isCondorGroupDirectory, isTrustedOwner, type Owners } from "./owners.ts";
+import { components, dirname, join, octal } from "./paths.ts";
 
-const IS_WINDOWS = Deno.build.os === "windows";
 const STICKY = 0o1000;
 const SETGID = 0o2000;
+/** Symbolic links followed in one resolution before giving up (Linux's MAXSYMLINKS). */
+const MAX_LINKS = 40;
 
-/** Options of `secureDirectory`. */
-export interface DirectoryOptions {
-  /** Create the directory (and missing parents) with mode 0700 when it is missing. */
-  readonly create: boolean;
-  /**
-   * Allow the HTCondor-documented shared OAuth directory: owned by root, group-writable with
-   * the setgid bit (e.g. `root:condor` 2770), never writable by others.
-   */
-  readonly sharedGroup?: boolean;
-  /**
-   * The parent is the shared OAuth directory: allow it to be group-writable as `sharedGroup`
-   * describes, although it is checked as an ancestor.
-   */
-  readonly sharedParent?: boolean;
-  /**
-   * Check the directory itself with the loose ancestor rule (sticky world-writable allowed), for
-   * a directory the user merely names, such as the one of `-f FILE`.
-   */
-  readonly loose?: boolean;
+/** A checked directory: its real path and what `lstat` said when it was checked. */
+export interface Directory {
+  readonly path: string;
+  readonly info: Deno.FileInfo;
 }
 
-function refuse(path: string, why: string, fix: string): StoreError {
-  return new StoreError(
-    "insecure",
-    `ERROR: refusing to use the directory ${quote(path)}: ${why}; ${fix}`,
-  );
+/** How to create a missing directory: final owner, group and mode. */
+export interface DirectorySpec {
+  /** The owner (default: this process's uid). */
+  readonly uid?: number;
+  /** The group (default: inherited from the parent or the process). */
+  readonly gid?: number;
+  /** The exact mode, set with chmod after creation (so the umask does not matter). */
+  readonly mode: number;
 }
 
-function checkOwner(path: string, info: Deno.FileInfo, trust: Trust): void {
-  if (!trust.dirOwners.includes(info.uid!)) {
-    throw refuse(
-      path,
-      `it is owned by uid ${info.uid}, which is neither root nor uid ${trust.fileOwner}`,
-      `run "chown ${trust.fileOwner} ${path}" as root if that is correct`,
-    );
+function refuse(path: string, why: string, remedy: string) {
+  return insecure("the directory ", path, why, remedy);
+}
+
+/** `lstat` that returns null for a missing path. Throws StoreError. */
+export function lstatOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return null;
+    }
+    throw osError(error, "inspect", path);
   }
 }
 
-/** HTCondor's shared OAuth directory: root-owned, setgid, group-writable, not other-writable. */
-function isSharedGroupDirectory(info: Deno.FileInfo): boolean {
-  const mode = info.mode!;
-  return info.uid === 0 && (mode & SETGID) !== 0 && (mode & 0o002) === 0;
+function checkOwner(path: string, info: Deno.FileInfo, owners: Owners): void {
+  if (isTrustedOwner(owners, info.uid)) return;
+  throw refuse(
+    path,
+    `it is owned by ${owners.accounts.describeUid(info.uid!)}; only ${describeTrusted(owners)} ` +
+      "may own the directories of the credential store",
+    "give it a trusted owner if its content is trusted, or configure another directory",
+  );
 }
 
-/** The loose rule for ancestors: trusted owner; group/other-writable only if sticky. */
-function checkAncestor(path: string, info: Deno.FileInfo, trust: Trust, shared = false): void {
+/**
+ * The rule for every directory a path passes through (ancestors): a trusted owner; writable by
+ * others only when sticky (like /tmp); writable by its group only when sticky or condor's setgid
+ * directory.
+ */
+export function checkAncestor(path: string, info: Deno.FileInfo, owners: Owners): void {
   if (!info.isDirectory) throw refuse(path, "it is not a directory", "fix the configured path");
-  checkOwner(path, info, trust);
+  checkOwner(path, info, owners);
   const mode = info.mode!;
-  if ((mode & 0o022) !== 0 && (mode & STICKY) === 0 && !(shared && isSharedGroupDirectory(info))) {
+  if ((mode & STICKY) !== 0) return;
+  if ((mode & 0o002) !== 0 || ((mode & 0o020) !== 0 && !isCondorGroupDirectory(owners, info))) {
     throw refuse(
       path,
       `its mode ${octal(mode)} lets group or others replace what it contains`,
@@ -72,167 +81,225 @@ function checkAncestor(path: string, info: Deno.FileInfo, trust: Trust, shared =
   }
 }
 
-/** The strict rule for the store's own directories. */
-function checkStoreDirectory(
-  path: string,
-  info: Deno.FileInfo,
-  trust: Trust,
-  options: DirectoryOptions,
-): void {
-  if (info.isSymlink) throw refuse(path, "it is a symbolic link", "use the real path instead");
-  if (options.loose) return checkAncestor(path, info, trust);
+/**
+ * The rule for the store's own directories: a trusted owner, never writable by others, writable
+ * by its group only when it is condor's setgid directory (the packaged root:condor 2770).
+ */
+export function checkStoreDirectory(path: string, info: Deno.FileInfo, owners: Owners): void {
   if (!info.isDirectory) throw refuse(path, "it is not a directory", "fix the configured path");
-  checkOwner(path, info, trust);
+  checkOwner(path, info, owners);
   const mode = info.mode!;
-  const shared = options.sharedGroup === true && isSharedGroupDirectory(info);
-  if ((mode & 0o022) !== 0 && !shared) {
+  if ((mode & 0o002) !== 0 || ((mode & 0o020) !== 0 && !isCondorGroupDirectory(owners, info))) {
     throw refuse(
       path,
       `its mode ${octal(mode)} makes it writable by group or others`,
-      `run "chmod 700 ${path}"`,
+      `run "chmod 700 ${path}"` +
+        (owners.condor === null
+          ? ""
+          : ', or for the OAuth directory "chmod 2770" with group condor'),
     );
   }
 }
 
-function components(path: string): string[] {
-  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
-  const out = ["/"];
-  let current = "";
-  for (const part of parts) {
-    current = `${current}/${part}`;
-    out.push(current);
-  }
-  return out;
+/** What a walk decides about each directory and link it meets. */
+export interface WalkPolicy {
+  /** Checks a directory passed through. */
+  directory(path: string, info: Deno.FileInfo): void;
+  /** Checks the last directory of the path instead of `directory`, when given. */
+  final?(path: string, info: Deno.FileInfo): void;
+  /** Checks a symbolic link before it is followed; `parent` is the directory that holds it. */
+  symlink(path: string, info: Deno.FileInfo, parent: Deno.FileInfo): void;
 }
 
-/** Ancestors that passed the loose check in this process, with whether each is a symlink. */
-const ancestorsChecked = new Map<string, boolean>();
+/** Where a walk stopped. */
+export interface WalkEnd {
+  /** The real path of the deepest existing component. */
+  readonly path: string;
+  readonly info: Deno.FileInfo;
+  /** The real path of the directory holding `path`, and its info (for `/`: itself). */
+  readonly parent: Directory;
+  /** The components after `path` that do not exist (empty when the whole path exists). */
+  readonly missing: readonly string[];
+}
 
 /**
- * Checks each ancestor with the loose rule, each path at most once per process. Returns true
- * when one of them is a symlink, so the caller must also check the chain of the real location.
+ * Resolves `path` (absolute) one component at a time under `policy`. Stops at the first missing
+ * component, or at a non-directory (which must then be the last component).
+ * Throws StoreError ("insecure", "permission", "io").
  */
-function checkChain(paths: string[], trust: Trust, shared?: string): boolean {
-  let sawSymlink = false;
-  for (const p of paths) {
-    const key = p === shared ? `${p}\0shared` : p;
-    let isSymlink = ancestorsChecked.get(key);
-    if (isSymlink === undefined) {
-      let info: Deno.FileInfo;
-      let shown = p;
-      try {
-        info = Deno.lstatSync(p);
-        isSymlink = info.isSymlink;
-        if (isSymlink) {
-          // A symlinked ancestor (say /var/run -> /run) is judged, and named, by its target.
-          info = Deno.statSync(p);
-          shown = Deno.realPathSync(p);
-        }
-      } catch (error) {
-        throw osError(error, "inspect", p);
+export function walk(path: string, policy: WalkPolicy): WalkEnd {
+  if (!path.startsWith("/")) {
+    throw refuse(path, "it is not an absolute path", "use an absolute path");
+  }
+  let current = "/";
+  let info = lstatOrNull("/")!;
+  policy.directory("/", info);
+  let parent: Directory = { path: "/", info };
+  const queue = components(path);
+  let links = 0;
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (name === "..") {
+      // `current` is real and was checked on the way down, so its parent was too.
+      if (current !== "/") {
+        current = dirname(current);
+        info = lstatOrNull(current)!;
+        parent = { path: dirname(current), info: lstatOrNull(dirname(current))! };
       }
-      checkAncestor(shown, info, trust, p === shared);
-      ancestorsChecked.set(key, isSymlink);
+      continue;
     }
-    sawSymlink ||= isSymlink;
+    const next = join(current, name);
+    const nextInfo = lstatOrNull(next);
+    if (nextInfo === null) return { path: current, info, parent, missing: [name, ...queue] };
+    if (nextInfo.isSymlink) {
+      policy.symlink(next, nextInfo, info);
+      if (++links > MAX_LINKS) {
+        throw refuse(next, "it leads through too many symbolic links", "fix the configured path");
+      }
+      let target: string;
+      try {
+        target = Deno.readLinkSync(next);
+      } catch (error) {
+        throw osError(error, "read the link", next);
+      }
+      if (target.startsWith("/")) {
+        current = "/";
+        info = lstatOrNull("/")!;
+        parent = { path: "/", info };
+      }
+      queue.unshift(...components(target));
+      continue;
+    }
+    parent = { path: current, info };
+    if (!nextInfo.isDirectory) {
+      if (queue.length === 0) return { path: next, info: nextInfo, parent, missing: [] };
+      throw refuse(next, "it is not a directory", "fix the configured path");
+    }
+    if (queue.length === 0 && policy.final) policy.final(next, nextInfo);
+    else policy.directory(next, nextInfo);
+    current = next;
+    info = nextInfo;
   }
-  return sawSymlink;
+  return { path: current, info, parent, missing: [] };
 }
 
-function absolute(path: string): string {
-  if (path.startsWith("/")) return path;
-  return join(Deno.cwd(), path);
+/** The policy for store paths: ancestor rule, links followed only when a trusted owner owns them. */
+export function storePolicy(owners: Owners): WalkPolicy {
+  return {
+    directory: (path, info) => checkAncestor(path, info, owners),
+    symlink(path, info) {
+      if (isTrustedOwner(owners, info.uid)) return;
+      throw insecure(
+        "the symbolic link ",
+        path,
+        `it is owned by ${owners.accounts.describeUid(info.uid!)}; links are followed only ` +
+          `when ${describeTrusted(owners)} owns them`,
+        "replace it with the real path",
+      );
+    },
+  };
 }
 
-/** Memo of directories already checked in this process, so no path is checked twice. */
-const checked = new Map<string, boolean>();
+/** Options of `storeDirectory` and `childDirectory`. */
+export interface OpenDirectoryOptions {
+  /** Create the directory when missing, with this owner and mode; null or absent: do not. */
+  readonly create?: DirectorySpec | null;
+  /**
+   * Check the directory itself with the ancestor rule (a sticky /tmp-like directory passes), for
+   * a directory the caller merely names, such as the one of `-f FILE`.
+   */
+  readonly loose?: boolean;
+}
+
+/** Creates `name` in the checked directory `parent` as `spec` says, then checks it. */
+function makeDirectory(parent: Directory, name: string, spec: DirectorySpec, owners: Owners) {
+  const path = join(parent.path, name);
+  try {
+    Deno.mkdirSync(path, { mode: 0o700 });
+  } catch (error) {
+    // Another process may have created it meanwhile: then it is checked like any other.
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw osError(error, "create", path);
+    return;
+  }
+  try {
+    if (spec.uid !== undefined && spec.uid !== owners.self || spec.gid !== undefined) {
+      Deno.chownSync(path, spec.uid ?? null, spec.gid ?? null);
+    }
+    Deno.chmodSync(path, spec.mode);
+  } catch (error) {
+    throw osError(error, "set the owner and mode of", path);
+  }
+}
 
 /**
- * Checks a store directory and its ancestors, creating it (mode 0700) when asked. Returns true
- * when the directory exists afterwards, false when it is missing and `create` is false.
- * Throws StoreError("insecure") naming the offending directory, or ("permission"/"io").
+ * Checks a store directory (the configured path; its ancestors under the ancestor rule, itself
+ * under the store rule), creating it when missing and `options.create` is given. Missing parents
+ * are created 0700, owned by this process. Returns null when missing and not created.
+ * Throws StoreError ("insecure", "permission", "io").
  */
-export function secureDirectory(
+export function storeDirectory(
   path: string,
-  trust: Trust,
-  options: DirectoryOptions,
-): boolean {
-  if (IS_WINDOWS) return windowsDirectory(path, options);
-  const abs = absolute(path).replace(/\/+$/, "") || "/";
-  const key = JSON.stringify([abs, options]);
-  const memo = checked.get(key);
-  if (memo !== undefined) return memo;
-
-  const chain = components(abs);
-  // Find the deepest existing component.
-  let existing = chain.length - 1;
-  let info: Deno.FileInfo | null = null;
-  for (; existing >= 0; existing--) {
-    info = lstatOrNull(chain[existing]);
-    if (info !== null) break;
-  }
-  const ancestors = chain.slice(0, existing === chain.length - 1 ? existing : existing + 1);
-  const sharedParent = options.sharedParent ? chain.at(-2) : undefined;
-  if (checkChain(ancestors, trust, sharedParent)) {
-    // A symlink among the ancestors: the chain of its real location must be safe too.
-    const deepest = chain[Math.max(existing, 0)];
-    const real = realPathOf(deepest);
-    if (real !== deepest) checkChain(components(real).slice(0, -1), trust);
-  }
-
-  if (existing === chain.length - 1) {
-    checkStoreDirectory(abs, info!, trust, options);
-    checked.set(key, true);
-    return true;
-  }
-  if (!options.create) {
-    checked.set(key, false);
-    return false;
-  }
-  for (const p of chain.slice(existing + 1)) {
-    try {
-      Deno.mkdirSync(p, { mode: 0o700 });
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw osError(error, "create", p);
+  owners: Owners,
+  options: OpenDirectoryOptions = {},
+): Directory | null {
+  const policy: WalkPolicy = {
+    ...storePolicy(owners),
+    final: (p, info) =>
+      options.loose ? checkAncestor(p, info, owners) : checkStoreDirectory(p, info, owners),
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const end = walk(path, policy);
+    if (end.missing.length === 0) {
+      if (!end.info.isDirectory) {
+        throw refuse(end.path, "it is not a directory", "fix the configured path");
+      }
+      if (end.path === "/") policy.final!("/", end.info);
+      return { path: end.path, info: end.info };
     }
-    // Whoever created it, it must now pass the strict check.
-    const created = lstatOrNull(p);
-    if (created === null) throw refuse(p, "it vanished while being created", "run again");
-    checkStoreDirectory(p, created, trust, p === abs ? options : { create: true });
+    if (!options.create) return null;
+    if (end.missing.includes("..")) {
+      throw refuse(path, "it names a missing directory followed by ..", "fix the configured path");
+    }
+    let dir: Directory = { path: end.path, info: end.info };
+    for (const [i, name] of end.missing.entries()) {
+      const last = i === end.missing.length - 1;
+      makeDirectory(dir, name, last ? options.create : { mode: 0o700 }, owners);
+      const next = join(dir.path, name);
+      const info = lstatOrNull(next);
+      if (info === null || info.isSymlink) break; // changed under us: walk again
+      if (last) checkStoreDirectory(next, info, owners);
+      else checkAncestor(next, info, owners);
+      dir = { path: next, info };
+      if (last) return dir;
+    }
   }
-  checked.set(key, true);
-  return true;
+  throw refuse(path, "it keeps changing while it is being checked", "run the command again");
 }
 
-function realPathOf(path: string): string {
-  try {
-    return Deno.realPathSync(path);
-  } catch (error) {
-    throw osError(error, "resolve", path);
+/**
+ * Checks (or creates, as `options.create` says) the directory `name` inside the checked store
+ * directory `parent`, under the store rule. A link there is followed only when a trusted owner
+ * owns it. Returns null when missing and not created.
+ */
+export function childDirectory(
+  parent: Directory,
+  name: string,
+  owners: Owners,
+  options: OpenDirectoryOptions = {},
+): Directory | null {
+  const path = join(parent.path, name);
+  let info = lstatOrNull(path);
+  if (info === null) {
+    if (!options.create) return null;
+    const inheritSetgid = (parent.info.mode! & SETGID) !== 0;
+    makeDirectory(parent, name, {
+      ...options.create,
+      mode: options.create.mode | (inheritSetgid ? SETGID : 0),
+    }, owners);
+    info = lstatOrNull(path);
+    if (info === null) throw refuse(path, "it vanished while being created", "run again");
   }
-}
-
-function windowsDirectory(path: string, options: DirectoryOptions): boolean {
-  const info = lstatOrNull(path);
-  if (info !== null) {
-    if (!info.isDirectory) throw refuse(path, "it is not a directory", "fix the configured path");
-    return true;
-  }
-  if (!options.create) return false;
-  try {
-    Deno.mkdirSync(path, { recursive: true });
-  } catch (error) {
-    throw osError(error, "create", path);
-  }
-  return true;
-}
-
-/** Checks the parent directory of `file` with the loose rule (for `-f FILE`). */
-export function secureParent(file: string, trust: Trust): void {
-  if (!secureDirectory(dirname(absolute(file)), trust, { create: false, loose: true })) {
-    throw new StoreError(
-      "io",
-      `ERROR: the directory of ${quote(file)} does not exist; create it first`,
-    );
-  }
+  if (info.isSymlink) return storeDirectory(path, owners, options);
+  checkStoreDirectory(path, info, owners);
+  return { path, info };
 }

@@ -2,18 +2,25 @@
  * The audit log (SPEC §7, knob CRED_AUDIT_LOG): one JSON line per add or delete, saying who did
  * what, when, and how it ended. Never secret bytes: only names, codes and times.
  *
- * Permissions: --allow-read and --allow-write on the log file.
+ * The log's directory gets the store's directory rules; a new log is created exclusively (never
+ * through a link), an existing one must be a regular file whose open handle matches its `lstat`.
+ *
+ * Permissions: --allow-read and --allow-write on the log and its directory.
  */
 
 import { quote, StoreError } from "../errors.ts";
-import { openCredentialFile, osError } from "../fs/secure_file.ts";
+import { storeDirectory } from "../fs/directories.ts";
+import { osError } from "../fs/errors.ts";
+import { openFile } from "../fs/files.ts";
+import { basename, dirname } from "../fs/paths.ts";
+import { type Caller, callerAccount } from "../request.ts";
 import type { StoreContext } from "./context.ts";
 
 /** One audit record. */
 export interface AuditRecord {
   readonly action: "add" | "delete";
   readonly type: "password" | "kerberos" | "oauth";
-  /** The account acted on (`user@domain` or the local user name). */
+  /** The account acted on, as `user@domain`. */
   readonly user: string;
   readonly pool: boolean;
   readonly service: string | null;
@@ -25,27 +32,30 @@ export interface AuditRecord {
 const encoder = new TextEncoder();
 
 /**
- * Appends a record to CRED_AUDIT_LOG when it is set. The log must be a regular file owned by
- * the caller with no group/other bits (created 0600 when missing). Throws StoreError when it
- * cannot be written; the caller reports that without changing the operation's result.
+ * Appends a record to CRED_AUDIT_LOG when it is set. Throws StoreError when it cannot be written
+ * safely; nothing is written then.
  */
-export function appendAudit(ctx: StoreContext, record: AuditRecord): void {
+export function appendAudit(ctx: StoreContext, caller: Caller, record: AuditRecord): void {
   const path = ctx.config.get("CRED_AUDIT_LOG");
   if (path === undefined) return;
   if (!path.startsWith("/")) {
-    throw new StoreError("config", `ERROR: CRED_AUDIT_LOG ${quote(path)} is not an absolute path`);
+    throw new StoreError("config", `CRED_AUDIT_LOG ${quote(path)} is not an absolute path`);
   }
   const line = JSON.stringify({
     time: new Date().toISOString(),
-    by: `${ctx.caller.name}@${ctx.uidDomain}`,
-    uid: ctx.caller.uid,
+    by: callerAccount(caller),
+    uid: caller.uid,
     pid: Deno.pid,
     ...record,
   }) + "\n";
-  const file = openCredentialFile(path, ctx.trust, {
+  const dir = storeDirectory(dirname(path), ctx.owners);
+  if (dir === null) {
+    throw new StoreError("io", `the directory of ${quote(path)} does not exist`, { path });
+  }
+  const file = openFile(dir, basename(path), ctx.owners, {
+    role: "shared",
     append: true,
-    create: true,
-    mode: 0o600,
+    createMode: 0o600,
     verb: "open the audit log",
   })!;
   try {

@@ -1,49 +1,89 @@
 /**
- * The credmon contract (ref §6, SPEC §5 "Credmon"): read `<dir>/pid`, send SIGHUP, and for
- * Kerberos wait for the `.cc` the credmon writes.
+ * The credmon contract (docs/upstream.md "Credmons", SPEC §5 "Credmon"): read `<dir>/pid`, send
+ * SIGHUP, and for Kerberos wait for the `.cc` the credmon writes; remove a user's mark before
+ * any write.
  *
- * Permissions: --allow-read on the credential directory, --allow-run=/bin/kill (Deno.kill would
- * need unrestricted --allow-run, so the signal is sent by the kill(1) program instead).
+ * Permissions: --allow-read on the credential directory and /proc/sys/kernel/pid_max,
+ * --allow-run=/bin/kill (Deno.kill needs unrestricted --allow-run, so the signal is sent by the
+ * kill(1) program instead).
  */
 
-import { join, lstatOrNull, readFileSecurely, removeQuietly } from "../fs/secure_file.ts";
 import { StoreError } from "../errors.ts";
+import type { Directory } from "../fs/directories.ts";
+import { readFile, removeEntry } from "../fs/files.ts";
+import { join } from "../fs/paths.ts";
 import type { StoreContext } from "./context.ts";
 
 /** The program that delivers SIGHUP (an absolute path, matched by the run permission). */
 export const KILL_PROGRAM = "/bin/kill";
 
+/** Linux's largest possible pid_max (PID_MAX_LIMIT), used when /proc cannot be read. */
+const PID_MAX_LIMIT = 4194304;
+
 const decoder = new TextDecoder();
 
-/**
- * Reads the credmon's pid from `<dir>/pid` (at most 255 bytes, decimal from the start, ref §6.2).
- * Returns null when there is none or it is unusable; an insecure pid file is reported on the
- * debug channel and ignored, so a planted file cannot make us signal an arbitrary process.
- */
-export async function readCredmonPid(ctx: StoreContext, dir: string): Promise<number | null> {
-  const path = join(dir, "pid");
-  let bytes: Uint8Array | null;
+/** The kernel's pid_max: the largest pid a process can have, plus one. */
+export function pidMax(): number {
   try {
-    bytes = readFileSecurely(path, ctx.trust, 255);
-  } catch (error) {
-    if (!(error instanceof StoreError)) throw error;
-    await ctx.debug(`not signalling the credmon: ${error.message}`);
-    return null;
+    const text = Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim();
+    const value = Number(text);
+    return /^\d+$/.test(text) && value > 1 ? value : PID_MAX_LIMIT;
+  } catch {
+    return PID_MAX_LIMIT;
   }
-  if (bytes === null) return null;
-  const match = /^\s*(\d+)/.exec(decoder.decode(bytes));
-  const pid = match ? Number(match[1]) : NaN;
-  // pid 0 and 1 would signal a process group or init: never.
-  return Number.isSafeInteger(pid) && pid > 1 ? pid : null;
 }
 
-/** Sends SIGHUP to the credmon of `dir`. Returns true when a live credmon was signalled. */
-export async function kickCredmon(ctx: StoreContext, dir: string): Promise<boolean> {
-  if (Deno.build.os === "windows") return false;
-  const pid = await readCredmonPid(ctx, dir);
+/**
+ * Parses a credmon pid file: a decimal pid, optionally surrounded by white space (the Python
+ * credmons write none, `condor_credmon_krb` a newline). Returns the pid only when it is between
+ * 2 and `max - 1`; anything else (0, 1, negative, huge, trailing junk) is null, so a planted
+ * value can never make us signal init, a process group or every process. Pure.
+ */
+export function parsePid(text: string, max: number): number | null {
+  const match = /^\s*(\d{1,10})\s*$/.exec(text);
+  if (!match) return null;
+  const pid = Number(match[1]);
+  return pid >= 2 && pid < max ? pid : null;
+}
+
+/** What happened when we tried to wake a credmon. */
+export interface Kick {
+  readonly signalled: boolean;
+  /** Why not, in words, when not signalled. */
+  readonly reason?: string;
+}
+
+/**
+ * Reads the credmon's pid from `<dir>/pid` (a trusted owner, 0644 allowed, at most 255 bytes).
+ * Returns the pid, or the reason there is none usable.
+ */
+function credmonPid(ctx: StoreContext, dir: Directory): number | string {
+  const path = join(dir.path, "pid");
+  let bytes: Uint8Array | null;
+  try {
+    bytes = readFile(dir, "pid", ctx.owners, { role: "shared", maxBytes: 255 });
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    return `its pid file was refused: ${error.message}`;
+  }
+  if (bytes === null) return `no pid file ${path}`;
+  const text = decoder.decode(bytes);
+  const pid = parsePid(text, pidMax());
   if (pid === null) {
-    await ctx.debug(`no credmon pid in ${dir}; the credential is pending`);
-    return false;
+    ctx.debug(
+      `ignoring the credmon pid file ${path}: ${JSON.stringify(text.slice(0, 40))} is not a pid`,
+    );
+    return `${path} does not hold a valid process id`;
+  }
+  return pid;
+}
+
+/** Sends SIGHUP to the credmon of `dir`. */
+export async function kickCredmon(ctx: StoreContext, dir: Directory): Promise<Kick> {
+  const pid = credmonPid(ctx, dir);
+  if (typeof pid === "string") {
+    ctx.debug(`not signalling the credmon: ${pid}`);
+    return { signalled: false, reason: pid };
   }
   try {
     const { code } = await new Deno.Command(KILL_PROGRAM, {
@@ -53,33 +93,46 @@ export async function kickCredmon(ctx: StoreContext, dir: string): Promise<boole
       stdout: "null",
       stderr: "null",
     }).output();
-    await ctx.debug(`SIGHUP to credmon pid ${pid}: ${code === 0 ? "sent" : "no such process"}`);
-    return code === 0;
+    ctx.debug(`SIGHUP to credmon pid ${pid}: ${code === 0 ? "sent" : "no such process"}`);
+    if (code === 0) return { signalled: true };
+    return { signalled: false, reason: `no process ${pid} (named by ${join(dir.path, "pid")})` };
   } catch (error) {
-    await ctx.debug(`could not run ${KILL_PROGRAM}: ${(error as Error).message}`);
-    return false;
+    ctx.debug(`could not run ${KILL_PROGRAM}: ${(error as Error).message}`);
+    return { signalled: false, reason: `${KILL_PROGRAM} could not be run` };
   }
 }
 
 /**
- * Polls for `path` to exist with an mtime at least `notBefore` (ms), immediately and then every
- * 50 ms, for at most `timeoutSeconds`. Returns its info, or null on timeout.
+ * Polls for `name` in `dir` to exist with an mtime at least `notBefore` (ms), immediately and
+ * then every 50 ms, for at most `timeoutSeconds`. Returns its lstat info, or null on timeout.
  */
 export async function waitForFile(
-  path: string,
+  dir: Directory,
+  name: string,
   notBefore: number,
   timeoutSeconds: number,
 ): Promise<Deno.FileInfo | null> {
+  const path = join(dir.path, name);
   const deadline = Date.now() + Math.max(0, timeoutSeconds) * 1000;
   while (true) {
-    const info = lstatOrNull(path);
+    let info: Deno.FileInfo | null = null;
+    try {
+      info = Deno.lstatSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
     if (info !== null && (info.mtime?.getTime() ?? 0) >= notBefore) return info;
-    if (Date.now() >= deadline) return null;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const left = deadline - Date.now();
+    if (left <= 0) return null;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, left)));
   }
 }
 
-/** Removes `<dir>/<user>.mark` (ref §7: any operation for the user cancels the sweep). */
-export function removeMark(dir: string, user: string): void {
-  removeQuietly(join(dir, `${user}.mark`));
+/**
+ * Removes `<dir>/<user>.mark` (any operation for the user cancels the sweep). Called before any
+ * write, so a sweep cannot remove a fresh credential. A mark that cannot be removed is an error:
+ * nothing is written then.
+ */
+export function removeMark(dir: Directory, user: string): void {
+  removeEntry(dir, `${user}.mark`);
 }

@@ -1,44 +1,36 @@
 /**
- * Kerberos/AFS tokens (ref §5.3, SPEC deviation 9): `<dir>/<user>.cred` written by us,
- * `<dir>/<user>.cc` produced by the Kerberos credmon.
+ * Kerberos/AFS tokens (docs/upstream.md "Kerberos", SPEC deviation 9): `<krb>/<user>.cred`
+ * written by us, `<krb>/<user>.cc` produced by the Kerberos credmon.
  */
 
 import { StoreError } from "../errors.ts";
+import { checkFile, inspectFile } from "../fs/files.ts";
 import { withLock } from "../fs/lock.ts";
-import {
-  checkCredentialFile,
-  inspectCredentialFile,
-  join,
-  removeCredentialFile,
-  tempPathFor,
-  writeFileDurably,
-} from "../fs/secure_file.ts";
-import {
-  baseAd,
-  configuredPath,
-  lockTimeout,
-  type Outcome,
-  seconds,
-  type StoreContext,
-  storeDirectory,
-} from "./context.ts";
+import { join } from "../fs/paths.ts";
+import { lockTimeout, type Outcome, seconds, type StoreContext } from "./context.ts";
 import { kickCredmon, removeMark, waitForFile } from "./credmon.ts";
+import { storeRoot } from "./layout.ts";
 import { addOAuth } from "./oauth.ts";
+import { removeFile } from "../fs/files.ts";
+import { writeCredential } from "./write.ts";
 
 const LOCAL_PREFIX = new TextEncoder().encode("LOCAL:");
 
-function isLocalIssuerRequest(bytes: Uint8Array): boolean {
+/** True for a `LOCAL:<service>` credential: a request for a local-issuer OAuth token. */
+export function isLocalIssuerRequest(bytes: Uint8Array): boolean {
   return bytes.length > LOCAL_PREFIX.length && LOCAL_PREFIX.every((b, i) => bytes[i] === b);
 }
 
-function paths(dir: string, user: string) {
-  return { cred: join(dir, `${user}.cred`), cc: join(dir, `${user}.cc`) };
+/** The service a `LOCAL:<service>` credential names. */
+export function localIssuerService(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes.subarray(LOCAL_PREFIX.length));
 }
 
 /**
  * add-krb: writes `<user>.cred` durably, signals the credmon and waits up to
  * CREDD_POLLING_TIMEOUT for a `.cc` at least as new. A `LOCAL:<service>` credential instead
- * asks the OAuth local issuer for `<service>.top` (ref §5.3). Zeroes `credential` once written.
+ * asks the OAuth local issuer for `<service>.top`, whose content is the user name. Zeroes
+ * `credential` once written.
  */
 export async function addKerberos(
   ctx: StoreContext,
@@ -46,85 +38,81 @@ export async function addKerberos(
   credential: Uint8Array,
 ): Promise<Outcome> {
   if (isLocalIssuerRequest(credential)) {
-    const service = new TextDecoder().decode(credential.subarray(LOCAL_PREFIX.length));
-    return await addOAuth(ctx, user, {
-      service,
-      handle: null,
-      scopes: null,
-      audience: null,
-      accessToken: false,
-      credential: new TextEncoder().encode(user),
-    });
+    const service = localIssuerService(credential);
+    credential.fill(0);
+    const selector = { service, handle: null, scopes: null, audience: null, accessToken: false };
+    return await addOAuth(ctx, user, selector, new TextEncoder().encode(user));
   }
-  const dir = configuredPath(ctx, "krb");
-  storeDirectory(ctx, dir, { create: true });
-  const { cred, cc } = paths(dir, user);
-  const written = await withLock(dir, user, ctx.trust, {
-    timeoutSeconds: lockTimeout(ctx),
-    fn: (lock) => {
-      inspectCredentialFile(cred, ctx.trust);
-      inspectCredentialFile(cc, ctx.trust);
-      const temp = tempPathFor(cred);
-      lock.journal(temp);
-      writeFileDurably(cred, credential, { tempPath: temp });
-      removeMark(dir, user);
-      return inspectCredentialFile(cred, ctx.trust)!;
-    },
-  });
-  // Written: wipe it now, so no copy lives on through the credmon wait.
-  credential.fill(0);
-  await ctx.debug(`wrote ${cred} (${credential.length} bytes)`);
-  if (!(await kickCredmon(ctx, dir))) return { status: "pending", ad: baseAd(ctx) };
+  const store = storeRoot(ctx, "krb", true)!;
+  const cred = `${user}.cred`;
+  const cc = `${user}.cc`;
+  let written: Deno.FileInfo;
+  let changed: boolean;
+  try {
+    ({ written, changed } = await writeCredential(ctx, {
+      store,
+      lockKey: user,
+      user,
+      directory: () => store,
+      name: cred,
+      data: credential,
+      inspect: (dir) => void inspectFile(dir, cc, ctx.owners, "secret"),
+    }));
+  } finally {
+    // Written (or refused): wipe it now, so no copy lives on through the credmon wait.
+    credential.fill(0);
+  }
+  ctx.debug(`wrote ${join(store.path, cred)}`);
+  const kick = await kickCredmon(ctx, store);
+  if (!kick.signalled) {
+    ctx.warnings.push(
+      `the Kerberos credmon was not signalled (${kick.reason}); the credential is stored and ` +
+        "waits for processing",
+    );
+    return { status: "pending", changed };
+  }
   const timeout = ctx.config.getInt("CREDD_POLLING_TIMEOUT", 20);
-  const done = await waitForFile(cc, written.mtime?.getTime() ?? 0, timeout);
+  const done = await waitForFile(store, cc, written.mtime?.getTime() ?? 0, timeout);
   if (done === null) {
     throw new StoreError(
       "credmon-timeout",
-      `the credential was stored in ${cred}, but the Kerberos credmon did not write ${cc} ` +
-        `within ${timeout} seconds (CREDD_POLLING_TIMEOUT); check that it is running`,
+      `the credential was stored in ${join(store.path, cred)}, but the Kerberos credmon did not ` +
+        `write ${join(store.path, cc)} within ${timeout} seconds (CREDD_POLLING_TIMEOUT)`,
+      { remedy: "check that the credmon is running" },
     );
   }
-  checkCredentialFile(cc, done, ctx.trust);
-  return { status: "success", time: seconds(done), ad: baseAd(ctx) };
+  checkFile(join(store.path, cc), done, ctx.owners, "secret");
+  return { status: "success", time: seconds(done), changed };
 }
 
-/** delete-krb: removes `.cc` and `.cred`; succeeds when neither exists (ref §5.3). */
+/** delete-krb: removes `.cc` and `.cred`; succeeds when neither exists. */
 export async function deleteKerberos(ctx: StoreContext, user: string): Promise<Outcome> {
-  const dir = configuredPath(ctx, "krb");
-  if (!storeDirectory(ctx, dir, { create: false })) {
-    return { status: "success", ad: baseAd(ctx) };
-  }
-  const { cred, cc } = paths(dir, user);
-  await withLock(dir, user, ctx.trust, {
+  const store = storeRoot(ctx, "krb", false);
+  if (store === null) return { status: "success" };
+  await withLock(store, user, ctx.owners, {
     timeoutSeconds: lockTimeout(ctx),
     fn: () => {
+      removeMark(store, user);
       // Check both before removing either, so a refusal changes nothing.
-      inspectCredentialFile(cc, ctx.trust);
-      inspectCredentialFile(cred, ctx.trust);
-      removeCredentialFile(cc, ctx.trust);
-      removeCredentialFile(cred, ctx.trust);
-      removeMark(dir, user);
+      const names = [`${user}.cc`, `${user}.cred`];
+      for (const n of names) inspectFile(store, n, ctx.owners, "secret");
+      for (const n of names) removeFile(store, n, ctx.owners, "secret");
     },
   });
-  return { status: "success", ad: baseAd(ctx) };
+  return { status: "success" };
 }
 
 /**
  * query-krb: `.cc` present means valid (its time); only `.cred` means pending, with `CredTime`;
- * neither is not-found (ref §5.3).
+ * neither is not-found.
  */
 export function queryKerberos(ctx: StoreContext, user: string): Outcome {
-  const dir = configuredPath(ctx, "krb");
-  if (!storeDirectory(ctx, dir, { create: false })) {
-    throw new StoreError("not-found", "");
-  }
-  const { cred, cc } = paths(dir, user);
-  const ccInfo = inspectCredentialFile(cc, ctx.trust);
-  const credInfo = inspectCredentialFile(cred, ctx.trust);
-  removeMark(dir, user);
-  if (ccInfo !== null) return { status: "success", time: seconds(ccInfo), ad: baseAd(ctx) };
-  if (credInfo !== null) {
-    return { status: "pending", ad: { ...baseAd(ctx), CredTime: seconds(credInfo) } };
-  }
+  const store = storeRoot(ctx, "krb", false);
+  if (store === null) throw new StoreError("not-found", "");
+  removeMark(store, user);
+  const ccInfo = inspectFile(store, `${user}.cc`, ctx.owners, "secret");
+  const credInfo = inspectFile(store, `${user}.cred`, ctx.owners, "secret");
+  if (ccInfo !== null) return { status: "success", time: seconds(ccInfo) };
+  if (credInfo !== null) return { status: "pending", ad: { CredTime: seconds(credInfo) } };
   throw new StoreError("not-found", "");
 }

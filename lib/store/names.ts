@@ -1,43 +1,75 @@
 /**
- * Name rules (SPEC §5 "Names", deviation 11): user, service and handle names match
- * `[A-Za-z0-9+=_.-]+`, are not `.` or `..`, and are at most 255 bytes. Pure functions.
+ * Name rules (SPEC §5 "Names", deviation 11; docs/storage.md): user, service and handle names
+ * match `[A-Za-z0-9+=_.-]+` and do not begin with `.`; a user name does not collide with the
+ * store's own files; and no file an operation creates from a name may exceed 255 bytes. Pure.
  */
 
 import { quote, StoreError } from "../errors.ts";
+import { TEMP_NAME_EXTRA } from "../fs/files.ts";
+import { LOCK_NAME_EXTRA } from "../fs/lock.ts";
+import { NAME_MAX, nameBytes } from "../fs/paths.ts";
 
-const NAME = /^[A-Za-z0-9+=_.-]+$/;
-const MAX_NAME_BYTES = 255;
+const NAME = /^[A-Za-z0-9+=_-][A-Za-z0-9+=_.-]*$/;
 
-/** The user name HTCondor reserves for the pool password. */
-export const POOL_USER = "condor_pool";
+/** Names the store's own files use at a store root (credmons, the web flow). */
+const RESERVED_USERS = new Set([
+  "pid",
+  "CREDMON_COMPLETE",
+  "wsgi_session_key",
+  "README.credentials",
+]);
+const RESERVED_SUFFIXES = [".mark", ".cred", ".cc"];
 
-/** True when `value` is an acceptable user, service or handle name. */
+/** The kinds of checked name. */
+export type NameKind = "user" | "service" | "handle" | "domain";
+
+/** True when `value` has the allowed characters and does not begin with `.` (so not `.`/`..`). */
 export function isValidName(value: string): boolean {
-  return NAME.test(value) && value !== "." && value !== ".." && value.length <= MAX_NAME_BYTES;
+  return NAME.test(value);
+}
+
+function refuse(kind: NameKind, value: string, why: string): StoreError {
+  return new StoreError("bad-args", `the ${kind} name ${quote(value)} ${why}`);
 }
 
 /**
  * Returns `value` if it is a valid name of the given kind, else throws StoreError("bad-args")
- * whose message says what is allowed.
+ * saying what is allowed.
  */
-export function checkName(kind: "user" | "service" | "handle" | "domain", value: string): string {
-  if (isValidName(value)) return value;
-  const why = value.length > MAX_NAME_BYTES
-    ? `is longer than ${MAX_NAME_BYTES} bytes`
-    : value === "." || value === ".."
-    ? "is not allowed"
-    : "contains characters other than letters, digits and + = _ . -";
-  throw new StoreError("bad-args", `the ${kind} name ${quote(value)} ${why}`);
+export function checkName(kind: NameKind, value: string): string {
+  if (value === "") throw refuse(kind, value, "is empty");
+  if (value.startsWith(".")) {
+    throw refuse(kind, value, "begins with a dot, which is reserved for the store's own files");
+  }
+  if (!isValidName(value)) {
+    throw refuse(kind, value, "contains characters other than letters, digits and + = _ . -");
+  }
+  if (kind === "user") {
+    if (RESERVED_USERS.has(value) || RESERVED_SUFFIXES.some((s) => value.endsWith(s))) {
+      throw refuse(kind, value, "collides with a file the credential store itself uses");
+    }
+  }
+  return value;
 }
 
-/** Splits `user@domain` at its last `@` (ref §3.3 step 5); no `@` gives an empty domain. */
-export function splitAccount(account: string): { user: string; domain: string } {
-  const at = account.lastIndexOf("@");
-  if (at < 0) return { user: account, domain: "" };
-  return { user: account.slice(0, at), domain: account.slice(at + 1) };
+/**
+ * Refuses a name from which an operation would create a file name over 255 bytes: `name` plus
+ * `extra` bytes of suffix, and its temporary and lock names.
+ */
+export function checkNameLength(kind: NameKind, value: string, extra: number): void {
+  const longest = nameBytes(value) + extra + Math.max(TEMP_NAME_EXTRA, LOCK_NAME_EXTRA);
+  if (longest > NAME_MAX) {
+    const most = NAME_MAX - extra - Math.max(TEMP_NAME_EXTRA, LOCK_NAME_EXTRA);
+    throw refuse(
+      kind,
+      value.length > 40 ? `${value.slice(0, 40)}…` : value,
+      `is ${nameBytes(value)} bytes long; at most ${most} bytes fit in the file names this ` +
+        "operation creates",
+    );
+  }
 }
 
-/** The OAuth file stem: `<service>` or `<service>_<handle>` (ref §5.4). */
+/** The OAuth file stem: `<service>` or `<service>_<handle>` (handle ignored without a service). */
 export function oauthName(service: string, handle: string | null): string {
   return handle ? `${service}_${handle}` : service;
 }

@@ -1,74 +1,34 @@
 /**
- * OAuth2 / SciTokens (ref §5.4, SPEC deviation 10): `<dir>/<user>/<service>[_<handle>].top` for
- * refresh tokens (read by the credmon) and `.use` for access tokens (`-P`, or the credmon's
- * output).
+ * OAuth2 / SciTokens (docs/upstream.md "OAuth", SPEC deviation 10):
+ * `<oauth>/<user>/<service>[_<handle>].top` for refresh tokens (read by the credmon) and `.use`
+ * for access tokens (`-P`, or the credmon's output). `.meta` is the web flow's and only ever
+ * removed with the whole user directory.
  */
 
 import { quote, StoreError } from "../errors.ts";
+import type { Directory } from "../fs/directories.ts";
+import {
+  checkFile,
+  inspectFile,
+  listNames,
+  readFile,
+  removeEntry,
+  removeFile,
+} from "../fs/files.ts";
 import { withLock } from "../fs/lock.ts";
-import {
-  checkCredentialFile,
-  inspectCredentialFile,
-  join,
-  lstatOrNull,
-  osError,
-  readFileSecurely,
-  removeCredentialFile,
-  tempPathFor,
-  writeFileDurably,
-} from "../fs/secure_file.ts";
-import { secureDirectory } from "../fs/directories.ts";
-import {
-  type Ad,
-  baseAd,
-  configuredPath,
-  lockTimeout,
-  type Outcome,
-  seconds,
-  type StoreContext,
-  storeDirectory,
-} from "./context.ts";
+import { join } from "../fs/paths.ts";
+import { accessTokenExpiry, decodeJwt, isObject, parseJson, timeClaim } from "../jwt.ts";
+import type { OAuthSelector } from "../request.ts";
+import { type Ad, lockTimeout, type Outcome, seconds, type StoreContext } from "./context.ts";
 import { kickCredmon, removeMark } from "./credmon.ts";
-import { checkName, oauthName } from "./names.ts";
+import { oauthUserDirectory, storeRoot } from "./layout.ts";
+import { oauthName } from "./names.ts";
+import { writeCredential } from "./write.ts";
 
 /** Largest OAuth credential (SPEC §5 "Limits"). */
 export const OAUTH_LIMIT = 1024 * 1024;
 
-/** The OAuth-specific part of a request. */
-export interface OAuthRequest {
-  readonly service: string | null;
-  readonly handle: string | null;
-  readonly scopes: string | null;
-  readonly audience: string | null;
-  /** `-P`: store an access token as `.use`. */
-  readonly accessToken: boolean;
-  /** `--min-ttl`: the `.use` token must stay valid at least this many seconds (query only). */
-  readonly minTtl?: number | null;
-}
-
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-/** Parses bytes as JSON; undefined when they are not JSON. */
-function parseJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(decoder.decode(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** The file stem for a request, with service and handle checked (SPEC deviation 11). */
-function fileStem(request: OAuthRequest): string {
-  const service = checkName("service", request.service ?? "");
-  if (request.handle) checkName("handle", request.handle);
-  return oauthName(service, request.handle);
-}
-
-/** Refuses a Vault token whose `vault_url` host is not in TRUSTED_VAULT_HOSTS (ref §5.4). */
+/** Refuses a Vault token whose `vault_url` host is not in TRUSTED_VAULT_HOSTS. */
 function checkVaultHost(ctx: StoreContext, json: unknown): void {
   if (!isObject(json) || typeof json.vault_url !== "string") return;
   const trusted = (ctx.config.get("TRUSTED_VAULT_HOSTS") ?? "").split(/[\s,]+/).filter(Boolean)
@@ -89,12 +49,10 @@ function checkVaultHost(ctx: StoreContext, json: unknown): void {
 }
 
 /**
- * Adds scopes and audience to a JSON credential (ref §5.4 step 5): keys matching
- * case-insensitively are replaced, as in HTCondor's ClassAd round trip; the result is 2-space
- * indented JSON with a trailing newline.
+ * Adds scopes and audience to a JSON credential: keys matching case-insensitively are replaced,
+ * as in HTCondor's ClassAd round trip; the result is 2-space indented JSON with a newline.
  */
-function mergeScopes(credential: Uint8Array, request: OAuthRequest): Uint8Array {
-  const json = parseJson(credential);
+function mergeScopes(json: unknown, selector: OAuthSelector): Uint8Array {
   if (!isObject(json)) {
     throw new StoreError(
       "json-parse",
@@ -105,111 +63,139 @@ function mergeScopes(credential: Uint8Array, request: OAuthRequest): Uint8Array 
     for (const k of Object.keys(json)) if (k.toLowerCase() === key) delete json[k];
     json[key] = value;
   };
-  if (request.scopes) set("scopes", request.scopes);
-  if (request.audience) set("audience", request.audience);
-  return new TextEncoder().encode(JSON.stringify(json, null, 2) + "\n");
+  if (selector.scopes) set("scopes", selector.scopes);
+  if (selector.audience) set("audience", selector.audience);
+  let text: string;
+  try {
+    text = JSON.stringify(json, null, 2);
+  } catch {
+    throw new StoreError("json-parse", "the credential is JSON nested too deeply to re-serialise");
+  }
+  return new TextEncoder().encode(text + "\n");
 }
 
-function userDirectory(ctx: StoreContext, user: string, create: boolean) {
-  const dir = configuredPath(ctx, "oauth");
-  const exists = storeDirectory(ctx, dir, { create, sharedGroup: true });
-  const userDir = join(dir, user);
-  const userExists = exists &&
-    secureDirectory(userDir, ctx.trust, { create, sharedParent: true });
-  return { dir, userDir, exists: userExists };
+/** The `exp` of `<name>.use` in `dir`, when it is a JWT access token. */
+function useExpiry(ctx: StoreContext, dir: Directory, name: string): number | undefined {
+  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
+  if (content === null) return undefined;
+  const exp = accessTokenExpiry(content);
+  content.fill(0);
+  return exp ?? undefined;
 }
 
 /**
  * add-oauth: writes `.top` (or `.use` with -P) durably. `.use` answers with its time; `.top`
  * with an existing `.use` answers with the old `.use` time and no signal; otherwise the OAuth
- * credmon is signalled and the result is pending (ref §5.4 "add", §3.3 step 9). Zeroes the
- * credential once written.
+ * credmon is signalled and the result is pending. Zeroes the credential once written.
  */
 export async function addOAuth(
   ctx: StoreContext,
   user: string,
-  request: OAuthRequest & { readonly credential: Uint8Array },
+  selector: OAuthSelector & { readonly service: string },
+  credential: Uint8Array,
 ): Promise<Outcome> {
-  const stem = fileStem(request);
-  const json = parseJson(request.credential);
+  const stem = oauthName(selector.service, selector.handle);
+  const json = parseJson(credential);
   checkVaultHost(ctx, json);
-  const extension = request.accessToken ? "use" : "top";
-  const merged = extension === "top" && (request.scopes || request.audience)
-    ? mergeScopes(request.credential, request)
+  const extension = selector.accessToken ? "use" : "top";
+  const merged = extension === "top" && (selector.scopes || selector.audience)
+    ? mergeScopes(json, selector)
     : null;
-  const { dir, userDir } = userDirectory(ctx, user, true);
-  const target = join(userDir, `${stem}.${extension}`);
-  const usePath = join(userDir, `${stem}.use`);
-  const useBefore = await withLock(dir, user, ctx.trust, {
-    timeoutSeconds: lockTimeout(ctx),
-    fn: (lock) => {
-      inspectCredentialFile(target, ctx.trust);
-      const use = inspectCredentialFile(usePath, ctx.trust);
-      const temp = tempPathFor(target);
-      lock.journal(temp);
-      try {
-        writeFileDurably(target, merged ?? request.credential, { tempPath: temp });
-      } finally {
-        merged?.fill(0);
-      }
-      removeMark(dir, user);
-      return use;
-    },
-  });
-  request.credential.fill(0);
-  await ctx.debug(`wrote ${target}`);
-  if (extension === "use") {
-    const info = inspectCredentialFile(target, ctx.trust)!;
-    return { status: "success", time: seconds(info), ad: baseAd(ctx) };
+  const store = storeRoot(ctx, "oauth", true)!;
+  const name = `${stem}.${extension}`;
+  let useBefore: Deno.FileInfo | null = null;
+  let written: Deno.FileInfo;
+  let changed: boolean;
+  try {
+    ({ written, changed } = await writeCredential(ctx, {
+      store,
+      lockKey: user,
+      user,
+      directory: () => oauthUserDirectory(ctx, store, user, true)!,
+      subdir: user,
+      name,
+      data: merged ?? credential,
+      inspect(dir) {
+        useBefore = inspectFile(dir, `${stem}.use`, ctx.owners, "secret");
+      },
+    }));
+  } finally {
+    merged?.fill(0);
+    credential.fill(0);
   }
-  if (useBefore !== null) return { status: "success", time: seconds(useBefore), ad: baseAd(ctx) };
-  await kickCredmon(ctx, dir);
-  return { status: "pending", ad: baseAd(ctx) };
+  const userDir = join(store.path, user);
+  ctx.debug(`wrote ${join(userDir, name)}`);
+  if (extension === "use") {
+    const dir = oauthUserDirectory(ctx, store, user, false)!;
+    return {
+      status: "success",
+      time: seconds(written),
+      changed,
+      expires: useExpiry(ctx, dir, name),
+    };
+  }
+  if (useBefore !== null) return { status: "success", time: seconds(useBefore), changed };
+  const kick = await kickCredmon(ctx, store);
+  if (!kick.signalled) {
+    ctx.warnings.push(
+      `the OAuth credmon was not signalled (${kick.reason}); the credential is stored and ` +
+        "waits for processing",
+    );
+  }
+  return { status: "pending", changed };
 }
 
-/** delete-oauth: with -s the `.top` and `.use`; without, the whole user directory (ref §5.4). */
+/** delete-oauth: with -s the `.top` and `.use`; without, the whole user directory. */
 export async function deleteOAuth(
   ctx: StoreContext,
   user: string,
-  request: OAuthRequest,
+  selector: OAuthSelector,
 ): Promise<Outcome> {
-  const stem = request.service === null ? null : fileStem(request);
-  const { dir, userDir, exists } = userDirectory(ctx, user, false);
-  if (!exists) return { status: "success", ad: baseAd(ctx) };
-  await withLock(dir, user, ctx.trust, {
+  const store = storeRoot(ctx, "oauth", false);
+  if (store === null) return { status: "success" };
+  await withLock(store, user, ctx.owners, {
     timeoutSeconds: lockTimeout(ctx),
     fn: () => {
-      if (stem !== null) {
-        const files = [join(userDir, `${stem}.top`), join(userDir, `${stem}.use`)];
+      removeMark(store, user);
+      const dir = oauthUserDirectory(ctx, store, user, false);
+      if (dir === null) return;
+      if (selector.service !== null) {
+        const stem = oauthName(selector.service, selector.handle);
+        const names = [`${stem}.top`, `${stem}.use`];
         // Check both before removing either, so a refusal changes nothing.
-        for (const f of files) inspectCredentialFile(f, ctx.trust);
-        for (const f of files) removeCredentialFile(f, ctx.trust);
-      } else {
-        for (const name of listDirectory(userDir)) {
-          const path = join(userDir, name);
-          const info = lstatOrNull(path);
-          if (info !== null) checkCredentialFile(path, info, ctx.trust);
-        }
+        for (const n of names) inspectFile(dir, n, ctx.owners, "secret");
+        for (const n of names) removeFile(dir, n, ctx.owners, "secret");
+        return;
+      }
+      // The whole directory: every entry must be a file we may trust, checked before any goes.
+      const names = listNames(dir);
+      for (const n of names) {
+        const path = join(dir.path, n);
+        let info: Deno.FileInfo;
         try {
-          Deno.removeSync(userDir, { recursive: true });
+          info = Deno.lstatSync(path);
         } catch (error) {
-          throw osError(error, "remove", userDir);
+          if (error instanceof Deno.errors.NotFound) continue;
+          throw error;
+        }
+        checkFile(path, info, ctx.owners, "secret");
+      }
+      for (const n of names) removeEntry(dir, n);
+      try {
+        Deno.removeSync(join(store.path, user));
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) {
+          throw new StoreError(
+            "io",
+            `could not remove the directory ${quote(join(store.path, user))}: ` +
+              `${(error as Error).message.replace(/: \w+ '.*'$/, "")}`,
+            { path: join(store.path, user) },
+          );
         }
       }
-      removeMark(dir, user);
     },
   });
-  return { status: "success", ad: baseAd(ctx) };
-}
-
-function listDirectory(dir: string): string[] {
-  const names: string[] = [];
-  try {
-    for (const entry of Deno.readDirSync(dir)) names.push(entry.name);
-  } catch (error) {
-    throw osError(error, "list", dir);
-  }
-  return names.sort();
+  return { status: "success" };
 }
 
 function storedString(value: unknown, key: string, path: string): string {
@@ -219,55 +205,38 @@ function storedString(value: unknown, key: string, path: string): string {
     "json-parse",
     `the ${key} in ${quote(path)} is a JSON ${Array.isArray(value) ? "array" : typeof value}, ` +
       "not a string; delete the credential and add it again",
+    { path },
   );
 }
 
-/** The `exp` claim (Unix seconds) of a JWT, or null when `token` is not a JWT with one. */
-export function jwtExpiry(token: string): number | null {
-  const parts = token.split(".");
-  if (parts.length !== 3) return null;
-  try {
-    const base64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
-    const payload = JSON.parse(new TextDecoder().decode(
-      Uint8Array.from(
-        atob(base64 + "=".repeat((4 - base64.length % 4) % 4)),
-        (c) => c.charCodeAt(0),
-      ),
-    ));
-    return isObject(payload) && typeof payload.exp === "number" ? payload.exp : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
- * `--min-ttl` (SPEC §7): the access token in `usePath` (a bare JWT, or credmon JSON with an
- * `access_token`) must not expire within `minTtl` seconds. Throws StoreError("expiring").
+ * `--min-ttl`: the access token in `<stem>.use` (a bare JWT, or credmon JSON with an
+ * `access_token`) must not expire within `minTtl` seconds. Returns its `exp`.
+ * Throws StoreError("expiring").
  */
 function checkLifetime(
   ctx: StoreContext,
-  usePath: string,
-  use: Deno.FileInfo | null,
+  dir: Directory,
+  name: string,
   minTtl: number,
-): void {
-  if (use === null) {
+): number {
+  const path = join(dir.path, name);
+  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
+  if (content === null) {
     throw new StoreError(
       "expiring",
-      `ERROR: --min-ttl: there is no access token ${quote(usePath)} yet to check; wait for the ` +
-        "credmon, or store one with add-oauth -P",
+      `--min-ttl: there is no access token ${quote(path)} yet to check`,
+      { path, remedy: "wait for the credmon, or store one with add-oauth -P" },
     );
   }
-  const content = readFileSecurely(usePath, ctx.trust, OAUTH_LIMIT);
-  const json = content === null ? undefined : parseJson(content);
-  const text = content === null ? "" : new TextDecoder().decode(content).trim();
-  content?.fill(0);
-  const token = isObject(json) && typeof json.access_token === "string" ? json.access_token : text;
-  const exp = jwtExpiry(token);
+  const exp = accessTokenExpiry(content);
+  content.fill(0);
   if (exp === null) {
     throw new StoreError(
       "expiring",
-      `ERROR: --min-ttl: the access token in ${quote(usePath)} is not a JWT with an "exp" claim, ` +
-        "so its lifetime cannot be checked",
+      `--min-ttl: the access token in ${quote(path)} is not a JWT with an "exp" claim, so its ` +
+        "lifetime cannot be checked",
+      { path },
     );
   }
   const left = exp - Math.floor(Date.now() / 1000);
@@ -276,10 +245,11 @@ function checkLifetime(
     const state = left < 0 ? `expired ${-left} seconds ago` : `expires in ${left} seconds`;
     throw new StoreError(
       "expiring",
-      `ERROR: the access token in ${quote(usePath)} ${state} (${when} UTC), less than ` +
-        `--min-ttl ${minTtl}; refresh it (add-oauth -P) or wait for the credmon`,
+      `the access token in ${quote(path)} ${state} (${when} UTC), less than --min-ttl ${minTtl}`,
+      { path, remedy: "refresh it (add-oauth -P) or wait for the credmon" },
     );
   }
+  return exp;
 }
 
 /**
@@ -290,53 +260,66 @@ function checkLifetime(
 export function queryOAuth(
   ctx: StoreContext,
   user: string,
-  request: OAuthRequest,
+  selector: OAuthSelector,
+  minTtl: number | null,
 ): Outcome {
-  const stem = request.service === null ? null : fileStem(request);
-  const { dir, userDir, exists } = userDirectory(ctx, user, false);
-  if (!exists) throw new StoreError("not-found", "");
-  const ad: Ad = baseAd(ctx);
-  if (stem === null) {
+  const store = storeRoot(ctx, "oauth", false);
+  if (store === null) throw new StoreError("not-found", "");
+  removeMark(store, user);
+  const dir = oauthUserDirectory(ctx, store, user, false);
+  if (dir === null) throw new StoreError("not-found", "");
+  const ad: Ad = {};
+  if (selector.service === null) {
     const tops = new Set<string>();
     const uses = new Set<string>();
-    for (const name of listDirectory(userDir)) {
+    for (const name of listNames(dir)) {
       const match = /^(.+)\.(top|use)$/.exec(name);
       if (!match) continue;
-      const info = inspectCredentialFile(join(userDir, name), ctx.trust)!;
+      const info = inspectFile(dir, name, ctx.owners, "secret");
+      if (info === null) continue;
       ad[name] = seconds(info);
       (match[2] === "top" ? tops : uses).add(match[1]);
     }
-    removeMark(dir, user);
     if (tops.size === 0 && uses.size === 0) throw new StoreError("not-found", "");
     const pending = [...tops].some((t) => !uses.has(t));
     return { status: pending ? "pending" : "success", ad };
   }
-  const topPath = join(userDir, `${stem}.top`);
-  const usePath = join(userDir, `${stem}.use`);
-  const top = inspectCredentialFile(topPath, ctx.trust);
-  const use = inspectCredentialFile(usePath, ctx.trust);
+  const stem = oauthName(selector.service, selector.handle);
+  const top = inspectFile(dir, `${stem}.top`, ctx.owners, "secret");
+  const use = inspectFile(dir, `${stem}.use`, ctx.owners, "secret");
   if (top !== null) {
     ad[`Top${stem}Time`] = seconds(top);
-    const content = readFileSecurely(topPath, ctx.trust, OAUTH_LIMIT);
+    const path = join(dir.path, `${stem}.top`);
+    const content = readFile(dir, `${stem}.top`, ctx.owners, {
+      role: "secret",
+      maxBytes: OAUTH_LIMIT,
+    });
     const json = content === null ? undefined : parseJson(content);
     content?.fill(0);
     const stored = isObject(json) ? json : {};
-    const scopes = storedString(stored.scopes, "scopes", topPath);
-    const audience = storedString(stored.audience, "audience", topPath);
-    if ((request.scopes ?? "") !== scopes || (request.audience ?? "") !== audience) {
+    const scopes = storedString(stored.scopes, "scopes", path);
+    const audience = storedString(stored.audience, "audience", path);
+    if ((selector.scopes ?? "") !== scopes || (selector.audience ?? "") !== audience) {
       throw new StoreError(
         "mismatch",
         `stored scopes ${quote(scopes)} and audience ${quote(audience)}; requested ` +
-          `${quote(request.scopes ?? "")} and ${quote(request.audience ?? "")}`,
+          `${quote(selector.scopes ?? "")} and ${quote(selector.audience ?? "")}`,
       );
     }
   }
-  removeMark(dir, user);
-  if (request.minTtl != null) checkLifetime(ctx, usePath, use, request.minTtl);
+  let expires: number | undefined;
+  if (minTtl !== null) expires = checkLifetime(ctx, dir, `${stem}.use`, minTtl);
   if (use !== null) {
     ad[stem] = seconds(use);
-    return { status: "success", ad };
+    return { status: "success", ad, expires: expires ?? useExpiry(ctx, dir, `${stem}.use`) };
   }
   if (top !== null) return { status: "pending", ad };
   throw new StoreError("not-found", "");
+}
+
+/** The claims of a JWT access token, for listings; null when `token` is not one. */
+export function accessTokenClaims(token: string) {
+  const jwt = decodeJwt(token);
+  if (jwt === null) return null;
+  return { claims: jwt.claims, exp: timeClaim(jwt.claims, "exp") };
 }

@@ -1,41 +1,26 @@
 /**
- * Passwords: the pool password in SEC_PASSWORD_FILE (ref §5.2, XOR format, SPEC deviation 8),
- * `-f FILE`, and user passwords sealed under a host key (SPEC §7, deviation 14).
+ * Passwords: the pool password in SEC_PASSWORD_FILE (docs/upstream.md "Pool password", XOR
+ * format, SPEC deviation 8) and user passwords sealed under a host key (SPEC §7, deviation 14).
+ * `-f FILE` is the command line's own (lib/cli/pool_file.ts), in the same format.
  */
 
 import { HOST_KEY_BYTES, seal, unseal } from "../crypto/seal.ts";
 import { scramblePoolPassword, truncateAtNul, unscramblePoolPassword } from "../crypto/scramble.ts";
 import { quote, StoreError } from "../errors.ts";
-import { secureParent } from "../fs/directories.ts";
+import type { Directory } from "../fs/directories.ts";
+import { createFileOnce, readFile, removeFile } from "../fs/files.ts";
 import { withLock } from "../fs/lock.ts";
-import {
-  basename,
-  dirname,
-  inspectCredentialFile,
-  join,
-  osError,
-  readFileSecurely,
-  removeCredentialFile,
-  removeQuietly,
-  syncDirectory,
-  tempPathFor,
-  type Trust,
-  writeFileDurably,
-} from "../fs/secure_file.ts";
+import { basename, join } from "../fs/paths.ts";
 import { DEVIATION } from "../messages.ts";
-import {
-  configuredPath,
-  lockTimeout,
-  type Outcome,
-  type StoreContext,
-  storeDirectory,
-} from "./context.ts";
+import { configuredPath, lockTimeout, type Outcome, type StoreContext } from "./context.ts";
+import { storeRoot } from "./layout.ts";
+import { writeCredential } from "./write.ts";
 
-/** Largest password (SPEC §5 "Limits", ref §5.2.2). */
+/** Largest password (SPEC §5 "Limits"). */
 export const PASSWORD_LIMIT = 255;
 
 /** Truncates at NUL (C-string semantics) and refuses an empty result (deviation 7). */
-function poolBytes(password: Uint8Array): Uint8Array {
+export function poolBytes(password: Uint8Array): Uint8Array {
   const bytes = truncateAtNul(password);
   if (bytes.length === 0) throw new StoreError("empty", DEVIATION.empty);
   return bytes;
@@ -43,54 +28,49 @@ function poolBytes(password: Uint8Array): Uint8Array {
 
 /** add -c: writes SEC_PASSWORD_FILE atomically with mode 0600 (SPEC deviation 8). */
 export async function addPoolPassword(ctx: StoreContext, password: Uint8Array): Promise<Outcome> {
-  const path = configuredPath(ctx, "pool");
-  const dir = dirname(path);
-  storeDirectory(ctx, dir, { create: true });
+  const name = basename(configuredPath(ctx, "pool"));
   const scrambled = scramblePoolPassword(poolBytes(password));
   password.fill(0);
   try {
-    await withLock(dir, basename(path), ctx.trust, {
-      timeoutSeconds: lockTimeout(ctx),
-      fn: (lock) => {
-        inspectCredentialFile(path, ctx.trust);
-        const temp = tempPathFor(path);
-        lock.journal(temp);
-        writeFileDurably(path, scrambled, { tempPath: temp });
-      },
+    const store = storeRoot(ctx, "pool", true)!;
+    const { changed } = await writeCredential(ctx, {
+      store,
+      lockKey: name,
+      user: null,
+      directory: () => store,
+      name,
+      data: scrambled,
     });
+    ctx.debug(`wrote the pool password to ${join(store.path, name)}`);
+    return { status: "success", changed };
   } finally {
     scrambled.fill(0);
   }
-  await ctx.debug(`wrote the pool password to ${path}`);
-  return { status: "success" };
 }
 
-/** delete -c: removes SEC_PASSWORD_FILE; a missing file is not-found (ref §5.2.2). */
+/** delete -c: removes SEC_PASSWORD_FILE; a missing file is not-found. */
 export async function deletePoolPassword(ctx: StoreContext): Promise<Outcome> {
-  const path = configuredPath(ctx, "pool");
-  const dir = dirname(path);
-  if (!storeDirectory(ctx, dir, { create: false })) {
-    throw new StoreError("not-found", "");
-  }
-  const removed = await withLock(dir, basename(path), ctx.trust, {
+  const name = basename(configuredPath(ctx, "pool"));
+  const store = storeRoot(ctx, "pool", false);
+  if (store === null) throw new StoreError("not-found", "");
+  const removed = await withLock(store, name, ctx.owners, {
     timeoutSeconds: lockTimeout(ctx),
-    fn: () => removeCredentialFile(path, ctx.trust),
+    fn: () => removeFile(store, name, ctx.owners, "secret"),
   });
   if (!removed) throw new StoreError("not-found", "");
   return { status: "success" };
 }
 
 /**
- * query of the pool user through `-u condor_pool@<domain>` (upstream's in-process password
- * store answers it: ref §5.2.2): valid when SEC_PASSWORD_FILE holds a non-empty password
- * (old NUL-padded files included), else not-found.
+ * query of the pool account through `-u condor_pool@<domain>` (upstream's in-process password
+ * store answers it): valid when SEC_PASSWORD_FILE holds a non-empty password (old NUL-padded
+ * files included), else not-found.
  */
 export function queryPoolPassword(ctx: StoreContext): Outcome {
-  const path = configuredPath(ctx, "pool");
-  if (!storeDirectory(ctx, dirname(path), { create: false })) {
-    throw new StoreError("not-found", "");
-  }
-  const scrambled = readFileSecurely(path, ctx.trust, 4096);
+  const name = basename(configuredPath(ctx, "pool"));
+  const store = storeRoot(ctx, "pool", false);
+  if (store === null) throw new StoreError("not-found", "");
+  const scrambled = readFile(store, name, ctx.owners, { role: "secret", maxBytes: 4096 });
   if (scrambled === null) throw new StoreError("not-found", "");
   const password = unscramblePoolPassword(scrambled);
   const stored = password.length > 0;
@@ -100,67 +80,42 @@ export function queryPoolPassword(ctx: StoreContext): Outcome {
   return { status: "success" };
 }
 
-/**
- * `-f FILE`: writes a pool-password file at an arbitrary path, durably and atomically, in the
- * same format. Throws StoreError; the caller prints upstream's "error writing password file".
- */
-export function writePoolPasswordFile(
-  path: string,
-  password: Uint8Array,
-  trust: Trust,
-): void {
-  secureParent(path, trust);
-  inspectCredentialFile(path, trust);
-  const scrambled = scramblePoolPassword(poolBytes(password));
-  password.fill(0);
-  try {
-    writeFileDurably(path, scrambled);
-  } finally {
-    scrambled.fill(0);
-  }
-}
-
 // ---- sealed user passwords -------------------------------------------------------------------
 
 const HOST_KEY_NAME = "host.key";
 
 /** Returns the host key, creating it (0400, from the CSPRNG) on first use when `create`. */
-async function hostKey(ctx: StoreContext, dir: string, create: boolean) {
-  const path = join(dir, HOST_KEY_NAME);
-  const existing = readFileSecurely(path, ctx.trust, HOST_KEY_BYTES);
-  if (existing !== null || !create) return existing;
-  // Write the key under a temp name, then link it into place: link fails if another process
-  // won the race, and then its key is used. The key is never visible half-written.
+function hostKey(ctx: StoreContext, dir: Directory, create: boolean): Uint8Array | null {
+  const existing = readFile(dir, HOST_KEY_NAME, ctx.owners, {
+    role: "secret",
+    maxBytes: HOST_KEY_BYTES,
+  });
+  if (existing !== null || !create) return checkKey(dir, existing);
   const key = crypto.getRandomValues(new Uint8Array(HOST_KEY_BYTES));
-  const temp = tempPathFor(path);
-  try {
-    const file = Deno.openSync(temp, { write: true, createNew: true, mode: 0o400 });
-    try {
-      file.writeSync(key);
-      file.syncSync();
-    } finally {
-      file.close();
-    }
-    try {
-      Deno.linkSync(temp, path);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      key.fill(0);
-      return readFileSecurely(path, ctx.trust, HOST_KEY_BYTES);
-    } finally {
-      removeQuietly(temp);
-    }
-    syncDirectory(dir);
-    await ctx.debug(`created the host key ${path}`);
+  if (createFileOnce(dir, HOST_KEY_NAME, key, 0o400)) {
+    ctx.debug(`created the host key ${join(dir.path, HOST_KEY_NAME)}`);
     return key;
-  } catch (error) {
-    key.fill(0);
-    throw osError(error, "create the host key", path);
   }
+  // Another process won the race: use its key.
+  key.fill(0);
+  return checkKey(
+    dir,
+    readFile(dir, HOST_KEY_NAME, ctx.owners, { role: "secret", maxBytes: HOST_KEY_BYTES }),
+  );
 }
 
-function sealedPath(dir: string, account: string): string {
-  return join(dir, `${account}.pwd`);
+function checkKey(dir: Directory, key: Uint8Array | null): Uint8Array | null {
+  if (key === null || key.length === HOST_KEY_BYTES) return key;
+  key.fill(0);
+  const path = join(dir.path, HOST_KEY_NAME);
+  throw new StoreError("insecure", `the host key ${quote(path)} is damaged`, {
+    path,
+    remedy: "restore it from a backup; without it the sealed passwords cannot be opened",
+  });
+}
+
+function sealedName(account: string): string {
+  return `${account}.pwd`;
 }
 
 /** add-pwd for a user: seals the password for `user@domain` and stores it durably. */
@@ -169,38 +124,41 @@ export async function addUserPassword(
   account: string,
   password: Uint8Array,
 ): Promise<Outcome> {
-  const dir = configuredPath(ctx, "pwd");
-  storeDirectory(ctx, dir, { create: true });
-  const key = await hostKey(ctx, dir, true);
-  if (key === null || key.length !== HOST_KEY_BYTES) {
-    throw new StoreError("insecure", `ERROR: the host key in ${quote(dir)} is damaged`);
+  const store = storeRoot(ctx, "pwd", true)!;
+  const key = hostKey(ctx, store, true)!;
+  let sealed: Uint8Array | null = null;
+  try {
+    sealed = await seal(password, account, key);
+    const { changed } = await writeCredential(ctx, {
+      store,
+      lockKey: account,
+      user: null,
+      directory: () => store,
+      name: sealedName(account),
+      data: sealed,
+      async same(old) {
+        const plain = await unseal(old, account, key);
+        if (plain === null) return false;
+        const equal = plain.length === password.length && plain.every((b, i) => b === password[i]);
+        plain.fill(0);
+        return equal;
+      },
+    });
+    return { status: "success", changed };
+  } finally {
+    password.fill(0);
+    key.fill(0);
+    sealed?.fill(0);
   }
-  const sealed = await seal(password, account, key);
-  password.fill(0);
-  key.fill(0);
-  const path = sealedPath(dir, account);
-  await withLock(dir, account, ctx.trust, {
-    timeoutSeconds: lockTimeout(ctx),
-    fn: (lock) => {
-      inspectCredentialFile(path, ctx.trust);
-      const temp = tempPathFor(path);
-      lock.journal(temp);
-      writeFileDurably(path, sealed, { tempPath: temp });
-    },
-  });
-  return { status: "success" };
 }
 
 /** delete-pwd for a user; not-found when nothing is stored. */
 export async function deleteUserPassword(ctx: StoreContext, account: string): Promise<Outcome> {
-  const dir = configuredPath(ctx, "pwd");
-  if (!storeDirectory(ctx, dir, { create: false })) {
-    throw new StoreError("not-found", "");
-  }
-  const path = sealedPath(dir, account);
-  const removed = await withLock(dir, account, ctx.trust, {
+  const store = storeRoot(ctx, "pwd", false);
+  if (store === null) throw new StoreError("not-found", "");
+  const removed = await withLock(store, account, ctx.owners, {
     timeoutSeconds: lockTimeout(ctx),
-    fn: () => removeCredentialFile(path, ctx.trust),
+    fn: () => removeFile(store, sealedName(account), ctx.owners, "secret"),
   });
   if (!removed) throw new StoreError("not-found", "");
   return { status: "success" };
@@ -208,13 +166,14 @@ export async function deleteUserPassword(ctx: StoreContext, account: string): Pr
 
 /** query-pwd for a user: valid when the sealed file opens for this account, else bad-password. */
 export async function queryUserPassword(ctx: StoreContext, account: string): Promise<Outcome> {
-  const dir = configuredPath(ctx, "pwd");
-  if (!storeDirectory(ctx, dir, { create: false })) {
-    throw new StoreError("not-found", "");
-  }
-  const sealed = readFileSecurely(sealedPath(dir, account), ctx.trust, 4096);
+  const store = storeRoot(ctx, "pwd", false);
+  if (store === null) throw new StoreError("not-found", "");
+  const sealed = readFile(store, sealedName(account), ctx.owners, {
+    role: "secret",
+    maxBytes: 4096,
+  });
   if (sealed === null) throw new StoreError("not-found", "");
-  const key = await hostKey(ctx, dir, false);
+  const key = hostKey(ctx, store, false);
   const plain = key === null ? null : await unseal(sealed, account, key);
   key?.fill(0);
   if (plain === null) {

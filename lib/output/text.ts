@@ -1,12 +1,13 @@
 /**
- * Output formatting (ref §2.3, §2.7, §0.3 and SPEC §7 `--json`): the one place that maps
- * outcomes and StoreErrors to stdout, stderr and the exit status. Pure functions.
+ * Text output (docs/upstream.md "Output", SPEC deviations 16–18): the header, the result lines,
+ * the `Credential info:` block, and the one place that maps StoreErrors to stdout, stderr and
+ * the exit status, adding `ERROR: `, local remedies and escaping. Pure functions.
  */
 
-import type { Action, CredType } from "./cli/grammar.ts";
-import type { StoreError } from "./errors.ts";
-import { RESULT_LINES, RESULT_MESSAGES, type ResultCode, ResultCode as Code } from "./messages.ts";
-import type { Ad, Outcome } from "./store/context.ts";
+import { printable, type StoreError } from "../errors.ts";
+import { RESULT_LINES, RESULT_MESSAGES, type ResultCode, ResultCode as Code } from "../messages.ts";
+import type { Action, CredType } from "../request.ts";
+import type { Ad, Outcome } from "../store/context.ts";
 
 /** What to print and how to exit. */
 export interface Report {
@@ -15,46 +16,47 @@ export interface Report {
   readonly exitCode: number;
 }
 
-/** What the report is about. */
+/** What a report is about. */
 export interface Subject {
   readonly action: Action;
   readonly type: CredType;
   /** The account as shown in the header (may be `<current> (name)`). */
   readonly account: string;
-  /** A pool-password operation (changes upstream's failure hint). */
+  /** A pool-password operation. */
   readonly pool: boolean;
 }
 
-/** The `Account:`/`CredType:` header (ref §2.3). */
+/** The `Account:`/`CredType:` header, the account's control characters escaped. */
 export function formatHeader(account: string, type: CredType): string {
-  return `Account: ${account}\nCredType: ${type}\n\n`;
+  return `Account: ${printable(account)}\nCredType: ${type}\n\n`;
 }
 
 function pad(n: number): string {
   return String(n).padStart(2, "0");
 }
 
-/** Formats Unix seconds as local time `YYYY-MM-DD HH:MM:SS` (ref §2.7). */
+/** Formats Unix seconds as local time `YYYY-MM-DD HH:MM:SS`. */
 export function formatLocalTime(unixSeconds: number): string {
   const d = new Date(unixSeconds * 1000);
+  if (Number.isNaN(d.getTime())) return String(unixSeconds);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 function classAdValue(value: string | number): string {
   if (typeof value === "number") return String(value);
-  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  return `"${printable(value.replace(/\\/g, "\\\\").replace(/"/g, '\\"'))}"`;
 }
 
-/** Prints an ad in old ClassAd form, attributes sorted by byte order (ref §2.7). */
+/** Prints an ad in old ClassAd form, attributes sorted by byte order. */
 export function formatAd(ad: Ad): string {
   return Object.keys(ad)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .map((k) => `${k} = ${classAdValue(ad[k])}\n`)
+    .map((k) => `${printable(k)} = ${classAdValue(ad[k])}\n`)
     .join("");
 }
 
-/** The result line of a success or pending outcome (ref §2.7). */
+/** The result line of a success or pending outcome. */
 export function outcomeLine(action: Action, outcome: Outcome): string {
   const time = outcome.time === undefined ? undefined : formatLocalTime(outcome.time);
   const pending = outcome.status === "pending";
@@ -66,16 +68,25 @@ export function outcomeLine(action: Action, outcome: Outcome): string {
   return action === "add" && time ? RESULT_LINES.storedAt(time) : RESULT_LINES.succeeded;
 }
 
+/** The ad shown as `Credential info:`, with the access token's expiry (deviation 18). */
+export function infoAd(outcome: Outcome): Ad {
+  const ad: Ad = { ...outcome.ad };
+  if (outcome.expires !== undefined) ad.TokenExpires = outcome.expires;
+  return ad;
+}
+
 /** The report for a successful (or pending) outcome: exit 0. */
 export function reportOutcome(subject: Subject, outcome: Outcome): Report {
   let stdout = `${outcomeLine(subject.action, outcome)}\n`;
-  if (outcome.ad && Object.keys(outcome.ad).length > 0) {
-    stdout += `\nCredential info:\n${formatAd(outcome.ad)}\n`;
+  if (subject.action === "add" && outcome.changed === false) {
+    stdout += `${RESULT_LINES.unchanged}\n`;
   }
+  const ad = infoAd(outcome);
+  if (Object.keys(ad).length > 0) stdout += `\nCredential info:\n${formatAd(ad)}\n`;
   return { stdout, stderr: "", exitCode: 0 };
 }
 
-/** The upstream result code a StoreError stands for (ref §0.2). */
+/** The upstream result code a StoreError stands for. */
 export function resultCodeOf(error: StoreError): ResultCode {
   switch (error.code) {
     case "not-found":
@@ -96,17 +107,32 @@ export function resultCodeOf(error: StoreError): ResultCode {
       return Code.FAILURE_NOT_ALLOWED;
     case "credmon-timeout":
       return Code.FAILURE_CREDMON_TIMEOUT;
+    case "not-secure":
+      return Code.FAILURE_NOT_SECURE;
     default:
       return Code.FAILURE;
   }
 }
 
-function detail(error: StoreError): string {
-  return error.message ? `    ${error.message}\n` : "";
+/** Where an error is shown: on this machine (with local remedies) or sent to a remote caller. */
+export type Audience = "local" | "remote";
+
+/** An error's message as this product words it: the sentence, then the local remedy. */
+export function errorText(error: StoreError, audience: Audience = "local"): string {
+  const remedy = audience === "local" && error.remedy ? `; ${error.remedy}` : "";
+  return printable(`${error.message}${remedy}`);
+}
+
+function detail(error: StoreError, audience: Audience): string {
+  return error.message ? `    ${errorText(error, audience)}\n` : "";
 }
 
 /** The report for a failure: upstream's line for upstream codes, else our message; exit 1 or 2. */
-export function reportError(subject: Subject, error: StoreError): Report {
+export function reportError(
+  subject: Subject,
+  error: StoreError,
+  audience: Audience = "local",
+): Report {
   const query = subject.action === "query";
   const code = resultCodeOf(error);
   switch (error.code) {
@@ -119,7 +145,7 @@ export function reportError(subject: Subject, error: StoreError): Report {
     case "bad-password":
       return {
         stdout: `${query ? RESULT_LINES.queryBadPassword : RESULT_LINES.badPassword}\n`,
-        stderr: detail(error),
+        stderr: detail(error, audience),
         exitCode: 1,
       };
     case "mismatch":
@@ -129,66 +155,27 @@ export function reportError(subject: Subject, error: StoreError): Report {
     case "config":
     case "not-allowed":
     case "credmon-timeout":
+    case "not-secure":
       return {
         stdout: "",
-        stderr: `${RESULT_MESSAGES[code]}\n${detail(error)}`,
+        stderr: `${RESULT_MESSAGES[code]}\n${detail(error, audience)}`,
         exitCode: code === Code.FAILURE_CRED_MISMATCH ? 2 : 1,
       };
+    case "input":
+    case "empty":
+    case "too-large":
+      // Complete lines from lib/messages.ts (upstream's, or ours with their ERROR: prefix),
+      // whose user-supplied parts lib/input.ts has already escaped.
+      if (error.path === undefined) {
+        return { stdout: "", stderr: `${error.message}\n`, exitCode: 1 };
+      }
+      return { stdout: "", stderr: `ERROR: ${errorText(error, audience)}\n`, exitCode: 1 };
     default:
-      return { stdout: "", stderr: `${error.message}\n`, exitCode: 1 };
+      return { stdout: "", stderr: `ERROR: ${errorText(error, audience)}\n`, exitCode: 1 };
   }
 }
 
-/** The stable JSON object of `--json` (SPEC §7). */
-export interface JsonResult {
-  readonly ok: boolean;
-  readonly action: Action | null;
-  readonly type: CredType | null;
-  readonly user: string | null;
-  readonly status: "success" | "pending" | "not-found" | "mismatch" | "error" | "usage";
-  readonly code: number;
-  readonly message: string;
-  readonly info: Ad;
-}
-
-/** Renders a JsonResult as one line. */
-export function formatJson(result: JsonResult): string {
-  return `${JSON.stringify(result)}\n`;
-}
-
-/** The JSON form of an outcome. */
-export function jsonOutcome(subject: Subject, user: string, outcome: Outcome): JsonResult {
-  const info: Ad = { ...outcome.ad };
-  if (outcome.time !== undefined) info.stored = formatLocalTime(outcome.time);
-  if (outcome.time !== undefined) info.stored_unix = outcome.time;
-  return {
-    ok: true,
-    action: subject.action,
-    type: subject.type,
-    user,
-    status: outcome.status,
-    code: outcome.status === "pending" ? Code.SUCCESS_PENDING : Code.SUCCESS,
-    message: outcomeLine(subject.action, outcome),
-    info,
-  };
-}
-
-/** The JSON form of a failure; the report gives the exit code and human text. */
-export function jsonError(subject: Subject, user: string | null, error: StoreError): JsonResult {
-  const report = reportError(subject, error);
-  const status = error.code === "not-found"
-    ? "not-found"
-    : error.code === "mismatch"
-    ? "mismatch"
-    : "error";
-  return {
-    ok: false,
-    action: subject.action,
-    type: subject.type,
-    user,
-    status,
-    code: resultCodeOf(error),
-    message: (report.stdout + report.stderr).trimEnd(),
-    info: {},
-  };
+/** Warnings for stderr, one line each. */
+export function formatWarnings(warnings: readonly string[]): string {
+  return warnings.map((w) => `WARNING: ${printable(w)}\n`).join("");
 }

@@ -1,0 +1,106 @@
+/**
+ * The system's account database (Deno has no getpwuid): login names, uids, homes, and the condor
+ * account of SPEC §5 "Trusted owners". An `AccountDb` reads /etc/passwd at most once for its own
+ * lifetime; make one per request so that a long-running daemon sees accounts added later and no
+ * caller's lookups serve another's.
+ *
+ * Permissions: --allow-read=/etc/passwd.
+ */
+
+import { quote } from "./errors.ts";
+
+/** One passwd entry. */
+export interface PasswdEntry {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+}
+
+/** The condor account's ids. */
+export interface CondorIds {
+  readonly uid: number;
+  readonly gid: number;
+  /** Where the ids came from, for messages: `CONDOR_IDS` or `the condor account`. */
+  readonly source: string;
+}
+
+/** Parses passwd(5) text. Pure. */
+export function parsePasswd(text: string): PasswdEntry[] {
+  const entries: PasswdEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const fields = line.split(":");
+    if (fields.length < 7) continue;
+    const uid = Number(fields[2]);
+    const gid = Number(fields[3]);
+    if (!/^\d+$/.test(fields[2]) || !/^\d+$/.test(fields[3])) continue;
+    entries.push({ name: fields[0], uid, gid, home: fields[5] });
+  }
+  return entries;
+}
+
+/** Lookups in the passwd file, read lazily once per instance. */
+export class AccountDb {
+  #entries: PasswdEntry[] | null = null;
+
+  constructor(readonly passwdFile = "/etc/passwd") {}
+
+  #all(): PasswdEntry[] {
+    if (this.#entries === null) {
+      try {
+        this.#entries = parsePasswd(Deno.readTextFileSync(this.passwdFile));
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        this.#entries = [];
+      }
+    }
+    return this.#entries;
+  }
+
+  /** The first entry with this uid, or undefined. */
+  byUid(uid: number): PasswdEntry | undefined {
+    return this.#all().find((e) => e.uid === uid);
+  }
+
+  /** The entry with this login name, or undefined. */
+  byName(name: string): PasswdEntry | undefined {
+    return this.#all().find((e) => e.name === name);
+  }
+
+  /** A uid for messages: `csc_other (uid 1001)`, or `uid 1001` when it has no name. */
+  describeUid(uid: number): string {
+    const name = this.byUid(uid)?.name;
+    return name === undefined ? `uid ${uid}` : `${name} (uid ${uid})`;
+  }
+}
+
+/** A CONDOR_IDS value that is not `uid.gid`. */
+export class CondorIdsError extends Error {}
+
+/**
+ * The condor account: the CONDOR_IDS knob (`uid.gid`) when set, else the `condor` user of the
+ * passwd file, else null (a node without HTCondor's account). Throws CondorIdsError for a
+ * malformed CONDOR_IDS.
+ */
+export function findCondorIds(
+  condorIds: string | undefined,
+  accounts: AccountDb,
+): CondorIds | null {
+  if (condorIds !== undefined) {
+    const match = /^\s*(\d{1,10})\.(\d{1,10})\s*$/.exec(condorIds);
+    const uid = match ? Number(match[1]) : NaN;
+    const gid = match ? Number(match[2]) : NaN;
+    if (!match || uid > 0xfffffffe || gid > 0xfffffffe) {
+      throw new CondorIdsError(
+        `CONDOR_IDS is ${quote(condorIds)}; it must be the condor account's uid and gid as ` +
+          `"uid.gid", for example "990.990"`,
+      );
+    }
+    return { uid, gid, source: "CONDOR_IDS" };
+  }
+  const entry = accounts.byName("condor");
+  return entry === undefined
+    ? null
+    : { uid: entry.uid, gid: entry.gid, source: "the condor account" };
+}

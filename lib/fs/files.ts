@@ -1,0 +1,370 @@
+/**
+ * Files inside checked directories (SPEC §5 "Reading", "Writing", docs/storage.md): checked
+ * reads, durable atomic replacement, exclusive creation and checked removal. Every credential,
+ * lock, pid, key and audit file the program touches goes through these functions.
+ *
+ * Reading: `lstat`, check, open, then compare the open handle's `fstat` (dev, ino) with the
+ * `lstat` and check again. Writing: a temp file with an unpredictable name, created exclusively
+ * with its final mode, written, fsynced, renamed over the target, directory fsynced.
+ *
+ * Permissions: --allow-read and --allow-write on the directories involved.
+ */
+
+import { quote, StoreError } from "../errors.ts";
+import type { Directory } from "./directories.ts";
+import { insecure, osError } from "./errors.ts";
+import { describeTrusted, isTrustedOwner, type Owners } from "./owners.ts";
+import { join, octal } from "./paths.ts";
+
+/**
+ * How strictly a file's mode is checked: a `secret` (credentials, the pool file, keys) may give
+ * group and others no access at all; a `shared` file (credmon pid, lock, audit log) may be
+ * readable by them but never writable.
+ */
+export type FileRole = "secret" | "shared";
+
+/**
+ * Checks that `info` is a file the store may trust: a regular file (not a link, FIFO or
+ * directory), one link, a trusted owner, and a mode `role` allows. Throws StoreError("insecure").
+ */
+export function checkFile(path: string, info: Deno.FileInfo, owners: Owners, role: FileRole) {
+  const fix = "remove it or repair it by hand, then run the command again";
+  if (info.isSymlink) throw insecure("", path, "it is a symbolic link", fix);
+  if (!info.isFile) throw insecure("", path, "it is not a regular file", fix);
+  if ((info.nlink ?? 1) > 1) {
+    throw insecure(
+      "",
+      path,
+      `it has ${info.nlink} hard links (a credential must have exactly one)`,
+      fix,
+    );
+  }
+  if (!isTrustedOwner(owners, info.uid)) {
+    throw insecure(
+      "",
+      path,
+      `it is owned by ${owners.accounts.describeUid(info.uid!)}; only ` +
+        `${describeTrusted(owners)} may own the files of the credential store`,
+      fix,
+    );
+  }
+  const mode = info.mode!;
+  if (role === "secret" && (mode & 0o077) !== 0) {
+    throw insecure(
+      "",
+      path,
+      `its mode ${octal(mode)} gives access to group or others`,
+      `run "chmod 600 ${path}" if you trust its content, or remove it`,
+    );
+  }
+  if (role === "shared" && (mode & 0o022) !== 0) {
+    throw insecure(
+      "",
+      path,
+      `its mode ${octal(mode)} lets group or others change it`,
+      `run "chmod go-w ${path}" if you trust its content, or remove it`,
+    );
+  }
+}
+
+function lstatIn(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw osError(error, "inspect", path);
+  }
+}
+
+/** `lstat` plus `checkFile` for `name` in `dir`; null when it does not exist. */
+export function inspectFile(
+  dir: Directory,
+  name: string,
+  owners: Owners,
+  role: FileRole,
+): Deno.FileInfo | null {
+  const path = join(dir.path, name);
+  const info = lstatIn(path);
+  if (info !== null) checkFile(path, info, owners, role);
+  return info;
+}
+
+/** Options of `openFile`. */
+export interface OpenFileOptions {
+  readonly role: FileRole;
+  readonly read?: boolean;
+  readonly write?: boolean;
+  readonly append?: boolean;
+  /** Create the file (exclusively, never through a link) with this mode when it is missing. */
+  readonly createMode?: number;
+  /** What failed, for messages: "open", "open the lock file". */
+  readonly verb?: string;
+}
+
+/**
+ * Opens `name` in `dir` securely. An existing file is `lstat`ed and checked, opened, and the
+ * handle's `fstat` compared with the `lstat`, so a file swapped in between is refused. A missing
+ * file is created exclusively when `createMode` is given (a link or FIFO planted meanwhile makes
+ * the create fail and is then refused as it is). Returns null when missing and not created.
+ * Throws StoreError ("insecure", "permission", "io").
+ */
+export function openFile(
+  dir: Directory,
+  name: string,
+  owners: Owners,
+  options: OpenFileOptions,
+): Deno.FsFile | null {
+  const path = join(dir.path, name);
+  const verb = options.verb ?? "open";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = inspectFile(dir, name, owners, options.role);
+    if (before === null) {
+      if (options.createMode === undefined) return null;
+      try {
+        return Deno.openSync(path, {
+          read: options.read,
+          write: options.write || options.append,
+          append: options.append,
+          createNew: true,
+          mode: options.createMode,
+        });
+      } catch (error) {
+        if (error instanceof Deno.errors.AlreadyExists) continue; // look again at what is there
+        throw osError(error, verb, path);
+      }
+    }
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, {
+        read: options.read,
+        write: options.write,
+        append: options.append,
+      });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw osError(error, verb, path);
+    }
+    try {
+      const after = file.statSync();
+      // fstat after open closes the lstat race: the handle must be the very file we checked.
+      if (after.dev !== before.dev || after.ino !== before.ino) {
+        throw insecure("", path, "it was replaced while being opened", "run the command again");
+      }
+      checkFile(path, after, owners, options.role);
+      return file;
+    } catch (error) {
+      file.close();
+      throw osError(error, verb, path);
+    }
+  }
+  throw insecure("", path, "it keeps changing while it is being opened", "run the command again");
+}
+
+function readAll(file: Deno.FsFile, limit: number, path: string): Uint8Array {
+  let buffer = new Uint8Array(Math.min(limit + 1, 64 * 1024));
+  let length = 0;
+  while (true) {
+    if (length === buffer.length) {
+      if (length > limit) break;
+      const bigger = new Uint8Array(Math.min(buffer.length * 2, limit + 1));
+      bigger.set(buffer);
+      buffer.fill(0);
+      buffer = bigger;
+    }
+    const n = file.readSync(buffer.subarray(length));
+    if (n === null) break;
+    length += n;
+  }
+  if (length > limit) {
+    buffer.fill(0);
+    throw new StoreError(
+      "too-large",
+      `${quote(path)} is larger than ${limit} bytes; it is not a credential this program stores`,
+      { path },
+    );
+  }
+  const out = buffer.slice(0, length);
+  buffer.fill(0);
+  return out;
+}
+
+/**
+ * Reads `name` in `dir` securely (see `openFile`), refusing more than `maxBytes`. Returns null
+ * when it does not exist. Throws StoreError ("insecure", "too-large", "io").
+ */
+export function readFile(
+  dir: Directory,
+  name: string,
+  owners: Owners,
+  options: { readonly role: FileRole; readonly maxBytes: number },
+): Uint8Array | null {
+  const file = openFile(dir, name, owners, { role: options.role, read: true });
+  if (file === null) return null;
+  const path = join(dir.path, name);
+  try {
+    return readAll(file, options.maxBytes, path);
+  } catch (error) {
+    throw osError(error, "read", path);
+  } finally {
+    file.close();
+  }
+}
+
+function randomHex(bytes: number): string {
+  const raw = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(raw, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The name pattern of this program's temporary files: `.<target>.<16 hex>.tmp`. */
+export const TEMP_NAME = /^\.(.+)\.[0-9a-f]{16}\.tmp$/;
+
+/** Bytes a temporary name adds to its target's name (`.` + `.` + 16 hex + `.tmp`). */
+export const TEMP_NAME_EXTRA = 22;
+
+/** Picks an unpredictable temporary name beside `name`. */
+export function tempNameFor(name: string): string {
+  return `.${name}.${randomHex(8)}.tmp`;
+}
+
+/** Flushes a directory's entries to disk. */
+export function syncDirectory(dir: Directory): void {
+  const handle = Deno.openSync(dir.path, { read: true });
+  try {
+    handle.syncSync();
+  } finally {
+    handle.close();
+  }
+}
+
+function writeAllTo(file: Deno.FsFile, data: Uint8Array): void {
+  let written = 0;
+  while (written < data.length) written += file.writeSync(data.subarray(written));
+}
+
+/** Removes `name` from `dir`, ignoring every error (cleanup of our own temp files). */
+export function removeQuietly(dir: Directory, name: string): void {
+  try {
+    Deno.removeSync(join(dir.path, name));
+  } catch {
+    // Best effort: the file may already be gone.
+  }
+}
+
+/** Options of `replaceFile`. */
+export interface ReplaceOptions {
+  /** Final mode, set in the create call (default 0600). */
+  readonly mode?: number;
+  /** The temporary name to use (default: a fresh `tempNameFor(name)`). */
+  readonly tempName?: string;
+}
+
+/**
+ * Durable atomic replacement of `name` in `dir`: a temp file with an unpredictable name created
+ * exclusively with its final mode, written, fsynced, renamed over `name`, directory fsynced. On
+ * failure the temp file is removed and `name` is untouched. The old file's mode, owner and
+ * content never matter. Throws StoreError ("permission", "io").
+ */
+export function replaceFile(
+  dir: Directory,
+  name: string,
+  data: Uint8Array,
+  options: ReplaceOptions = {},
+): void {
+  const temp = options.tempName ?? tempNameFor(name);
+  const tempPath = join(dir.path, temp);
+  const path = join(dir.path, name);
+  let file: Deno.FsFile;
+  try {
+    // createNew: a file, link or FIFO already at the temp name is an error, never reused.
+    file = Deno.openSync(tempPath, { write: true, createNew: true, mode: options.mode ?? 0o600 });
+  } catch (error) {
+    throw osError(error, "create a temporary file beside", path);
+  }
+  let renamed = false;
+  try {
+    try {
+      writeAllTo(file, data);
+      file.syncSync();
+    } finally {
+      file.close();
+    }
+    Deno.renameSync(tempPath, path);
+    renamed = true;
+    syncDirectory(dir);
+  } catch (error) {
+    if (!renamed) removeQuietly(dir, temp);
+    throw osError(error, "write", path);
+  }
+}
+
+/**
+ * Creates `name` in `dir` with `data` only if it does not exist yet, never visible half-written:
+ * written under a temp name, then hard-linked into place (the link fails when another process
+ * won the race). Returns false when `name` already existed.
+ */
+export function createFileOnce(
+  dir: Directory,
+  name: string,
+  data: Uint8Array,
+  mode: number,
+): boolean {
+  const temp = tempNameFor(name);
+  const tempPath = join(dir.path, temp);
+  const path = join(dir.path, name);
+  try {
+    const file = Deno.openSync(tempPath, { write: true, createNew: true, mode });
+    try {
+      writeAllTo(file, data);
+      file.syncSync();
+    } finally {
+      file.close();
+    }
+    try {
+      Deno.linkSync(tempPath, path);
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) return false;
+      throw error;
+    }
+    syncDirectory(dir);
+    return true;
+  } catch (error) {
+    throw osError(error, "create", path);
+  } finally {
+    removeQuietly(dir, temp);
+  }
+}
+
+/**
+ * Removes `name` from `dir` after checking it (a link, hard link or foreign file is refused and
+ * nothing is removed). Returns false when it did not exist.
+ */
+export function removeFile(dir: Directory, name: string, owners: Owners, role: FileRole): boolean {
+  if (inspectFile(dir, name, owners, role) === null) return false;
+  return removeEntry(dir, name);
+}
+
+/**
+ * Unlinks `name` from `dir` whatever it is (an unlink never follows a link). Returns false when
+ * it did not exist; any other failure throws StoreError.
+ */
+export function removeEntry(dir: Directory, name: string): boolean {
+  const path = join(dir.path, name);
+  try {
+    Deno.removeSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw osError(error, "remove", path);
+  }
+}
+
+/** The names in `dir`, sorted. Throws StoreError. */
+export function listNames(dir: Directory): string[] {
+  const names: string[] = [];
+  try {
+    for (const entry of Deno.readDirSync(dir.path)) names.push(entry.name);
+  } catch (error) {
+    throw osError(error, "list", dir.path);
+  }
+  return names.sort();
+}

@@ -1,0 +1,104 @@
+/**
+ * JSON Web Tokens as far as this program reads them: base64url, the header and claims of an
+ * access token (for `--min-ttl`, `list` and the expiry in `Credential info`), and JSON parsing
+ * that never throws. Pure functions; no signature checks here (IDTOKENS: lib/auth/idtoken.ts).
+ */
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Decodes base64url (padding optional); null when it is not base64url. */
+export function base64UrlDecode(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text)) return null;
+  const base64 = text.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
+  if (base64.length % 4 === 1) return null;
+  try {
+    return Uint8Array.from(
+      atob(base64 + "=".repeat((4 - base64.length % 4) % 4)),
+      (c) => c.charCodeAt(0),
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** Encodes bytes as base64url without padding. */
+export function base64UrlEncode(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * Parses UTF-8 bytes or text as JSON. Returns undefined when it is not JSON, including JSON
+ * nested too deeply for the engine (which would otherwise throw a RangeError).
+ */
+export function parseJson(input: Uint8Array | string): unknown {
+  let text: string;
+  try {
+    text = typeof input === "string" ? input : decoder.decode(input);
+  } catch {
+    return undefined;
+  }
+  // Only text that starts like JSON is parsed: a cheap test that spares a thrown exception
+  // for the common non-JSON token.
+  if (!/^\s*[[{"\-0-9tfn]/.test(text)) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True for a plain JSON object. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The decoded header and claims of a JWT; null when `token` is not a three-part JWT of objects. */
+export function decodeJwt(
+  token: string,
+): { header: Record<string, unknown>; claims: Record<string, unknown> } | null {
+  const parts = token.trim().split(".");
+  if (parts.length !== 3) return null;
+  const header = base64UrlDecode(parts[0]);
+  const payload = base64UrlDecode(parts[1]);
+  if (header === null || payload === null) return null;
+  const h = parseJson(header);
+  const c = parseJson(payload);
+  return isObject(h) && isObject(c) ? { header: h, claims: c } : null;
+}
+
+/** Seconds since the epoch that a `Date` can represent (±8.64e12), as a sane claim range. */
+const MAX_TIME = 8.64e12;
+
+/** A numeric date claim (`exp`, `iat`, `nbf`) as whole Unix seconds, or null when absent or absurd. */
+export function timeClaim(claims: Record<string, unknown>, name: string): number | null {
+  const value = claims[name];
+  if (typeof value !== "number" || !Number.isFinite(value)) return null;
+  if (value < -MAX_TIME || value > MAX_TIME) return null;
+  return Math.floor(value);
+}
+
+/**
+ * The access token in a `.use` file's content: the `access_token` of credmon JSON, else the
+ * trimmed text. Returns null when the content is not UTF-8.
+ */
+export function accessTokenOf(content: Uint8Array): string | null {
+  const json = parseJson(content);
+  if (isObject(json) && typeof json.access_token === "string") return json.access_token;
+  try {
+    return decoder.decode(content).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The `exp` of the access token in `.use` content, or null when it is not a JWT with one. */
+export function accessTokenExpiry(content: Uint8Array): number | null {
+  const token = accessTokenOf(content);
+  if (token === null) return null;
+  const jwt = decodeJwt(token);
+  return jwt === null ? null : timeClaim(jwt.claims, "exp");
+}

@@ -1,0 +1,289 @@
+/**
+ * The store service: the one way into the store, for the command line, the daemon and its
+ * clients alike. `perform(ctx, caller, request)` validates the names, authorises the caller,
+ * dispatches to the per-type store, audits adds and deletes, and returns the outcome or the
+ * error together with the warnings for the caller. It never prints.
+ */
+
+import { AccountDb, CondorIdsError, findCondorIds } from "../accounts.ts";
+import { type Config, ConfigError } from "../config/mod.ts";
+import { quote, StoreError } from "../errors.ts";
+import type { Owners } from "../fs/owners.ts";
+import {
+  type Caller,
+  callerAccount,
+  type CredRequest,
+  isPoolRequest,
+  POOL_USER,
+  type RequestDraft,
+  splitAccount,
+  wipeRequest,
+} from "../request.ts";
+import { appendAudit } from "./audit.ts";
+import type { Outcome, StoreContext } from "./context.ts";
+import { addKerberos, deleteKerberos, queryKerberos } from "./kerberos.ts";
+import { checkName, checkNameLength, oauthName } from "./names.ts";
+import { addOAuth, deleteOAuth, queryOAuth } from "./oauth.ts";
+import {
+  addPoolPassword,
+  addUserPassword,
+  deletePoolPassword,
+  deleteUserPassword,
+  queryPoolPassword,
+  queryUserPassword,
+} from "./password.ts";
+
+/** The account a request acts on, resolved against its caller and checked. */
+export interface Target {
+  /** `user@domain` (for the pool: `condor_pool@<domain>`). */
+  readonly account: string;
+  /** The part before the last `@`. */
+  readonly user: string;
+  /** The part after the last `@`. */
+  readonly domain: string;
+  readonly pool: boolean;
+}
+
+/** The result of `perform`: an outcome or an error, with the caller's warnings either way. */
+export type Reply =
+  & { readonly warnings: readonly string[]; readonly target: Target | null }
+  & (
+    | { readonly ok: true; readonly outcome: Outcome }
+    | { readonly ok: false; readonly error: StoreError }
+  );
+
+/** Options of `createStoreContext`. */
+export interface StoreContextOptions {
+  /** The effective uid of this process. */
+  readonly euid: number;
+  /** Debug lines (never secret bytes); default: dropped. */
+  readonly debug?: (line: string) => void;
+}
+
+/**
+ * A fresh context for one request: the trusted owners come from this process's uid and the
+ * condor account (CONDOR_IDS, else the passwd file), read anew for each request.
+ * Throws StoreError("config") for a malformed CONDOR_IDS.
+ */
+export function createStoreContext(config: Config, options: StoreContextOptions): StoreContext {
+  const debug = options.debug ?? (() => {});
+  const accounts = new AccountDb();
+  let condor;
+  try {
+    condor = findCondorIds(config.get("CONDOR_IDS"), accounts);
+  } catch (error) {
+    if (error instanceof CondorIdsError) throw new StoreError("config", error.message);
+    throw asStoreError(error);
+  }
+  if (condor === null) {
+    debug("no condor account (CONDOR_IDS unset, no condor user): using the layout without one");
+  }
+  const owners: Owners = { self: options.euid, condor, accounts };
+  return { config, owners, debug, warnings: [] };
+}
+
+/** The pool account of this configuration: `condor_pool@<SEC_PASSWORD_DOMAIN or UID_DOMAIN>`. */
+export function poolAccount(config: Config): string | null {
+  const domain = config.get("SEC_PASSWORD_DOMAIN") ?? config.get("UID_DOMAIN");
+  return domain === undefined ? null : `${POOL_USER}@${domain}`;
+}
+
+function asStoreError(error: unknown): unknown {
+  if (error instanceof ConfigError) return new StoreError("config", error.message);
+  return error;
+}
+
+/**
+ * Resolves and checks the account a request acts on, before anything is read or written: names
+ * against SPEC §5 "Names" (also their length in the files they would create), the pool account
+ * only with the password type. Throws StoreError ("bad-args", "config").
+ */
+export function checkRequest(config: Config, caller: Caller, request: RequestDraft): Target {
+  try {
+    return resolveTarget(config, caller, request);
+  } catch (error) {
+    throw asStoreError(error);
+  }
+}
+
+function resolveTarget(config: Config, caller: Caller, request: RequestDraft): Target {
+  if (isPoolRequest(request)) {
+    if (request.type !== "password") {
+      throw new StoreError(
+        "bad-args",
+        `the pool account (${POOL_USER}) only has a password; it cannot be used with the ` +
+          "kerberos or oauth type",
+      );
+    }
+    const account = request.user ?? poolAccount(config) ?? `${POOL_USER}@`;
+    const { domain } = splitAccount(account);
+    return { account, user: POOL_USER, domain, pool: true };
+  }
+  const account = request.user ?? callerAccount(caller);
+  const { user, domain } = splitAccount(account);
+  checkName("user", user);
+  if (request.type === "password") {
+    checkName("domain", domain);
+    checkNameLength("user", account, ".pwd".length);
+  } else {
+    checkNameLength("user", user, ".cred".length);
+  }
+  if (request.type === "oauth" && request.service !== null) {
+    checkName("service", request.service);
+    checkNameLength("service", request.service, ".top".length);
+    if (request.handle) {
+      checkName("handle", request.handle);
+      checkNameLength("handle", request.handle, ".top".length);
+      checkNameLength("service", oauthName(request.service, request.handle), ".top".length);
+    }
+  }
+  return { account, user, domain, pool: false };
+}
+
+/** True when `caller` is listed in CRED_SUPER_USERS (by name or as `user@domain`). */
+function isSuperUser(config: Config, caller: Caller): boolean {
+  const list = (config.get("CRED_SUPER_USERS") ?? "").split(/[\s,]+/).filter(Boolean);
+  return list.includes(caller.name) || list.includes(callerAccount(caller));
+}
+
+/**
+ * Authorization (SPEC §6, deviation 11): a caller acts on its own credentials; root and the
+ * CRED_SUPER_USERS act for anyone; the pool password only for them; user and domain compared
+ * literally. An in-process caller already holds the store's permissions.
+ */
+function authorize(ctx: StoreContext, caller: Caller, target: Target): void {
+  if (caller.inProcess || caller.uid === 0 || isSuperUser(ctx.config, caller)) return;
+  if (target.pool) {
+    throw new StoreError(
+      "not-allowed",
+      `${callerAccount(caller)} may not manage the pool password; only root and ` +
+        "CRED_SUPER_USERS may",
+    );
+  }
+  if (target.user === caller.name && target.domain === caller.domain) return;
+  throw new StoreError(
+    "not-allowed",
+    `${callerAccount(caller)} may not act on the credentials of ${quote(target.account)}; only ` +
+      "root and CRED_SUPER_USERS may act for other users",
+  );
+}
+
+async function dispatch(ctx: StoreContext, target: Target, request: CredRequest): Promise<Outcome> {
+  switch (request.type) {
+    case "password":
+      if (target.pool) {
+        if (request.action === "add") return await addPoolPassword(ctx, request.credential);
+        if (request.action === "delete") return await deletePoolPassword(ctx);
+        return queryPoolPassword(ctx);
+      }
+      if (request.action === "add") {
+        return await addUserPassword(ctx, target.account, request.credential);
+      }
+      if (request.action === "delete") return await deleteUserPassword(ctx, target.account);
+      return await queryUserPassword(ctx, target.account);
+    case "kerberos":
+      if (request.action === "add") return await addKerberos(ctx, target.user, request.credential);
+      if (request.action === "delete") return await deleteKerberos(ctx, target.user);
+      return queryKerberos(ctx, target.user);
+    case "oauth": {
+      if (request.action === "add") {
+        if (request.service === null) {
+          throw new StoreError("bad-args", "add-oauth needs a service name (-s)");
+        }
+        return await addOAuth(
+          ctx,
+          target.user,
+          { ...request, service: request.service },
+          request.credential,
+        );
+      }
+      if (request.action === "delete") return await deleteOAuth(ctx, target.user, request);
+      return queryOAuth(ctx, target.user, request, request.minTtl ?? null);
+    }
+  }
+}
+
+/** Records an add or delete in the audit log; a failure becomes a warning. */
+function audit(
+  ctx: StoreContext,
+  caller: Caller,
+  request: RequestDraft,
+  target: Target | null,
+  result: string,
+): void {
+  if (request.action === "query") return;
+  const oauth = request.type === "oauth" ? request : null;
+  try {
+    appendAudit(ctx, caller, {
+      action: request.action,
+      type: request.type,
+      user: target?.account ?? request.user ?? callerAccount(caller),
+      pool: target?.pool ?? false,
+      service: oauth?.service ?? null,
+      handle: oauth?.handle ?? null,
+      result,
+    });
+  } catch (error) {
+    const failure = asStoreError(error);
+    if (!(failure instanceof StoreError)) throw failure;
+    const done = result === "success" || result === "pending"
+      ? `the ${request.action} itself ${result === "pending" ? "is done and pending" : "succeeded"}`
+      : `the ${request.action} itself failed (${result})`;
+    ctx.warnings.push(
+      `the audit log was not written: ${
+        failure.message.replace(/; nothing was changed$/, "")
+      }; ${done}`,
+    );
+  }
+}
+
+/**
+ * Records in the audit log an add or delete that was refused before it reached `perform` (a bad
+ * name, an unreadable credential). Returns the warnings (an audit log that cannot be written).
+ */
+export function auditRefusal(
+  ctx: StoreContext,
+  caller: Caller,
+  request: RequestDraft,
+  error: StoreError,
+): readonly string[] {
+  let target: Target | null = null;
+  try {
+    target = resolveTarget(ctx.config, caller, request);
+  } catch {
+    // The refusal may be the name itself: record what was asked.
+  }
+  audit(ctx, caller, request, target, error.code);
+  return ctx.warnings;
+}
+
+/**
+ * Performs `request` for `caller`: validates, authorises, dispatches, audits. Zeroes the
+ * request's credential whatever happens. Throws only for bugs; every expected failure is a
+ * `{ ok: false }` reply.
+ */
+export async function perform(
+  ctx: StoreContext,
+  caller: Caller,
+  request: CredRequest,
+): Promise<Reply> {
+  let target: Target | null = null;
+  try {
+    target = resolveTarget(ctx.config, caller, request);
+    authorize(ctx, caller, target);
+    let outcome = await dispatch(ctx, target, request);
+    if (request.type !== "password") {
+      // Every credd reply for Kerberos and OAuth names the authenticated caller.
+      outcome = { ...outcome, ad: { fully_qualified_user: callerAccount(caller), ...outcome.ad } };
+    }
+    audit(ctx, caller, request, target, outcome.status);
+    return { ok: true, outcome, warnings: ctx.warnings, target };
+  } catch (error) {
+    const failure = asStoreError(error);
+    if (!(failure instanceof StoreError)) throw failure;
+    audit(ctx, caller, request, target, failure.code);
+    return { ok: false, error: failure, warnings: ctx.warnings, target };
+  } finally {
+    wipeRequest(request);
+  }
+}
