@@ -26,6 +26,8 @@ export interface Io {
   writeErr(text: string): void;
   /** True when stdout is a terminal. */
   stdoutIsTerminal(): boolean;
+  /** The operating system (`Deno.build.os`). */
+  readonly os: string;
   /** Effective uid (0 for root), or -1 where the platform has none. */
   uid(): number;
   hostname(): string;
@@ -61,6 +63,7 @@ export function createRealIo(): Io {
       writeAll(Deno.stdout, typeof text === "string" ? encoder.encode(text) : text),
     writeErr: (text) => writeAll(Deno.stderr, encoder.encode(text)),
     stdoutIsTerminal: () => Deno.stdout.isTerminal(),
+    os: Deno.build.os,
     uid: () => Deno.uid() ?? -1,
     hostname: () => Deno.hostname(),
     cwd: () => Deno.cwd(),

@@ -32,7 +32,7 @@ import {
   type Spool,
   type TestUser,
   withSpool,
-} from "../tests/helpers.ts";
+} from "../testing/harness.ts";
 
 // ---- options and bookkeeping -----------------------------------------------------------------
 
@@ -1217,7 +1217,7 @@ async function secretsSection(options: Options): Promise<void> {
       const coreSecret = randomSecret();
       await Deno.mkdir(spool.krb, { recursive: true, mode: 0o700 });
       const credmonLog = `${spool.root}/credmon.log`;
-      const { startCredmon } = await import("../tests/helpers.ts");
+      const { startCredmon } = await import("../testing/harness.ts");
       const credmon = await startCredmon(spool.krb, { mode: "krb", log: credmonLog, ignore: true });
       try {
         const child = await spawnProgram(["add-krb", "-i", "-"], {

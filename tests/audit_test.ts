@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { modeOf, readText, runCli, withSpool } from "./helpers.ts";
+import { modeOf, readText, runCli, withSpool } from "../testing/harness.ts";
 
 Deno.test("every add and delete appends one JSON line; queries do not; no secret", async () => {
   await withSpool(async (spool) => {

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { REPO } from "./helpers.ts";
+import { REPO } from "../testing/harness.ts";
 
 Deno.test("scripts/bench.ts --quick writes a complete report", async () => {
   const dir = await Deno.makeTempDir({ prefix: "csc-bench-test-" });

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
 import { compileArgs, outputName, TARGETS } from "../scripts/compile.ts";
-import { REPO, withSpool } from "./helpers.ts";
+import { REPO, withSpool } from "../testing/harness.ts";
 
 const decoder = new TextDecoder();
 const CLOSED = "http://127.0.0.1:9/release";

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { usageText } from "../lib/cli/usage.ts";
-import { runCli, withSpool } from "./helpers.ts";
+import { runCli, withSpool } from "../testing/harness.ts";
 
 const USAGE = usageText();
 

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { nonRootUsers, readText, runCli, withSpool } from "./helpers.ts";
+import { nonRootUsers, readText, runCli, withSpool } from "../testing/harness.ts";
 
 Deno.test("CONDOR_CONFIG naming a missing file or a directory is a clear error", async () => {
   await withSpool(async (spool) => {

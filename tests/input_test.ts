@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { DEVIATION } from "../lib/messages.ts";
-import { exists, readBytes, runCli, snapshot, withSpool } from "./helpers.ts";
+import { exists, readBytes, runCli, snapshot, withSpool } from "../testing/harness.ts";
 
 const OAUTH_HEADER = "Account: <current> (root)\nCredType: oauth\n\n";
 const MIB = 1024 * 1024;

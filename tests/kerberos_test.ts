@@ -14,7 +14,7 @@ import {
   runCli,
   startCredmon,
   withSpool,
-} from "./helpers.ts";
+} from "../testing/harness.ts";
 
 const HEADER = "Account: <current> (root)\nCredType: kerberos\n\n";
 const INFO = '\nCredential info:\nfully_qualified_user = "root@test.example"\n\n';

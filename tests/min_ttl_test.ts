@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runCli, type Spool, withSpool } from "./helpers.ts";
+import { runCli, type Spool, withSpool } from "../testing/harness.ts";
 
 function b64url(text: string): string {
   return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

@@ -14,7 +14,7 @@ import {
   type Spool,
   startCredmon,
   withSpool,
-} from "./helpers.ts";
+} from "../testing/harness.ts";
 
 const HEADER = "Account: <current> (root)\nCredType: oauth\n\n";
 const FQU = 'fully_qualified_user = "root@test.example"';

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runCli, withSpool } from "./helpers.ts";
+import { runCli, withSpool } from "../testing/harness.ts";
 
 function utcText(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().slice(0, 19).replace("T", " ");

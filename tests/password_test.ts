@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { unscramblePoolPassword } from "../lib/crypto/scramble.ts";
 import { DEVIATION } from "../lib/messages.ts";
-import { hex, listTree, modeOf, readBytes, runCli, snapshot, withSpool } from "./helpers.ts";
+import {
+  hex,
+  listTree,
+  modeOf,
+  readBytes,
+  runCli,
+  snapshot,
+  withSpool,
+} from "../testing/harness.ts";
 
 const POOL_HEADER = "Account: condor_pool@test.example\nCredType: password\n\n";
 const ROOT_HEADER = "Account: root@test.example\nCredType: password\n\n";

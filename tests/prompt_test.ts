@@ -13,7 +13,7 @@ import {
   runCli,
   type Spool,
   withSpool,
-} from "./helpers.ts";
+} from "../testing/harness.ts";
 
 const hasScript = await new Deno.Command("script", { args: ["--version"], stdout: "null" })
   .output().then((o) => o.success, () => false);

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { REPO } from "./helpers.ts";
+import { REPO } from "../testing/harness.ts";
 
 Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak", async () => {
   const dir = await Deno.makeTempDir({ prefix: "csc-reliability-test-" });

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { exists, runCli, withSpool } from "./helpers.ts";
+import { exists, runCli, withSpool } from "../testing/harness.ts";
 
 Deno.test("-n NAME is refused with a clear message and nothing is read or stored", async () => {
   await withSpool(async (spool) => {

@@ -17,7 +17,7 @@ import {
   type Spool,
   type TestUser,
   withSpool,
-} from "./helpers.ts";
+} from "../testing/harness.ts";
 
 async function expectRefusals(
   spool: Spool,

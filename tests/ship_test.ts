@@ -10,7 +10,7 @@ import { renderManPage } from "../lib/cli/manpage.ts";
 import { actionWords, completionScript } from "../lib/cli/completions.ts";
 import { OPTIONS } from "../lib/cli/grammar.ts";
 import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
-import { programCommand, REPO, runCli, withSpool } from "./helpers.ts";
+import { programCommand, REPO, runCli, withSpool } from "../testing/harness.ts";
 
 const denoJson = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`));
 

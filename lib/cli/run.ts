@@ -242,7 +242,7 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
     if (parsed.json) io.writeOut(formatJson(jsonUsage(parsed.message, parsed.action, parsed.type)));
     return 1;
   }
-  if (Deno.build.os === "windows") {
+  if (io.os === "windows") {
     io.writeErr(
       "ERROR: this Windows build cannot protect credentials (owner-only ACLs are not " +
         "implemented), so it refuses to store, query or delete them; run condor_store_cred on " +

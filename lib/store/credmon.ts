@@ -3,8 +3,7 @@
  * SIGHUP, and for Kerberos wait for the `.cc` the credmon writes; remove a user's mark before
  * any write.
  *
- * Permissions: --allow-read on the credential directory and /proc/sys/kernel/pid_max,
- * --allow-run=/bin/kill (Deno.kill needs unrestricted --allow-run, so the signal is sent by the
+ * Permissions: --allow-read on the credential directory, --allow-run=/bin/kill (Deno.kill needs unrestricted --allow-run, so the signal is sent by the
  * kill(1) program instead).
  */
 
@@ -17,29 +16,24 @@ import type { StoreContext } from "./context.ts";
 /** The program that delivers SIGHUP (an absolute path, matched by the run permission). */
 export const KILL_PROGRAM = "/bin/kill";
 
-/** Linux's largest possible pid_max (PID_MAX_LIMIT), used when /proc cannot be read. */
-const PID_MAX_LIMIT = 4194304;
+/**
+ * The bound on credmon pids: Linux's hard limit on pid_max (PID_MAX_LIMIT, 2^22), above any
+ * pid a process can have. Deno refuses to read /proc/sys/kernel/pid_max without --allow-all,
+ * which would give up the permission sandbox; a value between the configured pid_max and this
+ * bound names no process (kill answers "no such process") and can never wrap to 0, 1 or -1.
+ */
+export const PID_LIMIT = 4194304;
 
 const decoder = new TextDecoder();
-
-/** The kernel's pid_max: the largest pid a process can have, plus one. */
-export function pidMax(): number {
-  try {
-    const text = Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim();
-    const value = Number(text);
-    return /^\d+$/.test(text) && value > 1 ? value : PID_MAX_LIMIT;
-  } catch {
-    return PID_MAX_LIMIT;
-  }
-}
 
 /**
  * Parses a credmon pid file: a decimal pid, optionally surrounded by white space (the Python
  * credmons write none, `condor_credmon_krb` a newline). Returns the pid only when it is between
- * 2 and `max - 1`; anything else (0, 1, negative, huge, trailing junk) is null, so a planted
- * value can never make us signal init, a process group or every process. Pure.
+ * 2 and `max - 1` (default PID_LIMIT - 1); anything else (0, 1, negative, huge, trailing junk)
+ * is null, so a planted value can never make us signal init, a process group or every process.
+ * Pure.
  */
-export function parsePid(text: string, max: number): number | null {
+export function parsePid(text: string, max: number = PID_LIMIT): number | null {
   const match = /^\s*(\d{1,10})\s*$/.exec(text);
   if (!match) return null;
   const pid = Number(match[1]);
@@ -68,7 +62,7 @@ function credmonPid(ctx: StoreContext, dir: Directory): number | string {
   }
   if (bytes === null) return `no pid file ${path}`;
   const text = decoder.decode(bytes);
-  const pid = parsePid(text, pidMax());
+  const pid = parsePid(text);
   if (pid === null) {
     ctx.debug(
       `ignoring the credmon pid file ${path}: ${JSON.stringify(text.slice(0, 40))} is not a pid`,

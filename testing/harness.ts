@@ -1,12 +1,15 @@
 /**
- * Black-box test helpers: run the real program as a separate process with a clean environment,
- * a temp spool and an explicit CONDOR_CONFIG, optionally as a real non-root user.
+ * The black-box test harness, shared by tests/ and scripts/: run the real program as a separate
+ * process with a clean environment, a temp spool and an explicit CONDOR_CONFIG, optionally as a
+ * real non-root user (testing/users.ts); credmon stand-ins (testing/credmon.ts); the packaged
+ * node layout (testing/node.ts).
  *
  * The program under test is `main.ts` run by this Deno, unless CSC_TARGET names a bundle
  * (`*.js`, run with `deno run`) or a compiled binary (anything else, executed directly).
  */
 
 import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
+import { IS_ROOT, type TestUser } from "./users.ts";
 
 /** The repository root. */
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -14,21 +17,16 @@ export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const TARGET = Deno.env.get("CSC_TARGET") ?? `${REPO}/main.ts`;
 const IS_BINARY = !/\.(ts|js)$/.test(TARGET);
 
-/** True when the tests run as root (CI and these machines do). */
-export const IS_ROOT = Deno.uid() === 0;
-
-/** A user the tests may run the program as. */
-export interface TestUser {
-  readonly name: string;
-  readonly uid: number;
-  readonly gid: number;
-}
+export { IS_ROOT, nonRootUsers, type TestUser } from "./users.ts";
+export { startCredmon } from "./credmon.ts";
 
 /** The result of one run. */
 export interface RunResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** Present (true) only when the program was killed for running past `timeoutMs`. */
+  readonly timedOut?: boolean;
 }
 
 /** Options of `runCli`. */
@@ -40,6 +38,8 @@ export interface RunOptions {
   readonly cwd?: string;
   /** Run as this non-root user (needs root). */
   readonly user?: TestUser;
+  /** Kill the program after this many milliseconds (default 120 s); the result says so. */
+  readonly timeoutMs?: number;
 }
 
 const decoder = new TextDecoder();
@@ -164,8 +164,27 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
     // The program may exit before reading all of stdin.
   }
   await writer.close().catch(() => {});
-  const out = await child.output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  // A hung program is killed after the bound (a test of "never blocks" then fails clearly).
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, options.timeoutMs ?? 120_000);
+  try {
+    const out = await child.output();
+    const result = {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+    return timedOut ? { ...result, timedOut } : result;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A temporary spool with its configuration file. */
@@ -296,91 +315,6 @@ export async function snapshot(dir: string): Promise<string> {
 /** Hex of bytes, space-separated, e.g. "b8 c2 d1". */
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
-}
-
-let testUsers: TestUser[] | null = null;
-
-async function ensureUser(name: string): Promise<TestUser> {
-  const lookup = async () => {
-    const passwd = await Deno.readTextFile("/etc/passwd");
-    const line = passwd.split("\n").find((l) => l.startsWith(`${name}:`));
-    if (!line) return null;
-    const f = line.split(":");
-    return { name, uid: Number(f[2]), gid: Number(f[3]) };
-  };
-  const found = await lookup();
-  if (found) return found;
-  const out = await new Deno.Command("useradd", {
-    args: ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const created = await lookup();
-  if (!created) {
-    throw new Error(`useradd ${name} failed: ${decoder.decode(out.stderr)}`);
-  }
-  return created;
-}
-
-/**
- * Two real non-root users (created with useradd when missing), or null when the tests do not run
- * as root and cannot create them.
- */
-export async function nonRootUsers(): Promise<[TestUser, TestUser] | null> {
-  if (!IS_ROOT) return null;
-  if (testUsers === null) {
-    testUsers = [await ensureUser("csc_tester"), await ensureUser("csc_other")];
-  }
-  return [testUsers[0], testUsers[1]];
-}
-
-/** Starts the credmon stand-in (tests/testdata/credmon.ts) on a credential directory. */
-export async function startCredmon(
-  dir: string,
-  options: { mode: "krb" | "oauth"; log: string; delayMs?: number; ignore?: boolean },
-): Promise<{ pid: number; stop(): Promise<void>; hups(): Promise<number> }> {
-  const args = [
-    "run",
-    "--no-config",
-    "--quiet",
-    "--allow-read",
-    "--allow-write",
-    `${REPO}/tests/testdata/credmon.ts`,
-    options.mode,
-    dir,
-    options.log,
-    String(options.delayMs ?? 0),
-    options.ignore ? "ignore" : "process",
-  ];
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    clearEnv: true,
-    env: await baseEnv(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  // The stand-in prints "ready" once its pid file is written and its handler installed.
-  const reader = child.stdout.getReader();
-  let seen = "";
-  while (!seen.includes("ready")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("credmon stand-in exited early");
-    seen += decoder.decode(value);
-  }
-  reader.releaseLock();
-  return {
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.stdout.cancel().catch(() => {});
-      await child.status;
-    },
-    async hups() {
-      const text = await readText(options.log);
-      return text === null ? 0 : text.split("\n").filter((l) => l.startsWith("HUP")).length;
-    },
-  };
 }
 
 /** True when `path` exists (without following a final symlink). */
