@@ -1,8 +1,8 @@
 /**
  * The system's account database (Deno has no getpwuid): login names, uids, homes, and the condor
- * account of SPEC §5 "Trusted owners". An `AccountDb` reads /etc/passwd at most once for its own
- * lifetime; make one per request so that a long-running daemon sees accounts added later and no
- * caller's lookups serve another's.
+ * account of docs/storage.md "Trusted owners". An `AccountDb` reads /etc/passwd at most once for
+ * its own lifetime; make one per request so that a long-running daemon sees accounts added later
+ * and no caller's lookups serve another's.
  *
  * Permissions: --allow-read=/etc/passwd.
  */

@@ -1,5 +1,5 @@
 /**
- * Reading the credential (docs/upstream.md "Reading the credential", SPEC deviations 2, 6 and 7):
+ * Reading the credential (docs/upstream.md "Reading the credential", deviations 2, 6 and 7):
  * `-i FILE`, `-i -`, `-p -`, `-p VALUE` and the no-echo prompt with confirmation. Secrets are
  * bytes, and every working buffer is zeroed once the result has been copied out. This is the
  * client side: the daemon only ever receives the bytes.
@@ -22,7 +22,7 @@ export const CANCELLED = Symbol("cancelled");
 
 /** Options of `readCredential`. */
 export interface ReadCredentialOptions {
-  /** Largest accepted credential in bytes (SPEC §5 "Limits"). */
+  /** Largest accepted credential in bytes (docs/storage.md "Limits"). */
   readonly limit: number;
   /** Where prompts go: stdout as upstream, stderr when stdout carries JSON. */
   readonly promptTo: "stdout" | "stderr";
@@ -231,7 +231,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * The password prompt (SPEC deviation 2). On a terminal: `Enter password: ` and
+ * The password prompt (deviation 2). On a terminal: `Enter password: ` and
  * `Confirm password: `, no echo, raw mode restored whatever happens, Ctrl-C or SIGINT gives
  * CANCELLED. Piped stdin: one line, newline stripped, no confirmation.
  */
@@ -295,7 +295,7 @@ export async function promptPassword(
 
 /**
  * Reads the credential for an add from `source` (`-i -` and the names of descriptor 0 read
- * standard input). Refuses an empty credential and one over `limit` bytes (SPEC deviations 6,
+ * standard input). Refuses an empty credential and one over `limit` bytes (deviations 6,
  * 7). Returns CANCELLED when the prompt was interrupted.
  * Throws StoreError ("input", "too-large", "empty").
  */

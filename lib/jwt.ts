@@ -73,7 +73,8 @@ export function decodeJwt(
 /** Seconds since the epoch that a `Date` can represent (±8.64e12), as a sane claim range. */
 const MAX_TIME = 8.64e12;
 
-/** A numeric date claim (`exp`, `iat`, `nbf`) as whole Unix seconds, or null when absent or absurd. */
+/** A numeric date claim (`exp`, `iat`, `nbf`) as whole Unix seconds, or null when absent or absurd.
+ */
 export function timeClaim(claims: Record<string, unknown>, name: string): number | null {
   const value = claims[name];
   if (typeof value !== "number" || !Number.isFinite(value)) return null;

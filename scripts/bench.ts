@@ -69,7 +69,8 @@ function parseOptions(args: string[]): Options {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** One command to time. `setup` runs untimed before each timed run (e.g. an add before a delete). */
+/** One command to time. `setup` runs untimed before each timed run (e.g. an add before a delete).
+ */
 interface Case {
   readonly name: string;
   readonly argv: string[];

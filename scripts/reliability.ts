@@ -38,7 +38,8 @@ import {
 
 interface Options {
   readonly quick: boolean;
-  /** Run only the sections whose names start with this (for debugging; no report rows for others). */
+  /** Run only the sections whose names start with this (for debugging; no report rows for others).
+   */
   readonly only: string | null;
   readonly out: string;
   readonly core: boolean;

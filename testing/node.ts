@@ -1,9 +1,9 @@
 /**
- * A real HTCondor node, laid out as the packages and condor_master lay it out (SPEC §5 table),
- * in a temp directory: the `condor` account (created with `useradd -r` when missing, removed
- * afterwards), `/var/lib/condor` condor 0755, the OAuth directory root:condor 2770, the Kerberos
- * directory root 0755, `/etc/condor/passwords.d` root 0700, and the stand-ins for the credmons
- * and the OAuth web flow (testing/standins/). Needs root.
+ * A real HTCondor node, laid out as the packages and condor_master lay it out (docs/storage.md
+ * table), in a temp directory: the `condor` account (created with `useradd -r` when missing,
+ * removed afterwards), `/var/lib/condor` condor 0755, the OAuth directory root:condor 2770, the
+ * Kerberos directory root 0755, `/etc/condor/passwords.d` root 0700, and the stand-ins for the
+ * credmons and the OAuth web flow (testing/standins/). Needs root.
  */
 
 import { baseEnv, readText, REPO, runCli, type RunOptions, type RunResult } from "./harness.ts";

@@ -1,6 +1,6 @@
 /**
- * Black-box tests of the audit log (SPEC §7, knob CRED_AUDIT_LOG): one JSON line per add or
- * delete, never a secret, and a log that cannot be written is a warning, not a failure.
+ * Black-box tests of the audit log (README "Beyond upstream", knob CRED_AUDIT_LOG): one JSON line
+ * per add or delete, never a secret, and a log that cannot be written is a warning, not a failure.
  */
 
 import assert from "node:assert/strict";

@@ -1,7 +1,7 @@
 /**
- * Black-box tests of the command-line grammar (ref §1 with SPEC deviations 1, 3, 4, 13 and the
- * long forms of SPEC §3): every accepted and rejected spelling and every error string, checked
- * on stdout, stderr and exit code of the real program.
+ * Black-box tests of the command-line grammar (docs/upstream.md "Command line" with deviation 1, 3,
+ * 4, 13 and the long forms of README "Usage"): every accepted and rejected spelling and every error
+ * string, checked on stdout, stderr and exit code of the real program.
  */
 
 import assert from "node:assert/strict";
@@ -33,7 +33,8 @@ const notFound = (account: string, type: string): Omit<Row, "args"> => ({
 const PWD_ACCOUNT = "root@test.example";
 const CURRENT = "<current> (root)";
 
-/** Accepted action words and type suffixes (ref §1.2, §1.3), shown through query's header. */
+/** Accepted action words and type suffixes (docs/upstream.md "Command line"), shown through query's
+ * header. */
 const ACCEPTED: Row[] = [
   { args: ["query"], ...notFound(PWD_ACCOUNT, "password") },
   { args: ["QUERY"], ...notFound(PWD_ACCOUNT, "password") },
@@ -52,7 +53,7 @@ const ACCEPTED: Row[] = [
   // A repeated action word of the same operation is ignored, suffix and all.
   { args: ["query-krb", "query-oauth"], ...notFound(CURRENT, "kerberos") },
   { args: ["query", "QUERY"], ...notFound(PWD_ACCOUNT, "password") },
-  // SPEC deviation 4: the type as its own word right after the action.
+  // Deviation 4: the type as its own word right after the action.
   { args: ["query", "-krb"], ...notFound(CURRENT, "kerberos") },
   { args: ["query", "-oauth", "-s", "x"], ...notFound(CURRENT, "oauth") },
   { args: ["query", "-pwd"], ...notFound(PWD_ACCOUNT, "password") },
@@ -67,16 +68,16 @@ const ACCEPTED: Row[] = [
       '    the user name "a@b" contains characters other than letters, digits and + = _ . -\n',
     code: 1,
   },
-  // Long forms (SPEC §3), both spellings.
+  // Long forms (README "Usage"), both spellings.
   { args: ["query", "--user=bob@x.org"], ...notFound("bob@x.org", "password") },
   { args: ["query", "--user", "bob@x.org"], ...notFound("bob@x.org", "password") },
   { args: ["query-oauth", "--service", "s", "--handle=h"], ...notFound(CURRENT, "oauth") },
   { args: ["query-oauth", "-P", "--access-token", "-s", "s"], ...notFound(CURRENT, "oauth") },
 ];
 
-/** Rejected spellings and every parser error string (ref §1). */
+/** Rejected spellings and every parser error string (docs/upstream.md "Command line"). */
 const REJECTED: Row[] = [
-  // Action words (ref §1.2).
+  // Action words (docs/upstream.md "Command line").
   { args: ["del"], ...usageError("ERROR: Unrecognized command - 'del'\n\n") },
   { args: ["qu"], ...usageError("ERROR: Unrecognized command - 'qu'\n\n") },
   { args: ["adding"], ...usageError("ERROR: Unrecognized command - 'adding'\n\n") },
@@ -94,13 +95,13 @@ const REJECTED: Row[] = [
     args: ["query-krb", "add-krb"],
     ...usageError("ERROR: exactly one command must be provided\n"),
   },
-  // Type suffixes (ref §1.3).
+  // Type suffixes (docs/upstream.md "Command line").
   ...["-k", "-o", "-sc", "--kr", "--oa", "-", "-krbx", "-x", "-pwdd"].map((s) => ({
     args: [`query${s}`],
     ...usageError(`ERROR: ${s} is not a known credential type\n`),
   })),
   { args: ["add-K"], ...usageError("ERROR: -K is not a known credential type\n") },
-  // Options match exactly (SPEC deviation 3).
+  // Options match exactly (deviation 3).
   ...["-pool", "-help", "-debug", "-de", "-name", "-x", "-", "--", "--anything", "-kr"].map(
     (o) => ({
       args: ["query", "-u", "a@b", o],
@@ -188,7 +189,7 @@ const REJECTED: Row[] = [
   { args: ["-c"], ...usageError("") },
   { args: ["-d"], ...usageError("") },
   { args: ["-u", "a@b", "-P"], ...usageError("") },
-  // Inter-argument validation: no usage text (ref §1.5).
+  // Inter-argument validation: no usage text (docs/upstream.md "Command line").
   {
     args: ["add-krb"],
     stdout: "",
@@ -220,7 +221,7 @@ const REJECTED: Row[] = [
     stderr: "ERROR: add-krb and add-oauth commands require a credential filename argument\n",
     code: 1,
   },
-  // SPEC deviation 13: -f only with add.
+  // Deviation 13: -f only with add.
   ...[["delete", "-f", "F"], ["-f", "F", "delete"], ["query-krb", "-f", "F"]].map((args) => ({
     args,
     stdout: "",
@@ -229,7 +230,7 @@ const REJECTED: Row[] = [
   })),
 ];
 
-/** -h and --help: usage on stdout, exit 0 (SPEC deviation 1). */
+/** -h and --help: usage on stdout, exit 0 (deviation 1). */
 const HELP: Row[] = [
   { args: ["-h"], stdout: USAGE, stderr: "", code: 0 },
   { args: ["--help"], stdout: USAGE, stderr: "", code: 0 },

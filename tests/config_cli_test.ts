@@ -1,7 +1,7 @@
 /**
- * Black-box tests of configuration as the program sees it (SPEC §4): CONDOR_CONFIG errors,
- * broken files naming file and line, macros, includes, LOCAL_CONFIG_DIR, `_CONDOR_` overrides,
- * `use feature:OAUTH`, and the configuration-error result.
+ * Black-box tests of configuration as the program sees it (README "Configuration"): CONDOR_CONFIG
+ * errors, broken files naming file and line, macros, includes, LOCAL_CONFIG_DIR, `_CONDOR_`
+ * overrides, `use feature:OAUTH`, and the configuration-error result.
  */
 
 import assert from "node:assert/strict";
@@ -137,7 +137,7 @@ Deno.test("macros, includes, LOCAL_CONFIG_DIR and _CONDOR_ overrides decide wher
     assert.equal(override.code, 0, override.stderr);
     assert.equal(await readText(`${base}/krb3/root.cred`), "k3");
 
-    // TOOL.<knob> in a file beats _CONDOR_<knob> (ref §2.7).
+    // TOOL.<knob> in a file beats _CONDOR_<knob> (docs/upstream.md "Output").
     await Deno.writeTextFile(
       `${spool.root}/config.d/40-tool`,
       "TOOL.SEC_CREDENTIAL_DIRECTORY_KRB = $(BASE)/krb4\n",

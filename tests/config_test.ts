@@ -1,5 +1,6 @@
 /**
- * Unit tests of lib/config: HTCondor configuration reading (SPEC §4, ref idtokens-and-config §2).
+ * Unit tests of lib/config: HTCondor configuration reading (README "Configuration",
+ * docs/upstream.md "Output").
  *
  * Run with `deno test --allow-read --allow-write --allow-env --trace-leaks tests/config_test.ts`.
  */
@@ -96,7 +97,7 @@ function values(config: Config, names: readonly string[]): Record<string, string
 }
 
 // ---------------------------------------------------------------------------------------------
-// Locating the root file (ref §2.1)
+// Locating the root file (docs/upstream.md "Output")
 
 Deno.test("loadConfig() reads the file CONDOR_CONFIG names", async () => {
   await withFixture((fx) => {
@@ -226,7 +227,7 @@ Deno.test("loadConfig() uses the embedded default when no config file exists", a
 });
 
 // ---------------------------------------------------------------------------------------------
-// The embedded default (SPEC §4)
+// The embedded default (README "Configuration")
 
 Deno.test("loadConfig() embedded default for root uses the package paths", async () => {
   await withFixture((fx) => {
@@ -369,7 +370,7 @@ Deno.test("loadConfig() applies _CONDOR_ overrides on top of the embedded defaul
 });
 
 // ---------------------------------------------------------------------------------------------
-// Built-in defaults (ref §2.8)
+// Built-in defaults (docs/upstream.md "Output")
 
 Deno.test("KNOB_DEFAULTS is frozen and holds the documented defaults", () => {
   assert.ok(Object.isFrozen(KNOB_DEFAULTS));
@@ -468,7 +469,7 @@ Deno.test("loadConfig() leaves knobs without a default undefined", async () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Host names and domains (ref §2.2, §2.8)
+// Host names and domains (docs/upstream.md "The -f branch", "Output")
 
 Deno.test("loadConfig() derives FULL_HOSTNAME, HOSTNAME, UID_DOMAIN and TRUST_DOMAIN", async () => {
   const cases: {
@@ -566,7 +567,7 @@ Deno.test("loadConfig() reports where UID_DOMAIN comes from", async () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Processing order (ref §2.2, §2.3)
+// Processing order (docs/upstream.md "The -f branch", "Account and header")
 
 Deno.test("loadConfig() reads LOCAL_CONFIG_DIR files in byte order, skipping excluded names", async () => {
   await withFixture((fx) => {
@@ -748,7 +749,7 @@ Deno.test("loadConfig() refuses a piped LOCAL_CONFIG_FILE", async () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Environment overrides (ref §2.7)
+// Environment overrides (docs/upstream.md "Output")
 
 Deno.test("loadConfig() applies _CONDOR_ overrides with the right precedence", async () => {
   const cases: {
@@ -872,7 +873,7 @@ Deno.test("loadConfig() applies overrides after the files are chosen", async () 
 });
 
 // ---------------------------------------------------------------------------------------------
-// Line syntax (ref §2.4)
+// Line syntax (docs/upstream.md "Account and header")
 
 Deno.test("loadConfig() joins continuation lines like upstream", async () => {
   const cases: {
@@ -1067,7 +1068,7 @@ Deno.test("loadConfig() keeps a defined-but-empty knob, hiding its default", asy
 });
 
 // ---------------------------------------------------------------------------------------------
-// include (ref §2.4)
+// include (docs/upstream.md "Account and header")
 
 Deno.test("loadConfig() includes files in place", async () => {
   await withFixture((fx) => {
@@ -1155,7 +1156,7 @@ Deno.test("loadConfig() allows 20 nested includes and rejects 21", async () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Metaknobs (ref §2.6)
+// Metaknobs (docs/upstream.md "Output")
 
 Deno.test("loadConfig() use feature:OAUTH sets exactly its knobs", async () => {
   await withFixture((fx) => {
@@ -1244,7 +1245,7 @@ Deno.test("loadConfig() warns about and ignores other metaknobs", async () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// if / elif / else / endif, error and warning (ref §2.4)
+// if / elif / else / endif, error and warning (docs/upstream.md "Account and header")
 
 Deno.test("loadConfig() evaluates if conditions", async () => {
   const cases: { condition: string; want: boolean }[] = [
@@ -1431,7 +1432,7 @@ Deno.test("loadConfig() stops at error : and records warning :", async () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Macro expansion (ref §2.5)
+// Macro expansion (docs/upstream.md "Reading the credential")
 
 Deno.test("loadConfig() expands $(NAME:default)", async () => {
   const cases: { value: string; want: string | undefined }[] = [

@@ -1,7 +1,8 @@
 /**
- * Unit tests of lib/auth/idtoken.ts: HTCondor IDTOKENS (ref idtokens-and-config §1, SPEC §6).
- * The vectors are ref §1.8's, verified upstream-compatible three ways; the last test checks
- * minting and verification against an independent Python implementation.
+ * Unit tests of lib/auth/idtoken.ts: HTCondor IDTOKENS (docs/upstream.md "IDTOKENS", README "The
+ * daemon"). The vectors (also in docs/upstream.md "IDTOKENS") were computed three ways (Python,
+ * OpenSSL's HKDF, WebCrypto); the last test checks minting and verification against an
+ * independent Python implementation.
  */
 
 import assert from "node:assert/strict";
@@ -145,7 +146,7 @@ async function tokenErrorOf(fn: () => unknown): Promise<TokenError> {
   assert.fail("expected a TokenError, but nothing was thrown");
 }
 
-// ---- Key material and derivation (ref §1.2, §1.3, §1.8) ----
+// ---- Key material and derivation (docs/upstream.md "IDTOKENS") ----
 
 Deno.test("signingKeyMaterial() unscrambles and doubles Vector A's POOL file", () => {
   assert.equal(toHex(signingKeyMaterial(fromHex(A_FILE), { pool: true })), A_IKM);
@@ -683,8 +684,8 @@ const PYTHON = (() => {
 })();
 
 /**
- * Mints with and verifies against the reference algorithm (ref §1.2–§1.4) written with Python's
- * hmac, hashlib, base64 and json only.
+ * Mints with and verifies against the reference algorithm (docs/upstream.md "IDTOKENS"–§1.4)
+ * written with Python's hmac, hashlib, base64 and json only.
  */
 const PYTHON_SCRIPT = `
 import base64, hashlib, hmac, json, sys

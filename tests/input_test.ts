@@ -1,6 +1,7 @@
 /**
- * Black-box tests of credential inputs (ref §2.5, SPEC deviations 2, 6, 7): `-i FILE`, `-i -`,
- * `-p VALUE`, `-p -`, limits, empty credentials, and secrets kept out of every message.
+ * Black-box tests of credential inputs (docs/upstream.md "Reading the credential", deviation 2, 6,
+ * 7): `-i FILE`, `-i -`, `-p VALUE`, `-p -`, limits, empty credentials, and secrets kept out of
+ * every message.
  */
 
 import assert from "node:assert/strict";
@@ -80,7 +81,7 @@ Deno.test("-p VALUE warns on stderr; -p - reads raw stdin up to 255 bytes", asyn
   });
 });
 
-Deno.test("an empty credential is refused and nothing is stored (SPEC deviation 7)", async () => {
+Deno.test("an empty credential is refused and nothing is stored (deviation 7)", async () => {
   await withSpool(async (spool) => {
     const empty = `${spool.root}/empty`;
     await Deno.writeFile(empty, new Uint8Array());

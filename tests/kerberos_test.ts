@@ -1,6 +1,6 @@
 /**
- * Black-box tests of Kerberos credentials (ref §5.3, SPEC deviation 9) with a credmon stand-in
- * that records SIGHUP and writes `.cc` files: signal, wait, timeout and pending paths.
+ * Black-box tests of Kerberos credentials (docs/upstream.md "Kerberos", deviation 9) with a credmon
+ * stand-in that records SIGHUP and writes `.cc` files: signal, wait, timeout and pending paths.
  */
 
 import assert from "node:assert/strict";
@@ -30,13 +30,13 @@ Deno.test("add-krb without a credmon stores <user>.cred and is pending", async (
     assert.deepEqual(r, {
       code: 0,
       stdout: `${HEADER}Operation succeeded and is waiting for processing.\n${INFO}`,
-      // SPEC deviation 17: an unsignalled credmon is a warning, not a silent pending.
+      // Deviation 17: an unsignalled credmon is a warning, not a silent pending.
       stderr: `WARNING: the Kerberos credmon was not signalled (no pid file ${spool.krb}/pid); ` +
         "the credential is stored and waits for processing\n",
     });
     assert.deepEqual(await readBytes(`${spool.krb}/root.cred`), ticket);
     assert.deepEqual(await modeOf(`${spool.krb}/root.cred`), 0o600);
-    // As root the Kerberos directory is created as HTCondor's packages make it (SPEC §5).
+    // As root the Kerberos directory is created as HTCondor's packages make it (docs/storage.md).
     assert.deepEqual(await modeOf(spool.krb), 0o755);
     assert.deepEqual(await listTree(spool.krb), [".locks/", ".locks/root.lock", "root.cred"]);
 
@@ -177,7 +177,7 @@ Deno.test("a LOCAL:<service> Kerberos credential asks the local issuer for <serv
   });
 });
 
-Deno.test("Kerberos user names are checked (SPEC deviation 11)", async () => {
+Deno.test("Kerberos user names are checked (deviation 11)", async () => {
   await withSpool(async (spool) => {
     for (const user of ["../etc@x", "a*b@x", "..@x"]) {
       const r = await runCli(["add-krb", "-u", user, "-i", "-"], { env: spool.env, stdin: "T" });

@@ -1,6 +1,6 @@
 /**
- * Black-box tests of `query-oauth --min-ttl SECONDS` (SPEC §7): a JWT access token must stay
- * valid at least that long, as a bare token (-P) or inside credmon JSON.
+ * Black-box tests of `query-oauth --min-ttl SECONDS` (README "Beyond upstream"): a JWT access token
+ * must stay valid at least that long, as a bare token (-P) or inside credmon JSON.
  */
 
 import assert from "node:assert/strict";

@@ -1,6 +1,7 @@
 /**
- * Black-box tests of OAuth credentials (ref §5.4, SPEC deviation 10): `.top`/`.use`, handles,
- * `-S`/`-A` merging, the exact exit-2 mismatch rule, deletes, TRUSTED_VAULT_HOSTS, mark files.
+ * Black-box tests of OAuth credentials (docs/upstream.md "OAuth", deviation 10): `.top`/`.use`,
+ * handles, `-S`/`-A` merging, the exact exit-2 mismatch rule, deletes, TRUSTED_VAULT_HOSTS, mark
+ * files.
  */
 
 import assert from "node:assert/strict";
@@ -69,7 +70,7 @@ Deno.test("add-oauth without -P writes .top, signals the credmon and is pending"
       );
       assert.deepEqual(await credmon.hups(), 1);
 
-      // With a .use already there: the old .use time, and no signal (ref §5.4 add step 8).
+      // With a .use already there: the old .use time, and no signal (docs/upstream.md "OAuth").
       await Deno.writeTextFile(`${spool.oauth}/root/scitokens.use`, "AT", { mode: 0o400 });
       const useTime = seconds(await Deno.stat(`${spool.oauth}/root/scitokens.use`));
       const again = await add(spool, ["-s", "scitokens"], '{"refresh_token":"r2"}');
@@ -169,7 +170,7 @@ Deno.test("query-oauth -s compares scopes and audience exactly (exit 0, 1, 2)", 
   });
 });
 
-Deno.test("a non-JSON .top has empty scopes and audience (SPEC deviation 10)", async () => {
+Deno.test("a non-JSON .top has empty scopes and audience (deviation 10)", async () => {
   await withSpool(async (spool) => {
     await add(spool, ["-s", "local"], "alice");
     const plain = await runCli(["query-oauth", "-s", "local"], { env: spool.env });

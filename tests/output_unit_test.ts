@@ -1,7 +1,7 @@
 /**
- * Unit tests of the output mapping (ref §2.7, §0.2, §0.3): every result line, including the
- * rows an in-process run cannot reach (they come from a daemon's answer), and the golden
- * upstream strings.
+ * Unit tests of the output mapping (docs/upstream.md "Output", "Result codes"): every result line,
+ * including the rows an in-process run cannot reach (they come from a daemon's answer), and the
+ * golden upstream strings.
  */
 
 import assert from "node:assert/strict";
@@ -35,7 +35,7 @@ Deno.test("formatLocalTime() renders YYYY-MM-DD HH:MM:SS in local time", () => {
   assert.equal(Number(TEXT.slice(0, 4)), d.getFullYear());
 });
 
-Deno.test("reportOutcome() prints every success row of ref §2.7", () => {
+Deno.test("reportOutcome() prints every success row of upstream's output table", () => {
   const rows: [Subject["action"], "success" | "pending", number | undefined, string][] = [
     ["query", "success", T, `A credential was stored on ${TEXT} and is valid.\n`],
     ["query", "success", undefined, "A credential was stored and is valid.\n"],

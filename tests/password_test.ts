@@ -1,6 +1,7 @@
 /**
- * Black-box tests of passwords: the pool password (ref §5.2, SPEC deviation 8), `-f FILE`
- * (ref §2.2) and sealed user passwords (SPEC §7, deviation 14).
+ * Black-box tests of passwords: the pool password (docs/upstream.md "Pool password", deviation 8),
+ * `-f FILE` (docs/upstream.md "The -f branch") and sealed user passwords (README "Beyond upstream",
+ * deviation 14).
  */
 
 import assert from "node:assert/strict";

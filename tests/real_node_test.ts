@@ -1,8 +1,8 @@
 /**
- * Black-box tests on a real node's layout (SPEC §5, testing/node.ts): the condor account, the
- * packaged owners and modes, credmon stand-ins that write their files as upstream's do, and the
- * OAuth web flow's condor-owned files. Every action must work there, signal the right credmon
- * and report what it did, while everything a hostile user could plant stays refused.
+ * Black-box tests on a real node's layout (docs/storage.md, testing/node.ts): the condor account,
+ * the packaged owners and modes, credmon stand-ins that write their files as upstream's do, and the
+ * OAuth web flow's condor-owned files. Every action must work there, signal the right credmon and
+ * report what it did, while everything a hostile user could plant stays refused.
  */
 
 import assert from "node:assert/strict";

@@ -1,6 +1,6 @@
 /**
- * Black-box tests of routing: without the daemon mode (SPEC §6, a later issue), `-n` and
- * CREDD_HOST are refused clearly instead of being silently ignored.
+ * Black-box tests of routing: without the daemon mode (README "The daemon", a later issue), `-n`
+ * and CREDD_HOST are refused clearly instead of being silently ignored.
  */
 
 import assert from "node:assert/strict";

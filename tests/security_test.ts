@@ -1,6 +1,6 @@
 /**
- * Black-box tests of the storage rules of SPEC §5 against a hostile filesystem: a non-root user
- * against a root-owned spool, group-writable directories, symlinked, hard-linked, foreign and
+ * Black-box tests of the storage rules of docs/storage.md against a hostile filesystem: a non-root
+ * user against a root-owned spool, group-writable directories, symlinked, hard-linked, foreign and
  * loosely-permissioned credentials. Every refusal must change nothing on disk.
  */
 
@@ -73,7 +73,7 @@ Deno.test("an OAuth directory shared as root:condor 2770 is accepted; other grou
     console.log("skipped: needs root to create a non-root test user");
     return;
   }
-  // csc_other stands in for condor through CONDOR_IDS (SPEC §5 "Trusted owners").
+  // csc_other stands in for condor through CONDOR_IDS (docs/storage.md "Trusted owners").
   const condor = users[1];
   await withSpool(async (spool) => {
     await populateSpool(spool);

@@ -1,8 +1,8 @@
 /**
- * HTCondor IDTOKENS (ref idtokens-and-config §1): the signing-key bytes that feed the key
+ * HTCondor IDTOKENS (docs/upstream.md "IDTOKENS"): the signing-key bytes that feed the key
  * derivation, HKDF to the JWT HMAC key, minting byte-identical to `condor_token_create`, and the
- * verification the credd applies to a caller's token (SPEC §6: stricter than upstream, `iss` must
- * equal TRUST_DOMAIN and a `kid` may not name a path).
+ * verification the credd applies to a caller's token (README "The daemon": stricter than upstream,
+ * `iss` must equal TRUST_DOMAIN and a `kid` may not name a path).
  *
  * Pure logic plus WebCrypto: no file I/O here. Key bytes are handed in by the caller, and every
  * key buffer this module creates is zeroed once it has been used.
@@ -41,7 +41,8 @@ export type TokenRefusal =
 
 /**
  * A refused token (or refused minting input). `message` is a plain sentence that never contains
- * the token, its signature or key bytes; it may name the kid, issuer or subject, quoted and escaped.
+ * the token, its signature or key bytes; it may name the kid, issuer or subject, quoted and
+ * escaped.
  */
 export class TokenError extends Error {
   constructor(readonly reason: TokenRefusal, message: string) {
@@ -50,20 +51,21 @@ export class TokenError extends Error {
   }
 }
 
-/** HKDF salt and info of the JWT key (ref §1.3). */
+/** HKDF salt and info of the JWT key (docs/upstream.md "IDTOKENS"). */
 const HKDF_SALT = new TextEncoder().encode("htcondor");
 const HKDF_INFO = new TextEncoder().encode("master jwt");
 /** AUTH_PW_KEY_STRENGTH: the JWT HMAC key length in bytes. */
 const JWT_KEY_BYTES = 32;
 
-/** The hash WebCrypto uses for each accepted `alg` (ref §1.3: the same 32-byte key for all). */
+/** The hash WebCrypto uses for each accepted `alg` (docs/upstream.md "IDTOKENS": the same 32-byte
+ * key for all). */
 const HASH_OF_ALG: Readonly<Record<string, string>> = {
   HS256: "SHA-256",
   HS384: "SHA-384",
   HS512: "SHA-512",
 };
 
-/** Permissions that imply WRITE, the level of STORE_CRED (ref §1.5 item 13). */
+/** Permissions that imply WRITE, the level of STORE_CRED (docs/upstream.md "IDTOKENS"). */
 const STORE_PERMISSIONS: ReadonlySet<string> = new Set(["WRITE", "DAEMON", "ADMINISTRATOR"]);
 
 /** Tokens are a few hundred bytes; anything this long is refused before decoding. */
@@ -76,8 +78,8 @@ function named(value: string): string {
 
 /**
  * Refuses a kid that is empty, contains "/", ".." or NUL, or starts with "." (upstream joins the
- * kid to SEC_PASSWORD_DIRECTORY without checking it, ref §1.2). Returns the kid unchanged.
- * Throws TokenError "kid".
+ * kid to SEC_PASSWORD_DIRECTORY without checking it, docs/upstream.md "IDTOKENS"). Returns the kid
+ * unchanged. Throws TokenError "kid".
  */
 export function checkKeyId(kid: string): string {
   if (kid === "") throw new TokenError("kid", "The token's key ID is empty.");
@@ -92,12 +94,12 @@ export function checkKeyId(kid: string): string {
 }
 
 /**
- * The HKDF input keying material from a signing-key file's bytes (ref §1.2): the whole file
- * unscrambled, and for the POOL key (`pool`) doubled to K||K. With `truncateAtNul`
+ * The HKDF input keying material from a signing-key file's bytes (docs/upstream.md "IDTOKENS"): the
+ * whole file unscrambled, and for the POOL key (`pool`) doubled to K||K. With `truncateAtNul`
  * (SEC_TOKEN_POOL_SIGNING_KEY_IS_PASSWORD; honoured for the POOL key only, as upstream) the
- * scrambled bytes are cut at their first NUL, and the plaintext again at its first NUL.
- * Returns new bytes the caller owns; keeps no reference to either buffer.
- * Throws TokenError "no-key" when the key comes out empty (anyone could sign with it).
+ * scrambled bytes are cut at their first NUL, and the plaintext again at its first NUL. Returns new
+ * bytes the caller owns; keeps no reference to either buffer. Throws TokenError "no-key" when the
+ * key comes out empty (anyone could sign with it).
  */
 export function signingKeyMaterial(
   fileBytes: Uint8Array,
@@ -121,8 +123,8 @@ export function signingKeyMaterial(
 }
 
 /**
- * The 32-byte JWT HMAC key: HKDF-SHA256(ikm, salt "htcondor", info "master jwt") (ref §1.3).
- * Returns new bytes the caller owns and should zero after use; `ikm` is not modified.
+ * The 32-byte JWT HMAC key: HKDF-SHA256(ikm, salt "htcondor", info "master jwt") (docs/upstream.md
+ * "IDTOKENS"). Returns new bytes the caller owns and should zero after use; `ikm` is not modified.
  * Throws TokenError "no-key" for an empty `ikm`.
  */
 export async function deriveJwtKey(ikm: Uint8Array): Promise<Uint8Array> {
@@ -166,8 +168,8 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 const PICOJSON_ESCAPED = /["\\/\u0000-\u001f\u007f]/g;
 
 /**
- * A JSON string as picojson writes it (ref §1.4.4): `"`, `\`, `/` and \b \f \n \r \t escaped,
- * other C0 bytes and DEL as lowercase `\u00xx`, everything else (UTF-8) raw.
+ * A JSON string as picojson writes it (docs/upstream.md "IDTOKENS"): `"`, `\`, `/` and \b \f \n \r
+ * \t escaped, other C0 bytes and DEL as lowercase `\u00xx`, everything else (UTF-8) raw.
  */
 function picojsonString(value: string): string {
   if (!value.isWellFormed()) {
@@ -217,15 +219,15 @@ function randomJti(): string {
 }
 
 /**
- * Mints a token byte-identical to `condor_token_create`'s for the same inputs (ref §1.4): header
- * `{"alg":"HS256","kid":KID}`, payload keys sorted (`exp, iat, iss, jti, scope, sub`) with
- * picojson's escapes (`/` as `\/`), base64url without padding, HS256 under the key derived from
- * `ikm` (`ikm` is not modified). `authz` names give the scope `condor:/A condor:/B` (none or an
- * empty list: no scope); `exp` = issuedAt + lifetime only when lifetime >= 0 (default -1: none);
- * `jti` defaults to 16 random bytes in lowercase hex.
- * Throws TokenError "kid" (see {@link checkKeyId}), "issuer" (empty, or holds a space, tab or
- * comma, as upstream), "no-subject" (empty), "no-jti" (empty), "no-key" (empty ikm); RangeError
- * for a non-integer time or lifetime or a string with an unpaired surrogate.
+ * Mints a token byte-identical to `condor_token_create`'s for the same inputs (docs/upstream.md
+ * "IDTOKENS"): header `{"alg":"HS256","kid":KID}`, payload keys sorted (`exp, iat, iss, jti, scope,
+ * sub`) with picojson's escapes (`/` as `\/`), base64url without padding, HS256 under the key
+ * derived from `ikm` (`ikm` is not modified). `authz` names give the scope `condor:/A condor:/B`
+ * (none or an empty list: no scope); `exp` = issuedAt + lifetime only when lifetime >= 0 (default
+ * -1: none); `jti` defaults to 16 random bytes in lowercase hex. Throws TokenError "kid" (see
+ * {@link checkKeyId}), "issuer" (empty, or holds a space, tab or comma, as upstream), "no-subject"
+ * (empty), "no-jti" (empty), "no-key" (empty ikm); RangeError for a non-integer time or lifetime or
+ * a string with an unpaired surrogate.
  */
 export async function mintToken(
   ikm: Uint8Array,
@@ -349,7 +351,8 @@ function decodeParts(token: string): {
 function timeClaim(claims: Record<string, unknown>, name: string): number | null {
   const value = claims[name];
   if (value === undefined) return null;
-  // Upstream reads dates as int64 and fails on anything else (ref §1.4.4: integers).
+  // Upstream reads dates as int64 and fails on anything else (docs/upstream.md "IDTOKENS":
+  // integers).
   if (typeof value !== "number" || !Number.isSafeInteger(value)) {
     throw new TokenError("malformed", `The token's "${name}" claim is not a whole number.`);
   }
@@ -371,8 +374,8 @@ function requiredString(
 }
 
 /**
- * The authorization names of a `scope` claim (ref §1.5 item 9): entries starting `condor:/`,
- * upper-cased; null when there are none (the token is then not limited).
+ * The authorization names of a `scope` claim (docs/upstream.md "IDTOKENS"): entries starting
+ * `condor:/`, upper-cased; null when there are none (the token is then not limited).
  */
 function condorScopes(scope: string): Set<string> | null {
   const names = scope.split(/[ ,\t\n]+/)
@@ -382,15 +385,15 @@ function condorScopes(scope: string): Set<string> | null {
 }
 
 /**
- * Verifies an IDTOKEN for a WRITE-level command such as STORE_CRED (ref §1.5, SPEC §6), in order:
- * three base64url parts of JSON objects; `alg` HS256, HS384 or HS512; a `kid` that passes
- * {@link checkKeyId}; the key from `keyMaterial(kid)`; the signature, compared in constant time;
- * `exp` (refused when now > exp + skew), `nbf` (now + skew < nbf) and `iat` (more than skew in the
- * future); the maximum age (now > iat + maxAge + skew); `iss` equal to `trustDomain`; a `sub`
- * (capability tokens are refused); a `jti`; and, when `scope` holds `condor:/` entries, one of
- * WRITE, DAEMON or ADMINISTRATOR among them (case-insensitive). `sub` is split at its last `@`.
- * Throws TokenError with the reason of the first check that fails; rethrows what `keyMaterial`
- * throws.
+ * Verifies an IDTOKEN for a WRITE-level command such as STORE_CRED (docs/upstream.md "IDTOKENS",
+ * README "The daemon"), in order: three base64url parts of JSON objects; `alg` HS256, HS384 or
+ * HS512; a `kid` that passes {@link checkKeyId}; the key from `keyMaterial(kid)`; the signature,
+ * compared in constant time; `exp` (refused when now > exp + skew), `nbf` (now + skew < nbf) and
+ * `iat` (more than skew in the future); the maximum age (now > iat + maxAge + skew); `iss` equal to
+ * `trustDomain`; a `sub` (capability tokens are refused); a `jti`; and, when `scope` holds
+ * `condor:/` entries, one of WRITE, DAEMON or ADMINISTRATOR among them (case-insensitive). `sub` is
+ * split at its last `@`. Throws TokenError with the reason of the first check that fails; rethrows
+ * what `keyMaterial` throws.
  */
 export async function verifyToken(
   token: string,
@@ -410,7 +413,7 @@ export async function verifyToken(
     );
   }
 
-  // An empty or absent kid is refused, not read as POOL (ref §1.5 item 1).
+  // An empty or absent kid is refused, not read as POOL (docs/upstream.md "IDTOKENS").
   if (typeof header.kid !== "string") {
     throw new TokenError("kid", "The token has no key ID (kid).");
   }

@@ -9,10 +9,11 @@ import type { Action, CredType } from "../request.ts";
 
 export type { Action, CredType };
 
-/** Action words, matched case-insensitively and in full (ref §1.2). */
+/** Action words, matched case-insensitively and in full (docs/upstream.md "Command line"). */
 export const ACTIONS: readonly Action[] = ["add", "delete", "query"];
 
-/** One keyword of a type suffix, with the minimum prefix length that selects it (ref §1.3). */
+/** One keyword of a type suffix, with the minimum prefix length that selects it (docs/upstream.md
+ * "Command line"). */
 export interface TypeKeyword {
   readonly keyword: string;
   readonly minLength: number;
@@ -59,7 +60,7 @@ export type Duplicate =
 export interface OptionSpec {
   /** The single letter after `-` (case-sensitive), or null for long-only options. */
   readonly short: string | null;
-  /** The long name after `--` (SPEC §3). */
+  /** The long name after `--` (README "Usage"). */
   readonly long: string;
   readonly key: OptionKey;
   /** The word in "requires a <word> argument", or null for a flag. */
@@ -78,7 +79,7 @@ const DUPLICATE_POOL = "ERROR: only one '-c' or '-u' arg may be provided";
 
 /**
  * Options in usage-text order. The duplicate messages are upstream's, byte for byte (including
- * its typo in the `-u` message, ref §9 item 27).
+ * its typo in the `-u` message, README "Differences from HTCondor").
  */
 export const OPTIONS: readonly OptionSpec[] = [
   {
@@ -264,7 +265,7 @@ export const PROGRAM_NAME = "condor_store_cred";
 /**
  * Matches a type suffix such as `-krb` (with its dash) against the keyword table: the text after
  * the dash must be a prefix of a keyword at least `minLength` long, and a `--` suffix must equal
- * the keyword exactly (ref §1.3). The suffix is lower-cased first.
+ * the keyword exactly (docs/upstream.md "Command line"). The suffix is lower-cased first.
  */
 export function matchTypeSuffix(suffix: string): CredType | null {
   const lower = suffix.toLowerCase();

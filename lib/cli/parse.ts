@@ -187,7 +187,8 @@ function applyActionWord(draft: Draft, arg: string, position: number, safe: bool
   } else if (draft.action !== action) {
     throw new UsageError("ERROR: exactly one command must be provided\n");
   }
-  // A repeated action word of the same operation is ignored, suffix and all (ref §1.2).
+  // A repeated action word of the same operation is ignored, suffix and all (docs/upstream.md
+  // "Command line").
 }
 
 function setOption(draft: Draft, spec: OptionSpec, value: string | null): void {
@@ -243,7 +244,7 @@ function scan(args: readonly string[], draft: Draft): void {
       }
       continue;
     }
-    // SPEC deviation 4: `add -krb` when the word right after the action names a type.
+    // Deviation 4: `add -krb` when the word right after the action names a type.
     if (actionIndex >= 0 && i === actionIndex + 1 && !typeGiven && !isOptionSpelling(arg)) {
       const type = matchTypeSuffix(arg);
       if (type !== null) {
@@ -275,10 +276,11 @@ function scan(args: readonly string[], draft: Draft): void {
   }
 }
 
-/** The checks that run after a successful scan (ref §1.5), returning the final command line. */
+/** The checks that run after a successful scan (docs/upstream.md "Command line"), returning the
+ * final command line. */
 function validate(draft: Draft): CommandLine | UsageError | "help" | "version" {
   if (draft.poolFile !== null && (draft.action === "delete" || draft.action === "query")) {
-    // SPEC deviation 13: upstream silently turned the action into a pool-file write.
+    // Deviation 13: upstream silently turned the action into a pool-file write.
     return new UsageError("ERROR: -f can only be used to add a password\n", false);
   }
   const action = draft.action ?? (draft.poolFile !== null ? "add" : null);
@@ -297,7 +299,8 @@ function validate(draft: Draft): CommandLine | UsageError | "help" | "version" {
     }
     minTtl = Number(draft.minTtl);
   }
-  // `-f` always writes a password, whatever type came with the add (ref §1.4).
+  // `-f` always writes a password, whatever type came with the add (docs/upstream.md "Command
+  // line").
   const type: CredType = draft.poolFile !== null ? "password" : draft.type ?? "password";
   let message = "";
   if (action === "add" && type !== "password" && draft.input === null) {

@@ -92,7 +92,7 @@ export function credentialSource(command: CommandLine): CredentialSource {
   return { kind: "prompt" };
 }
 
-/** The size limit of a credential of `type` (SPEC §5 "Limits"). */
+/** The size limit of a credential of `type` (docs/storage.md "Limits"). */
 export function credentialLimit(type: CredType): number {
   return type === "password" ? PASSWORD_LIMIT : OAUTH_LIMIT;
 }

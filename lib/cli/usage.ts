@@ -1,6 +1,6 @@
 /**
- * The usage text of ref §1.6, built from the grammar declarations so that `-h`, the man page and
- * the completions share one source.
+ * The usage text of docs/upstream.md "Command line", built from the grammar declarations so that
+ * `-h`, the man page and the completions share one source.
  */
 
 import { OPTIONS, PROGRAM_NAME } from "./grammar.ts";
@@ -38,7 +38,8 @@ function row(synopsis: string, description: readonly string[]): string {
   return lines.join("\n");
 }
 
-/** Returns upstream's usage text byte for byte (ref §1.6), ending with one extra blank line. */
+/** Returns upstream's usage text byte for byte (docs/upstream.md "Command line"), ending with one
+ * extra blank line. */
 export function usageText(program: string = PROGRAM_NAME): string {
   const lines = [
     `Usage: ${program} action [options]`,

@@ -1,12 +1,13 @@
 /**
  * Built-in knob defaults, the embedded defaults used when no configuration file exists, and the
- * two metaknobs this reader implements (ref idtokens-and-config §2.6, §2.8; ref store-cred §10).
+ * two metaknobs this reader implements (docs/upstream.md "Configuration").
  */
 
 /** The HTCondor version this reader claims in `if version …` conditions. */
 export const CONFIG_VERSION: readonly number[] = Object.freeze([25, 0, 0]);
 
-/** Upstream's default LOCAL_CONFIG_DIR_EXCLUDE_REGEXP (ref §2.3), used as a JS RegExp. */
+/** Upstream's default LOCAL_CONFIG_DIR_EXCLUDE_REGEXP (docs/upstream.md "Configuration"), used as a
+ * JS RegExp. */
 export const DEFAULT_EXCLUDE_REGEXP =
   "^((\\..*)|(.*\\.pl)|(.*\\.py)|(.*\\.sh)|(.*~)|(#.*)|(.*\\.rpmsave)|(.*\\.rpmnew)|" +
   "(.*\\.dpkg-old)|(.*\\.dpkg-dist)|(.*\\.cfsaved))$";
@@ -61,8 +62,9 @@ export const KNOBS_WITHOUT_DEFAULT: readonly string[] = Object.freeze([
 ]);
 
 /**
- * The embedded default for root: the paths of the upstream Linux packages (ref §2.8). LOG, LOCK
- * and RUN follow the packages too, so the daemon socket lands in `/run/condor` (SPEC §6).
+ * The embedded default for root: the paths of the upstream Linux packages (docs/upstream.md
+ * "Configuration"). LOG, LOCK and RUN follow the packages too, so the daemon socket lands in
+ * `/run/condor` (README "The daemon").
  */
 export const EMBEDDED_ROOT_DEFAULTS: readonly (readonly [string, string])[] = Object.freeze([
   ["ETC", "/etc/condor"],
@@ -93,7 +95,7 @@ export const PERSONAL_SPOOL_NAME = "condor_store_cred";
 
 /**
  * The metaknobs this reader implements, keyed `category:name` in lower case; each body is the
- * list of assignments it makes, in order (ref §2.6).
+ * list of assignments it makes, in order (docs/upstream.md "Configuration").
  */
 export const METAKNOBS: ReadonlyMap<string, readonly (readonly [string, string])[]> = new Map([
   ["feature:oauth", [

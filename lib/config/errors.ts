@@ -1,5 +1,5 @@
 /**
- * The configuration error class and the upstream-style message formats (ref idtokens-and-config
+ * The configuration error class and the upstream-style message formats (docs/upstream.md
  * §2.4, §2.9): `Config source Error "<file>", Line <n>: <problem>`.
  */
 

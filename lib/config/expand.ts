@@ -1,5 +1,5 @@
 /**
- * Macro expansion (ref idtokens-and-config §2.5): lazy, memoized per definition, with recursion
+ * Macro expansion (docs/upstream.md "Configuration"): lazy, memoized per definition, with recursion
  * detection where upstream would loop forever.
  */
 
@@ -49,7 +49,7 @@ export class Expander {
   /**
    * The expansion of knob `name` (lookup order of {@link KnobTable.lookup}), with `$(DOLLAR)`
    * still escaped. Undefined knobs expand to "". UID_DOMAIN falls back to FULL_HOSTNAME when it
-   * expands to "" (ref §2.2 step 10).
+   * expands to "" (docs/upstream.md "Configuration").
    *
    * @throws {ConfigError} on a recursive or non-terminating definition.
    */

@@ -1,5 +1,5 @@
 /**
- * Physical to logical lines, as upstream's config line reader does it (ref idtokens-and-config
+ * Physical to logical lines, as upstream's config line reader does it (docs/upstream.md
  * §2.4): trimming, `\` continuation, and the rules for `#` inside a continuation.
  */
 

@@ -1,6 +1,6 @@
 /**
  * Loading HTCondor configuration: locating the root file, the processing order, environment
- * overrides and the embedded default (ref idtokens-and-config §2.1, §2.2, §2.7; SPEC §4).
+ * overrides and the embedded default (docs/upstream.md "Configuration"; README "Configuration").
  */
 
 import { EMBEDDED_ROOT_DEFAULTS, EMBEDDED_USER_DEFAULTS, PERSONAL_SPOOL_NAME } from "./defaults.ts";
@@ -61,7 +61,8 @@ export interface LoadConfigOptions {
   subsystem?: string;
   /** The caller's home directory from the passwd database, used when env HOME is unset. */
   home?: string;
-  /** For tests: the root file used when CONDOR_CONFIG is unset (default `/etc/condor/condor_config`). */
+  /** For tests: the root file used when CONDOR_CONFIG is unset (default
+   * `/etc/condor/condor_config`). */
   systemConfigFile?: string;
   /** For tests: the passwd file searched for user `condor` (default `/etc/passwd`). */
   passwdFile?: string;
@@ -127,8 +128,8 @@ function condorHome(passwdFile: string): string | undefined {
 }
 
 /**
- * The root file to read (ref §2.1), or null for none. CONDOR_CONFIG wins; without it, the
- * system file if it exists.
+ * The root file to read (docs/upstream.md "Configuration"), or null for none. CONDOR_CONFIG wins;
+ * without it, the system file if it exists.
  */
 function locateRoot(env: Record<string, string>, systemFile: string): string | null {
   if (Object.hasOwn(env, "CONDOR_CONFIG")) {
@@ -248,7 +249,7 @@ class Loader {
     if (newDirList !== undefined && newDirList !== dirList) this.#processDirectories(newDirList);
 
     this.#applyEnvironment();
-    // Detected values cannot be overridden (ref §2.2 step 9).
+    // Detected values cannot be overridden (docs/upstream.md "Configuration").
     for (const special of specials) table.set(special);
 
     return new LoadedConfig(this.#table, this.#expander, {
@@ -346,7 +347,8 @@ class Loader {
       const source = todo.shift()!;
       this.#parseFile(source, 1, "config source", required);
       done.push(source);
-      // A file that changes LOCAL_CONFIG_FILE changes the rest of the list (ref §2.2 step 5).
+      // A file that changes LOCAL_CONFIG_FILE changes the rest of the list (docs/upstream.md
+      // "Configuration").
       const now = this.#param("LOCAL_CONFIG_FILE");
       if (now !== undefined && now !== value) {
         this.#refusePipe(now);

@@ -1,7 +1,7 @@
 /**
- * HTCondor configuration for condor_store_cred (SPEC §4): the root file, LOCAL_CONFIG_DIR and
- * LOCAL_CONFIG_FILE, `_CONDOR_*` overrides, macros, and the embedded default used when there is
- * no configuration at all.
+ * HTCondor configuration for condor_store_cred (README "Configuration"): the root file,
+ * LOCAL_CONFIG_DIR and LOCAL_CONFIG_FILE, `_CONDOR_*` overrides, macros, and the embedded default
+ * used when there is no configuration at all.
  *
  * @module
  */

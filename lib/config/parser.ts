@@ -1,5 +1,5 @@
 /**
- * Parsing one configuration source into a {@link KnobTable} (ref idtokens-and-config §2.4):
+ * Parsing one configuration source into a {@link KnobTable} (docs/upstream.md "Configuration"):
  * assignments, `+=`, `@=TAG` blocks, `include`, `use`, `error`/`warning` and `if` blocks.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The table of knob definitions and HTCondor's lookup order (ref idtokens-and-config §2.4):
+ * The table of knob definitions and HTCondor's lookup order (docs/upstream.md "Configuration"):
  * `SUBSYS.NAME` from the configuration, then `NAME`, then the built-in default. Names are
  * case-insensitive.
  */

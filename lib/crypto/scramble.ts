@@ -1,6 +1,6 @@
 /**
- * HTCondor's pool-password file format (ref §5.2.4): each byte XORed with the repeating key
- * `DE AD BE EF`, no padding, no trailing NUL. Pure functions, no I/O.
+ * HTCondor's pool-password file format (docs/upstream.md "Pool password"): each byte XORed with the
+ * repeating key `DE AD BE EF`, no padding, no trailing NUL. Pure functions, no I/O.
  */
 
 const KEY = [0xde, 0xad, 0xbe, 0xef] as const;
@@ -21,7 +21,8 @@ export function unscramblePoolPassword(file: Uint8Array): Uint8Array {
   return scramblePoolPassword(end < 0 ? file : file.subarray(0, end));
 }
 
-/** Truncates a password at its first NUL byte, as upstream's C strings do (ref §2.2). */
+/** Truncates a password at its first NUL byte, as upstream's C strings do (docs/upstream.md "The -f
+ * branch"). */
 export function truncateAtNul(bytes: Uint8Array): Uint8Array {
   const end = bytes.indexOf(0);
   return end < 0 ? bytes : bytes.subarray(0, end);

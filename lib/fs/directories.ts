@@ -1,5 +1,5 @@
 /**
- * Directory checks and creation (SPEC §5 "Directories", docs/storage.md).
+ * Directory checks and creation (docs/storage.md "Directories").
  *
  * A path is resolved by hand, one component at a time from `/`: every directory passed through
  * is `lstat`ed and checked, and a symbolic link is followed only when a trusted owner owns it.
@@ -183,7 +183,8 @@ export function walk(path: string, policy: WalkPolicy): WalkEnd {
   return { path: current, info, parent, missing: [] };
 }
 
-/** The policy for store paths: ancestor rule, links followed only when a trusted owner owns them. */
+/** The policy for store paths: ancestor rule, links followed only when a trusted owner owns them.
+ */
 export function storePolicy(owners: Owners): WalkPolicy {
   return {
     directory: (path, info) => checkAncestor(path, info, owners),

@@ -1,6 +1,6 @@
 /**
  * Turning operating-system errors into StoreErrors with a plain message and a local remedy
- * (SPEC §5; the output layer adds `ERROR: `).
+ * (docs/storage.md; the output layer adds `ERROR: `).
  */
 
 import { quote, StoreError } from "../errors.ts";

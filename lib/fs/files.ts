@@ -1,5 +1,5 @@
 /**
- * Files inside checked directories (SPEC §5 "Reading", "Writing", docs/storage.md): checked
+ * Files inside checked directories (docs/storage.md "Reading", "Writing"): checked
  * reads, durable atomic replacement, exclusive creation and checked removal. Every credential,
  * lock, pid, key and audit file the program touches goes through these functions.
  *

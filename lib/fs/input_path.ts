@@ -1,5 +1,5 @@
 /**
- * Opening `-i FILE` (SPEC §5 "Inputs from paths", docs/storage.md): the kernel's
+ * Opening `-i FILE` (docs/storage.md "Inputs from paths"): the kernel's
  * `protected_symlinks`, `protected_fifos` and `protected_regular` rules, applied whatever the
  * sysctls say, so a file planted in /tmp by another user cannot feed root another file's content
  * or hang it on a FIFO. `/dev/stdin`, `/dev/fd/N` and `/proc/self/fd/N` (what `<(command)`

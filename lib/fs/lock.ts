@@ -1,5 +1,5 @@
 /**
- * Per-user writer locks (SPEC §5 "Lock", docs/storage.md): an advisory `flock` on
+ * Per-user writer locks (docs/storage.md "Lock"): an advisory `flock` on
  * `<store>/.locks/<key>.lock`, taken with a bounded wait. The lock file doubles as a journal
  * naming the temporary file the holder is writing, so the next holder removes what a killed
  * writer left behind without listing the (possibly huge) directory.

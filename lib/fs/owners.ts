@@ -1,5 +1,5 @@
 /**
- * Who may own the store's files and directories (SPEC §5 "Trusted owners", docs/storage.md):
+ * Who may own the store's files and directories (docs/storage.md "Trusted owners"):
  * root, the condor account, and this process's own user (which, for a non-root user, is the
  * owner of a personal spool). Decided from the process identity, never from a request: a daemon
  * running as root trusts root and condor, whoever its callers are.

@@ -1,4 +1,4 @@
-/** Pure path helpers for POSIX paths (the store never runs on Windows: SPEC §5, README). */
+/** Pure path helpers for POSIX paths (the store never runs on Windows: docs/storage.md, README). */
 
 /** The directory part of a path (`.` for a bare name). */
 export function dirname(path: string): string {

@@ -1,8 +1,8 @@
 /**
- * The `--json` result (SPEC §7; schema in docs/result.schema.json, described in the README):
- * one object per run with a schema version, a status per kind of outcome, a stable reason code,
- * whether an add changed anything, the warnings, and `info` with fixed keys. Exit codes stay
- * upstream's. Pure functions.
+ * The `--json` result (README "Beyond upstream"; schema in docs/result.schema.json, described in
+ * the README): one object per run with a schema version, a status per kind of outcome, a stable
+ * reason code, whether an add changed anything, the warnings, and `info` with fixed keys. Exit
+ * codes stay upstream's. Pure functions.
  */
 
 import type { StoreError, StoreErrorCode } from "../errors.ts";
@@ -72,7 +72,8 @@ export interface JsonInfo {
   /** The result's timestamp (a file's modification time), local time and Unix seconds. */
   readonly stored: string | null;
   readonly stored_unix: number | null;
-  /** The `exp` of a JWT access token, local time, Unix seconds, and seconds left (negative: past). */
+  /** The `exp` of a JWT access token, local time, Unix seconds, and seconds left (negative: past).
+   */
   readonly expires: string | null;
   readonly expires_unix: number | null;
   readonly expires_in: number | null;

@@ -1,5 +1,5 @@
 /**
- * Text output (docs/upstream.md "Output", SPEC deviations 16–18): the header, the result lines,
+ * Text output (docs/upstream.md "Output", deviations 16–18): the header, the result lines,
  * the `Credential info:` block, and the one place that maps StoreErrors to stdout, stderr and
  * the exit status, adding `ERROR: `, local remedies and escaping. Pure functions.
  */

@@ -1,6 +1,6 @@
 /**
- * The audit log (SPEC §7, knob CRED_AUDIT_LOG): one JSON line per add or delete, saying who did
- * what, when, and how it ended. Never secret bytes: only names, codes and times.
+ * The audit log (README "Beyond upstream", knob CRED_AUDIT_LOG): one JSON line per add or delete,
+ * saying who did what, when, and how it ended. Never secret bytes: only names, codes and times.
  *
  * The log's directory gets the store's directory rules; a new log is created exclusively (never
  * through a link), an existing one must be a regular file whose open handle matches its `lstat`.

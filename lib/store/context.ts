@@ -17,9 +17,9 @@ export interface Outcome {
   /** Unix seconds of the relevant file, printed as "stored on <T>". */
   readonly time?: number;
   readonly ad?: Ad;
-  /** For adds: false when the stored bytes were already identical (SPEC deviation 16). */
+  /** For adds: false when the stored bytes were already identical (deviation 16). */
   readonly changed?: boolean;
-  /** For an OAuth access token (`.use`) that is a JWT: its `exp` claim (SPEC deviation 18). */
+  /** For an OAuth access token (`.use`) that is a JWT: its `exp` claim (deviation 18). */
   readonly expires?: number;
 }
 
@@ -29,7 +29,7 @@ export interface StoreContext {
   readonly owners: Owners;
   /** Writes a debug line when -d was given (or to the daemon's log); never secret bytes. */
   readonly debug: (line: string) => void;
-  /** One-line warnings for the caller: what did and did not happen (SPEC deviation 17). */
+  /** One-line warnings for the caller: what did and did not happen (deviation 17). */
   readonly warnings: string[];
 }
 

@@ -1,10 +1,10 @@
 /**
- * The credmon contract (docs/upstream.md "Credmons", SPEC §5 "Credmon"): read `<dir>/pid`, send
- * SIGHUP, and for Kerberos wait for the `.cc` the credmon writes; remove a user's mark before
+ * The credmon contract (docs/upstream.md "Credmons", docs/storage.md "Credmon"): read `<dir>/pid`,
+ * send SIGHUP, and for Kerberos wait for the `.cc` the credmon writes; remove a user's mark before
  * any write.
  *
- * Permissions: --allow-read on the credential directory, --allow-run=/bin/kill (Deno.kill needs unrestricted --allow-run, so the signal is sent by the
- * kill(1) program instead).
+ * Permissions: --allow-read on the credential directory, --allow-run=/bin/kill (Deno.kill needs
+ * unrestricted --allow-run, so the signal is sent by the kill(1) program instead).
  */
 
 import { StoreError } from "../errors.ts";

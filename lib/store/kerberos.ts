@@ -1,5 +1,5 @@
 /**
- * Kerberos/AFS tokens (docs/upstream.md "Kerberos", SPEC deviation 9): `<krb>/<user>.cred`
+ * Kerberos/AFS tokens (docs/upstream.md "Kerberos", deviation 9): `<krb>/<user>.cred`
  * written by us, `<krb>/<user>.cc` produced by the Kerberos credmon.
  */
 

@@ -1,8 +1,8 @@
 /**
- * The store's directories and how missing ones are created (SPEC §5 table, docs/storage.md):
- * as root with a condor account, the OAuth directory root:condor 2770 and each user's OAuth
- * directory condor 0700 (so the credd and the OAuth web flow, which run as condor, can write
- * into them); the Kerberos directory 0755; everything else, and everything a non-root user
+ * The store's directories and how missing ones are created (docs/storage.md table,
+ * docs/storage.md): as root with a condor account, the OAuth directory root:condor 2770 and each
+ * user's OAuth directory condor 0700 (so the credd and the OAuth web flow, which run as condor, can
+ * write into them); the Kerberos directory 0755; everything else, and everything a non-root user
  * creates in a personal spool, 0700 owned by the caller.
  */
 
@@ -15,7 +15,8 @@ import {
 import { dirname } from "../fs/paths.ts";
 import { configuredPath, type StoreContext, type StorePath } from "./context.ts";
 
-/** True when this process lays the store out as HTCondor's packages do (root, not a personal spool). */
+/** True when this process lays the store out as HTCondor's packages do (root, not a personal
+ * spool). */
 function systemLayout(ctx: StoreContext): boolean {
   return ctx.owners.self === 0 && ctx.config.personalSpool === null;
 }

@@ -1,6 +1,6 @@
 /**
- * Name rules (SPEC §5 "Names", deviation 11; docs/storage.md): user, service and handle names
- * match `[A-Za-z0-9+=_.-]+` and do not begin with `.`; a user name does not collide with the
+ * Name rules (docs/storage.md "Names", deviation 11; docs/storage.md): user, service and handle
+ * names match `[A-Za-z0-9+=_.-]+` and do not begin with `.`; a user name does not collide with the
  * store's own files; and no file an operation creates from a name may exceed 255 bytes. Pure.
  */
 

@@ -1,5 +1,5 @@
 /**
- * OAuth2 / SciTokens (docs/upstream.md "OAuth", SPEC deviation 10):
+ * OAuth2 / SciTokens (docs/upstream.md "OAuth", deviation 10):
  * `<oauth>/<user>/<service>[_<handle>].top` for refresh tokens (read by the credmon) and `.use`
  * for access tokens (`-P`, or the credmon's output). `.meta` is the web flow's and only ever
  * removed with the whole user directory.
@@ -25,7 +25,7 @@ import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { oauthName } from "./names.ts";
 import { writeCredential } from "./write.ts";
 
-/** Largest OAuth credential (SPEC §5 "Limits"). */
+/** Largest OAuth credential (docs/storage.md "Limits"). */
 export const OAUTH_LIMIT = 1024 * 1024;
 
 /** Refuses a Vault token whose `vault_url` host is not in TRUSTED_VAULT_HOSTS. */
@@ -255,7 +255,7 @@ function checkLifetime(
 /**
  * query-oauth. Without -s: every `.top`/`.use` of the user, pending while a `.top` lacks its
  * `.use`. With -s: compares -S/-A exactly with the `.top`'s `scopes`/`audience` (a non-JSON
- * `.top` has neither: SPEC deviation 10), then `.use` means valid and `.top` alone pending.
+ * `.top` has neither: deviation 10), then `.use` means valid and `.top` alone pending.
  */
 export function queryOAuth(
   ctx: StoreContext,

@@ -1,7 +1,7 @@
 /**
  * Passwords: the pool password in SEC_PASSWORD_FILE (docs/upstream.md "Pool password", XOR
- * format, SPEC deviation 8) and user passwords sealed under a host key (SPEC §7, deviation 14).
- * `-f FILE` is the command line's own (lib/cli/pool_file.ts), in the same format.
+ * format, deviation 8) and user passwords sealed under a host key (README "Beyond upstream",
+ * deviation 14). `-f FILE` is the command line's own (lib/cli/pool_file.ts), in the same format.
  */
 
 import { HOST_KEY_BYTES, seal, unseal } from "../crypto/seal.ts";
@@ -16,7 +16,7 @@ import { configuredPath, lockTimeout, type Outcome, type StoreContext } from "./
 import { storeRoot } from "./layout.ts";
 import { writeCredential } from "./write.ts";
 
-/** Largest password (SPEC §5 "Limits"). */
+/** Largest password (docs/storage.md "Limits"). */
 export const PASSWORD_LIMIT = 255;
 
 /** Truncates at NUL (C-string semantics) and refuses an empty result (deviation 7). */
@@ -26,7 +26,7 @@ export function poolBytes(password: Uint8Array): Uint8Array {
   return bytes;
 }
 
-/** add -c: writes SEC_PASSWORD_FILE atomically with mode 0600 (SPEC deviation 8). */
+/** add -c: writes SEC_PASSWORD_FILE atomically with mode 0600 (deviation 8). */
 export async function addPoolPassword(ctx: StoreContext, password: Uint8Array): Promise<Outcome> {
   const name = basename(configuredPath(ctx, "pool"));
   const scrambled = scramblePoolPassword(poolBytes(password));

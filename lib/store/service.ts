@@ -95,8 +95,8 @@ function asStoreError(error: unknown): unknown {
 
 /**
  * Resolves and checks the account a request acts on, before anything is read or written: names
- * against SPEC §5 "Names" (also their length in the files they would create), the pool account
- * only with the password type. Throws StoreError ("bad-args", "config").
+ * against docs/storage.md "Names" (also their length in the files they would create), the pool
+ * account only with the password type. Throws StoreError ("bad-args", "config").
  */
 export function checkRequest(config: Config, caller: Caller, request: RequestDraft): Target {
   try {
@@ -147,8 +147,8 @@ function isSuperUser(config: Config, caller: Caller): boolean {
 }
 
 /**
- * Authorization (SPEC §6, deviation 11): a caller acts on its own credentials; root and the
- * CRED_SUPER_USERS act for anyone; the pool password only for them; user and domain compared
+ * Authorization (README "The daemon", deviation 11): a caller acts on its own credentials; root and
+ * the CRED_SUPER_USERS act for anyone; the pool password only for them; user and domain compared
  * literally. An in-process caller already holds the store's permissions.
  */
 function authorize(ctx: StoreContext, caller: Caller, target: Target): void {
