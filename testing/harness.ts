@@ -10,6 +10,7 @@
 
 import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
 import { IS_ROOT, type TestUser } from "./users.ts";
+import { checkJsonResult } from "./json_schema.ts";
 
 /** The repository root. */
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -181,6 +182,10 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
       stdout: decoder.decode(out.stdout),
       stderr: decoder.decode(out.stderr),
     };
+    // Every --json output of every test is checked against the published schema.
+    if (!timedOut && args.includes("--json") && result.stdout !== "") {
+      checkJsonResult(result.stdout);
+    }
     return timedOut ? { ...result, timedOut } : result;
   } finally {
     clearTimeout(timer);
@@ -365,4 +370,26 @@ export function credentialFiles(spool: Spool, user = "root"): string[] {
     spool.pool,
     `${spool.pwd}/${user}@test.example.pwd`,
   ];
+}
+
+/**
+ * Local time `YYYY-MM-DD HH:MM:SS` as the program prints it, computed independently of the
+ * library (Intl), in `timeZone` (default: this process's zone). Black-box programs run with
+ * TZ=UTC unless a test says otherwise.
+ */
+export function localTime(unixSeconds: number, timeZone?: string): string {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(new Date(unixSeconds * 1000));
+  const get = (type: string) => parts.find((p) => p.type === type)!.value;
+  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}:${
+    get("second")
+  }`;
 }

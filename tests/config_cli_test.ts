@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { nonRootUsers, readText, runCli, withSpool } from "../testing/harness.ts";
+import { NEEDS_ROOT } from "../testing/users.ts";
 
 Deno.test("CONDOR_CONFIG naming a missing file or a directory is a clear error", async () => {
   await withSpool(async (spool) => {
@@ -163,19 +164,19 @@ Deno.test("a relative credential directory is refused with the knob's origin", a
   });
 });
 
-Deno.test("an unreadable CONDOR_CONFIG is upstream's error (as a non-root user)", async () => {
-  const users = await nonRootUsers();
-  if (users === null) {
-    console.log("skipped: needs root to create a non-root test user");
-    return;
-  }
-  await withSpool(async (spool) => {
-    await Deno.chmod(spool.config, 0o600);
-    const r = await runCli(["query-krb"], { env: spool.env, user: users[0] });
-    assert.deepEqual(r, {
-      code: 1,
-      stdout: "",
-      stderr: `ERROR: Can't read global config source ${spool.config}\n`,
+Deno.test({
+  name: "an unreadable CONDOR_CONFIG is upstream's error (as a non-root user) (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const users = (await nonRootUsers())!;
+    await withSpool(async (spool) => {
+      await Deno.chmod(spool.config, 0o600);
+      const r = await runCli(["query-krb"], { env: spool.env, user: users[0] });
+      assert.deepEqual(r, {
+        code: 1,
+        stdout: "",
+        stderr: `ERROR: Can't read global config source ${spool.config}\n`,
+      });
     });
-  });
+  },
 });

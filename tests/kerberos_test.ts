@@ -4,10 +4,10 @@
  */
 
 import assert from "node:assert/strict";
-import { formatLocalTime } from "../lib/output/text.ts";
 import {
   exists,
   listTree,
+  localTime,
   modeOf,
   readBytes,
   readText,
@@ -64,7 +64,7 @@ Deno.test("add-krb signals the credmon and waits for its .cc", async () => {
         stdin: "TICKET",
       });
       const cc = await Deno.stat(`${spool.krb}/alice.cc`);
-      const t = formatLocalTime(mtimeSeconds(cc));
+      const t = localTime(mtimeSeconds(cc), "UTC");
       assert.deepEqual(r, {
         code: 0,
         stdout: "Account: alice@test.example\nCredType: kerberos\n\n" +
@@ -143,7 +143,7 @@ Deno.test("query-krb prefers .cc; delete-krb removes .cc and .cred and always su
     assert.deepEqual(none, { code: 1, stdout: `${HEADER}No credential is stored.\n`, stderr: "" });
     await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: "T" });
     await Deno.writeTextFile(`${spool.krb}/root.cc`, "CC", { mode: 0o600 });
-    const t = formatLocalTime(mtimeSeconds(await Deno.stat(`${spool.krb}/root.cc`)));
+    const t = localTime(mtimeSeconds(await Deno.stat(`${spool.krb}/root.cc`)), "UTC");
     const q = await runCli(["query-krb"], { env: spool.env });
     assert.deepEqual(q.stdout, `${HEADER}A credential was stored on ${t} and is valid.\n${INFO}`);
     const d = await runCli(["delete-krb"], { env: spool.env });

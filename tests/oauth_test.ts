@@ -5,10 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { formatLocalTime } from "../lib/output/text.ts";
 import {
   exists,
   listTree,
+  localTime,
   modeOf,
   readText,
   runCli,
@@ -31,7 +31,7 @@ Deno.test("add-oauth -P stores an access token as <service>.use with its time", 
   await withSpool(async (spool) => {
     const r = await add(spool, ["-s", "demo", "-P"], "access-token-bytes\n");
     const use = `${spool.oauth}/root/demo.use`;
-    const t = formatLocalTime(seconds(await Deno.stat(use)));
+    const t = localTime(seconds(await Deno.stat(use)), "UTC");
     assert.deepEqual(r, {
       code: 0,
       stdout: `${HEADER}Operation succeeded. Credential was stored on ${t}\n${INFO}`,
@@ -77,7 +77,7 @@ Deno.test("add-oauth without -P writes .top, signals the credmon and is pending"
       assert.deepEqual(
         again.stdout,
         `${HEADER}Operation succeeded. Credential was stored on ${
-          formatLocalTime(useTime)
+          localTime(useTime, "UTC")
         }\n${INFO}`,
       );
       assert.deepEqual(

@@ -9,28 +9,10 @@ import assert from "node:assert/strict";
 import { exists, modeOf, nonRootUsers, readText, snapshot } from "../testing/harness.ts";
 import { credmonLog, type Node, withNode } from "../testing/node.ts";
 import { lookupUser, NEEDS_ROOT } from "../testing/users.ts";
-import { runCli, withSpool } from "../testing/harness.ts";
+import { localTime, runCli, withSpool } from "../testing/harness.ts";
 
 /** This machine has its own condor account (the no-condor layout cannot be shown then). */
 const HAS_CONDOR = await lookupUser("condor") !== null;
-
-/** Local time as the program prints it, computed here independently (no library code). */
-function localText(unixSeconds: number, tz = "UTC"): string {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone: tz,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    hourCycle: "h23",
-  }).formatToParts(new Date(unixSeconds * 1000));
-  const get = (type: string) => parts.find((p) => p.type === type)!.value;
-  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}:${
-    get("second")
-  }`;
-}
 
 function mtime(info: Deno.FileInfo): number {
   return Math.floor(info.mtime!.getTime() / 1000);
@@ -69,7 +51,7 @@ Deno.test({
       assert.deepEqual(add, {
         code: 0,
         stdout: `${HEADER_KRB}Operation succeeded. Credential was stored on ${
-          localText(mtime(cc))
+          localTime(mtime(cc))
         }\n${INFO}`,
         stderr: "",
       }, await credmonLog(node, "krb"));
@@ -81,7 +63,7 @@ Deno.test({
       const query = await ok(node, ["query-krb"]);
       assert.equal(
         query.stdout,
-        `${HEADER_KRB}A credential was stored on ${localText(mtime(cc))} and is valid.\n${INFO}`,
+        `${HEADER_KRB}A credential was stored on ${localTime(mtime(cc))} and is valid.\n${INFO}`,
       );
       const other = await ok(node, ["add-krb", "-u", "alice@node.example", "-i", "-"], "A");
       assert.match(other.stdout, /Operation succeeded\. Credential was stored on /);
@@ -146,7 +128,7 @@ Deno.test({
       // -P stores the access token itself; no signal.
       const p = await ok(node, ["add-oauth", "-s", "tok", "-P", "-i", "-"], "AT");
       const tokUse = await Deno.lstat(`${node.oauth}/root/tok.use`);
-      assert.match(p.stdout, new RegExp(`Credential was stored on ${localText(mtime(tokUse))}\n`));
+      assert.match(p.stdout, new RegExp(`Credential was stored on ${localTime(mtime(tokUse))}\n`));
       assert.equal(await credmon.hups(), 2);
 
       // A LOCAL: Kerberos credential asks the OAuth local issuer, whose credmon is signalled.
