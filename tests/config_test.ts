@@ -14,6 +14,9 @@ import {
   KNOBS_WITHOUT_DEFAULT,
   loadConfig,
   type LoadConfigOptions,
+  MAX_CONFIG_BYTES,
+  MAX_CONFIG_FILES,
+  MAX_EXPANSION_STEPS,
 } from "../lib/config/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -1672,5 +1675,198 @@ Deno.test("Config.get() memoizes and Config.warnings is read-only", async () => 
     assert.equal(config.get("a"), "1");
     assert.ok(Object.isFrozen(config.warnings));
     assert.equal(config.warnings.length, 1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Budgets of one load (lib/config/budget.ts)
+
+const TOO_MANY_FILES = "configuration too large: more than 1000 files read (includes fan out); " +
+  "check the include statements";
+const TOO_MANY_BYTES = "configuration too large: more than 16 MiB read; check the include " +
+  "statements and the size of the files they name";
+const tooManySteps = (knob: string) =>
+  "configuration too large: more than 1000000 macro expansion steps (long values count more) " +
+  `while expanding ${knob}; check for macros that expand into many copies of others`;
+
+Deno.test("MAX_CONFIG_FILES, MAX_CONFIG_BYTES and MAX_EXPANSION_STEPS are the documented budgets", () => {
+  assert.equal(MAX_CONFIG_FILES, 1000);
+  assert.equal(MAX_CONFIG_BYTES, 16 * 1024 * 1024);
+  assert.equal(MAX_EXPANSION_STEPS, 1_000_000);
+});
+
+/**
+ * Writes f1…f20 where each file includes the next `fanOut` times (on lines 2, 3, …), and returns
+ * the include statement that asks for read number MAX_CONFIG_FILES + 1, the root being read 1.
+ */
+function writeFanOut(fx: Fixture, fanOut: number): { file: string; line: number } {
+  const levels = 20; // the deepest include is at the nesting limit, so only the budget stops it
+  for (let i = 1; i <= levels; i++) {
+    const includes = i < levels ? `include : ${fx.path(`f${i + 1}`)}\n`.repeat(fanOut) : "";
+    fx.write(`f${i}`, `LEVEL${i} = ${i}\n${includes}`);
+  }
+  fx.write("condor_config", `include : ${fx.path("f1")}\n`);
+  // Includes are read depth first, in place: count the reads in that order.
+  let reads = 1;
+  const visit = (
+    from: string,
+    line: number,
+    level: number,
+  ): { file: string; line: number } | null => {
+    if (++reads > MAX_CONFIG_FILES) return { file: from, line };
+    for (let i = 0; level < levels && i < fanOut; i++) {
+      const found = visit(fx.path(`f${level}`), i + 2, level + 1);
+      if (found !== null) return found;
+    }
+    return null;
+  };
+  return visit(fx.root, 1, 1)!;
+}
+
+for (const fanOut of [2, 3]) {
+  Deno.test(`loadConfig() refuses 20 files that each include the next ${fanOut} times, quickly`, async () => {
+    await withFixture((fx) => {
+      const where = writeFanOut(fx, fanOut);
+      const start = performance.now();
+      assertConfigError(
+        () => loadConfig(fx.options({ CONDOR_CONFIG: fx.root })),
+        `Config source Error "${where.file}", Line ${where.line}: ${TOO_MANY_FILES}`,
+        where,
+      );
+      // The one timing assertion in this file, on purpose: without the file budget this load
+      // runs for 24 s (fan-out 2) or hours (fan-out 3), so the bound guards against a hang. It
+      // is generous: the refusal takes well under 100 ms.
+      assert.ok(performance.now() - start < 5000, "the refusal took over 5 s");
+    });
+  });
+}
+
+Deno.test("loadConfig() reads at most MAX_CONFIG_FILES files, local config ones included", async () => {
+  await withFixture((fx) => {
+    const inc = fx.write("inc.conf", "COUNT = $(COUNT)x\n");
+    const includes = (n: number) => `include : ${inc}\n`.repeat(n);
+    // The root and 999 includes: exactly at the budget.
+    assert.equal(fx.load(includes(MAX_CONFIG_FILES - 1)).get("COUNT"), "x".repeat(999));
+    assertConfigError(
+      () => fx.load(includes(MAX_CONFIG_FILES)),
+      `Config source Error "${fx.root}", Line 1000: ${TOO_MANY_FILES}`,
+      { file: fx.root, line: 1000 },
+    );
+    // The directory counts, each file in it, and each LOCAL_CONFIG_FILE tried, even missing.
+    const dir = fx.mkdir("config.d");
+    fx.write("config.d/a", "A = 1\n");
+    fx.write("config.d/b", "B = 1\n");
+    const local = fx.write("local.conf", "L = 1\n");
+    const head = `LOCAL_CONFIG_DIR = ${dir}\nREQUIRE_LOCAL_CONFIG_FILE = false\n`;
+    const text = (files: string) => `${head}LOCAL_CONFIG_FILE = ${files}\n${includes(994)}`;
+    // 1 root + 994 includes + 1 directory + 2 files in it + 1 local file + 1 missing one = 1000.
+    const config = fx.load(text(`${local} ${fx.path("missing.conf")}`));
+    assert.deepEqual(values(config, ["COUNT", "A", "B", "L"]), {
+      COUNT: "x".repeat(994),
+      A: "1",
+      B: "1",
+      L: "1",
+    });
+    assertConfigError(
+      () => fx.load(text(`${local} ${fx.path("missing.conf")} ${fx.path("missing2.conf")}`)),
+      `Config source Error "${fx.root}", Line 3: ${TOO_MANY_FILES}`,
+      { file: fx.root, line: 3 },
+    );
+    for (const name of ["c", "d", "e"]) fx.write(`config.d/${name}`, "C = 1\n");
+    assertConfigError(
+      () => fx.load(text(`${local} ${fx.path("missing.conf")}`)),
+      `Config source Error "${fx.root}", Line 1: ${TOO_MANY_FILES}`,
+      { file: fx.root, line: 1 },
+    );
+  });
+});
+
+Deno.test("loadConfig() reads at most MAX_CONFIG_BYTES bytes, naming the line it ran out on", async () => {
+  await withFixture((fx) => {
+    const comment = `#${"x".repeat(1022)}\n`; // 1 KiB
+    const half = MAX_CONFIG_BYTES / 2;
+    const a = fx.write("a.conf", comment.repeat(half / 1024));
+    const rootText = `include : ${a}\ninclude : ${fx.path("b.conf")}\n`;
+    // b.conf fills the budget exactly: 8191 comment lines, then a value that ends at the limit.
+    const last = (length: number) => `B = ${"y".repeat(length - 5)}\n`;
+    const b = fx.write("b.conf", comment.repeat(8191) + last(1024 - rootText.length));
+    const config = fx.load(rootText);
+    assert.equal(config.get("B"), "y".repeat(1024 - rootText.length - 5));
+    // One byte more, on line 8193 of b.conf.
+    Deno.writeTextFileSync(b, "\n", { append: true });
+    assertConfigError(
+      () => fx.load(rootText),
+      `Config source Error "${b}", Line 8193: ${TOO_MANY_BYTES}`,
+      { file: b, line: 8193 },
+    );
+    // A single file over the budget, and one that never ends: neither is read to its end.
+    const big = fx.write("big.conf", `A = 1\n${comment.repeat(MAX_CONFIG_BYTES / 1024)}`);
+    assertConfigError(
+      () => loadConfig(fx.options({ CONDOR_CONFIG: big })),
+      `Config source Error "${big}", Line 16385: ${TOO_MANY_BYTES}`,
+    );
+    assertConfigError(
+      () => fx.load("include : /dev/zero\n"),
+      `Config source Error "/dev/zero", Line 1: ${TOO_MANY_BYTES}`,
+    );
+  });
+});
+
+Deno.test("loadConfig() allows MAX_EXPANSION_STEPS substitutions per load, Config.get() included", async () => {
+  await withFixture((fx) => {
+    // Each knob takes 50 substitutions of a short value; 20,000 knobs take exactly the budget.
+    const knobs = (n: number) =>
+      Array.from({ length: n }, (_, i) => `K${i} = ${"$(C)".repeat(50)}\n`).join("");
+    const config = fx.load(`C = c\n${knobs(20_000)}`);
+    for (let i = 0; i < 20_000; i++) assert.equal(config.get(`K${i}`), "c".repeat(50));
+    const over = fx.load(`C = c\n${knobs(20_001)}`);
+    for (let i = 0; i < 20_000; i++) assert.equal(over.get(`K${i}`), "c".repeat(50));
+    assertConfigError(
+      () => over.get("K20000"),
+      `Config source Error "${fx.root}", Line 20002: ${tooManySteps("K20000")}`,
+      { file: fx.root, line: 20002 },
+    );
+    // Values already expanded stay available.
+    assert.equal(over.get("K0"), "c".repeat(50));
+  });
+});
+
+Deno.test("loadConfig() refuses an expansion bomb spread over many knobs", async () => {
+  await withFixture((fx) => {
+    // L3 is 256 KiB, each K is 768 KiB: under the 1 MiB per value, and cheap in steps (3
+    // substitutions each) unless long values count for their length.
+    let text = `L0 = ${"1".repeat(64)}\n`;
+    for (let i = 1; i <= 3; i++) text += `L${i} = ${`$(L${i - 1})`.repeat(16)}\n`;
+    for (let i = 0; i < 400; i++) text += `K${i} = $(L3)$(L3)$(L3)\n`;
+    const config = fx.load(text);
+    let refused = -1;
+    for (let i = 0; i < 400 && refused < 0; i++) {
+      try {
+        assert.equal(config.get(`K${i}`)?.length, 3 * 256 * 1024);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        refused = i;
+        assert.equal(
+          e.message,
+          `Config source Error "${fx.root}", Line ${i + 5}: ${tooManySteps(`K${i}`)}`,
+        );
+      }
+    }
+    assert.ok(refused > 100, `refused at K${refused}`);
+    // At load time, too: each `if` expands the bomb again, as the table changed in between.
+    const atLoad = `${text}${"X = 1\nif $(K0)\nendif\n".repeat(400)}`;
+    let caught: unknown = undefined;
+    try {
+      fx.load(atLoad);
+    } catch (e) {
+      caught = e;
+    }
+    assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${caught}`);
+    assert.equal(caught.file, fx.root);
+    const [, what] = /while expanding (.+?); check/.exec(caught.message) ?? [];
+    assert.equal(
+      caught.message,
+      `Config source Error "${fx.root}", Line ${caught.line}: ${tooManySteps(what)}`,
+    );
   });
 });

@@ -3,6 +3,7 @@
  * detection where upstream would loop forever.
  */
 
+import { LoadBudget } from "./budget.ts";
 import { ConfigError, sourceErrorMessage } from "./errors.ts";
 import { isDollar, nextMacro, replaceDollars } from "./macros.ts";
 import { type Definition, describeOrigin, type KnobTable, type Origin } from "./table.ts";
@@ -34,11 +35,20 @@ export class Expander {
   readonly #env: Readonly<Record<string, string>>;
   readonly #cache = new Map<Definition, string>();
   readonly #stack: Frame[] = [];
+  readonly #budget: LoadBudget;
 
-  /** @param env the environment `$ENV(…)` reads. */
-  constructor(table: KnobTable, env: Readonly<Record<string, string>>) {
+  /**
+   * @param env the environment `$ENV(…)` reads.
+   * @param budget counts every substitution, for as long as this expander is used.
+   */
+  constructor(
+    table: KnobTable,
+    env: Readonly<Record<string, string>>,
+    budget: LoadBudget = new LoadBudget(),
+  ) {
     this.#table = table;
     this.#env = env;
+    this.#budget = budget;
   }
 
   /** Drops memoized expansions; call whenever the table changes. */
@@ -70,19 +80,24 @@ export class Expander {
   /**
    * The final value of knob `name`: {@link expandKnob} with `$(DOLLAR)` turned into `$`.
    *
-   * @throws {ConfigError} on a recursive or non-terminating definition.
+   * @throws {ConfigError} on a recursive or non-terminating definition, or when the load's
+   * expansion budget runs out (naming where `name` is defined).
    */
   param(name: string): string {
-    return replaceDollars(this.expandKnob(name));
+    const value = this.expandKnob(name);
+    const origin = this.#table.lookup(name)?.origin ?? { kind: "default" };
+    return replaceDollars(value, (length) => this.#count(length, origin, name));
   }
 
   /**
    * Expands arbitrary text (an include file name, an `if` condition, an `error :` message).
    *
-   * @throws {ConfigError} on a recursive or non-terminating definition.
+   * @throws {ConfigError} on a recursive or non-terminating definition, or when the load's
+   * expansion budget runs out.
    */
   expandText(text: string, origin: Origin): string {
-    return replaceDollars(this.#expand(text, origin, "the value"));
+    const value = this.#expand(text, origin, "the value");
+    return replaceDollars(value, (length) => this.#count(length, origin, "the value"));
   }
 
   /**
@@ -99,7 +114,8 @@ export class Expander {
    * Expands only the references of `value` to knob `self` (and, for `SUBSYS.X`, to `X`), with
    * the raw value `self` has now: how `A = $(A) more` appends.
    *
-   * @throws {ConfigError} when the substitution does not terminate.
+   * @throws {ConfigError} when the substitution does not terminate, or when the load's
+   * expansion budget runs out.
    */
   expandSelf(value: string, self: string, origin: Origin): string {
     const first = self.toLowerCase();
@@ -122,7 +138,14 @@ export class Expander {
       let replacement = this.rawValue(ref.name) ?? "";
       if (replacement === "" && ref.fallback !== undefined) replacement = ref.fallback;
       s = s.slice(0, ref.start) + replacement + s.slice(ref.end);
+      this.#count(s.length, origin, self);
     }
+  }
+
+  /** Counts a substitution in `what` that left `length` characters against the load's budget. */
+  #count(length: number, origin: Origin, what: string): void {
+    const problem = this.#budget.countStep(length, what);
+    if (problem !== null) throw errorAt(origin, problem);
   }
 
   #expandDefinition(definition: Definition): string {
@@ -177,6 +200,7 @@ export class Expander {
         replacement = this.expandKnob(ref.name);
       }
       s = s.slice(0, ref.start) + replacement + s.slice(ref.end);
+      this.#count(s.length, origin, what);
     }
   }
 }

@@ -3,12 +3,13 @@
  * overrides and the embedded default (docs/upstream.md "Configuration"; README "Configuration").
  */
 
+import { LoadBudget } from "./budget.ts";
 import { EMBEDDED_ROOT_DEFAULTS, EMBEDDED_USER_DEFAULTS, PERSONAL_SPOOL_NAME } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 import { errorAt, Expander } from "./expand.ts";
 import { trimSpace, trimStartSpace } from "./lines.ts";
 import { isValidName } from "./macros.ts";
-import { fileErrorReason, type ParseContext, parseSource } from "./parser.ts";
+import { fileErrorReason, type ParseContext, parseSource, readConfigFile } from "./parser.ts";
 import { type Definition, describeOrigin, KnobTable } from "./table.ts";
 
 /** A loaded configuration. Knob names are case-insensitive. */
@@ -18,7 +19,9 @@ export interface Config {
    * built-in default. Undefined when the knob is undefined or expands to "" (HTCondor's
    * `param()`). Expansion is lazy and memoized.
    *
-   * @throws {ConfigError} on a recursive macro, naming the knobs and where the first is defined.
+   * @throws {ConfigError} on a recursive macro, naming the knobs and where the first is defined;
+   * or when this load's expansion budget (`MAX_EXPANSION_STEPS`) runs out, naming the knob
+   * being expanded and where it is defined.
    */
   get(name: string): string | undefined;
   /**
@@ -194,14 +197,15 @@ class Loader {
   readonly #expander: Expander;
   readonly #warnings: string[] = [];
   readonly #ctx: ParseContext;
+  readonly #budget = new LoadBudget();
 
   constructor(options: LoadConfigOptions) {
     this.#options = options;
     let expander: Expander | undefined = undefined;
     this.#table = new KnobTable(options.subsystem ?? "TOOL", () => expander?.invalidate());
-    expander = new Expander(this.#table, options.env);
+    expander = new Expander(this.#table, options.env, this.#budget);
     this.#expander = expander;
-    this.#ctx = { table: this.#table, expander, warnings: this.#warnings };
+    this.#ctx = { table: this.#table, expander, warnings: this.#warnings, budget: this.#budget };
   }
 
   load(): Config {
@@ -221,6 +225,7 @@ class Loader {
       const slash = rootFile.lastIndexOf("/");
       const dir = slash < 0 ? "." : slash === 0 ? "/" : rootFile.slice(0, slash);
       table.set(detected("CONFIG_ROOT", dir));
+      this.#budget.countFile(); // the first file: always within the budget
       this.#parseFile(rootFile, 0, "global config source", true);
     } else if (options.uid === 0) {
       for (const [name, raw] of EMBEDDED_ROOT_DEFAULTS) {
@@ -288,7 +293,7 @@ class Loader {
   #parseFile(path: string, depth: number, kind: string, required: boolean): void {
     let content: string;
     try {
-      content = Deno.readTextFileSync(path);
+      content = readConfigFile(path, this.#budget);
     } catch (e) {
       if (fileErrorReason(e) === null) throw e;
       if (!required) return;
@@ -317,6 +322,7 @@ class Loader {
     const required = this.#requireLocal();
     const exclude = this.#excludeRegExp();
     for (const dir of splitList(list)) {
+      this.#countFile("LOCAL_CONFIG_DIR");
       let entries: Deno.DirEntry[];
       try {
         entries = [...Deno.readDirSync(dir)];
@@ -332,7 +338,10 @@ class Loader {
         files.push(path);
       }
       files.sort(compareBytes);
-      for (const file of files) this.#parseFile(file, 1, "config source", required);
+      for (const file of files) {
+        this.#countFile("LOCAL_CONFIG_DIR");
+        this.#parseFile(file, 1, "config source", required);
+      }
     }
   }
 
@@ -345,6 +354,7 @@ class Loader {
     const done: string[] = [];
     while (todo.length > 0) {
       const source = todo.shift()!;
+      this.#countFile("LOCAL_CONFIG_FILE");
       this.#parseFile(source, 1, "config source", required);
       done.push(source);
       // A file that changes LOCAL_CONFIG_FILE changes the rest of the list (docs/upstream.md
@@ -356,6 +366,13 @@ class Loader {
         value = now;
       }
     }
+  }
+
+  /** Counts a directory or file that the list in knob `knob` names; the knob is blamed. */
+  #countFile(knob: string): void {
+    const problem = this.#budget.countFile();
+    if (problem === null) return;
+    throw errorAt(this.#table.lookup(knob)?.origin ?? { kind: "default" }, problem);
   }
 
   #refusePipe(value: string): void {
@@ -476,11 +493,14 @@ class LoadedConfig implements Config {
  * Reads HTCondor configuration: the root file (CONDOR_CONFIG, else /etc/condor/condor_config,
  * else the embedded default), LOCAL_CONFIG_DIR and LOCAL_CONFIG_FILE, then `_CONDOR_*`
  * environment overrides. Files are read synchronously; values are expanded when asked for.
- * Never prints, never exits.
+ * Never prints, never exits. One load, its `Config.get` calls included, reads at most
+ * `MAX_CONFIG_FILES` files and `MAX_CONFIG_BYTES` bytes and does at most
+ * `MAX_EXPANSION_STEPS` expansion steps (lib/config/budget.ts).
  *
  * Needs `--allow-read`.
  *
- * @throws {ConfigError} for any fatal problem; its message can be printed as is.
+ * @throws {ConfigError} for any fatal problem, a budget that ran out included; its message can
+ * be printed as is.
  */
 export function loadConfig(options: LoadConfigOptions): Config {
   return new Loader(options).load();

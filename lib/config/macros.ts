@@ -157,14 +157,18 @@ export function isDollar(ref: MacroRef): boolean {
   return ref.kind === "normal" && ref.fallback === undefined && ref.name.toUpperCase() === "DOLLAR";
 }
 
-/** Replaces every `$(DOLLAR)` in `s` with `$` (done once, after all other expansion). */
-export function replaceDollars(s: string): string {
+/**
+ * Replaces every `$(DOLLAR)` in `s` with `$` (done once, after all other expansion), calling
+ * `onReplace` with the new length after each replacement (each rescans the rest of the value).
+ */
+export function replaceDollars(s: string, onReplace: (length: number) => void = () => {}): string {
   let out = s;
   let from = 0;
   for (;;) {
     const ref = nextMacro(out, from, (r) => !isDollar(r));
     if (ref === null) return out;
     out = out.slice(0, ref.start) + "$" + out.slice(ref.end);
+    onReplace(out.length);
     from = ref.start;
   }
 }
@@ -175,13 +179,16 @@ export function replaceDollars(s: string): string {
  */
 export function findUnterminatedMacro(s: string): number {
   let t = 0;
+  // A `(` before `closed` lies inside a pair already found closed, so it is closed too; not
+  // scanning it again keeps nested `$($($(…)))` linear instead of quadratic.
+  let closed = 0;
   for (;;) {
     const dollar = s.indexOf("$", t);
     if (dollar < 0) return -1;
     let p = dollar + 1;
     if (s[p] === "$") p++;
     while (isPrefixChar(s[p])) p++;
-    if (s[p] === "(") {
+    if (s[p] === "(" && p >= closed) {
       let depth = 0;
       let q = p;
       for (; q < s.length; q++) {
@@ -189,6 +196,7 @@ export function findUnterminatedMacro(s: string): number {
         else if (s[q] === ")" && --depth === 0) break;
       }
       if (q >= s.length) return dollar;
+      closed = q;
     }
     t = dollar + 1;
   }

@@ -3,6 +3,7 @@
  * assignments, `+=`, `@=TAG` blocks, `include`, `use`, `error`/`warning` and `if` blocks.
  */
 
+import type { LoadBudget } from "./budget.ts";
 import { CONFIG_VERSION, METAKNOBS } from "./defaults.ts";
 import { ConfigError, sourceError, sourceWarningMessage } from "./errors.ts";
 import type { Expander } from "./expand.ts";
@@ -18,6 +19,8 @@ export interface ParseContext {
   readonly table: KnobTable;
   readonly expander: Expander;
   readonly warnings: string[];
+  /** The work left to this load: files and bytes read here, expansion steps in `expander`. */
+  readonly budget: LoadBudget;
 }
 
 /** A statement split at its operator. */
@@ -373,9 +376,11 @@ class SourceParser {
     if (target.endsWith("|")) {
       throw this.#error(line, "piped configuration commands are not supported");
     }
+    const problem = this.#ctx.budget.countFile();
+    if (problem !== null) throw this.#error(line, problem);
     let content: string;
     try {
-      content = Deno.readTextFileSync(target);
+      content = readConfigFile(target, this.#ctx.budget);
     } catch (e) {
       const reason = fileErrorReason(e);
       if (reason === null) throw e;
@@ -445,6 +450,48 @@ export function fileErrorReason(e: unknown): string | null {
   if (e instanceof Deno.errors.InvalidData) return "not valid text";
   if (e instanceof Error && "code" in e && typeof e.code === "string") return e.code;
   return null;
+}
+
+const DECODER = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Reads configuration file `path` as text (invalid UTF-8 becomes U+FFFD, as with
+ * `Deno.readTextFileSync`), counting its bytes against `budget`. Reads at most one byte past
+ * the budget, so a huge or endless file (an include of /dev/zero) is refused without reading it
+ * all. Needs `--allow-read`.
+ *
+ * @throws {ConfigError} when the byte budget runs out, naming `path` and the line it ran out on.
+ * @throws {Deno.errors.NotFound} and the other errors of opening and reading `path`.
+ */
+export function readConfigFile(path: string, budget: LoadBudget): string {
+  const left = budget.bytesLeft;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const file = Deno.openSync(path);
+  try {
+    while (size <= left) {
+      const chunk = new Uint8Array(Math.min(1 << 16, left + 1 - size));
+      const n = file.readSync(chunk);
+      if (n === null) break;
+      chunks.push(chunk.subarray(0, n));
+      size += n;
+    }
+  } finally {
+    file.close();
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  const problem = budget.countBytes(size);
+  if (problem !== null) {
+    let line = 1;
+    for (let i = 0; i < left; i++) if (bytes[i] === 0x0a) line++;
+    throw sourceError(path, line, problem);
+  }
+  return DECODER.decode(bytes);
 }
 
 /**
