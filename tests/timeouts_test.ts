@@ -20,7 +20,7 @@ Deno.test("a held lock gives up after CRED_LOCK_TIMEOUT (1 s: within 0.8-2 s) wi
     assert.equal(ok.code, 0, ok.stderr);
     // Another writer holds root's lock: flock(1) keeps it for 10 s.
     const holder = new Deno.Command("flock", {
-      args: [`${spool.krb}/.locks/root.lock`, "-c", "echo held; sleep 10"],
+      args: ["-o", `${spool.krb}/.locks/root.lock`, "-c", "echo held; sleep 10"],
       stdout: "piped",
     }).spawn();
     const reader = holder.stdout.getReader();

@@ -64,6 +64,7 @@ function debugChannel(command: CommandLine, io: Io): (line: string) => void {
 /** The `-f FILE` branch: no header, no configuration, nothing printed on success. */
 async function runPoolFile(command: CommandLine, io: Io): Promise<number> {
   const file = command.poolFile!;
+  const subject: Subject = { action: "add", type: "password", account: "", pool: true };
   let credential: Uint8Array | typeof CANCELLED | null = null;
   try {
     credential = await readCredential(credentialSource(command), io, {
@@ -76,11 +77,12 @@ async function runPoolFile(command: CommandLine, io: Io): Promise<number> {
     if (!(error instanceof StoreError)) throw error;
     const own = error.code === "input" || error.code === "too-large" || error.code === "empty";
     if (!own) io.writeErr(`${UPSTREAM.writePoolFileFailed(file)}\n`);
-    const subject: Subject = { action: "add", type: "password", account: "", pool: true };
+    if (command.json) io.writeOut(formatJson(jsonError(subject, null, error, [])));
     return emit(io, { ...reportError(subject, error), stdout: "" });
   } finally {
     if (credential instanceof Uint8Array) credential.fill(0);
   }
+  if (command.json) io.writeOut(formatJson(jsonOutcome(subject, null, { status: "success" }, [])));
   return 0;
 }
 
@@ -104,7 +106,7 @@ function render(
   let code: number;
   if (reply.ok) {
     if (command.json) {
-      io.writeOut(formatJson(jsonOutcome(subject, user ?? "", reply.outcome, warnings)));
+      io.writeOut(formatJson(jsonOutcome(subject, user, reply.outcome, warnings)));
       code = 0;
     } else {
       code = emit(io, reportOutcome(subject, reply.outcome));

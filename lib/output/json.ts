@@ -122,7 +122,7 @@ function emptyInfo(): JsonInfo {
 /** The JSON form of an outcome. */
 export function jsonOutcome(
   subject: Subject,
-  user: string,
+  user: string | null,
   outcome: Outcome,
   warnings: readonly string[],
   now: number = Math.floor(Date.now() / 1000),

@@ -1,0 +1,424 @@
+/**
+ * `--json` (README "--json", docs/result.schema.json): every status the program can produce, each
+ * from a real run, with its reason, upstream code, `changed`, warnings and exit status. The
+ * harness also validates every --json output against the published schema.
+ */
+
+import assert from "node:assert/strict";
+import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
+import { localTime, runCli, type Spool, startCredmon, withSpool } from "../testing/harness.ts";
+
+/** The fields every golden fixes, beside the exit status. */
+interface Expected {
+  readonly exit: number;
+  readonly ok: boolean;
+  readonly action: string | null;
+  readonly type: string | null;
+  readonly user: string | null;
+  readonly status: string;
+  readonly reason: string;
+  readonly code: number;
+  readonly changed: boolean | null;
+  readonly warnings?: RegExp;
+  readonly message: RegExp;
+}
+
+async function expectJson(
+  spool: Spool,
+  args: string[],
+  expected: Expected,
+  options: { stdin?: string; env?: Record<string, string>; user?: "tester" } = {},
+): Promise<Record<string, unknown>> {
+  const user = options.user ? (await nonRootUsers())![0] : undefined;
+  const r = await runCli([...args, "--json"], {
+    env: { ...spool.env, ...options.env },
+    stdin: options.stdin,
+    user,
+  });
+  const json = JSON.parse(r.stdout);
+  const where = `${args.join(" ")}: ${r.stdout}${r.stderr}`;
+  assert.equal(r.code, expected.exit, where);
+  const { exit: _exit, warnings, message, ...fields } = expected;
+  assert.deepEqual(
+    Object.fromEntries(Object.keys(fields).map((k) => [k, json[k]])),
+    fields,
+    where,
+  );
+  assert.match(json.message, message, where);
+  if (warnings) {
+    assert.equal(json.warnings.length, 1, where);
+    assert.match(json.warnings[0], warnings, where);
+  } else {
+    assert.deepEqual(json.warnings, [], where);
+  }
+  return json;
+}
+
+const ROOT = "root@test.example";
+
+Deno.test("--json: stored, unchanged, pending, valid, deleted and not-found", async () => {
+  await withSpool(async (spool) => {
+    const stored = await expectJson(spool, ["add-oauth", "-s", "j", "-P", "-i", "-"], {
+      exit: 0,
+      ok: true,
+      action: "add",
+      type: "oauth",
+      user: ROOT,
+      status: "stored",
+      reason: "stored",
+      code: 1,
+      changed: true,
+      message: /^Operation succeeded\. Credential was stored on \d{4}-/,
+    }, { stdin: "tok" });
+    const mtime = Math.floor(
+      (await Deno.stat(`${spool.oauth}/root/j.use`)).mtime!.getTime() / 1000,
+    );
+    assert.deepEqual(stored.info, {
+      caller: ROOT,
+      stored: localTime(mtime, "UTC"),
+      stored_unix: mtime,
+      expires: null,
+      expires_unix: null,
+      expires_in: null,
+      ad: {},
+    });
+    await expectJson(spool, ["add-oauth", "-s", "j", "-P", "-i", "-"], {
+      exit: 0,
+      ok: true,
+      action: "add",
+      type: "oauth",
+      user: ROOT,
+      status: "stored",
+      reason: "unchanged",
+      code: 1,
+      changed: false,
+      message: /^Operation succeeded\./,
+    }, { stdin: "tok" });
+    await expectJson(spool, ["add-oauth", "-s", "p", "-i", "-"], {
+      exit: 0,
+      ok: true,
+      action: "add",
+      type: "oauth",
+      user: ROOT,
+      status: "pending",
+      reason: "awaiting-credmon",
+      code: 6,
+      changed: true,
+      warnings: /^the OAuth credmon was not signalled \(no pid file .*\/pid\)/,
+      message: /^Operation succeeded and is waiting for processing\.$/,
+    }, { stdin: "seed" });
+    const valid = await expectJson(spool, ["query-oauth", "-s", "j"], {
+      exit: 0,
+      ok: true,
+      action: "query",
+      type: "oauth",
+      user: ROOT,
+      status: "valid",
+      reason: "valid",
+      code: 1,
+      changed: null,
+      message: /^A credential was stored and is valid\.$/,
+    });
+    assert.deepEqual((valid.info as { ad: unknown }).ad, { j: mtime });
+    await expectJson(spool, ["query-oauth"], {
+      exit: 0,
+      ok: true,
+      action: "query",
+      type: "oauth",
+      user: ROOT,
+      status: "pending",
+      reason: "awaiting-credmon",
+      code: 6,
+      changed: null,
+      message: /^A credential was stored and is waiting for processing\.$/,
+    });
+    await expectJson(spool, ["delete-oauth", "-s", "j"], {
+      exit: 0,
+      ok: true,
+      action: "delete",
+      type: "oauth",
+      user: ROOT,
+      status: "deleted",
+      reason: "deleted",
+      code: 1,
+      changed: null,
+      message: /^Operation succeeded\.$/,
+    });
+    await expectJson(spool, ["query-krb"], {
+      exit: 1,
+      ok: false,
+      action: "query",
+      type: "kerberos",
+      user: ROOT,
+      status: "not-found",
+      reason: "not-found",
+      code: 5,
+      changed: null,
+      message: /^No credential is stored\.$/,
+    });
+    await expectJson(spool, ["delete", "-c"], {
+      exit: 1,
+      ok: false,
+      action: "delete",
+      type: "password",
+      user: "condor_pool@test.example",
+      status: "not-found",
+      reason: "not-found",
+      code: 5,
+      changed: null,
+      message: /^Operation failed: username not found\.$/,
+    });
+  });
+});
+
+Deno.test("--json: mismatch, expiring, denied, invalid, input and usage", async () => {
+  await withSpool(async (spool) => {
+    await runCli(["add-oauth", "-s", "m", "-S", "a", "-i", "-"], { env: spool.env, stdin: "{}" });
+    await expectJson(spool, ["query-oauth", "-s", "m"], {
+      exit: 2,
+      ok: false,
+      action: "query",
+      type: "oauth",
+      user: ROOT,
+      status: "mismatch",
+      reason: "mismatch",
+      code: 13,
+      changed: null,
+      message:
+        /^Credential was found but it did not match requested scopes or audience\n {4}stored scopes "a"/,
+    });
+    await runCli(["add-oauth", "-s", "e", "-P", "-i", "-"], { env: spool.env, stdin: "not-a-jwt" });
+    await expectJson(spool, ["query-oauth", "-s", "e", "--min-ttl", "60"], {
+      exit: 1,
+      ok: false,
+      action: "query",
+      type: "oauth",
+      user: ROOT,
+      status: "expiring",
+      reason: "expiring",
+      code: 0,
+      changed: null,
+      message: /^ERROR: --min-ttl: the access token in .* is not a JWT with an "exp" claim/,
+    });
+    await expectJson(spool, ["add-oauth", "-s", "v", "-i", "-"], {
+      exit: 1,
+      ok: false,
+      action: "add",
+      type: "oauth",
+      user: ROOT,
+      status: "denied",
+      reason: "untrusted-host",
+      code: 14,
+      changed: false,
+      message:
+        /^Credential requires interacting with an untrusted host\n {4}the Vault host "evil\.example"/,
+    }, {
+      stdin: '{"vault_token":"t","vault_url":"https://evil.example/"}',
+      env: { _CONDOR_TRUSTED_VAULT_HOSTS: "vault.example" },
+    });
+    await expectJson(spool, ["add-krb", "-u", "a b@test.example", "-i", "-"], {
+      exit: 1,
+      ok: false,
+      action: "add",
+      type: "kerberos",
+      user: null,
+      status: "invalid",
+      reason: "bad-args",
+      code: 8,
+      changed: false,
+      message:
+        /^Operation aborted due to missing or bad arguments\n {4}the user name "a b" contains/,
+    }, { stdin: "t" });
+    await expectJson(spool, ["add-krb", "-i", "-"], {
+      exit: 1,
+      ok: false,
+      action: "add",
+      type: "kerberos",
+      user: ROOT,
+      status: "input",
+      reason: "empty",
+      code: 0,
+      changed: false,
+      message: /^ERROR: the credential is empty; nothing was stored$/,
+    }, { stdin: "" });
+    await expectJson(spool, ["add-krb", "-u", "x@y", "--bogus"], {
+      exit: 1,
+      ok: false,
+      action: "add",
+      type: "kerberos",
+      user: null,
+      status: "usage",
+      reason: "usage",
+      code: 8,
+      changed: null,
+      message: /^ERROR: Unrecognized option - '--bogus'$/,
+    });
+  });
+});
+
+Deno.test("--json: insecure, config, locked, io, timeout and unsupported", async () => {
+  await withSpool(async (spool) => {
+    await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: "t" });
+    await Deno.chmod(spool.krb, 0o777);
+    await expectJson(spool, ["query-krb"], {
+      exit: 1,
+      ok: false,
+      action: "query",
+      type: "kerberos",
+      user: ROOT,
+      status: "insecure",
+      reason: "insecure",
+      code: 0,
+      changed: null,
+      message: /^ERROR: refusing to use the directory ".*krb": its mode 0777 makes it writable/,
+    });
+    await Deno.chmod(spool.krb, 0o755);
+    await expectJson(spool, ["query-krb"], {
+      exit: 1,
+      ok: false,
+      action: "query",
+      type: "kerberos",
+      user: ROOT,
+      status: "config",
+      reason: "config",
+      code: 11,
+      changed: null,
+      message:
+        /^Operation failed because of a configuration error\n {4}SEC_CREDENTIAL_DIRECTORY_KRB is not set/,
+    }, { env: { _CONDOR_SEC_CREDENTIAL_DIRECTORY_KRB: "" } });
+    const holder = new Deno.Command("flock", {
+      args: ["-o", `${spool.krb}/.locks/root.lock`, "-c", "echo held; sleep 10"],
+      stdout: "piped",
+    }).spawn();
+    const reader = holder.stdout.getReader();
+    await reader.read();
+    try {
+      await expectJson(spool, ["add-krb", "-i", "-"], {
+        exit: 1,
+        ok: false,
+        action: "add",
+        type: "kerberos",
+        user: ROOT,
+        status: "locked",
+        reason: "locked",
+        code: 0,
+        changed: false,
+        message: /^ERROR: timed out after 1 seconds waiting for the lock/,
+      }, { stdin: "t", env: { _CONDOR_CRED_LOCK_TIMEOUT: "1" } });
+    } finally {
+      holder.kill("SIGKILL");
+      reader.releaseLock();
+      await holder.stdout.cancel().catch(() => {});
+      await holder.status;
+    }
+    // -f into a directory that does not exist.
+    await expectJson(spool, ["-f", `${spool.root}/no/such/dir/pool`, "-p", "-"], {
+      exit: 1,
+      ok: false,
+      action: "add",
+      type: "password",
+      user: null,
+      status: "io",
+      reason: "io",
+      code: 0,
+      changed: false,
+      message:
+        /^ERROR: the directory of ".*\/no\/such\/dir\/pool" does not exist; create it first$/,
+    }, { stdin: "pw" });
+    await expectJson(spool, ["-f", `${spool.root}/poolfile`, "-p", "-"], {
+      exit: 0,
+      ok: true,
+      action: "add",
+      type: "password",
+      user: null,
+      status: "stored",
+      reason: "stored",
+      code: 1,
+      changed: true,
+      message: /^Operation succeeded\.$/,
+    }, { stdin: "pw" });
+    // A directory where the credential should be is refused, never replaced.
+    await Deno.remove(`${spool.krb}/root.cred`);
+    await Deno.mkdir(`${spool.krb}/root.cred/inner`, { recursive: true });
+    await expectJson(spool, ["add-krb", "-i", "-"], {
+      exit: 1,
+      ok: false,
+      action: "add",
+      type: "kerberos",
+      user: ROOT,
+      status: "insecure",
+      reason: "insecure",
+      code: 0,
+      changed: false,
+      message: /^ERROR: refusing to use ".*root\.cred": it is not a regular file/,
+    }, { stdin: "t" });
+    await Deno.remove(`${spool.krb}/root.cred`, { recursive: true });
+    await Deno.writeTextFile(`${spool.root}/notadir`, "");
+    await expectJson(spool, ["add-krb", "-i", "-"], {
+      exit: 1,
+      ok: false,
+      action: "add",
+      type: "kerberos",
+      user: ROOT,
+      status: "insecure",
+      reason: "insecure",
+      code: 0,
+      changed: false,
+      message: /^ERROR: refusing to use the directory ".*notadir": it is not a directory/,
+    }, { stdin: "t", env: { _CONDOR_SEC_CREDENTIAL_DIRECTORY_KRB: `${spool.root}/notadir` } });
+    const credmon = await startCredmon(spool.krb, {
+      mode: "krb",
+      log: `${spool.root}/log`,
+      ignore: true,
+    });
+    try {
+      await expectJson(spool, ["add-krb", "-i", "-"], {
+        exit: 1,
+        ok: false,
+        action: "add",
+        type: "kerberos",
+        user: ROOT,
+        status: "timeout",
+        reason: "credmon-timeout",
+        code: 10,
+        changed: false,
+        message: /^The credmon did not process credentials within the timeout period\n/,
+      }, { stdin: "t", env: { _CONDOR_CREDD_POLLING_TIMEOUT: "1" } });
+    } finally {
+      await credmon.stop();
+    }
+    await expectJson(spool, ["query-krb", "-n", "elsewhere.example"], {
+      exit: 1,
+      ok: false,
+      action: "query",
+      type: "kerberos",
+      user: ROOT,
+      status: "unsupported",
+      reason: "unsupported",
+      code: 0,
+      changed: null,
+      message: /^ERROR: -n elsewhere\.example needs the condor_store_cred daemon/,
+    });
+  });
+});
+
+Deno.test({
+  name: "--json: permission (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: () =>
+    withSpool(async (spool) => {
+      await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: "t" });
+      await expectJson(spool, ["query-krb"], {
+        exit: 1,
+        ok: false,
+        action: "query",
+        type: "kerberos",
+        user: "csc_tester@test.example",
+        status: "permission",
+        reason: "permission",
+        code: 0,
+        changed: null,
+        message: /^ERROR: permission denied to inspect ".*"; run as root/,
+      }, { user: "tester" });
+    }),
+});
