@@ -287,7 +287,7 @@ Deno.test("compile refuses a base binary that builds but does not run as the pro
   });
 });
 
-Deno.test("the release workflow checks, compiles every target and publishes SHA256SUMS", async () => {
+Deno.test("the release workflow checks, compiles, packages and publishes with SHA256SUMS", async () => {
   const path = `${REPO}/.github/workflows/release.yml`;
   const text = await Deno.readTextFile(path);
   // Parsed by a real YAML parser when Debian's python3-yaml is there (.ci/run installs it).
@@ -318,6 +318,16 @@ Deno.test("the release workflow checks, compiles every target and publishes SHA2
     assert.match(runs[publish], /dist\/condor_store_cred-\*/);
     assert.match(runs[publish], /dist\/SHA256SUMS/);
     assert.ok(runs.some((r) => r.includes(`-eq ${TARGETS.length}`)), "checks every target built");
+    // The packaging tools are installed before the tests (so the package tests run, not ignored),
+    // and both Linux binaries are packaged after the smoke tests, summed and published.
+    const tools = index(/apt-get install\b.*\bdpkg\b.*\brpm\b/);
+    const packaging = index(/\btask package\b/);
+    assert.ok(tools >= 0 && tools < ok, runs.join("\n---\n"));
+    assert.ok(packaging > smoke && publish > packaging, runs.join("\n---\n"));
+    assert.match(runs[packaging], /-eq 4\b/, "checks that two .deb and two .rpm were built");
+    assert.match(runs[packaging], /sha256sum \*\.deb \*\.rpm >> SHA256SUMS/);
+    assert.match(runs[publish], /dist\/\*\.deb/);
+    assert.match(runs[publish], /dist\/\*\.rpm/);
   }
   // The workflow's Deno is the one the project pins (and these tests run on).
   for (const version of text.matchAll(/deno@(\d+\.\d+\.\d+)/g)) {
