@@ -77,3 +77,9 @@ export async function withCondorUser<T>(fn: (condor: TestUser) => Promise<T>): P
     if (existing === null) await removeUser("condor");
   }
 }
+
+/** True when `command` is on the PATH (for `Deno.test({ ignore })` of tests that drive a tool). */
+export async function have(command: string): Promise<boolean> {
+  return await new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" })
+    .output().then((o) => o.success, () => false);
+}

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { REPO } from "./helpers.ts";
+import { REPO } from "../testing/harness.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();

@@ -11,13 +11,15 @@ import { actionWords, completionScript } from "../lib/cli/completions.ts";
 import { OPTIONS } from "../lib/cli/grammar.ts";
 import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
 import { programCommand, REPO, runCli, withSpool } from "../testing/harness.ts";
+import { have } from "../testing/users.ts";
 
 const denoJson = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`));
 
-async function have(command: string): Promise<boolean> {
-  return await new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" })
-    .output().then((o) => o.success, () => false);
-}
+// Tools the tests drive; .ci/run installs them, and fails if any of these tests is ignored there.
+const HAS_MAN = await have("man") && await have("groff");
+const HAS_BASH = await have("bash");
+const HAS_ZSH = await have("zsh");
+const HAS_FISH = await have("fish");
 
 Deno.test("--version and -v print the version from deno.json", async () => {
   for (const flag of ["--version", "-v"]) {
@@ -48,28 +50,28 @@ Deno.test("the committed man page is what the grammar generates", async () => {
   }
 });
 
-Deno.test("the man page renders with man -l without warnings", async (t) => {
-  if (!(await have("man")) || !(await have("groff"))) {
-    console.log("skipped: man-db and groff are not installed");
-    return;
-  }
-  const out = await new Deno.Command("man", {
-    args: ["--warnings", "-l", `${REPO}/condor_store_cred.1`],
-    env: { MANWIDTH: "80", MAN_KEEP_FORMATTING: "0", PAGER: "cat" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  // Strip the overstrike (bold/underline) formatting man emits when not on a terminal.
-  // deno-lint-ignore no-control-regex -- backspace is how man marks bold text in plain output
-  const stdout = new TextDecoder().decode(out.stdout).replace(/.\x08/g, "");
-  await t.step("exit status 0, no warnings", () => {
-    assert.equal(out.code, 0);
-    assert.equal(new TextDecoder().decode(out.stderr), "");
-  });
-  await t.step("it shows the synopsis and the options", () => {
-    assert.match(stdout, /condor_store_cred action\[-type\] \[options\]/);
-    assert.match(stdout, /-i, --input filename/);
-  });
+Deno.test({
+  name: "the man page renders with man -l without warnings (needs man-db, groff)",
+  ignore: !HAS_MAN,
+  fn: async (t) => {
+    const out = await new Deno.Command("man", {
+      args: ["--warnings", "-l", `${REPO}/condor_store_cred.1`],
+      env: { MANWIDTH: "80", MAN_KEEP_FORMATTING: "0", PAGER: "cat" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    // Strip the overstrike (bold/underline) formatting man emits when not on a terminal.
+    // deno-lint-ignore no-control-regex -- backspace is how man marks bold text in plain output
+    const stdout = new TextDecoder().decode(out.stdout).replace(/.\x08/g, "");
+    await t.step("exit status 0, no warnings", () => {
+      assert.equal(out.code, 0);
+      assert.equal(new TextDecoder().decode(out.stderr), "");
+    });
+    await t.step("it shows the synopsis and the options", () => {
+      assert.match(stdout, /condor_store_cred action\[-type\] \[options\]/);
+      assert.match(stdout, /-i, --input filename/);
+    });
+  },
 });
 
 Deno.test("completions SHELL prints a script for bash, zsh and fish; others are refused", async () => {
@@ -106,68 +108,68 @@ async function bashComplete(words: string[], cwd = "/"): Promise<string[]> {
   return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).sort();
 }
 
-Deno.test("the bash completion completes actions, options and file names", async () => {
-  if (!(await have("bash"))) {
-    console.log("skipped: bash is not installed");
-    return;
-  }
-  assert.deepEqual(await bashComplete(["condor_store_cred", "ad"]), [
-    "add",
-    "add-krb",
-    "add-oauth",
-    "add-pwd",
-  ]);
-  assert.deepEqual(await bashComplete(["condor_store_cred", "q"]), [
-    "query",
-    "query-krb",
-    "query-oauth",
-    "query-pwd",
-  ]);
-  assert.deepEqual(await bashComplete(["condor_store_cred", "co"]), ["completions"]);
-  assert.deepEqual(await bashComplete(["condor_store_cred", "add-oauth", "--s"]), [
-    "--scopes",
-    "--service",
-  ]);
-  assert.deepEqual(
-    await bashComplete(["condor_store_cred", "query", "-"]),
-    [
-      ...OPTIONS.flatMap((o) => [...(o.short ? [`-${o.short}`] : []), `--${o.long}`]),
-    ].sort(),
-  );
-  assert.deepEqual(await bashComplete(["condor_store_cred", "completions", "z"]), ["zsh"]);
-  // -i completes file names; -s completes nothing.
-  await withSpool(async (spool) => {
-    await Deno.writeTextFile(`${spool.root}/token.json`, "{}");
+Deno.test({
+  name: "the bash completion completes actions, options and file names (needs bash)",
+  ignore: !HAS_BASH,
+  fn: async () => {
+    assert.deepEqual(await bashComplete(["condor_store_cred", "ad"]), [
+      "add",
+      "add-krb",
+      "add-oauth",
+      "add-pwd",
+    ]);
+    assert.deepEqual(await bashComplete(["condor_store_cred", "q"]), [
+      "query",
+      "query-krb",
+      "query-oauth",
+      "query-pwd",
+    ]);
+    assert.deepEqual(await bashComplete(["condor_store_cred", "co"]), ["completions"]);
+    assert.deepEqual(await bashComplete(["condor_store_cred", "add-oauth", "--s"]), [
+      "--scopes",
+      "--service",
+    ]);
     assert.deepEqual(
-      await bashComplete(["condor_store_cred", "add-oauth", "-i", "tok"], spool.root),
+      await bashComplete(["condor_store_cred", "query", "-"]),
       [
-        "token.json",
-      ],
+        ...OPTIONS.flatMap((o) => [...(o.short ? [`-${o.short}`] : []), `--${o.long}`]),
+      ].sort(),
     );
-    assert.deepEqual(
-      await bashComplete(["condor_store_cred", "add-oauth", "-s", "tok"], spool.root),
-      [],
-    );
-  });
-  assert.equal(actionWords().length, 12);
+    assert.deepEqual(await bashComplete(["condor_store_cred", "completions", "z"]), ["zsh"]);
+    // -i completes file names; -s completes nothing.
+    await withSpool(async (spool) => {
+      await Deno.writeTextFile(`${spool.root}/token.json`, "{}");
+      assert.deepEqual(
+        await bashComplete(["condor_store_cred", "add-oauth", "-i", "tok"], spool.root),
+        [
+          "token.json",
+        ],
+      );
+      assert.deepEqual(
+        await bashComplete(["condor_store_cred", "add-oauth", "-s", "tok"], spool.root),
+        [],
+      );
+    });
+    assert.equal(actionWords().length, 12);
+  },
 });
 
-Deno.test("zsh and fish completions are valid scripts for those shells when installed", async () => {
-  for (const [shell, args] of [["zsh", ["-n"]], ["fish", ["--no-execute"]]] as const) {
-    if (!(await have(shell))) {
-      console.log(`skipped: ${shell} is not installed`);
-      continue;
+Deno.test({
+  name: "zsh and fish completions are valid scripts for those shells (needs zsh, fish)",
+  ignore: !HAS_ZSH || !HAS_FISH,
+  fn: async () => {
+    for (const [shell, args] of [["zsh", ["-n"]], ["fish", ["--no-execute"]]] as const) {
+      const file = await Deno.makeTempFile({ suffix: `.${shell}` });
+      try {
+        await Deno.writeTextFile(file, completionScript(shell));
+        const out = await new Deno.Command(shell, { args: [...args, file], stderr: "piped" })
+          .output();
+        assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      } finally {
+        await Deno.remove(file);
+      }
     }
-    const file = await Deno.makeTempFile({ suffix: `.${shell}` });
-    try {
-      await Deno.writeTextFile(file, completionScript(shell));
-      const out = await new Deno.Command(shell, { args: [...args, file], stderr: "piped" })
-        .output();
-      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    } finally {
-      await Deno.remove(file);
-    }
-  }
+  },
 });
 
 /** Runs a shell script with `shell` and returns its stdout (stderr must be empty). */
@@ -184,50 +186,53 @@ async function shellOutput(shell: string, args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
-Deno.test("the fish completion completes actions, options and shells", async () => {
-  if (!(await have("fish"))) {
-    console.log("skipped: fish is not installed");
-    return;
-  }
-  const file = await Deno.makeTempFile({ suffix: ".fish" });
-  try {
-    await Deno.writeTextFile(file, completionScript("fish"));
-    // `complete -C LINE` prints fish's candidates for LINE: word, tab, description.
-    const complete = async (line: string) =>
-      (await shellOutput("fish", ["--no-config", "-c", `source ${file}; complete -C '${line}'`]))
-        .split("\n").filter(Boolean).map((l) => l.split("\t")[0]).sort();
-    assert.deepEqual(await complete("condor_store_cred del"), [
-      "delete",
-      "delete-krb",
-      "delete-oauth",
-      "delete-pwd",
-    ]);
-    assert.deepEqual(await complete("condor_store_cred add-oauth --s"), ["--scopes", "--service"]);
-    assert.deepEqual(await complete("condor_store_cred completions "), ["bash", "fish", "zsh"]);
-    const options = OPTIONS.flatMap((o) => [...(o.short ? [`-${o.short}`] : []), `--${o.long}`]);
-    assert.deepEqual(await complete("condor_store_cred query -"), options.sort());
-  } finally {
-    await Deno.remove(file);
-  }
+Deno.test({
+  name: "the fish completion completes actions, options and shells (needs fish)",
+  ignore: !HAS_FISH,
+  fn: async () => {
+    const file = await Deno.makeTempFile({ suffix: ".fish" });
+    try {
+      await Deno.writeTextFile(file, completionScript("fish"));
+      // `complete -C LINE` prints fish's candidates for LINE: word, tab, description.
+      const complete = async (line: string) =>
+        (await shellOutput("fish", ["--no-config", "-c", `source ${file}; complete -C '${line}'`]))
+          .split("\n").filter(Boolean).map((l) => l.split("\t")[0]).sort();
+      assert.deepEqual(await complete("condor_store_cred del"), [
+        "delete",
+        "delete-krb",
+        "delete-oauth",
+        "delete-pwd",
+      ]);
+      assert.deepEqual(await complete("condor_store_cred add-oauth --s"), [
+        "--scopes",
+        "--service",
+      ]);
+      assert.deepEqual(await complete("condor_store_cred completions "), ["bash", "fish", "zsh"]);
+      const options = OPTIONS.flatMap((o) => [...(o.short ? [`-${o.short}`] : []), `--${o.long}`]);
+      assert.deepEqual(await complete("condor_store_cred query -"), options.sort());
+    } finally {
+      await Deno.remove(file);
+    }
+  },
 });
 
-Deno.test("the zsh completion registers itself with compinit", async () => {
-  if (!(await have("zsh"))) {
-    console.log("skipped: zsh is not installed");
-    return;
-  }
-  const file = await Deno.makeTempFile({ suffix: ".zsh" });
-  try {
-    await Deno.writeTextFile(file, completionScript("zsh"));
-    const out = await shellOutput("zsh", [
-      "-f",
-      "-c",
-      `autoload -U compinit; compinit -u -D; source ${file}; print -r -- \${_comps[condor_store_cred]}`,
-    ]);
-    assert.equal(out, "_condor_store_cred\n");
-  } finally {
-    await Deno.remove(file);
-  }
+Deno.test({
+  name: "the zsh completion registers itself with compinit (needs zsh)",
+  ignore: !HAS_ZSH,
+  fn: async () => {
+    const file = await Deno.makeTempFile({ suffix: ".zsh" });
+    try {
+      await Deno.writeTextFile(file, completionScript("zsh"));
+      const out = await shellOutput("zsh", [
+        "-f",
+        "-c",
+        `autoload -U compinit; compinit -u -D; source ${file}; print -r -- \${_comps[condor_store_cred]}`,
+      ]);
+      assert.equal(out, "_condor_store_cred\n");
+    } finally {
+      await Deno.remove(file);
+    }
+  },
 });
 
 Deno.test("the run task and the tests use the same permission flags (RUNTIME_PERMISSIONS)", () => {
