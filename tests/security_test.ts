@@ -103,13 +103,21 @@ Deno.test({
 Deno.test("an insecure ancestor directory is refused; a sticky /tmp-like one is fine", async () => {
   await withSpool(async (spool) => {
     await populateSpool(spool);
-    await Deno.chmod(spool.root, 0o777);
-    const bad = await runCli(["query-krb"], { env: spool.env });
-    assert.deepEqual(bad.code, 1);
-    assert.match(
-      bad.stderr,
-      /refusing to use the directory ".*": its mode 0777 lets group or others replace/,
-    );
+    // Writable by others, by the group, or both, without the sticky bit: each is refused.
+    for (const mode of [0o777, 0o770, 0o775, 0o757, 0o730]) {
+      await Deno.chmod(spool.root, mode);
+      const before = await snapshot(spool.root);
+      const bad = await runCli(["query-krb"], { env: spool.env });
+      assert.deepEqual(bad.code, 1, mode.toString(8));
+      assert.match(
+        bad.stderr,
+        new RegExp(
+          `refusing to use the directory ".*": its mode 0${mode.toString(8)} lets group or ` +
+            "others replace",
+        ),
+      );
+      assert.equal(await snapshot(spool.root), before);
+    }
     await Deno.chmod(spool.root, 0o1777);
     const ok = await runCli(["query-krb"], { env: spool.env });
     assert.deepEqual(ok.code, 0, ok.stderr);
