@@ -16,6 +16,7 @@
 
 import { unseal } from "../lib/crypto/seal.ts";
 import { scramblePoolPassword } from "../lib/crypto/scramble.ts";
+import { generateCases, runFuzz } from "./fuzz.ts";
 import { machineDescription, markdownTable } from "./report.ts";
 import {
   baseEnv,
@@ -81,12 +82,14 @@ function parseOptions(args: string[]): Options {
 
 /** The figures the report publishes. */
 const figures = {
-  killsTotal: 0,
+  killAttempts: 0,
   killsMidRun: 0,
+  killsInWriteWindow: 0,
   killsAfterExit: 0,
   partialAfterKill: 0,
   tempFilesAfterNextAdd: 0,
   concurrentOps: 0,
+  concurrentPlanned: 0,
   concurrentAcknowledged: 0,
   lostWrites: 0,
   tornFiles: 0,
@@ -107,6 +110,8 @@ const figures = {
   attacksAsNonRoot: 0,
   secretLeaks: 0,
   secretChecks: 0,
+  fuzzCases: 0,
+  fuzzBroken: 0,
 };
 
 /** Failed properties (each one fails the run). */
@@ -236,6 +241,7 @@ async function crashSection(options: Options): Promise<void> {
     await withSpool(async (spool) => {
       let generation = 0;
       let midRun = 0;
+      let inWindow = 0;
       let afterExit = 0;
       let partial = 0;
       let debris = 0;
@@ -258,6 +264,8 @@ async function crashSection(options: Options): Promise<void> {
         const status = await child.status;
         if (status.signal === "SIGKILL") midRun++;
         else afterExit++;
+        // A temp file left right now means the kill landed between its creation and the rename.
+        if ((await tempFiles(type.dir(spool))).length > 0) inWindow++;
         const stored = await type.stored(spool);
         const isOld = bytesEqual(stored, old);
         const isNew = bytesEqual(stored, next);
@@ -283,12 +291,13 @@ async function crashSection(options: Options): Promise<void> {
           fail(`${type.name}: temp files left after the next successful add: ${left.join(", ")}`);
         }
       }
-      figures.killsTotal += options.kills;
+      figures.killAttempts += options.kills;
       figures.killsMidRun += midRun;
+      figures.killsInWriteWindow += inWindow;
       figures.killsAfterExit += afterExit;
       figures.partialAfterKill += partial;
       figures.tempFilesAfterNextAdd += debris;
-      rows.push([type.name, options.kills, midRun, afterExit, partial, debris]);
+      rows.push([type.name, options.kills, midRun, inWindow, afterExit, partial, debris]);
       console.log(
         `crash: ${type.name}: ${options.kills} kills, ${midRun} mid-run, ${partial} partial`,
       );
@@ -308,8 +317,9 @@ async function crashSection(options: Options): Promise<void> {
     table(
       [
         "type",
-        "kills",
+        "kills sent",
         "killed mid-run",
+        "killed inside the write window",
         "finished before the kill",
         "partial or lost",
         "temp files left",
@@ -409,7 +419,9 @@ async function concurrencySection(options: Options): Promise<void> {
     stop = true;
     await reader;
 
-    figures.concurrentOps += ops.length;
+    figures.concurrentPlanned += options.workers * options.opsPerWorker;
+    // Counted: operations that ran to an answer (0 or 1), not the ones merely started.
+    figures.concurrentOps += ops.filter((op) => op.code === 0 || op.code === 1).length;
     for (const op of ops) {
       const timedOut = /timed out after \d+ seconds waiting for the lock/.test(op.stderr);
       if (timedOut) figures.lockTimeouts++;
@@ -468,7 +480,8 @@ async function concurrencySection(options: Options): Promise<void> {
         "against the final state in real-time order.",
       "",
       table(["figure", "value"], [
-        ["operations run", ops.length],
+        ["operations planned", options.workers * options.opsPerWorker],
+        ["operations that ran to an answer (exit 0 or 1)", figures.concurrentOps],
         ["acknowledged adds and deletes", figures.concurrentAcknowledged],
         ["wall time", `${(elapsed / 1000).toFixed(1)} s`],
         ["files read while writers ran", figures.readsChecked],
@@ -535,7 +548,7 @@ async function diskSection(): Promise<void> {
     await Deno.mkdir(mountPoint, { recursive: true });
     const mounted = await sh(`mount -t tmpfs -o size=512k,mode=0700 tmpfs ${mountPoint}`);
     if (mounted.code !== 0) {
-      skipped.push(`full disk: mount -t tmpfs failed: ${mounted.stderr.trim()}`);
+      fail(`full disk: mount -t tmpfs failed as root: ${mounted.stderr.trim()}`);
       return;
     }
     const rows: (string | number)[][] = [];
@@ -587,7 +600,7 @@ async function diskSection(): Promise<void> {
           await Deno.remove(`${mountPoint}/filler`);
           const ro = await sh(remount);
           if (ro.code !== 0) {
-            skipped.push(`read-only disk: ${ro.stderr.trim()}`);
+            fail(`read-only disk: remount failed as root: ${ro.stderr.trim()}`);
             continue;
           }
         }
@@ -688,7 +701,7 @@ function attacks(): Attack[] {
           await sh(`mkfifo -m 600 ${f}`);
         }
       },
-      actions: (a) => a.join(" ") !== "add-oauth -s svc -i -" || true,
+      actions: every,
       expect: /it is not a regular file/,
     },
     {
@@ -814,52 +827,54 @@ async function attackSection(): Promise<void> {
     });
   }
 
-  // Temp-name flooding: the names are unpredictable, so planted symlinks and FIFOs never match.
+  // Predictable temp names: upstream writes through `<user>.credtmp`, `<name>.top.tmp` and
+  // `<pool file>.tmp`. Symlinks to a victim and FIFOs planted there must never be followed or
+  // opened (a naive port that reused those names would overwrite the victim or hang).
   await withSpool(async (spool) => {
     await populateSpool(spool);
     await Deno.writeTextFile(`${spool.root}/victim`, "victim", { mode: 0o600 });
-    const planted: string[] = [];
-    const hex = () =>
-      Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0"))
-        .join("");
-    for (let i = 0; i < 200; i++) {
-      const link = `${spool.krb}/.root.cred.${hex()}.tmp`;
-      await Deno.symlink(`${spool.root}/victim`, link);
-      planted.push(link);
-      const fifo = `${spool.oauth}/root/.svc.use.${hex()}.tmp`;
-      await sh(`mkfifo -m 600 ${fifo}`);
-      planted.push(fifo);
-    }
+    const links = [
+      `${spool.krb}/root.credtmp`,
+      `${spool.krb}/root.cred.tmp`,
+      `${spool.oauth}/root/svc.use.tmp`,
+      `${spool.pool}.tmp`,
+    ];
+    const fifos = [`${spool.oauth}/root/svc.top.tmp`, `${spool.pwd}/root@test.example.pwd.tmp`];
+    for (const link of links) await Deno.symlink(`${spool.root}/victim`, link);
+    for (const fifo of fifos) await sh(`mkfifo -m 600 ${fifo}`);
+    const adds: string[][] = [
+      ["add-krb", "-i", "-"],
+      ["add-oauth", "-s", "svc", "-P", "-i", "-"],
+      ["add-oauth", "-s", "svc", "-i", "-"],
+      ["add", "-c", "-p", "-"],
+      ["add", "-p", "-"],
+    ];
     let ok = 0;
-    const runs = 20;
-    for (let i = 0; i < runs; i++) {
-      const a = await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: `t${i}` });
-      const b = await runCli(["add-oauth", "-s", "svc", "-P", "-i", "-"], {
-        env: spool.env,
-        stdin: `u${i}`,
-      });
-      if (a.code === 0 && b.code === 0) ok++;
+    for (const args of adds) {
+      const r = await runCli(args, { env: spool.env, stdin: "new", timeoutMs: 15_000 });
+      if (r.code === 0) ok++;
+      else fail(`predictable temp names: ${args.join(" ")}: exit ${r.code}: ${r.stderr.trim()}`);
     }
-    const intact = (await Deno.readTextFile(`${spool.root}/victim`)) === "victim" &&
-      planted.every((p) =>
-        (() => {
-          try {
-            return Deno.lstatSync(p) !== null;
-          } catch {
-            return false;
-          }
-        })()
-      );
-    figures.attacksTried += runs * 2;
-    if (ok === runs && intact) figures.attacksRefused += runs * 2;
-    else {fail(
-        `temp-name flooding: ${ok}/${runs} rounds succeeded, victim and planted entries intact: ${intact}`,
-      );}
+    const victim = await Deno.readTextFile(`${spool.root}/victim`);
+    const planted = [...links, ...fifos].every((p) => {
+      try {
+        const info = Deno.lstatSync(p);
+        return info.isSymlink || info.isFifo;
+      } catch {
+        return false;
+      }
+    });
+    const intact = victim === "victim" && planted;
+    if (!intact) {
+      fail(`predictable temp names: victim "${victim}", planted entries kept: ${planted}`);
+    }
+    figures.attacksTried += adds.length;
+    if (ok === adds.length && intact) figures.attacksRefused += adds.length;
     rows.push([
-      "400 symlinks and FIFOs planted at plausible temp names",
+      "symlinks to a victim and FIFOs planted at upstream's predictable temp names",
       "root (broken setup)",
-      runs * 2,
-      ok === runs && intact ? runs * 2 : 0,
+      adds.length,
+      ok === adds.length && intact ? adds.length : 0,
       intact ? 0 : 1,
     ]);
   });
@@ -1140,9 +1155,16 @@ async function secretsSection(options: Options): Promise<void> {
       ]);
     }
     // Positive control: -p VALUE does put it in argv (and the program warns about exactly that).
+    // The pool lock is held meanwhile, so the process waits (CRED_LOCK_TIMEOUT 5) and is seen.
     {
       const secret = randomSecret();
       const command = await programCommand();
+      await runCli(["add", "-c", "-p", "-"], { env: spool.env, stdin: "pool" });
+      const lock = await Deno.open(`${spool.root}/spool/passwords.d/.locks/POOL.lock`, {
+        read: true,
+        write: true,
+      });
+      lock.lockSync(true);
       const child = new Deno.Command(command[0], {
         args: [...command.slice(1), "add", "-c", "-p", secret],
         clearEnv: true,
@@ -1150,19 +1172,19 @@ async function secretsSection(options: Options): Promise<void> {
         stdout: "null",
         stderr: "piped",
       }).spawn();
-      // Hold the pool lock so the process stays alive long enough to be seen.
       let seen: string[] = [];
-      for (let i = 0; i < 50 && seen.length === 0; i++) {
+      for (let i = 0; i < 200 && seen.length === 0; i++) {
         seen = procHolding(secret);
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 10));
       }
+      lock.close();
       const out = await child.output();
+      if (seen.length === 0) fail("secrets: the -p VALUE control was not found in argv");
       const warned = decoder.decode(out.stderr).includes("visible to other processes");
       rows.push([
         "control: -p VALUE (the documented, warned-about way)",
-        `${
-          seen.length ? "found in argv, as expected" : "not caught (process too quick)"
-        }; warning printed: ${warned}`,
+        `${seen.length ? "found in argv, as expected" : "NOT FOUND (the scan is broken)"}; ` +
+        `warning printed: ${warned}`,
       ]);
     }
 
@@ -1213,7 +1235,9 @@ async function secretsSection(options: Options): Promise<void> {
     if (!options.core) {
       skipped.push("core dump: disabled (--quick or --no-core)");
     } else if (!IS_ROOT || !(await sh("command -v gcore")).stdout.trim()) {
-      skipped.push("core dump: needs root and gcore (Debian package gdb)");
+      const why = "core dump: needs root and gcore (Debian package gdb), or pass --no-core";
+      if (IS_ROOT) fail(why);
+      else skipped.push(why);
     } else {
       const coreSecret = randomSecret();
       await Deno.mkdir(spool.krb, { recursive: true, mode: 0o700 });
@@ -1284,6 +1308,117 @@ async function secretsSection(options: Options): Promise<void> {
   );
 }
 
+// ---- 7. fuzz ---------------------------------------------------------------------------------
+
+async function fuzzSection(options: Options): Promise<void> {
+  const count = options.quick ? 300 : 10_000;
+  const root = await Deno.makeTempDir({ prefix: "csc-fuzz-" });
+  try {
+    await Deno.chmod(root, 0o755);
+    const started = performance.now();
+    const f = await runFuzz(generateCases(count, 20261201), {
+      root,
+      workers: 4,
+      timeoutMs: 20_000,
+      fail,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    figures.fuzzCases += f.cases;
+    figures.fuzzBroken += f.badExit + f.unexpected + f.hung + f.crashed + f.leaks + f.outside;
+    if (f.cases !== count) fail(`fuzz: ${f.cases} of ${count} cases ran`);
+    report.push(
+      "## 7. Fuzzing",
+      "",
+      `${f.cases} generated cases (seed 20261201) in ${
+        seconds.toFixed(0)
+      } s, four processes at a ` +
+        "time, each a real run against a temp store: valid command lines mutated (arguments " +
+        "dropped, repeated, swapped, glued, replaced by hostile names, long and reserved names " +
+        "and control characters), odd credentials (deep JSON, Vault tokens for untrusted hosts, " +
+        "JWTs with absurd `exp`, non-UTF-8 bytes, over-size inputs) and configuration lines " +
+        "(recursive macros, bad integers, missing includes, unknown metaknobs). Every run must " +
+        "exit 0, 1 or 2, never print `unexpected failure`, finish within 20 s, never print the " +
+        "secret it was given, and create nothing outside its store.",
+      "",
+      table(["figure", "value"], [
+        ["cases run", f.cases],
+        ["exit 0 / 1 / 2", `${f.byExit[0] ?? 0} / ${f.byExit[1] ?? 0} / ${f.byExit[2] ?? 0}`],
+        ["other exit codes", f.badExit],
+        ["killed by a signal", f.crashed],
+        ['"unexpected failure"', f.unexpected],
+        ["hung past 20 s", f.hung],
+        ["secrets printed", f.leaks],
+        ["files created outside the temp stores", f.outside],
+      ]),
+      "",
+      "Examples of refused cases:",
+      "",
+      ...f.examples.map((e) => `- \`${e.replaceAll("`", "'")}\``),
+      "",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+// ---- 8. hardening: the attacks of each class, run by the test suite --------------------------
+
+/** Each class of attack, and the tests (file, name start) that run it for real. */
+const HARDENING: readonly [string, string, string][] = [
+  ["credmon pid range", "attack_test.ts", "a credmon pid file outside"],
+  ["audit log in another user's reach", "attack_test.ts", "an audit log in the attacker's reach"],
+  ["symlinks among a store's ancestors", "attack_test.ts", "a link among a store's ancestors"],
+  ["names colliding with the store's own files", "attack_test.ts", "names that collide"],
+  ["add racing delete-all", "attack_test.ts", "adds racing a delete-all"],
+  ["-i paths planted in sticky directories", "attack_test.ts", "-i paths planted"],
+  ["-i /dev/stdin, /dev/fd/N, <(command)", "attack_test.ts", "-i /dev/stdin"],
+  ["secrets echoed in usage errors", "attack_test.ts", "usage errors never repeat"],
+  ["terminal injection", "attack_test.ts", "escape sequences"],
+  ["configuration include fan-out", "config_test.ts", "loadConfig() refuses 20 files"],
+  ["long names", "attack_test.ts", "names too long"],
+  ["unexpected failures", "attack_test.ts", "inputs that used to end"],
+  ["a LOCAL: credential naming a path", "attack_test.ts", "a LOCAL: Kerberos credential"],
+  ["secrets in -d output and error paths", "secrets_test.ts", "no input form"],
+  ["Windows refuses to store", "windows_test.ts", "run() on Windows refuses"],
+];
+
+async function hardeningSection(options: Options): Promise<void> {
+  if (options.quick) {
+    // `deno task test` runs these tests itself; the quick run does not repeat them.
+    return;
+  }
+  const files = [...new Set(HARDENING.map(([, file]) => file))];
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "--allow-all", ...files.map((f) => `tests/${f}`)],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = decoder.decode(out.stdout);
+  const rows: string[][] = [];
+  for (const [name, file, test] of HARDENING) {
+    const lines = text.split("\n").filter((l) => l.startsWith(test) && / \.\.\. /.test(l));
+    const result = lines.length === 0
+      ? "NOT RUN"
+      : lines.every((l) => / \.\.\. ok /.test(l))
+      ? "refused as required"
+      : "FAILED";
+    if (result !== "refused as required") fail(`hardening: ${name}: ${result}`);
+    rows.push([name, `tests/${file}: ${lines.map((l) => l.split(" ... ")[0]).join("; ")}`, result]);
+  }
+  report.push(
+    "## 8. Hardening: each class of attack, run for real",
+    "",
+    "Each class of defect found by attacking the program as a hostile local user would is run " +
+      "by a black-box test (as root, with the real unprivileged user `csc_other` as the " +
+      "attacker); this section runs those tests and records the outcome.",
+    "",
+    table(["class", "test", "result"], rows),
+    "",
+  );
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 const options = parseOptions(Deno.args);
@@ -1295,25 +1430,37 @@ const sections: [string, () => Promise<void>][] = [
   ["filesystem attacks", attackSection],
   ["hostile input", hostileSection],
   ["secrets", () => secretsSection(options)],
+  ["fuzz", () => fuzzSection(options)],
+  ["hardening", () => hardeningSection(options)],
 ];
+const ran: string[] = [];
 for (const [name, run] of sections) {
   if (options.only !== null && !name.startsWith(options.only)) continue;
   console.log(`== ${name}`);
   try {
     await run();
+    ran.push(name);
   } catch (error) {
     fail(`${name} crashed: ${(error as Error).stack ?? error}`);
   }
 }
+// As root every section must really have run; its parts that could not are failures above.
+if (IS_ROOT && options.only === null && ran.length !== sections.length) {
+  fail(`only ${ran.length} of ${sections.length} sections ran`);
+}
 const minutes = ((performance.now() - started) / 60000).toFixed(1);
 const summary = table(["figure", "value"], [
+  ["sections run", `${ran.length} of ${sections.length}`],
   [
-    "kills (SIGKILL) survived",
-    `${figures.killsTotal} (${figures.killsMidRun} mid-run, ${figures.killsAfterExit} after the add finished)`,
+    "kills (SIGKILL) sent / landed mid-run / inside the write window",
+    `${figures.killAttempts} / ${figures.killsMidRun} / ${figures.killsInWriteWindow}`,
   ],
   ["partial or lost credentials after a kill", figures.partialAfterKill],
   ["temp files left after the next successful add", figures.tempFilesAfterNextAdd],
-  ["concurrent operations run", figures.concurrentOps],
+  [
+    "concurrent operations planned / answered",
+    `${figures.concurrentPlanned} / ${figures.concurrentOps}`,
+  ],
   ["lost acknowledged writes", figures.lostWrites],
   ["torn credentials (files and reads)", figures.tornFiles + figures.tornReads],
   ["lock timeout reported clearly (held lock, 1 s)", figures.lockTimeoutClear ? "yes" : "no"],
@@ -1330,6 +1477,7 @@ const summary = table(["figure", "value"], [
   ],
   ["changes made by refused attacks", figures.attackChanges],
   ["secret checks / leaks", `${figures.secretChecks} / ${figures.secretLeaks}`],
+  ["fuzz cases run / broken", `${figures.fuzzCases} / ${figures.fuzzBroken}`],
 ]);
 const document = [
   "# Reliability and security",

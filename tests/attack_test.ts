@@ -444,3 +444,45 @@ Deno.test("inputs that used to end in 'unexpected failure' get clear messages", 
     for (const r of [ttl, nested, bad]) assert.doesNotMatch(r.stderr, /unexpected failure/);
   });
 });
+
+Deno.test("a LOCAL: Kerberos credential naming a path is refused and never repeated", async () => {
+  await withSpool(async (spool) => {
+    await runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], { env: spool.env, stdin: "t" });
+    const before = await snapshot(spool.root);
+    for (const service of ["../../../escape", ".hidden", "a/b", "x".repeat(240), "a b"]) {
+      const r = await runCli(["add-krb", "-i", "-", "-d", "--json"], {
+        env: spool.env,
+        stdin: `LOCAL:${service}`,
+      });
+      assert.equal(r.code, 1, service);
+      assert.match(
+        JSON.parse(r.stdout).message,
+        /the LOCAL: credential does not name a valid service/,
+      );
+      assert.equal((r.stdout + r.stderr).includes(service), false, `${service} was repeated`);
+    }
+    assert.equal(await snapshot(spool.root), before);
+  });
+});
+
+Deno.test("usage errors never repeat an argument that could be a secret, in text or --json", async () => {
+  const secret = "S3cr3t-w0rd";
+  for (
+    const args of [
+      ["add", `-p${secret}`],
+      ["add", `--pasword=${secret}`],
+      ["add", "-p", "correct", secret],
+      [`add-p${secret}`],
+      [secret],
+      ["add", "-u", "a@b", secret],
+      [`--${secret}`],
+    ]
+  ) {
+    for (const json of [[], ["--json"]]) {
+      const r = await runCli([...args, ...json]);
+      assert.equal(r.code, 1, args.join(" "));
+      assert.equal((r.stdout + r.stderr).includes(secret), false, `${args.join(" ")} ${json}`);
+      assert.equal((r.stdout + r.stderr).includes("w0rd"), false, args.join(" "));
+    }
+  }
+});

@@ -153,12 +153,12 @@ function isAccountAtDomain(value: string): boolean {
 }
 
 /**
- * The message for an argument that is not a command. Only a command-like word in the command's
- * place is repeated; any other word (one after an option's value, say the second half of an
- * unquoted password) is named by its position.
+ * The message for an argument that is not a command. Only a command-like word (letters, `-`
+ * and `_`, no digits) in the command's place is repeated; any other word (one after an option's
+ * value, say the second half of an unquoted password) is named by its position.
  */
 function unrecognizedCommand(shown: string, position: number, safe: boolean): UsageError {
-  if (safe && /^[A-Za-z0-9_-]*$/.test(shown)) {
+  if (safe && /^[A-Za-z_-]*$/.test(shown)) {
     return new UsageError(`ERROR: Unrecognized command - '${shown}'\n\n`);
   }
   return new UsageError(
@@ -180,7 +180,9 @@ function applyActionWord(draft: Draft, arg: string, position: number, safe: bool
     if (suffix !== null) {
       const type = matchTypeSuffix(suffix);
       if (type === null) {
-        throw new UsageError(`ERROR: ${printable(suffix)} is not a known credential type\n`);
+        // A glued value (`add-pS3cr3t`) is not repeated: only a word-like suffix is.
+        const shown = /^-[A-Za-z-]*$/.test(suffix) ? suffix : `${suffix.slice(0, 2)}…`;
+        throw new UsageError(`ERROR: ${printable(shown)} is not a known credential type\n`);
       }
       draft.type = type;
     }

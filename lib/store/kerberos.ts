@@ -11,7 +11,9 @@ import { lockTimeout, type Outcome, seconds, type StoreContext } from "./context
 import { kickCredmon, removeMark, waitForFile } from "./credmon.ts";
 import { storeRoot } from "./layout.ts";
 import { addOAuth } from "./oauth.ts";
-import { removeFile } from "../fs/files.ts";
+import { removeFile, TEMP_NAME_EXTRA } from "../fs/files.ts";
+import { NAME_MAX, nameBytes } from "../fs/paths.ts";
+import { isValidName } from "./names.ts";
 import { writeCredential } from "./write.ts";
 
 const LOCAL_PREFIX = new TextEncoder().encode("LOCAL:");
@@ -40,6 +42,14 @@ export async function addKerberos(
   if (isLocalIssuerRequest(credential)) {
     const service = localIssuerService(credential);
     credential.fill(0);
+    // The service name arrives as credential bytes: checked like any name, never repeated.
+    if (!isValidName(service) || nameBytes(service) + ".top".length + TEMP_NAME_EXTRA > NAME_MAX) {
+      throw new StoreError(
+        "bad-args",
+        "the LOCAL: credential does not name a valid service (letters, digits and + = _ . - only, " +
+          "not beginning with a dot)",
+      );
+    }
     const selector = { service, handle: null, scopes: null, audience: null, accessToken: false };
     return await addOAuth(ctx, user, selector, new TextEncoder().encode(user));
   }
