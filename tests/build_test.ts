@@ -241,7 +241,8 @@ Deno.test({
           assert.deepEqual(permissions[key], value, key);
         }
         assert.deepEqual(permissions.allow_run, ["/bin/kill"]);
-        assert.equal(permissions.allow_net, null);
+        // The Unix socket and TLS: any host (it comes from -n and the configuration).
+        assert.deepEqual(permissions.allow_net, []);
         assert.equal(permissions.allow_ffi, null);
       });
       await t.step("the program itself is embedded", () => {

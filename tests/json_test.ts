@@ -401,16 +401,39 @@ Deno.test("--json: insecure, config, locked, io, timeout and unsupported", async
       reason: "unsupported",
       code: 0,
       changed: null,
-      message: /^ERROR: -n elsewhere\.example needs the condor_store_cred daemon/,
+      message: /^ERROR: -n elsewhere\.example needs a remote condor_store_cred daemon/,
     });
   });
 });
 
 Deno.test({
-  name: "--json: permission (needs root)",
+  name: "--json: permission and unreachable (needs root)",
   ignore: NEEDS_ROOT,
-  fn: () =>
-    withSpool(async (spool) => {
+  fn: async () => {
+    const [tester] = (await nonRootUsers())!;
+    // The user's own spool, with a refresh token root took over: reading it is refused.
+    await withSpool(async (spool) => {
+      await runCli(["add-oauth", "-s", "svc", "-i", "-"], {
+        env: spool.env,
+        stdin: "{}",
+        user: tester,
+      });
+      await Deno.chown(`${spool.oauth}/csc_tester/svc.top`, 0, 0);
+      await expectJson(spool, ["query-oauth", "-s", "svc"], {
+        exit: 1,
+        ok: false,
+        action: "query",
+        type: "oauth",
+        user: "csc_tester@test.example",
+        status: "permission",
+        reason: "permission",
+        code: 0,
+        changed: null,
+        message: /^ERROR: permission denied to open ".*svc\.top"; run as root/,
+      }, { user: "tester" });
+    }, { owner: tester });
+    // Root's store and no daemon.
+    await withSpool(async (spool) => {
       await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: "t" });
       await expectJson(spool, ["query-krb"], {
         exit: 1,
@@ -418,11 +441,13 @@ Deno.test({
         action: "query",
         type: "kerberos",
         user: "csc_tester@test.example",
-        status: "permission",
-        reason: "permission",
+        status: "unreachable",
+        reason: "unreachable",
         code: 0,
         changed: null,
-        message: /^ERROR: permission denied to inspect ".*"; run as root/,
+        message:
+          /^ERROR: you may not write the credential store ".*krb" .*and no condor_store_cred daemon listens on/,
       }, { user: "tester" });
-    }),
+    });
+  },
 });

@@ -15,8 +15,8 @@ Deno.test("-n NAME is refused with a clear message and nothing is read or stored
     assert.deepEqual(r, {
       code: 1,
       stdout: "Account: <current> (root)\nCredType: oauth\n\n",
-      stderr: "ERROR: -n submit.example.org needs the condor_store_cred daemon (serve), which " +
-        "this version does not include yet; run the command on that machine instead\n",
+      stderr: "ERROR: -n submit.example.org needs a remote condor_store_cred daemon, which " +
+        "this version cannot reach; run the command on that machine instead\n",
     });
     assert.equal(await exists(spool.oauth), false);
   });

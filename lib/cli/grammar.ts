@@ -259,6 +259,9 @@ export type CompletionShell = typeof COMPLETION_SHELLS[number];
 /** The word that selects the completions command (only as the first argument). */
 export const COMPLETIONS_COMMAND = "completions";
 
+/** The word that selects the daemon (only as the first argument). */
+export const SERVE_COMMAND = "serve";
+
 /** The program name used in the usage text and messages. */
 export const PROGRAM_NAME = "condor_store_cred";
 

@@ -15,6 +15,7 @@ import {
   matchTypeSuffix,
   OPTIONS,
   type OptionSpec,
+  SERVE_COMMAND,
   TYPE_KEYWORDS,
 } from "./grammar.ts";
 
@@ -51,6 +52,7 @@ export type ParseResult =
   | { readonly kind: "help"; readonly json: boolean }
   | { readonly kind: "version" }
   | { readonly kind: "completions"; readonly shell: CompletionShell }
+  | { readonly kind: "serve"; readonly debug: boolean; readonly help: boolean }
   | {
     readonly kind: "error";
     readonly message: string;
@@ -325,6 +327,23 @@ function validate(draft: Draft): CommandLine | UsageError | "help" | "version" {
   };
 }
 
+/** `serve [-d|--debug] [-h|--help]`: everything else is configuration (CREDD_SOCKET, ...). */
+function parseServe(args: readonly string[]): ParseResult {
+  let debug = false;
+  let help = false;
+  for (const arg of args) {
+    if (arg === "-d" || arg === "--debug") debug = true;
+    else if (arg === "-h" || arg === "--help") help = true;
+    else {
+      const message = `ERROR: ${SERVE_COMMAND} takes only -d (--debug) and -h (--help), not ` +
+        `'${shownOption(arg)}'; it is configured through HTCondor's configuration ` +
+        "(CREDD_SOCKET, CREDD_CHALLENGE_DIRECTORY, CREDD_TLS_ADDRESS, ...)\n";
+      return { kind: "error", message, usage: false, json: false, action: null, type: null };
+    }
+  }
+  return { kind: "serve", debug, help };
+}
+
 /**
  * Parses the program's arguments (without argv0). Pure: no I/O, no environment.
  * Never throws; every problem is a `{kind: "error"}` result carrying upstream's message text.
@@ -339,6 +358,7 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
     }
     return { kind: "completions", shell };
   }
+  if (args[0] === SERVE_COMMAND) return parseServe(args.slice(1));
   const draft = emptyDraft();
   // --json is honoured even when the scan stops before reaching it, so errors are JSON too.
   const json = args.includes("--json");

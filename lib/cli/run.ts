@@ -36,7 +36,9 @@ import { versionText } from "../version.ts";
 import { completionScript } from "./completions.ts";
 import { type CommandLine, parseCommandLine } from "./parse.ts";
 import { writePoolPasswordFile } from "./pool_file.ts";
-import { checkRoute } from "./route.ts";
+import { chooseRoute } from "./route.ts";
+import { runServe, serveHelp } from "./serve.ts";
+import { sendLocal } from "../daemon/client.ts";
 import { credentialLimit, credentialSource, headerAccount, planRequest } from "./to_request.ts";
 import { usageText } from "./usage.ts";
 
@@ -196,7 +198,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
   try {
     draft = planRequest(command, config, login, uid);
     account = checkRequest(config, caller, draft).account;
-    checkRoute(command, config, draft);
+    const route = chooseRoute(command, config, draft, uid);
     if (draft.action === "add") {
       const source = credentialSource(command);
       debug(`reading the credential from ${describeSource(source)}`);
@@ -208,8 +210,13 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
     }
     const request =
       (draft.action === "add" ? { ...draft, credential: credential! } : draft) as CredRequest;
-    const ctx = createStoreContext(config, { euid: uid, debug });
-    const reply = await perform(ctx, caller, request);
+    let reply: Reply;
+    if (route.kind === "socket") {
+      debug(`sending the request to the daemon on ${route.socket}`);
+      reply = await sendLocal(route.socket, route.challengeDir, request);
+    } else {
+      reply = await perform(createStoreContext(config, { euid: uid, debug }), caller, request);
+    }
     debug(`${command.action} done: ${reply.ok ? reply.outcome.status : reply.error.code}`);
     return render(io, command, header, reply);
   } catch (error) {
@@ -239,6 +246,10 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
     io.writeOut(completionScript(parsed.shell));
     return 0;
   }
+  if (parsed.kind === "serve" && parsed.help) {
+    io.writeOut(serveHelp());
+    return 0;
+  }
   if (parsed.kind === "error") {
     io.writeErr(parsed.message + (parsed.usage ? usageText() : ""));
     if (parsed.json) io.writeOut(formatJson(jsonUsage(parsed.message, parsed.action, parsed.type)));
@@ -253,6 +264,7 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
     return 1;
   }
   try {
+    if (parsed.kind === "serve") return await runServe(io, { debug: parsed.debug });
     return await execute(parsed.command, io);
   } catch (error) {
     // A bug or an unforeseen OS error: say so plainly, never with secret bytes (none are in

@@ -12,6 +12,7 @@ import { kickCredmon, removeMark, waitForFile } from "./credmon.ts";
 import { storeRoot } from "./layout.ts";
 import { addOAuth } from "./oauth.ts";
 import { removeFile, TEMP_NAME_EXTRA } from "../fs/files.ts";
+import type { Directory } from "../fs/directories.ts";
 import { NAME_MAX, nameBytes } from "../fs/paths.ts";
 import { isValidName } from "./names.ts";
 import { writeCredential } from "./write.ts";
@@ -95,6 +96,16 @@ export async function addKerberos(
   return { status: "success", time: seconds(done), changed };
 }
 
+/**
+ * Removes a user's `.cc` and `.cred` (delete-krb and the sweep), both checked before either goes.
+ * The caller holds the user's lock.
+ */
+export function removeKerberosFiles(ctx: StoreContext, store: Directory, user: string): void {
+  const names = [`${user}.cc`, `${user}.cred`];
+  for (const n of names) inspectFile(store, n, ctx.owners, "secret");
+  for (const n of names) removeFile(store, n, ctx.owners, "secret");
+}
+
 /** delete-krb: removes `.cc` and `.cred`; succeeds when neither exists. */
 export async function deleteKerberos(ctx: StoreContext, user: string): Promise<Outcome> {
   const store = storeRoot(ctx, "krb", false);
@@ -103,10 +114,7 @@ export async function deleteKerberos(ctx: StoreContext, user: string): Promise<O
     timeoutSeconds: lockTimeout(ctx),
     fn: () => {
       removeMark(store, user);
-      // Check both before removing either, so a refusal changes nothing.
-      const names = [`${user}.cc`, `${user}.cred`];
-      for (const n of names) inspectFile(store, n, ctx.owners, "secret");
-      for (const n of names) removeFile(store, n, ctx.owners, "secret");
+      removeKerberosFiles(ctx, store, user);
     },
   });
   return { status: "success" };

@@ -145,6 +145,41 @@ export async function addOAuth(
   return { status: "pending", changed };
 }
 
+/**
+ * Removes a user's whole OAuth directory (delete-oauth without -s, and the sweep): every entry
+ * must be a file the store may trust, all checked before any is removed. The caller holds the
+ * user's lock. A missing directory is fine.
+ */
+export function removeUserDirectory(ctx: StoreContext, store: Directory, user: string): void {
+  const dir = oauthUserDirectory(ctx, store, user, false);
+  if (dir === null) return;
+  const names = listNames(dir);
+  for (const n of names) {
+    const path = join(dir.path, n);
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    checkFile(path, info, ctx.owners, "secret");
+  }
+  for (const n of names) removeEntry(dir, n);
+  try {
+    Deno.removeSync(join(store.path, user));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new StoreError(
+        "io",
+        `could not remove the directory ${quote(join(store.path, user))}: ` +
+          `${(error as Error).message.replace(/: \w+ '.*'$/, "")}`,
+        { path: join(store.path, user) },
+      );
+    }
+  }
+}
+
 /** delete-oauth: with -s the `.top` and `.use`; without, the whole user directory. */
 export async function deleteOAuth(
   ctx: StoreContext,
@@ -167,32 +202,7 @@ export async function deleteOAuth(
         for (const n of names) removeFile(dir, n, ctx.owners, "secret");
         return;
       }
-      // The whole directory: every entry must be a file we may trust, checked before any goes.
-      const names = listNames(dir);
-      for (const n of names) {
-        const path = join(dir.path, n);
-        let info: Deno.FileInfo;
-        try {
-          info = Deno.lstatSync(path);
-        } catch (error) {
-          if (error instanceof Deno.errors.NotFound) continue;
-          throw error;
-        }
-        checkFile(path, info, ctx.owners, "secret");
-      }
-      for (const n of names) removeEntry(dir, n);
-      try {
-        Deno.removeSync(join(store.path, user));
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) {
-          throw new StoreError(
-            "io",
-            `could not remove the directory ${quote(join(store.path, user))}: ` +
-              `${(error as Error).message.replace(/: \w+ '.*'$/, "")}`,
-            { path: join(store.path, user) },
-          );
-        }
-      }
+      removeUserDirectory(ctx, store, user);
     },
   });
   return { status: "success" };

@@ -1,0 +1,185 @@
+/**
+ * Proving who the caller is on the Unix socket (README "The daemon", after HTCondor's FS method):
+ * the daemon names a fresh, single-use, short-lived path in a sticky, world-writable directory;
+ * the client creates it exclusively; the daemon `lstat`s it and requires a regular file with one
+ * link, whose owner is the caller. Deno has no SO_PEERCRED, and FFI would escape the permission
+ * sandbox, so the kernel's file ownership is the proof.
+ *
+ * Why it holds: the name is 128 random bits sent only to the requester, so nobody can make it
+ * beforehand; in a sticky directory nobody can rename another user's file onto it; a hard link
+ * gives two links and a symlink is not a regular file; each name is good once, for 10 seconds,
+ * and only with the nonce that came with it.
+ *
+ * Permissions: --allow-read and --allow-write on the challenge directory.
+ */
+
+import { quote, StoreError } from "../errors.ts";
+import { base64UrlEncode } from "../jwt.ts";
+import { type Challenge, ProtocolError } from "./protocol.ts";
+
+/** The prefix of challenge file names. */
+export const CHALLENGE_PREFIX = ".csc-challenge-";
+
+function randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+function equalText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/**
+ * Checks that `dir` can hold challenges: a root-owned directory, sticky and writable by everyone
+ * (like /tmp). Throws StoreError("insecure") otherwise.
+ */
+export function checkChallengeDirectory(dir: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(dir);
+  } catch (error) {
+    throw new StoreError(
+      "config",
+      `the challenge directory ${quote(dir)} cannot be used: ${(error as Error).message}`,
+      {
+        remedy: "set CREDD_CHALLENGE_DIRECTORY to a sticky, world-writable directory such as /tmp",
+      },
+    );
+  }
+  const mode = info.mode! & 0o7777;
+  if (!info.isDirectory || info.uid !== 0 || (mode & 0o1002) !== 0o1002) {
+    throw new StoreError(
+      "insecure",
+      `the challenge directory ${quote(dir)} must be a root-owned, sticky directory every user ` +
+        `may write (like /tmp, 1777); it is ${
+          info.isDirectory ? "a directory" : "not a directory"
+        } ` +
+        `owned by uid ${info.uid} with mode 0${mode.toString(8)}`,
+      { remedy: "set CREDD_CHALLENGE_DIRECTORY to /tmp or another 1777 root-owned directory" },
+    );
+  }
+}
+
+interface Pending {
+  readonly path: string;
+  readonly nonce: string;
+  readonly expires: number;
+}
+
+/** The daemon's table of issued challenges. */
+export class Challenges {
+  readonly #pending = new Map<string, Pending>();
+
+  constructor(
+    readonly dir: string,
+    readonly options: { readonly ttlMs: number; readonly max: number } = {
+      ttlMs: 10_000,
+      max: 20_000,
+    },
+  ) {}
+
+  /** Challenges issued and not yet used or expired. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  #purge(now: number): void {
+    for (const [id, p] of this.#pending) {
+      if (p.expires < now) this.#pending.delete(id);
+    }
+  }
+
+  /** Issues a challenge. Throws ProtocolError(503) when too many are outstanding. */
+  issue(now: number = Date.now()): Challenge {
+    if (this.#pending.size >= this.options.max) this.#purge(now);
+    if (this.#pending.size >= this.options.max) {
+      throw new ProtocolError(
+        503,
+        "unreachable",
+        "too many identity challenges are pending; retry",
+      );
+    }
+    const id = randomHex(16);
+    const nonce = base64UrlEncode(crypto.getRandomValues(new Uint8Array(32)));
+    const challenge = {
+      id,
+      path: `${this.dir}/${CHALLENGE_PREFIX}${id}`,
+      nonce,
+      expires: now + this.options.ttlMs,
+    };
+    this.#pending.set(id, challenge);
+    return challenge;
+  }
+
+  /**
+   * Proves the caller of a challenge answer: the id must be pending (it is then used up, whatever
+   * follows), the nonce must match, it must not have expired, and its path must be a regular file
+   * with one link. Returns the file's owner. Throws ProtocolError(401).
+   */
+  verify(id: unknown, nonce: unknown, now: number = Date.now()): number {
+    const refuse = (why: string) => new ProtocolError(401, "not-secure", why);
+    if (typeof id !== "string" || typeof nonce !== "string") {
+      throw refuse("the request carries no identity challenge");
+    }
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    if (pending === undefined) throw refuse("the identity challenge is unknown or already used");
+    if (!equalText(pending.nonce, nonce)) {
+      throw refuse("the identity challenge was issued to another connection");
+    }
+    if (pending.expires < now) throw refuse("the identity challenge has expired");
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(pending.path);
+    } catch {
+      throw refuse("the identity challenge file was not created");
+    }
+    try {
+      Deno.removeSync(pending.path);
+    } catch {
+      // The client removes it too; whoever is first.
+    }
+    if (info.isSymlink || !info.isFile) {
+      throw refuse("the identity challenge is not a regular file");
+    }
+    if (info.nlink !== 1) throw refuse("the identity challenge file has more than one link");
+    return info.uid!;
+  }
+}
+
+/**
+ * The client's answer to a challenge: creates its file exclusively (never through a link) with
+ * mode 0600, in the challenge directory this client was configured with. Returns a function that
+ * removes it. Throws StoreError("not-secure") for a challenge outside that directory.
+ */
+export function answerChallenge(challenge: Challenge, dir: string): () => void {
+  const expected = `${dir.replace(/\/+$/, "")}/${CHALLENGE_PREFIX}${challenge.id}`;
+  if (challenge.path !== expected) {
+    throw new StoreError(
+      "not-secure",
+      `the daemon asked for an identity file outside the challenge directory ${quote(dir)}`,
+    );
+  }
+  try {
+    Deno.openSync(expected, { write: true, createNew: true, mode: 0o600 }).close();
+  } catch (error) {
+    throw new StoreError(
+      "not-secure",
+      `could not create the identity challenge file ${quote(expected)}: ${
+        (error as Error).message
+      }`,
+    );
+  }
+  return () => {
+    try {
+      Deno.removeSync(expected);
+    } catch {
+      // The daemon may have removed it already.
+    }
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The client side of the daemon protocol: sends one request to `condor_store_cred serve` over the
+ * local Unix socket (proving the caller with a challenge file) or over TLS (with an IDTOKEN), and
+ * returns the daemon's reply. The credential travels only inside the connection.
+ *
+ * Permissions: --allow-read and --allow-write on the socket and the challenge directory;
+ * --allow-net for TLS.
+ */
+
+import { quote, StoreError } from "../errors.ts";
+import { type CredRequest, wipeRequest } from "../request.ts";
+import type { Reply } from "../store/service.ts";
+import { answerChallenge } from "./challenge.ts";
+import { ConnReader, HttpError, readResponse, writeJsonRequest } from "./http.ts";
+import {
+  decodeChallenge,
+  decodeReply,
+  encodeRequest,
+  MAX_BODY_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+} from "./protocol.ts";
+
+/** How long a reply may take: the lock wait and the credmon wait are bounded by the daemon. */
+const REPLY_MS = 120_000;
+
+/** True when `path` is a socket (a daemon may be listening there). */
+export function isSocket(path: string): boolean {
+  try {
+    return Deno.statSync(path).isSocket === true;
+  } catch {
+    return false;
+  }
+}
+
+/** One request/response exchange on an open connection. */
+async function exchange(
+  conn: Deno.Conn,
+  reader: ConnReader,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  await writeJsonRequest(conn, "POST", path, body, headers);
+  const response = await readResponse(reader, {
+    idleMs: REPLY_MS,
+    messageMs: 30_000,
+    maxBody: MAX_BODY_BYTES,
+  });
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(response.body));
+  } catch {
+    throw new ProtocolError(502, "unreachable", "the daemon's answer is not JSON");
+  }
+  if (typeof value !== "object" || value === null) {
+    throw new ProtocolError(502, "unreachable", "the daemon's answer is not an object");
+  }
+  const answer = value as Record<string, unknown>;
+  if (response.status !== 200) {
+    const error = answer.error as { code?: string; message?: string } | undefined;
+    throw new ProtocolError(
+      response.status,
+      response.status === 401 ? "not-secure" : "unreachable",
+      typeof error?.message === "string" ? error.message : `the daemon answered ${response.status}`,
+    );
+  }
+  return answer;
+}
+
+/** Turns a transport failure into the client's StoreError. */
+function failure(error: unknown, where: string): StoreError {
+  if (error instanceof StoreError) return error;
+  if (error instanceof ProtocolError) {
+    return new StoreError(error.code, `${where} refused the request: ${error.message}`);
+  }
+  if (error instanceof HttpError) {
+    return new StoreError("unreachable", `${where} did not answer properly: ${error.message}`);
+  }
+  return new StoreError(
+    "unreachable",
+    `could not talk to ${where}: ${(error as Error).message?.replace(/: \w+ '.*'$/, "")}`,
+  );
+}
+
+/**
+ * Sends `request` to the daemon on the Unix socket `socket`, answering its identity challenge in
+ * `challengeDir`. Zeroes the request's credential. Throws StoreError ("unreachable",
+ * "not-secure").
+ */
+export async function sendLocal(
+  socket: string,
+  challengeDir: string,
+  request: CredRequest,
+): Promise<Reply> {
+  const where = `the condor_store_cred daemon on ${quote(socket)}`;
+  let conn: Deno.Conn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path: socket });
+  } catch (error) {
+    wipeRequest(request);
+    throw new StoreError(
+      "unreachable",
+      `no condor_store_cred daemon answers on ${quote(socket)}: ` +
+        `${(error as Error).message.replace(/: \w+ '.*'$/, "")}`,
+      { remedy: "ask an administrator to start it (systemctl start condor_store_cred)" },
+    );
+  }
+  let cleanup = () => {};
+  try {
+    const reader = new ConnReader(conn);
+    const challenge = decodeChallenge(
+      await exchange(conn, reader, "/v1/challenge", { version: PROTOCOL_VERSION }),
+    );
+    cleanup = answerChallenge(challenge, challengeDir);
+    const body = {
+      version: PROTOCOL_VERSION,
+      challenge: { id: challenge.id, nonce: challenge.nonce },
+      request: encodeRequest(request),
+    };
+    wipeRequest(request);
+    const answer = await exchange(conn, reader, "/v1/request", body, { connection: "close" });
+    return decodeReply(answer.reply);
+  } catch (error) {
+    throw failure(error, where);
+  } finally {
+    wipeRequest(request);
+    cleanup();
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** Options of `sendRemote`. */
+export interface RemoteOptions {
+  readonly host: string;
+  readonly port: number;
+  /** PEM CA certificates to trust (AUTH_SSL_CLIENT_CAFILE); none: the system store. */
+  readonly caCerts?: string[];
+  /** The IDTOKEN proving the caller. */
+  readonly token: string;
+}
+
+/**
+ * Sends `request` to the daemon at `host:port` over TLS, verifying the server's certificate and
+ * host name, with the caller's IDTOKEN. Zeroes the request's credential. Throws StoreError.
+ */
+export async function sendRemote(options: RemoteOptions, request: CredRequest): Promise<Reply> {
+  const where = `the condor_store_cred daemon at ${options.host}:${options.port}`;
+  let conn: Deno.TlsConn;
+  try {
+    conn = await Deno.connectTls({
+      hostname: options.host,
+      port: options.port,
+      ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+    });
+    await conn.handshake();
+  } catch (error) {
+    wipeRequest(request);
+    const message = (error as Error).message;
+    if (/certificate|UnknownIssuer|NotValidForName|invalid peer/i.test(message)) {
+      throw new StoreError(
+        "not-secure",
+        `${where} could not be trusted: ${message.replace(/: \w+ '.*'$/, "")}`,
+        { remedy: "set AUTH_SSL_CLIENT_CAFILE to the CA that signed the daemon's certificate" },
+      );
+    }
+    throw new StoreError("unreachable", `could not connect to ${where}: ${message}`);
+  }
+  try {
+    const reader = new ConnReader(conn);
+    const body = { version: PROTOCOL_VERSION, request: encodeRequest(request) };
+    wipeRequest(request);
+    const answer = await exchange(conn, reader, "/v1/request", body, {
+      authorization: `Bearer ${options.token}`,
+      connection: "close",
+    });
+    return decodeReply(answer.reply);
+  } catch (error) {
+    throw failure(error, where);
+  } finally {
+    wipeRequest(request);
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * A deliberately small HTTP/1.1 for the daemon and its clients, over any Deno.Conn (Unix socket
+ * or TLS): a request line or status line, headers, a Content-Length body, keep-alive. Every read
+ * has a size limit and a deadline, so a slow or hostile peer costs one connection for a bounded
+ * time. Chunked encoding, pipelining and upgrades are not spoken; a peer that tries gets 400.
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Largest request line plus headers. */
+export const MAX_HEAD_BYTES = 8 * 1024;
+
+/** A failure to read or write a message: the connection is then closed. */
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** A parsed message head and its body. */
+export interface HttpMessage {
+  /** Request: method and path; response: the status. */
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly body: Uint8Array;
+}
+
+/** Buffered reads from a connection, each bounded by a deadline. */
+export class ConnReader {
+  #buffer = new Uint8Array(0);
+  readonly #chunk = new Uint8Array(16 * 1024);
+
+  constructor(readonly conn: Deno.Conn) {}
+
+  /** True when bytes are already buffered (a request has begun). */
+  get pending(): boolean {
+    return this.#buffer.length > 0;
+  }
+
+  async #fill(deadline: number): Promise<boolean> {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new HttpError(408, "timed out reading from the peer");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), left);
+    });
+    try {
+      const n = await Promise.race([this.conn.read(this.#chunk), timeout]);
+      if (n === "timeout") throw new HttpError(408, "timed out reading from the peer");
+      if (n === null) return false;
+      const next = new Uint8Array(this.#buffer.length + n);
+      next.set(this.#buffer);
+      next.set(this.#chunk.subarray(0, n), this.#buffer.length);
+      this.#chunk.fill(0, 0, n);
+      this.#buffer.fill(0);
+      this.#buffer = next;
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Reads up to and including the blank line ending a message head (at most MAX_HEAD_BYTES).
+   * Returns null on a clean end of stream before any byte. `firstByteDeadline` bounds the wait
+   * for the first byte (keep-alive idle time), `deadline` the whole head.
+   */
+  async readHead(firstByteDeadline: number, deadline: number): Promise<string | null> {
+    while (true) {
+      const end = findHeadEnd(this.#buffer);
+      if (end > MAX_HEAD_BYTES) throw new HttpError(431, "headers too large");
+      if (end >= 0) {
+        const head = decoder.decode(this.#buffer.subarray(0, end));
+        this.#buffer = this.#buffer.slice(end + 4);
+        return head;
+      }
+      if (this.#buffer.length > MAX_HEAD_BYTES) throw new HttpError(431, "headers too large");
+      const more = await this.#fill(this.#buffer.length === 0 ? firstByteDeadline : deadline);
+      if (!more) {
+        if (this.#buffer.length === 0) return null;
+        throw new HttpError(400, "the connection closed in the middle of a message");
+      }
+    }
+  }
+
+  /** Reads exactly `length` body bytes by `deadline`. */
+  async readBody(length: number, deadline: number): Promise<Uint8Array> {
+    while (this.#buffer.length < length) {
+      if (!(await this.#fill(deadline))) {
+        throw new HttpError(400, "the connection closed in the middle of a body");
+      }
+    }
+    const body = this.#buffer.slice(0, length);
+    const rest = this.#buffer.slice(length);
+    this.#buffer.fill(0);
+    this.#buffer = rest;
+    return body;
+  }
+}
+
+function findHeadEnd(bytes: Uint8Array): number {
+  for (let i = 3; i < bytes.length; i++) {
+    if (bytes[i] === 10 && bytes[i - 1] === 13 && bytes[i - 2] === 10 && bytes[i - 3] === 13) {
+      return i - 3;
+    }
+  }
+  return -1;
+}
+
+function parseHeaders(lines: string[]): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new HttpError(400, "a malformed header line");
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (!/^[a-z0-9-]+$/.test(name) || headers.has(name)) {
+      throw new HttpError(400, "a malformed or repeated header");
+    }
+    headers.set(name, line.slice(colon + 1).trim());
+  }
+  if (headers.has("transfer-encoding")) {
+    throw new HttpError(400, "Transfer-Encoding is not supported; send Content-Length");
+  }
+  return headers;
+}
+
+function contentLength(headers: ReadonlyMap<string, string>, limit: number): number {
+  const value = headers.get("content-length") ?? "0";
+  if (!/^\d{1,10}$/.test(value)) throw new HttpError(400, "a malformed Content-Length");
+  const length = Number(value);
+  if (length > limit) throw new HttpError(413, `the body is larger than ${limit} bytes`);
+  return length;
+}
+
+/** Limits and deadlines of one message. */
+export interface ReadLimits {
+  /** Milliseconds to wait for the first byte (idle keep-alive time). */
+  readonly idleMs: number;
+  /** Milliseconds for the whole message once its first byte arrived. */
+  readonly messageMs: number;
+  readonly maxBody: number;
+}
+
+/** Reads one request; null when the peer closed the connection between requests. */
+export async function readRequest(
+  reader: ConnReader,
+  limits: ReadLimits,
+): Promise<HttpMessage | null> {
+  const start = Date.now();
+  const head = await reader.readHead(
+    start + limits.idleMs,
+    start + limits.idleMs + limits.messageMs,
+  );
+  if (head === null) return null;
+  const [requestLine, ...lines] = head.split("\r\n");
+  const match = /^([A-Z]+) (\/\S*) HTTP\/1\.1$/.exec(requestLine);
+  if (!match) throw new HttpError(400, "a malformed request line");
+  const headers = parseHeaders(lines);
+  const length = contentLength(headers, limits.maxBody);
+  const body = await reader.readBody(length, Date.now() + limits.messageMs);
+  return { method: match[1], path: match[2], status: 0, headers, body };
+}
+
+/** Reads one response. */
+export async function readResponse(reader: ConnReader, limits: ReadLimits): Promise<HttpMessage> {
+  const start = Date.now();
+  const head = await reader.readHead(
+    start + limits.idleMs,
+    start + limits.idleMs + limits.messageMs,
+  );
+  if (head === null) throw new HttpError(502, "the daemon closed the connection without answering");
+  const [statusLine, ...lines] = head.split("\r\n");
+  const match = /^HTTP\/1\.1 (\d{3}) /.exec(statusLine + " ");
+  if (!match) throw new HttpError(502, "a malformed status line");
+  const headers = parseHeaders(lines);
+  const length = contentLength(headers, limits.maxBody);
+  const body = await reader.readBody(length, Date.now() + limits.messageMs);
+  return { method: "", path: "", status: Number(match[1]), headers, body };
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+const REASONS: Readonly<Record<number, string>> = {
+  200: "OK",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  413: "Content Too Large",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+};
+
+function message(first: string, headers: Record<string, string>, body: Uint8Array): Uint8Array {
+  const head = [first, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), "", ""]
+    .join("\r\n");
+  const bytes = encoder.encode(head);
+  const out = new Uint8Array(bytes.length + body.length);
+  out.set(bytes);
+  out.set(body, bytes.length);
+  return out;
+}
+
+/**
+ * Closes a connection after an error answer without losing it: stops writing, then reads and
+ * drops what the peer still sends (at most 1 MiB, for at most 500 ms), then closes. Closing with
+ * unread input would reset the connection and the peer would never see the answer.
+ */
+export async function lingerClose(conn: Deno.Conn): Promise<void> {
+  try {
+    await conn.closeWrite();
+    const buffer = new Uint8Array(64 * 1024);
+    const deadline = Date.now() + 500;
+    let drained = 0;
+    while (drained < 1024 * 1024 && Date.now() < deadline) {
+      const n = await Promise.race([
+        conn.read(buffer),
+        new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now()))),
+      ]);
+      if (n === null) break;
+      drained += n;
+    }
+  } catch {
+    // The peer went away: nothing more to do.
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** Writes a JSON response. */
+export async function writeJsonResponse(
+  conn: Deno.Conn,
+  status: number,
+  value: unknown,
+  keepAlive: boolean,
+): Promise<void> {
+  const body = encoder.encode(JSON.stringify(value));
+  await writeAll(
+    conn,
+    message(`HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}`, {
+      "content-type": "application/json",
+      "content-length": String(body.length),
+      connection: keepAlive ? "keep-alive" : "close",
+    }, body),
+  );
+}
+
+/** Writes a JSON request. The body buffer is zeroed once written (it may hold a credential). */
+export async function writeJsonRequest(
+  conn: Deno.Conn,
+  method: string,
+  path: string,
+  value: unknown,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const body = encoder.encode(value === undefined ? "" : JSON.stringify(value));
+  const bytes = message(`${method} ${path} HTTP/1.1`, {
+    host: "condor_store_cred",
+    "content-type": "application/json",
+    "content-length": String(body.length),
+    ...headers,
+  }, body);
+  body.fill(0);
+  try {
+    await writeAll(conn, bytes);
+  } finally {
+    bytes.fill(0);
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The daemon's wire format (README "The daemon protocol"): versioned JSON over HTTP/1.1, the
+ * same on the Unix socket and on TLS. This module turns requests and replies into JSON and back,
+ * checking every field of what arrives; it does no I/O.
+ *
+ *   POST /v1/challenge   → { version, id, path, nonce, expires }       (Unix socket only)
+ *   POST /v1/request     { version, challenge?: { id, nonce }, request } → { version, reply }
+ *   GET  /v1/health      → { version, ok: true }
+ *
+ * Over TLS the caller authenticates with `Authorization: Bearer <IDTOKEN>` instead of a challenge.
+ */
+
+import { StoreError, type StoreErrorCode } from "../errors.ts";
+import { base64UrlDecode, base64UrlEncode, isObject } from "../jwt.ts";
+import type { CredRequest } from "../request.ts";
+import type { Outcome } from "../store/context.ts";
+import type { Reply, Target } from "../store/service.ts";
+
+/** The protocol version this program speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest request body: a 1 MiB credential in base64 plus its JSON. */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+/** A protocol-level refusal, sent with an HTTP status. */
+export class ProtocolError extends Error {
+  constructor(readonly status: number, readonly code: StoreErrorCode, message: string) {
+    super(message);
+  }
+}
+
+function bad(message: string): ProtocolError {
+  return new ProtocolError(400, "bad-args", message);
+}
+
+function optionalString(o: Record<string, unknown>, key: string): string | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string" || v.length > 4096) throw bad(`"${key}" must be a string`);
+  return v;
+}
+
+function flag(o: Record<string, unknown>, key: string): boolean {
+  const v = o[key];
+  if (v === undefined) return false;
+  if (typeof v !== "boolean") throw bad(`"${key}" must be true or false`);
+  return v;
+}
+
+/** A request as JSON (the credential of an add as base64url). */
+export function encodeRequest(request: CredRequest): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...request };
+  if (request.action === "add") out.credential = base64UrlEncode(request.credential);
+  return out;
+}
+
+/**
+ * Reads a request sent by a client, checking every field. The credential of an add comes back as
+ * bytes. Throws ProtocolError for anything malformed.
+ */
+export function decodeRequest(value: unknown): CredRequest {
+  if (!isObject(value)) throw bad('"request" must be an object');
+  const action = value.action;
+  const type = value.type;
+  if (action !== "add" && action !== "delete" && action !== "query") {
+    throw bad('"action" must be add, delete or query');
+  }
+  if (type !== "password" && type !== "kerberos" && type !== "oauth") {
+    throw bad('"type" must be password, kerberos or oauth');
+  }
+  const user = optionalString(value, "user");
+  let subject;
+  if (type === "password") {
+    subject = { type, pool: flag(value, "pool"), user } as const;
+  } else if (type === "kerberos") {
+    subject = { type, user } as const;
+  } else {
+    subject = {
+      type,
+      user,
+      service: optionalString(value, "service"),
+      handle: optionalString(value, "handle"),
+      scopes: optionalString(value, "scopes"),
+      audience: optionalString(value, "audience"),
+      accessToken: flag(value, "accessToken"),
+    } as const;
+  }
+  if (action === "add") {
+    const encoded = value.credential;
+    const bytes = typeof encoded === "string" ? base64UrlDecode(encoded) : null;
+    if (bytes === null) throw bad('"credential" must be base64url');
+    return { ...subject, action, credential: bytes };
+  }
+  if (action === "query") {
+    const minTtl = value.minTtl;
+    if (minTtl !== undefined && minTtl !== null) {
+      if (typeof minTtl !== "number" || !Number.isSafeInteger(minTtl) || minTtl < 0) {
+        throw bad('"minTtl" must be a whole number of seconds');
+      }
+    }
+    return { ...subject, action, minTtl: (minTtl as number | null | undefined) ?? null };
+  }
+  return { ...subject, action };
+}
+
+const ERROR_CODES: readonly StoreErrorCode[] = [
+  "not-found",
+  "mismatch",
+  "json-parse",
+  "untrusted-host",
+  "bad-password",
+  "bad-args",
+  "config",
+  "not-allowed",
+  "credmon-timeout",
+  "insecure",
+  "permission",
+  "too-large",
+  "empty",
+  "locked",
+  "input",
+  "io",
+  "unsupported",
+  "expiring",
+  "unreachable",
+  "not-secure",
+];
+
+/**
+ * A reply as JSON for a remote caller: an error carries its code and plain message, never the
+ * local remedy (which is for the daemon's operator).
+ */
+export function encodeReply(reply: Reply): Record<string, unknown> {
+  const base = { warnings: reply.warnings, target: reply.target };
+  if (reply.ok) return { ...base, ok: true, outcome: reply.outcome };
+  return { ...base, ok: false, error: { code: reply.error.code, message: reply.error.message } };
+}
+
+function decodeTarget(value: unknown): Target | null {
+  if (value === null || value === undefined) return null;
+  if (!isObject(value)) throw bad("the reply's target is malformed");
+  const { account, user, domain, pool } = value;
+  if (
+    typeof account !== "string" || typeof user !== "string" || typeof domain !== "string" ||
+    typeof pool !== "boolean"
+  ) throw bad("the reply's target is malformed");
+  return { account, user, domain, pool };
+}
+
+function decodeOutcome(value: unknown): Outcome {
+  if (!isObject(value) || (value.status !== "success" && value.status !== "pending")) {
+    throw bad("the reply's outcome is malformed");
+  }
+  const number = (key: string) => {
+    const v = value[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "number" || !Number.isFinite(v)) throw bad(`the reply's ${key} is malformed`);
+    return v;
+  };
+  const ad: Record<string, string | number> = {};
+  if (value.ad !== undefined) {
+    if (!isObject(value.ad)) throw bad("the reply's ad is malformed");
+    for (const [k, v] of Object.entries(value.ad)) {
+      if (typeof v !== "string" && typeof v !== "number") throw bad("the reply's ad is malformed");
+      ad[k] = v;
+    }
+  }
+  const changed = value.changed;
+  if (changed !== undefined && typeof changed !== "boolean") throw bad("malformed changed");
+  return {
+    status: value.status,
+    ...(number("time") === undefined ? {} : { time: number("time") }),
+    ...(value.ad === undefined ? {} : { ad }),
+    ...(changed === undefined ? {} : { changed }),
+    ...(number("expires") === undefined ? {} : { expires: number("expires") }),
+  };
+}
+
+/** Reads a reply from a daemon, checking every field. Throws ProtocolError. */
+export function decodeReply(value: unknown): Reply {
+  if (!isObject(value)) throw bad("the reply is not an object");
+  const warnings = value.warnings;
+  if (!Array.isArray(warnings) || !warnings.every((w) => typeof w === "string")) {
+    throw bad("the reply's warnings are malformed");
+  }
+  const target = decodeTarget(value.target);
+  if (value.ok === true) {
+    return { ok: true, outcome: decodeOutcome(value.outcome), warnings, target };
+  }
+  const error = value.error;
+  if (
+    !isObject(error) || typeof error.message !== "string" ||
+    !ERROR_CODES.includes(error.code as StoreErrorCode)
+  ) throw bad("the reply's error is malformed");
+  return {
+    ok: false,
+    error: new StoreError(error.code as StoreErrorCode, error.message),
+    warnings,
+    target,
+  };
+}
+
+/** A challenge the daemon issues: a path in the challenge directory, valid once, briefly. */
+export interface Challenge {
+  readonly id: string;
+  readonly path: string;
+  readonly nonce: string;
+  /** Unix milliseconds after which it is refused. */
+  readonly expires: number;
+}
+
+/** Reads a challenge sent by the daemon. Throws ProtocolError. */
+export function decodeChallenge(value: unknown): Challenge {
+  if (!isObject(value)) throw bad("the challenge is not an object");
+  const { id, path, nonce, expires } = value;
+  if (
+    typeof id !== "string" || !/^[0-9a-f]{32}$/.test(id) || typeof path !== "string" ||
+    typeof nonce !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(nonce) ||
+    typeof expires !== "number"
+  ) throw bad("the challenge is malformed");
+  return { id, path, nonce, expires };
+}

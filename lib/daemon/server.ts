@@ -1,0 +1,450 @@
+/**
+ * `condor_store_cred serve`: the credd role (README "The daemon"). It owns the store, listens on
+ * a Unix socket (and, with CREDD_TLS_ADDRESS, on TLS), proves each caller's identity, and hands
+ * each request to the store service, one line per request on stderr. It stops cleanly on
+ * SIGTERM or SIGINT, and runs the mark-and-sweep of idle users.
+ *
+ * Hostile clients cost bounded resources: a cap on connections (the oldest idle one makes room
+ * for a new one), deadlines on every read, a body size limit, a cap on pending challenges.
+ *
+ * Permissions: --allow-read, --allow-write (store, socket, challenge directory), --allow-env,
+ * --allow-sys=hostname,uid,gid, --allow-run=/bin/kill; --allow-net for TLS.
+ */
+
+import type { Config } from "../config/mod.ts";
+import { quote, StoreError } from "../errors.ts";
+import { storeDirectory } from "../fs/directories.ts";
+import { dirname } from "../fs/paths.ts";
+import { isObject } from "../jwt.ts";
+import type { Caller, CredRequest } from "../request.ts";
+import { type StorePath } from "../store/context.ts";
+import { storeRoot } from "../store/layout.ts";
+import { createStoreContext, perform, type Reply } from "../store/service.ts";
+import { AccountDb } from "../accounts.ts";
+import { Challenges, checkChallengeDirectory } from "./challenge.ts";
+import {
+  ConnReader,
+  HttpError,
+  type HttpMessage,
+  lingerClose,
+  readRequest,
+  writeJsonResponse,
+} from "./http.ts";
+import {
+  decodeRequest,
+  encodeReply,
+  MAX_BODY_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+} from "./protocol.ts";
+import { sweep } from "./sweep.ts";
+
+/** How the daemon authenticates a request on one listener. */
+export interface Authenticator {
+  /** The transport, for logs: `unix` or `tls`. */
+  readonly transport: "unix" | "tls";
+  /** Proves the caller of a request, or throws ProtocolError(401). */
+  authenticate(request: HttpMessage, body: Record<string, unknown>, peer: string): Promise<Caller>;
+  /** Whether this listener issues challenges (the Unix socket). */
+  readonly challenges: Challenges | null;
+}
+
+/** Options of `serve`. */
+export interface ServeOptions {
+  readonly config: Config;
+  /** This process's effective uid (0 in production). */
+  readonly euid: number;
+  /** One line per request and per event, on stderr. */
+  readonly log: (line: string) => void;
+  readonly debug: (line: string) => void;
+  /** Extra listeners (TLS), each with its authenticator. */
+  readonly extra?: readonly { listener: Deno.Listener; auth: Authenticator }[];
+  /** Resolves when the daemon should stop (SIGTERM/SIGINT in production). */
+  readonly stop: Promise<void>;
+}
+
+/** Limits of the daemon's connections. */
+interface Limits {
+  readonly maxConnections: number;
+  readonly firstRequestMs: number;
+  readonly idleMs: number;
+  readonly messageMs: number;
+  readonly shutdownMs: number;
+  readonly challengesPerConnection: number;
+}
+
+function limits(config: Config): Limits {
+  return {
+    maxConnections: config.getInt("CREDD_MAX_CONNECTIONS", 4096),
+    firstRequestMs: 10_000,
+    idleMs: 60_000,
+    messageMs: 10_000,
+    shutdownMs: 15_000,
+    challengesPerConnection: 8,
+  };
+}
+
+/** The socket path the configuration names. Throws StoreError("config"). */
+export function socketPath(config: Config): string {
+  const path = config.get("CREDD_SOCKET");
+  if (path === undefined || !path.startsWith("/")) {
+    throw new StoreError(
+      "config",
+      `CREDD_SOCKET is ${
+        path === undefined ? "not set" : quote(path)
+      }; it must be an absolute path`,
+    );
+  }
+  return path;
+}
+
+/** The challenge directory the configuration names (default /tmp). */
+export function challengeDirectory(config: Config): string {
+  return config.get("CREDD_CHALLENGE_DIRECTORY") ?? "/tmp";
+}
+
+/**
+ * Prepares the Unix socket: its directory must pass the store's directory rules (it is created
+ * 0755 when missing); a live daemon there refuses the start; a stale socket is removed only after
+ * a connect is refused. Throws StoreError.
+ */
+export async function prepareSocket(config: Config, path: string, euid: number): Promise<void> {
+  const ctx = createStoreContext(config, { euid });
+  storeDirectory(dirname(path), ctx.owners, { create: { mode: 0o755 } });
+  let info: Deno.FileInfo | null = null;
+  try {
+    info = Deno.lstatSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  if (info === null) return;
+  if (!info.isSocket) {
+    throw new StoreError("insecure", `${quote(path)} exists and is not a socket`, {
+      remedy: "remove it, or set CREDD_SOCKET to another path",
+    });
+  }
+  try {
+    const conn = await Deno.connect({ transport: "unix", path });
+    conn.close();
+    throw new StoreError(
+      "unsupported",
+      `another condor_store_cred serve is already listening on ${quote(path)}`,
+      { remedy: "stop it first, or set CREDD_SOCKET to another path" },
+    );
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
+  }
+  Deno.removeSync(path);
+}
+
+/** Checks, before listening, every store directory that exists. Throws StoreError. */
+function checkStore(config: Config, euid: number): void {
+  const ctx = createStoreContext(config, { euid });
+  for (const which of ["oauth", "krb", "pwd", "pool"] as StorePath[]) {
+    const knob = {
+      oauth: "SEC_CREDENTIAL_DIRECTORY_OAUTH",
+      krb: "SEC_CREDENTIAL_DIRECTORY_KRB",
+      pwd: "SEC_CREDENTIAL_DIRECTORY_PWD",
+      pool: "SEC_PASSWORD_FILE",
+    }[which];
+    if (config.get(knob) === undefined) continue;
+    storeRoot(ctx, which, false);
+  }
+}
+
+interface Connection {
+  readonly conn: Deno.Conn;
+  busy: boolean;
+  readonly opened: number;
+  challenges: number;
+}
+
+function jsonBody(request: HttpMessage): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(request.body));
+  } catch {
+    throw new ProtocolError(400, "bad-args", "the request body is not JSON");
+  } finally {
+    request.body.fill(0);
+  }
+  if (!isObject(value)) {
+    throw new ProtocolError(400, "bad-args", "the request body is not an object");
+  }
+  if (value.version !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      400,
+      "unsupported",
+      `protocol version ${JSON.stringify(value.version)} is not spoken here (this daemon speaks ` +
+        `${PROTOCOL_VERSION}); use a client of the same release`,
+    );
+  }
+  return value;
+}
+
+/** The caller behind a uid, from the passwd file, with this node's UID_DOMAIN. */
+export function localCaller(config: Config, uid: number): Caller {
+  const name = new AccountDb().byUid(uid)?.name;
+  if (name === undefined) {
+    throw new ProtocolError(401, "not-secure", `uid ${uid} has no name in the passwd file`);
+  }
+  return { uid, name, domain: config.get("UID_DOMAIN") ?? "", inProcess: false };
+}
+
+/** The Unix socket's authenticator: the file-ownership challenge. */
+export function socketAuthenticator(config: Config, challenges: Challenges): Authenticator {
+  return {
+    transport: "unix",
+    challenges,
+    authenticate(_request, body) {
+      const answer = isObject(body.challenge) ? body.challenge : {};
+      const uid = challenges.verify(answer.id, answer.nonce);
+      return Promise.resolve(localCaller(config, uid));
+    },
+  };
+}
+
+function describeRequest(request: CredRequest, reply: Reply): string {
+  const type = { password: "pwd", kerberos: "krb", oauth: "oauth" }[request.type];
+  const target = reply.target?.account ?? request.user ?? "-";
+  const service = request.type === "oauth" && request.service ? ` service=${request.service}` : "";
+  const result = reply.ok ? reply.outcome.status : reply.error.code;
+  return `${request.action}-${type} for ${quote(target)}${service}: ${result}`;
+}
+
+/**
+ * Runs the daemon until `options.stop` resolves. Returns the exit status. Throws StoreError when
+ * it cannot start (insecure socket directory or store, a live daemon on the socket).
+ */
+export async function serve(options: ServeOptions): Promise<number> {
+  const { config, euid, log } = options;
+  const limit = limits(config);
+  const path = socketPath(config);
+  const challengeDir = challengeDirectory(config);
+  checkChallengeDirectory(challengeDir);
+  checkStore(config, euid);
+  await prepareSocket(config, path, euid);
+  const listener = Deno.listen({ transport: "unix", path });
+  Deno.chmodSync(path, 0o666);
+  const challenges = new Challenges(challengeDir, {
+    ttlMs: Math.max(1, config.getInt("CREDD_CHALLENGE_LIFETIME", 10)) * 1000,
+    max: 20_000,
+  });
+  const listeners = [
+    { listener: listener as Deno.Listener, auth: socketAuthenticator(config, challenges) },
+    ...(options.extra ?? []),
+  ];
+  log(`serving on ${path}${options.extra?.length ? " and TLS" : ""} (pid ${Deno.pid})`);
+
+  const connections = new Set<Connection>();
+  let stopping = false;
+  const inFlight = new Set<Promise<void>>();
+
+  const handle = async (
+    request: HttpMessage,
+    auth: Authenticator,
+    connection: Connection,
+    peer: string,
+  ): Promise<[number, unknown]> => {
+    if (request.method === "GET" && request.path === "/v1/health") {
+      return [200, { version: PROTOCOL_VERSION, ok: true }];
+    }
+    if (request.method === "POST" && request.path === "/v1/challenge") {
+      if (auth.challenges === null) {
+        throw new ProtocolError(
+          404,
+          "unsupported",
+          "challenges are issued on the Unix socket only",
+        );
+      }
+      if (++connection.challenges > limit.challengesPerConnection) {
+        throw new ProtocolError(429, "unreachable", "too many challenges on one connection");
+      }
+      return [200, { version: PROTOCOL_VERSION, ...auth.challenges.issue() }];
+    }
+    if (request.method === "POST" && request.path === "/v1/request") {
+      const body = jsonBody(request);
+      const caller = await auth.authenticate(request, body, peer);
+      const credRequest = decodeRequest(body.request);
+      const ctx = createStoreContext(config, { euid, debug: options.debug });
+      const reply = await perform(ctx, caller, credRequest);
+      log(
+        `${auth.transport} ${caller.name}@${caller.domain}: ${describeRequest(credRequest, reply)}`,
+      );
+      return [200, { version: PROTOCOL_VERSION, reply: encodeReply(reply) }];
+    }
+    throw new ProtocolError(404, "unsupported", `no ${request.method} ${request.path} here`);
+  };
+
+  const serveConnection = async (conn: Deno.Conn, auth: Authenticator) => {
+    const connection: Connection = { conn, busy: false, opened: Date.now(), challenges: 0 };
+    connections.add(connection);
+    const reader = new ConnReader(conn);
+    const peer = conn.remoteAddr.transport === "tcp" ? conn.remoteAddr.hostname : "local";
+    let served = 0;
+    try {
+      while (!stopping) {
+        let request: HttpMessage | null;
+        try {
+          request = await readRequest(reader, {
+            idleMs: served === 0 ? limit.firstRequestMs : limit.idleMs,
+            messageMs: limit.messageMs,
+            maxBody: MAX_BODY_BYTES,
+          });
+        } catch (error) {
+          if (error instanceof HttpError && error.status !== 408) {
+            await writeJsonResponse(conn, error.status, {
+              version: PROTOCOL_VERSION,
+              error: { code: "bad-args", message: error.message },
+            }, false).catch(() => {});
+            connections.delete(connection);
+            await lingerClose(conn);
+          }
+          return;
+        }
+        if (request === null) return;
+        connection.busy = true;
+        let status: number;
+        let body: unknown;
+        try {
+          [status, body] = await handle(request, auth, connection, peer);
+        } catch (error) {
+          let failure: ProtocolError;
+          if (error instanceof ProtocolError) {
+            failure = error;
+          } else {
+            log(`internal error: ${(error as Error).stack ?? error}`);
+            failure = new ProtocolError(500, "io", "the daemon failed unexpectedly; see its log");
+          }
+          if (failure.status === 401) log(`${auth.transport} ${peer}: refused: ${failure.message}`);
+          status = failure.status;
+          body = {
+            version: PROTOCOL_VERSION,
+            error: { code: failure.code, message: failure.message },
+          };
+        }
+        served++;
+        const keepAlive = !stopping && request.headers.get("connection") !== "close";
+        await writeJsonResponse(conn, status, body, keepAlive);
+        connection.busy = false;
+        if (!keepAlive) return;
+      }
+    } catch {
+      // The peer went away; nothing to answer.
+    } finally {
+      connections.delete(connection);
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  };
+
+  /** Makes room for a new connection by closing the oldest idle one. */
+  const makeRoom = (): boolean => {
+    if (connections.size < limit.maxConnections) return true;
+    let oldest: Connection | null = null;
+    for (const c of connections) {
+      if (!c.busy && (oldest === null || c.opened < oldest.opened)) oldest = c;
+    }
+    if (oldest === null) return false;
+    connections.delete(oldest);
+    try {
+      oldest.conn.close();
+    } catch {
+      // Already closed.
+    }
+    return true;
+  };
+
+  const acceptLoop = async (l: Deno.Listener, auth: Authenticator) => {
+    while (!stopping) {
+      let conn: Deno.Conn;
+      try {
+        conn = await l.accept();
+      } catch (error) {
+        if (stopping) return;
+        if (error instanceof Deno.errors.BadResource) return;
+        log(`accept failed: ${(error as Error).message}`);
+        continue;
+      }
+      if (!makeRoom()) {
+        conn.close();
+        continue;
+      }
+      const task = serveConnection(conn, auth);
+      inFlight.add(task);
+      task.finally(() => inFlight.delete(task));
+    }
+  };
+
+  const sweepInterval = config.getInt("SEC_CREDENTIAL_SWEEP_INTERVAL", 300);
+  let sweeping: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (sweeping !== null) return;
+    sweeping = (async () => {
+      try {
+        const ctx = createStoreContext(config, { euid, debug: options.debug });
+        const swept = await sweep(ctx);
+        for (const user of swept.kerberos) log(`swept the Kerberos credentials of ${quote(user)}`);
+        for (const user of swept.oauth) log(`swept the OAuth credentials of ${quote(user)}`);
+      } catch (error) {
+        log(`sweep failed: ${(error as Error).message}`);
+      } finally {
+        sweeping = null;
+      }
+    })();
+  }, Math.max(1, sweepInterval) * 1000);
+
+  const loops = listeners.map(({ listener, auth }) => acceptLoop(listener, auth));
+  await options.stop;
+  stopping = true;
+  log("stopping: no new connections; finishing requests in progress");
+  clearInterval(timer);
+  for (const { listener } of listeners) {
+    try {
+      listener.close();
+    } catch {
+      // Already closed.
+    }
+  }
+  // Idle connections go now; busy ones finish their request (bounded).
+  for (const c of connections) {
+    if (!c.busy) {
+      try {
+        c.conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+  let drainTimer: ReturnType<typeof setTimeout> | undefined;
+  const drained = await Promise.race([
+    Promise.all([...inFlight]).then(() => true),
+    new Promise<boolean>((r) => {
+      drainTimer = setTimeout(() => r(false), limit.shutdownMs);
+    }),
+  ]);
+  clearTimeout(drainTimer);
+  if (!drained) {
+    log(`stopping: ${inFlight.size} requests still running after ${limit.shutdownMs} ms`);
+  }
+  for (const c of connections) {
+    try {
+      c.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+  await Promise.allSettled(loops);
+  if (sweeping !== null) await sweeping;
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Gone already.
+  }
+  log("stopped");
+  return 0;
+}

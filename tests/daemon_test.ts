@@ -1,0 +1,510 @@
+/**
+ * `condor_store_cred serve` for real (README "The daemon"): started as root on a temp store and
+ * socket, its clients real non-root users. A user stores, queries and deletes their own
+ * credentials through it with the output of the in-process path; is refused for other users, the
+ * pool password and every faked identity challenge; hostile clients do not stop it; it refuses to
+ * start on an insecure or occupied socket; it sweeps marked users; it stops cleanly on SIGTERM.
+ */
+
+import assert from "node:assert/strict";
+import { startDaemon } from "../testing/daemon.ts";
+import {
+  baseEnv,
+  exists,
+  listTree,
+  modeOf,
+  readText,
+  runCli,
+  type Spool,
+  withSpool,
+} from "../testing/harness.ts";
+import { NEEDS_ROOT, nonRootUsers, type TestUser } from "../testing/users.ts";
+import { connectWire, rawExchange } from "../testing/wire.ts";
+
+const DOMAIN = "test.example";
+
+/** Replaces times in output, so two runs at different moments compare equal. */
+function timeless(text: string): string {
+  return text.replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/g, "<T>").replace(/ = \d{9,}/g, " = <N>")
+    .replace(/"stored_unix":\d+/g, '"stored_unix":<N>').replace(/:\d{9,}/g, ":<N>")
+    .replace(/\/tmp\/csc-spool-[0-9a-f]+/g, "<spool>");
+}
+
+async function users(): Promise<[TestUser, TestUser]> {
+  return (await nonRootUsers())!;
+}
+
+/** Runs as `as` (setpriv) a shell command. */
+async function shellAs(user: TestUser, command: string): Promise<void> {
+  const out = await new Deno.Command("setpriv", {
+    args: [
+      `--reuid=${user.uid}`,
+      `--regid=${user.gid}`,
+      "--clear-groups",
+      "--",
+      "/bin/sh",
+      "-c",
+      command,
+    ],
+    clearEnv: true,
+    env: await baseEnv(),
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** The sequence of everything a user does with their own credentials. */
+const SEQUENCE: readonly [string[], string?][] = [
+  [["add-oauth", "-s", "svc", "-P", "-i", "-"], "access-token"],
+  [["add-oauth", "-s", "svc", "-P", "-i", "-"], "access-token"],
+  [
+    ["add-oauth", "-s", "box", "-H", "h", "-S", "a,b", "-A", "aud", "-i", "-"],
+    '{"refresh_token":"r"}',
+  ],
+  [["query-oauth", "-s", "box", "-H", "h", "-S", "a,b", "-A", "aud"]],
+  [["query-oauth", "-s", "box", "-H", "h"]],
+  [["query-oauth", "-s", "svc", "--json"]],
+  [["query-oauth"]],
+  [["add-krb", "-i", "-"], "TICKET"],
+  [["query-krb"]],
+  [["delete-oauth", "-s", "svc"]],
+  [["delete-oauth"]],
+  [["delete-krb"]],
+  [["query-krb"]],
+];
+
+Deno.test({
+  name:
+    "a user stores, queries and deletes their own credentials through the daemon, as in-process (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = await users();
+    // In-process: the user's own configured spool.
+    const local: string[] = [];
+    await withSpool(async (spool) => {
+      for (const [args, stdin] of SEQUENCE) {
+        const r = await runCli(args, { env: spool.env, stdin, user: tester });
+        local.push(`${r.code}\n${timeless(r.stdout)}${timeless(r.stderr)}`);
+      }
+    }, { owner: tester });
+    // Through the daemon: root's store.
+    const remote: string[] = [];
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool);
+      try {
+        for (const [i, [args, stdin]] of SEQUENCE.entries()) {
+          const r = await runCli(args, { env: daemon.env, stdin, user: tester });
+          remote.push(`${r.code}\n${timeless(r.stdout)}${timeless(r.stderr)}`);
+          if (i === 2) {
+            // Files are root's, laid out as SPEC §5 says (no condor account here: root 0700).
+            assert.deepEqual(await listTree(spool.oauth), [
+              ".locks/",
+              ".locks/csc_tester.lock",
+              "csc_tester/",
+              "csc_tester/box_h.top",
+              "csc_tester/svc.use",
+            ]);
+            for (const f of ["csc_tester/box_h.top", "csc_tester/svc.use"]) {
+              const info = await Deno.lstat(`${spool.oauth}/${f}`);
+              assert.deepEqual([info.uid, info.mode! & 0o777], [0, 0o600], f);
+            }
+            assert.equal(await readText(`${spool.oauth}/csc_tester/svc.use`), "access-token");
+          }
+        }
+      } finally {
+        const { code, log } = await daemon.stop();
+        assert.equal(code, 0, log);
+        assert.match(
+          log,
+          /unix csc_tester@test\.example: add-oauth for "csc_tester@test\.example" service=svc: success/,
+        );
+        assert.doesNotMatch(log, /access-token|TICKET|refresh_token/);
+      }
+      assert.equal(await exists(`${spool.root}/run/credd.sock`), false, "the socket is removed");
+      // No challenge file is left behind.
+      assert.deepEqual(await listTree(`${spool.root}/challenges`), []);
+    });
+    assert.deepEqual(remote, local);
+    assert.match(remote[0], /fully_qualified_user = "csc_tester@test\.example"/);
+  },
+});
+
+Deno.test({
+  name:
+    "through the daemon a user may not act for another user or on the pool password; a super user may (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester, other] = await users();
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool, { env: { _CONDOR_CRED_SUPER_USERS: "csc_other" } });
+      try {
+        for (
+          const [args, stdin] of [
+            [["add-krb", "-u", `csc_other@${DOMAIN}`, "-i", "-"], "t"],
+            [["query-oauth", "-u", `csc_other@${DOMAIN}`]],
+            [["delete-oauth", "-u", `csc_tester@elsewhere.example`]],
+            [["add", "-c", "-p", "-"], "pool"],
+            [["delete", "-c"]],
+            [["add", "-u", `condor_pool@${DOMAIN}`, "-p", "-"], "pool"],
+          ] as [string[], string?][]
+        ) {
+          const r = await runCli(args, { env: daemon.env, stdin, user: tester });
+          assert.equal(r.code, 1, args.join(" "));
+          assert.match(
+            r.stderr,
+            /^Operation failed because it is not allowed\n {4}csc_tester@test\.example may not/,
+            args.join(" "),
+          );
+        }
+        assert.deepEqual(await listTree(`${spool.root}/spool`).catch(() => []), []);
+        // csc_other is a CRED_SUPER_USER: it may act for csc_tester and on the pool password.
+        const r = await runCli(["add-krb", "-u", `csc_tester@${DOMAIN}`, "-i", "-"], {
+          env: daemon.env,
+          stdin: "for-tester",
+          user: other,
+        });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(await readText(`${spool.krb}/csc_tester.cred`), "for-tester");
+        const pool = await runCli(["add", "-c", "-p", "-"], {
+          env: daemon.env,
+          stdin: "pw",
+          user: other,
+        });
+        assert.equal(pool.code, 0, pool.stderr);
+        assert.equal(await modeOf(spool.pool), 0o600);
+      } finally {
+        await daemon.stop();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "faked identity challenges are refused: link, hard link, replay, expiry, another's nonce (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester, attacker] = await users();
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool, { env: { _CONDOR_CREDD_CHALLENGE_LIFETIME: "1" } });
+      const wire = await connectWire(daemon.socket);
+      const request = {
+        action: "add",
+        type: "kerberos",
+        user: null,
+        credential: btoa("stolen").replace(/=+$/, ""),
+      };
+      const challenge = async () => {
+        const r = await wire.call("POST", "/v1/challenge", { version: 1 });
+        assert.equal(r.status, 200);
+        return r.body as { id: string; nonce: string; path: string };
+      };
+      const answer = (c: { id: string; nonce: string }) =>
+        wire.call("POST", "/v1/request", {
+          version: 1,
+          challenge: { id: c.id, nonce: c.nonce },
+          request,
+        });
+      try {
+        // The victim's file (csc_tester's), reached through the attacker's link.
+        await shellAs(tester, `echo x > ${spool.root}/challenges/victim-file`);
+        const link = await challenge();
+        await shellAs(attacker, `ln -s ${spool.root}/challenges/victim-file ${link.path}`);
+        let r = await answer(link);
+        assert.deepEqual([r.status, (r.body.error as { message: string }).message], [
+          401,
+          "the identity challenge is not a regular file",
+        ]);
+        // A hard link to the victim's file (protected_hardlinks stops the attacker; root plays it).
+        const hard = await challenge();
+        await Deno.link(`${spool.root}/challenges/victim-file`, hard.path);
+        r = await answer(hard);
+        assert.deepEqual([r.status, (r.body.error as { message: string }).message], [
+          401,
+          "the identity challenge file has more than one link",
+        ]);
+        // A challenge answered properly works once; replayed, it is refused.
+        const once = await challenge();
+        await shellAs(attacker, `touch ${once.path}`);
+        r = await answer(once);
+        assert.equal(r.status, 200);
+        await shellAs(attacker, `touch ${once.path}`);
+        r = await answer(once);
+        assert.deepEqual([r.status, (r.body.error as { message: string }).message], [
+          401,
+          "the identity challenge is unknown or already used",
+        ]);
+        // Another connection's challenge (its nonce unknown to us).
+        const theirs = await challenge();
+        await shellAs(attacker, `touch ${theirs.path}`);
+        r = await answer({ id: theirs.id, nonce: "A".repeat(43) });
+        assert.deepEqual([r.status, (r.body.error as { message: string }).message], [
+          401,
+          "the identity challenge was issued to another connection",
+        ]);
+        // Expired (lifetime 1 s).
+        const late = await challenge();
+        await shellAs(attacker, `touch ${late.path}`);
+        await new Promise((resolve) => setTimeout(resolve, 1300));
+        r = await answer(late);
+        assert.deepEqual([r.status, (r.body.error as { message: string }).message], [
+          401,
+          "the identity challenge has expired",
+        ]);
+        // No challenge at all.
+        r = await wire.call("POST", "/v1/request", { version: 1, request });
+        assert.equal(r.status, 401);
+        // Only the properly answered add (as csc_other) was stored.
+        assert.deepEqual(await listTree(spool.krb), [
+          ".locks/",
+          ".locks/csc_other.lock",
+          "csc_other.cred",
+        ]);
+      } finally {
+        wire.close();
+        const { log } = await daemon.stop();
+        assert.match(log, /refused: the identity challenge is not a regular file/);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "hostile clients (oversized, malformed, slow, half-open, floods) do not stop the daemon (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = await users();
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool, { env: { _CONDOR_CREDD_MAX_CONNECTIONS: "64" } });
+      const legit = async () => {
+        const r = await runCli(["query-krb"], { env: daemon.env, user: tester });
+        assert.equal(r.stdout.split("\n").at(-2), "No credential is stored.", r.stderr);
+      };
+      const encoder = new TextEncoder();
+      try {
+        // Oversized: a body over 2 MiB is refused before it is read.
+        const big = await rawExchange(
+          daemon.socket,
+          encoder.encode(`POST /v1/request HTTP/1.1\r\ncontent-length: ${3 * 1024 * 1024}\r\n\r\n`),
+        );
+        assert.match(big, /^HTTP\/1\.1 413 /);
+        // Malformed: garbage, not JSON, a wrong version, chunked encoding, headers too large.
+        for (
+          const [raw, status] of [
+            ["GARBAGE\r\n\r\n", 400],
+            ["POST /v1/request HTTP/1.1\r\ncontent-length: 5\r\n\r\nnope!", 400],
+            ['POST /v1/request HTTP/1.1\r\ncontent-length: 13\r\n\r\n{"version":9}', 400],
+            ["POST /v1/request HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n", 400],
+            [`GET /v1/health HTTP/1.1\r\nx: ${"a".repeat(10_000)}\r\n\r\n`, 431],
+            ["GET /nope HTTP/1.1\r\n\r\n", 404],
+          ] as const
+        ) {
+          const answer = await rawExchange(daemon.socket, encoder.encode(raw));
+          assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), raw.slice(0, 40));
+        }
+        // Half-open connections past the cap, and a slow client: the legit user still gets in.
+        const idle: Deno.Conn[] = [];
+        for (let i = 0; i < 200; i++) {
+          idle.push(await Deno.connect({ transport: "unix", path: daemon.socket }));
+        }
+        const slow = await Deno.connect({ transport: "unix", path: daemon.socket });
+        await slow.write(encoder.encode("POST /v1/challenge HTTP/1.1\r\n"));
+        await legit();
+        // A flood of challenges.
+        const flood = await Promise.all(Array.from({ length: 20 }, async () => {
+          const wire = await connectWire(daemon.socket);
+          try {
+            const statuses = [];
+            for (let i = 0; i < 10; i++) {
+              statuses.push((await wire.call("POST", "/v1/challenge", { version: 1 })).status);
+            }
+            return statuses;
+          } finally {
+            wire.close();
+          }
+        }));
+        // Each connection gets 8 challenges, then 429.
+        for (const statuses of flood) assert.deepEqual(statuses, [...Array(8).fill(200), 429, 429]);
+        await legit();
+        for (const c of [...idle, slow]) {
+          try {
+            c.close();
+          } catch {
+            // The daemon evicted it already.
+          }
+        }
+      } finally {
+        const { code, log } = await daemon.stop();
+        assert.equal(code, 0, log);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "the daemon refuses to start on an insecure socket directory, an insecure store, or an occupied socket (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    await withSpool(async (spool) => {
+      const first = await startDaemon(spool);
+      try {
+        await assert.rejects(
+          () => startDaemon(spool),
+          /another condor_store_cred serve is already listening/,
+        );
+      } finally {
+        await first.stop();
+      }
+      // A stale socket (nobody listening) is removed and replaced.
+      // (Deno removes a socket when its listener closes: Python leaves one behind, as a crash does.)
+      const stale = await new Deno.Command("/usr/bin/python3", {
+        args: [
+          "-c",
+          "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])",
+          `${spool.root}/run/credd.sock`,
+        ],
+      }).output();
+      assert.ok(stale.success);
+      assert.equal((await Deno.lstat(`${spool.root}/run/credd.sock`)).isSocket, true);
+      const second = await startDaemon(spool);
+      await second.stop();
+      // Insecure: a world-writable socket directory, a group-writable store, a non-sticky
+      // challenge directory.
+      await Deno.chmod(`${spool.root}/run`, 0o777);
+      await assert.rejects(
+        () => startDaemon(spool),
+        /cannot start: refusing to use the directory ".*\/run": its mode 0777/,
+      );
+      await Deno.chmod(`${spool.root}/run`, 0o755);
+      await Deno.mkdir(spool.krb, { recursive: true });
+      await Deno.chmod(spool.krb, 0o775);
+      await assert.rejects(
+        () => startDaemon(spool),
+        /cannot start: refusing to use the directory ".*krb": its mode 0775/,
+      );
+      await Deno.chmod(spool.krb, 0o700);
+      await Deno.chmod(`${spool.root}/challenges`, 0o777);
+      await assert.rejects(
+        () => startDaemon(spool),
+        /the challenge directory .* must be a root-owned, sticky directory/,
+      );
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "a non-root user is sent to the daemon; without one, one message names the store and the socket (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = await users();
+    await withSpool(async (spool: Spool) => {
+      await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: "t" });
+      const socket = `${spool.root}/run/credd.sock`;
+      const r = await runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], {
+        env: { ...spool.env, _CONDOR_CREDD_SOCKET: socket },
+        stdin: "t",
+        user: tester,
+      });
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^ERROR: you may not write the credential store ".*spool/oauth" \\(".*" belongs to uid 0\\), ` +
+            `and no condor_store_cred daemon listens on "${socket}"; ask an administrator to start ` +
+            "it \\(systemctl start condor_store_cred\\)",
+        ),
+      );
+    });
+  },
+});
+
+Deno.test({
+  name: "the daemon sweeps marked users after SEC_CREDENTIAL_SWEEP_DELAY (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    await withSpool(async (spool) => {
+      for (const user of ["old", "fresh"]) {
+        await runCli(["add-krb", "-u", `${user}@${DOMAIN}`, "-i", "-"], {
+          env: spool.env,
+          stdin: "t",
+        });
+        await runCli(["add-oauth", "-u", `${user}@${DOMAIN}`, "-s", "s", "-P", "-i", "-"], {
+          env: spool.env,
+          stdin: "t",
+        });
+      }
+      const past = new Date(Date.now() - 120_000);
+      for (const dir of [spool.krb, spool.oauth]) {
+        await Deno.writeTextFile(`${dir}/old.mark`, "", { mode: 0o600 });
+        await Deno.utime(`${dir}/old.mark`, past, past);
+        await Deno.writeTextFile(`${dir}/fresh.mark`, "", { mode: 0o600 });
+      }
+      const daemon = await startDaemon(spool, {
+        env: {
+          _CONDOR_SEC_CREDENTIAL_SWEEP_INTERVAL: "1",
+          _CONDOR_SEC_CREDENTIAL_SWEEP_DELAY: "60",
+        },
+      });
+      try {
+        for (let i = 0; i < 60 && (await exists(`${spool.oauth}/old`)); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        const { log } = await daemon.stop();
+        assert.match(log, /swept the Kerberos credentials of "old"/);
+        assert.match(log, /swept the OAuth credentials of "old"/);
+      }
+      assert.deepEqual(
+        (await listTree(spool.krb)).filter((f) => !f.startsWith(".locks")),
+        ["fresh.cred", "fresh.mark"],
+      );
+      assert.deepEqual(
+        (await listTree(spool.oauth)).filter((f) => !f.startsWith(".locks")),
+        ["fresh.mark", "fresh/", "fresh/s.use"],
+      );
+    });
+  },
+});
+
+Deno.test({
+  name: "SIGTERM during concurrent adds loses no acknowledged write (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = await users();
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool);
+      const runs = Array.from(
+        { length: 12 },
+        (_, i) =>
+          runCli(["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], {
+            env: daemon.env,
+            stdin: `token-${i}`,
+            user: tester,
+          }),
+      );
+      // Stop while adds are under way: once the first has been served.
+      for (let i = 0; i < 200 && !/add-oauth .*: success/.test(daemon.log()); i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const stopped = daemon.stop();
+      const results = await Promise.all(runs);
+      const { code } = await stopped;
+      assert.equal(code, 0);
+      let acknowledged = 0;
+      for (const [i, r] of results.entries()) {
+        if (r.code !== 0) continue;
+        acknowledged++;
+        assert.equal(await readText(`${spool.oauth}/csc_tester/s${i}.use`), `token-${i}`);
+      }
+      // Some ran before the stop; the rest were told no daemon answers.
+      for (const r of results) {
+        if (r.code !== 0) assert.match(r.stderr, /daemon/);
+      }
+      // The daemon was serving when the adds began: at least one finished before the stop.
+      assert.ok(acknowledged >= 1, "no add was acknowledged");
+    });
+  },
+});
