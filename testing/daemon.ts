@@ -12,6 +12,8 @@ export interface Daemon {
   readonly challengeDir: string;
   /** Environment for clients (and in-process runs) of this daemon. */
   readonly env: Record<string, string>;
+  /** The port of its TLS listener, when CREDD_TLS_ADDRESS was set. */
+  readonly tlsPort: number | null;
   /** Its log so far. */
   log(): string;
   /** Sends SIGTERM and waits; returns the exit code and the whole log. */
@@ -73,8 +75,10 @@ export async function startDaemon(
     await pump;
     throw new Error(`the daemon did not start: ${log}`);
   }
+  const port = /and TLS [^ ]+:(\d+) /.exec(log)?.[1];
   return {
     pid: child.pid,
+    tlsPort: port === undefined ? null : Number(port),
     socket,
     challengeDir,
     env,

@@ -76,3 +76,39 @@ export async function rawExchange(
     }
   }
 }
+
+/** One request to a daemon's TLS port, trusting `caFile`, with an optional bearer token. */
+export async function tlsCall(
+  port: number,
+  caFile: string,
+  path: string,
+  body: unknown,
+  token?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const conn = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port,
+    caCerts: [await Deno.readTextFile(caFile)],
+  });
+  try {
+    await writeJsonRequest(
+      conn,
+      "POST",
+      path,
+      body,
+      token ? { authorization: `Bearer ${token}` } : {},
+    );
+    const response = await readResponse(new ConnReader(conn), {
+      idleMs: 30_000,
+      messageMs: 30_000,
+      maxBody: 4 * 1024 * 1024,
+    });
+    return { status: response.status, body: JSON.parse(new TextDecoder().decode(response.body)) };
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}

@@ -251,9 +251,41 @@ Deno.test({
           401,
           "the identity challenge has expired",
         ]);
-        // No challenge at all.
+        // A failed proof ended this connection's identity: no challenge now is no identity.
         r = await wire.call("POST", "/v1/request", { version: 1, request });
         assert.equal(r.status, 401);
+        // A connection that proved who it is keeps that identity for its next requests.
+        const fresh = await connectWire(daemon.socket);
+        try {
+          assert.equal(
+            (await fresh.call("POST", "/v1/request", { version: 1, request })).status,
+            401,
+          );
+          const proof = (await fresh.call("POST", "/v1/challenge", { version: 1 })).body as {
+            id: string;
+            nonce: string;
+            path: string;
+          };
+          await shellAs(attacker, `touch ${proof.path}`);
+          const first = await fresh.call("POST", "/v1/request", {
+            version: 1,
+            challenge: { id: proof.id, nonce: proof.nonce },
+            request: { action: "query", type: "kerberos", user: null },
+          });
+          assert.equal(first.status, 200);
+          const again = await fresh.call("POST", "/v1/request", {
+            version: 1,
+            request: { action: "query", type: "kerberos", user: null },
+          });
+          assert.equal(again.status, 200);
+          assert.equal(
+            (again.body.reply as { outcome: { ad: Record<string, string> } }).outcome.ad
+              .fully_qualified_user,
+            "csc_other@test.example",
+          );
+        } finally {
+          fresh.close();
+        }
         // Only the properly answered add (as csc_other) was stored.
         assert.deepEqual(await listTree(spool.krb), [
           ".locks/",

@@ -260,7 +260,7 @@ Deno.test("--json: mismatch, expiring, denied, invalid, input and usage", async 
   });
 });
 
-Deno.test("--json: insecure, config, locked, io, timeout and unsupported", async () => {
+Deno.test("--json: insecure, config, locked, io, timeout and unreachable", async () => {
   await withSpool(async (spool) => {
     await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: "t" });
     await Deno.chmod(spool.krb, 0o777);
@@ -391,17 +391,17 @@ Deno.test("--json: insecure, config, locked, io, timeout and unsupported", async
     } finally {
       await credmon.stop();
     }
-    await expectJson(spool, ["query-krb", "-n", "elsewhere.example"], {
+    await expectJson(spool, ["query-krb", "-n", "127.0.0.1:1"], {
       exit: 1,
       ok: false,
       action: "query",
       type: "kerberos",
       user: ROOT,
-      status: "unsupported",
-      reason: "unsupported",
+      status: "unreachable",
+      reason: "unreachable",
       code: 0,
       changed: null,
-      message: /^ERROR: -n elsewhere\.example needs a remote condor_store_cred daemon/,
+      message: /^ERROR: could not connect to the condor_store_cred daemon at 127\.0\.0\.1:1/,
     });
   });
 });

@@ -569,7 +569,8 @@ Deno.test("package.ts reports missing tools and executables as SKIPPED and exits
     assert.equal(
       r.stdout,
       [
-        `condor-store-cred ${VERSION}: SOURCE_DATE_EPOCH=${EPOCH} (environment); systemd unit: none`,
+        `condor-store-cred ${VERSION}: SOURCE_DATE_EPOCH=${EPOCH} (environment); systemd unit: ` +
+        `${REPO}/packaging/condor_store_cred.service`,
         `SKIPPED condor-store-cred_${VERSION}_arm64.deb: ${w.arm} does not exist (deno task compile builds it)`,
         `SKIPPED condor-store-cred-${VERSION}-1.aarch64.rpm: ${w.arm} does not exist (deno task compile builds it)`,
         `SKIPPED condor-store-cred_${VERSION}_amd64.deb: dpkg-deb not installed: apt-get install dpkg`,

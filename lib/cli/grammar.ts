@@ -48,7 +48,8 @@ export type OptionKey =
   | "help"
   | "json"
   | "version"
-  | "minTtl";
+  | "minTtl"
+  | "tokenFile";
 
 /** How a repeated option is treated. */
 export type Duplicate =
@@ -231,6 +232,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     completes: "none",
   },
   {
+    short: null,
+    long: "token-file",
+    key: "tokenFile",
+    argument: "filename",
+    duplicate: { kind: "error", message: "ERROR: --token-file already specified" },
+    synopsis: null,
+    description: [
+      "With -n or CREDD_HOST: the IDTOKEN to prove who you are (default: your token",
+      "   directory)",
+    ],
+    completes: "file",
+  },
+  {
     short: "v",
     long: "version",
     key: "version",
@@ -261,6 +275,9 @@ export const COMPLETIONS_COMMAND = "completions";
 
 /** The word that selects the daemon (only as the first argument). */
 export const SERVE_COMMAND = "serve";
+
+/** The word that selects token minting (`token create`, only as the first argument). */
+export const TOKEN_COMMAND = "token";
 
 /** The program name used in the usage text and messages. */
 export const PROGRAM_NAME = "condor_store_cred";

@@ -7,6 +7,7 @@
 
 import { printable } from "../errors.ts";
 import type { Action, CredType } from "../request.ts";
+import { parseTokenCommand, type TokenCreate } from "./token.ts";
 import {
   ACTIONS,
   COMPLETION_SHELLS,
@@ -16,6 +17,7 @@ import {
   OPTIONS,
   type OptionSpec,
   SERVE_COMMAND,
+  TOKEN_COMMAND,
   TYPE_KEYWORDS,
 } from "./grammar.ts";
 
@@ -44,6 +46,8 @@ export interface CommandLine {
   readonly json: boolean;
   /** `--min-ttl SECONDS` (query-oauth -s only). */
   readonly minTtl: number | null;
+  /** `--token-file FILE`: the IDTOKEN for a remote daemon. */
+  readonly tokenFile: string | null;
 }
 
 /** What the parser decided. `message` is printed on stderr as is, then the usage if `usage`. */
@@ -53,6 +57,7 @@ export type ParseResult =
   | { readonly kind: "version" }
   | { readonly kind: "completions"; readonly shell: CompletionShell }
   | { readonly kind: "serve"; readonly debug: boolean; readonly help: boolean }
+  | { readonly kind: "token"; readonly command: TokenCreate | "help" }
   | {
     readonly kind: "error";
     readonly message: string;
@@ -82,6 +87,7 @@ interface Draft {
   json: boolean;
   version: boolean;
   minTtl: string | null;
+  tokenFile: string | null;
 }
 
 class UsageError extends Error {
@@ -110,6 +116,7 @@ function emptyDraft(): Draft {
     json: false,
     version: false,
     minTtl: null,
+    tokenFile: null,
   };
 }
 
@@ -359,6 +366,13 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
     return { kind: "completions", shell };
   }
   if (args[0] === SERVE_COMMAND) return parseServe(args.slice(1));
+  if (args[0] === TOKEN_COMMAND) {
+    const token = parseTokenCommand(args.slice(1));
+    if (typeof token === "string" && token !== "help") {
+      return { kind: "error", message: token, usage: false, json: false, action: null, type: null };
+    }
+    return { kind: "token", command: token };
+  }
   const draft = emptyDraft();
   // --json is honoured even when the scan stops before reaching it, so errors are JSON too.
   const json = args.includes("--json");

@@ -1,13 +1,14 @@
 /**
- * Where a request goes (README "Usage", SPEC's three ways): in-process when this user may write
- * the store (root, or the owner of a personal or configured spool); otherwise the local daemon's
- * Unix socket when one is there; `-n` and CREDD_HOST name a remote daemon. When nothing can
+ * Where a request goes (README "Usage"): `-n` and CREDD_HOST name a remote daemon, reached over
+ * TLS; else in-process when this user may write the store (root, or the owner of a personal or
+ * configured spool); otherwise the local daemon's Unix socket when one is there. When nothing can
  * serve the request, one message names the store that could not be written and the socket tried.
  */
 
 import type { Config } from "../config/mod.ts";
 import { challengeDirectory, socketPath } from "../daemon/server.ts";
 import { isSocket } from "../daemon/client.ts";
+import { parseAddress } from "../daemon/tls.ts";
 import { quote, StoreError } from "../errors.ts";
 import { dirname } from "../fs/paths.ts";
 import type { RequestDraft } from "../request.ts";
@@ -16,7 +17,24 @@ import type { CommandLine } from "./parse.ts";
 /** Where a request is performed. */
 export type Route =
   | { readonly kind: "local" }
-  | { readonly kind: "socket"; readonly socket: string; readonly challengeDir: string };
+  | { readonly kind: "socket"; readonly socket: string; readonly challengeDir: string }
+  | { readonly kind: "remote"; readonly host: string; readonly port: number; readonly shown: string };
+
+/**
+ * A daemon's address from `-n` or CREDD_HOST: `host`, `host:port`, `[v6]:port`, upstream's
+ * `name@host[:port]` and sinful `<host:port?params>` forms (the name and parameters are dropped,
+ * as upstream drops them). Null when it is none of these.
+ */
+export function daemonAddress(value: string): { host: string; port: number } | null {
+  let text = value.trim();
+  if (text.startsWith("<") && text.endsWith(">")) text = text.slice(1, -1).replace(/\?.*$/, "");
+  text = text.slice(text.lastIndexOf("@") + 1);
+  const address = parseAddress(text);
+  if (address === null || address.hostname === "" || !/^[A-Za-z0-9.:-]+$/.test(address.hostname)) {
+    return null;
+  }
+  return { host: address.hostname, port: address.port };
+}
 
 /** The store directory a request of this type uses, or null when its knob is unset. */
 function storePathOf(config: Config, draft: RequestDraft): string | null {
@@ -43,9 +61,10 @@ function nearestExisting(path: string): { path: string; uid: number } | null {
 }
 
 /**
- * Chooses the route of a request. Throws StoreError("unsupported") for `-n`/CREDD_HOST (remote
- * daemons are not reachable from this version) and StoreError("unreachable") when this user may
- * not write the store and no daemon socket is there.
+ * Chooses the route of a request: `-n` (every type) and CREDD_HOST (all but the pool password)
+ * name a remote daemon; else in-process when this user may write the store; else the local
+ * socket. Throws StoreError("bad-args") for a malformed daemon name and ("unreachable") when this
+ * user may not write the store and no daemon socket is there.
  */
 export function chooseRoute(
   command: CommandLine,
@@ -53,20 +72,24 @@ export function chooseRoute(
   draft: RequestDraft,
   euid: number,
 ): Route {
-  if (command.name !== null) {
-    throw new StoreError(
-      "unsupported",
-      `-n ${command.name} needs a remote condor_store_cred daemon, which this version cannot reach`,
-      { remedy: "run the command on that machine instead" },
-    );
-  }
   const credd = config.get("CREDD_HOST");
   const pool = draft.type === "password" && (draft.pool || draft.user?.startsWith("condor_pool@"));
-  if (credd !== undefined && draft.type !== "password" && !pool) {
+  const named = command.name ?? (credd !== undefined && !pool ? credd : null);
+  if (named !== null) {
+    const address = daemonAddress(named);
+    if (address === null) {
+      // (-n was checked before the header, with upstream's message.)
+      throw new StoreError(
+        "config",
+        `CREDD_HOST is ${quote(named)}; it must be host or host:port (the daemon's CREDD_TLS_ADDRESS)`,
+      );
+    }
+    return { kind: "remote", ...address, shown: `${address.host}:${address.port}` };
+  }
+  if (command.tokenFile !== null) {
     throw new StoreError(
-      "unsupported",
-      `CREDD_HOST is set to ${credd}, but this version cannot reach a remote credd`,
-      { remedy: "unset CREDD_HOST to store the credential on this machine" },
+      "bad-args",
+      "--token-file applies only to a remote daemon (named with -n or CREDD_HOST)",
     );
   }
   if (euid === 0 || config.personalSpool !== null) return { kind: "local" };

@@ -10,7 +10,7 @@
 
 import { AccountDb } from "../accounts.ts";
 import { type Config, ConfigError, loadConfig } from "../config/mod.ts";
-import { StoreError } from "../errors.ts";
+import { printable, StoreError } from "../errors.ts";
 import { CANCELLED, describeSource, readCredential } from "../input.ts";
 import type { Io } from "../io.ts";
 import { UPSTREAM } from "../messages.ts";
@@ -38,7 +38,10 @@ import { type CommandLine, parseCommandLine } from "./parse.ts";
 import { writePoolPasswordFile } from "./pool_file.ts";
 import { chooseRoute } from "./route.ts";
 import { runServe, serveHelp } from "./serve.ts";
-import { sendLocal } from "../daemon/client.ts";
+import { runTokenCreate, type TokenCreate, tokenHelp } from "./token.ts";
+import { sendLocal, sendRemote } from "../daemon/client.ts";
+import { caCertificates, tokenChooser } from "./remote.ts";
+import { daemonAddress } from "./route.ts";
 import { credentialLimit, credentialSource, headerAccount, planRequest } from "./to_request.ts";
 import { usageText } from "./usage.ts";
 
@@ -161,6 +164,10 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
     io.writeErr(`${UPSTREAM.poolQueryUnsupported}\n`);
     return 1;
   }
+  if (command.name !== null && daemonAddress(command.name) === null) {
+    io.writeErr(`${UPSTREAM.invalidDaemonName(printable(command.name))}\n`);
+    return 1;
+  }
   const shown = headerAccount(command, config, login);
   if (shown === null) {
     io.writeErr(`${UPSTREAM.noPoolDomain}\n`);
@@ -214,6 +221,23 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
     if (route.kind === "socket") {
       debug(`sending the request to the daemon on ${route.socket}`);
       reply = await sendLocal(route.socket, route.challengeDir, request);
+    } else if (route.kind === "remote") {
+      debug(`sending the request to the daemon at ${route.shown} (TLS)`);
+      const owners = createStoreContext(config, { euid: uid }).owners;
+      reply = await sendRemote({
+        host: route.host,
+        port: route.port,
+        caCerts: caCertificates(config),
+        token: tokenChooser({
+          config,
+          owners,
+          accounts,
+          euid: uid,
+          cwd: io.cwd(),
+          tokenFile: command.tokenFile,
+          shown: route.shown,
+        }),
+      }, request);
     } else {
       reply = await perform(createStoreContext(config, { euid: uid, debug }), caller, request);
     }
@@ -250,6 +274,10 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
     io.writeOut(serveHelp());
     return 0;
   }
+  if (parsed.kind === "token" && parsed.command === "help") {
+    io.writeOut(tokenHelp());
+    return 0;
+  }
   if (parsed.kind === "error") {
     io.writeErr(parsed.message + (parsed.usage ? usageText() : ""));
     if (parsed.json) io.writeOut(formatJson(jsonUsage(parsed.message, parsed.action, parsed.type)));
@@ -265,6 +293,7 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
   }
   try {
     if (parsed.kind === "serve") return await runServe(io, { debug: parsed.debug });
+    if (parsed.kind === "token") return await runTokenCreate(io, parsed.command as TokenCreate);
     return await execute(parsed.command, io);
   } catch (error) {
     // A bug or an unforeseen OS error: say so plainly, never with secret bytes (none are in

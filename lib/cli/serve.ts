@@ -40,15 +40,16 @@ export async function runServe(io: Io, options: { debug: boolean }): Promise<num
   const debug = options.debug
     ? (line: string) => io.writeErr(`${time()} debug: ${line}\n`)
     : () => {};
+  const configOptions = {
+    env: { ...io.env },
+    uid,
+    hostname: io.hostname(),
+    subsystem: "CREDD",
+    home: new AccountDb().byUid(uid)?.home,
+  };
   let config;
   try {
-    config = loadConfig({
-      env: { ...io.env },
-      uid,
-      hostname: io.hostname(),
-      subsystem: "CREDD",
-      home: new AccountDb().byUid(uid)?.home,
-    });
+    config = loadConfig(configOptions);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.writeErr(`${error.message}\n`);
@@ -59,7 +60,7 @@ export async function runServe(io: Io, options: { debug: boolean }): Promise<num
     release = io.onInterrupt(() => resolve());
   });
   try {
-    return await serve({ config, euid: uid, log, debug, stop });
+    return await serve({ config, configOptions, euid: uid, log, debug, stop });
   } catch (error) {
     const failure = error instanceof ConfigError ? new StoreError("config", error.message) : error;
     if (!(failure instanceof StoreError)) throw failure;

@@ -140,8 +140,11 @@ export interface RemoteOptions {
   readonly port: number;
   /** PEM CA certificates to trust (AUTH_SSL_CLIENT_CAFILE); none: the system store. */
   readonly caCerts?: string[];
-  /** The IDTOKEN proving the caller. */
-  readonly token: string;
+  /**
+   * Chooses the IDTOKEN proving the caller, once the daemon's trust domain is known. Throws
+   * StoreError("not-secure") when the caller holds none it would accept.
+   */
+  readonly token: (trustDomain: string) => string;
 }
 
 /**
@@ -172,10 +175,20 @@ export async function sendRemote(options: RemoteOptions, request: CredRequest): 
   }
   try {
     const reader = new ConnReader(conn);
+    await writeJsonRequest(conn, "GET", "/v1/health", undefined);
+    const health = await readResponse(reader, { idleMs: 30_000, messageMs: 30_000, maxBody: 4096 });
+    let trustDomain = "";
+    try {
+      const value = JSON.parse(new TextDecoder().decode(health.body));
+      trustDomain = typeof value.trustDomain === "string" ? value.trustDomain : "";
+    } catch {
+      throw new ProtocolError(502, "unreachable", "the daemon's health answer is not JSON");
+    }
+    const token = options.token(trustDomain);
     const body = { version: PROTOCOL_VERSION, request: encodeRequest(request) };
     wipeRequest(request);
     const answer = await exchange(conn, reader, "/v1/request", body, {
-      authorization: `Bearer ${options.token}`,
+      authorization: `Bearer ${token}`,
       connection: "close",
     });
     return decodeReply(answer.reply);

@@ -11,7 +11,7 @@
  * --allow-sys=hostname,uid,gid, --allow-run=/bin/kill; --allow-net for TLS.
  */
 
-import type { Config } from "../config/mod.ts";
+import type { Config, LoadConfigOptions } from "../config/mod.ts";
 import { quote, StoreError } from "../errors.ts";
 import { storeDirectory } from "../fs/directories.ts";
 import { dirname } from "../fs/paths.ts";
@@ -19,7 +19,7 @@ import { isObject } from "../jwt.ts";
 import type { Caller, CredRequest } from "../request.ts";
 import { type StorePath } from "../store/context.ts";
 import { storeRoot } from "../store/layout.ts";
-import { createStoreContext, perform, type Reply } from "../store/service.ts";
+import { createStoreContext, type Reply } from "../store/service.ts";
 import { AccountDb } from "../accounts.ts";
 import { Challenges, checkChallengeDirectory } from "./challenge.ts";
 import {
@@ -38,6 +38,8 @@ import {
   ProtocolError,
 } from "./protocol.ts";
 import { sweep } from "./sweep.ts";
+import { type Executor, inThreadExecutor, workerPool } from "./workers.ts";
+import { listenTls, tlsAddress, tokenAuthenticator } from "./tls.ts";
 
 /** How the daemon authenticates a request on one listener. */
 export interface Authenticator {
@@ -57,10 +59,10 @@ export interface ServeOptions {
   /** One line per request and per event, on stderr. */
   readonly log: (line: string) => void;
   readonly debug: (line: string) => void;
-  /** Extra listeners (TLS), each with its authenticator. */
-  readonly extra?: readonly { listener: Deno.Listener; auth: Authenticator }[];
   /** Resolves when the daemon should stop (SIGTERM/SIGINT in production). */
   readonly stop: Promise<void>;
+  /** How the configuration was loaded, so worker threads can load it the same way. */
+  readonly configOptions: LoadConfigOptions;
 }
 
 /** Limits of the daemon's connections. */
@@ -155,9 +157,12 @@ function checkStore(config: Config, euid: number): void {
 
 interface Connection {
   readonly conn: Deno.Conn;
+  /** Who this connection proved to be (a Unix socket connection cannot change hands). */
+  caller: Caller | null;
   busy: boolean;
   readonly opened: number;
-  challenges: number;
+  /** Challenges issued on this connection and not yet answered. */
+  readonly challenges: Set<string>;
 }
 
 function jsonBody(request: HttpMessage): Record<string, unknown> {
@@ -225,17 +230,27 @@ export async function serve(options: ServeOptions): Promise<number> {
   checkChallengeDirectory(challengeDir);
   checkStore(config, euid);
   await prepareSocket(config, path, euid);
+  const address = tlsAddress(config);
+  // The TLS listener (and its certificate) first: a refusal then leaves no socket behind.
+  const tls = address === null ? null : listenTls(config, address);
   const listener = Deno.listen({ transport: "unix", path });
   Deno.chmodSync(path, 0o666);
+  const workers = config.getInt("CREDD_WORKERS", 4);
+  const executor: Executor = workers > 0
+    ? await workerPool(workers, options.configOptions, euid)
+    : inThreadExecutor(config, euid, options.debug);
   const challenges = new Challenges(challengeDir, {
     ttlMs: Math.max(1, config.getInt("CREDD_CHALLENGE_LIFETIME", 10)) * 1000,
     max: 20_000,
   });
-  const listeners = [
-    { listener: listener as Deno.Listener, auth: socketAuthenticator(config, challenges) },
-    ...(options.extra ?? []),
+  const listeners: { listener: Deno.Listener; auth: Authenticator }[] = [
+    { listener, auth: socketAuthenticator(config, challenges) },
   ];
-  log(`serving on ${path}${options.extra?.length ? " and TLS" : ""} (pid ${Deno.pid})`);
+  if (tls !== null) listeners.push({ listener: tls, auth: tokenAuthenticator(config, euid) });
+  const tlsText = tls === null
+    ? ""
+    : ` and TLS ${(tls.addr as Deno.NetAddr).hostname}:${(tls.addr as Deno.NetAddr).port}`;
+  log(`serving on ${path}${tlsText} (pid ${Deno.pid})`);
 
   const connections = new Set<Connection>();
   let stopping = false;
@@ -248,7 +263,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     peer: string,
   ): Promise<[number, unknown]> => {
     if (request.method === "GET" && request.path === "/v1/health") {
-      return [200, { version: PROTOCOL_VERSION, ok: true }];
+      // The trust domain lets a remote client choose a token this daemon accepts.
+      return [200, { version: PROTOCOL_VERSION, ok: true, trustDomain: config.get("TRUST_DOMAIN") ?? "" }];
     }
     if (request.method === "POST" && request.path === "/v1/challenge") {
       if (auth.challenges === null) {
@@ -258,17 +274,34 @@ export async function serve(options: ServeOptions): Promise<number> {
           "challenges are issued on the Unix socket only",
         );
       }
-      if (++connection.challenges > limit.challengesPerConnection) {
-        throw new ProtocolError(429, "unreachable", "too many challenges on one connection");
+      if (connection.challenges.size >= limit.challengesPerConnection) {
+        throw new ProtocolError(
+          429,
+          "unreachable",
+          "too many unanswered challenges on one connection",
+        );
       }
-      return [200, { version: PROTOCOL_VERSION, ...auth.challenges.issue() }];
+      const challenge = auth.challenges.issue();
+      connection.challenges.add(challenge.id);
+      return [200, { version: PROTOCOL_VERSION, ...challenge }];
     }
     if (request.method === "POST" && request.path === "/v1/request") {
       const body = jsonBody(request);
-      const caller = await auth.authenticate(request, body, peer);
+      if (isObject(body.challenge) && typeof body.challenge.id === "string") {
+        connection.challenges.delete(body.challenge.id);
+      }
+      // The first request of a connection proves who the caller is; later ones on the same
+      // connection (keep-alive) are that caller, unless they prove again.
+      const proves = body.challenge !== undefined || request.headers.has("authorization");
+      let caller = connection.caller;
+      if (proves || caller === null) {
+        // A failed proof also ends whatever identity the connection had.
+        connection.caller = null;
+        caller = await auth.authenticate(request, body, peer);
+        connection.caller = caller;
+      }
       const credRequest = decodeRequest(body.request);
-      const ctx = createStoreContext(config, { euid, debug: options.debug });
-      const reply = await perform(ctx, caller, credRequest);
+      const reply = await executor.perform(caller, credRequest);
       log(
         `${auth.transport} ${caller.name}@${caller.domain}: ${describeRequest(credRequest, reply)}`,
       );
@@ -278,7 +311,13 @@ export async function serve(options: ServeOptions): Promise<number> {
   };
 
   const serveConnection = async (conn: Deno.Conn, auth: Authenticator) => {
-    const connection: Connection = { conn, busy: false, opened: Date.now(), challenges: 0 };
+    const connection: Connection = {
+      conn,
+      caller: null,
+      busy: false,
+      opened: Date.now(),
+      challenges: new Set(),
+    };
     connections.add(connection);
     const reader = new ConnReader(conn);
     const peer = conn.remoteAddr.transport === "tcp" ? conn.remoteAddr.hostname : "local";
@@ -440,6 +479,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   }
   await Promise.allSettled(loops);
   if (sweeping !== null) await sweeping;
+  executor.close();
   try {
     Deno.removeSync(path);
   } catch {
