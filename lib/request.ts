@@ -60,6 +60,15 @@ export type RequestDraft =
   | (Subject & { readonly action: "delete" })
   | (Subject & { readonly action: "query"; readonly minTtl?: number | null });
 
+/** `list[-type] [-u user@domain]`: what is stored, without secret bytes. */
+export interface ListRequest {
+  readonly action: "list";
+  /** One type, or null for every type. */
+  readonly type: CredType | null;
+  /** One account, or null: the caller's own (everyone's for root and CRED_SUPER_USERS). */
+  readonly user: string | null;
+}
+
 /** Who asks. Proven by the transport (process identity, socket challenge or token). */
 export interface Caller {
   /** The caller's uid on this machine, or null for a remote (token) caller. */

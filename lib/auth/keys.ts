@@ -24,7 +24,10 @@ export function signingKeyPath(config: Config, kid: string): string {
   if (kid === "POOL") {
     const path = config.get("SEC_TOKEN_POOL_SIGNING_KEY_FILE");
     if (path === undefined) {
-      throw new StoreError("config", "No master pool token key setup in SEC_TOKEN_POOL_SIGNING_KEY_FILE");
+      throw new StoreError(
+        "config",
+        "No master pool token key setup in SEC_TOKEN_POOL_SIGNING_KEY_FILE",
+      );
     }
     return path;
   }

@@ -279,6 +279,12 @@ export const SERVE_COMMAND = "serve";
 /** The word that selects token minting (`token create`, only as the first argument). */
 export const TOKEN_COMMAND = "token";
 
+/** The word that selects the listing (`list[-type]`, only as the first argument). */
+export const LIST_COMMAND = "list";
+
+/** The word that selects the store's health check (only as the first argument). */
+export const DOCTOR_COMMAND = "doctor";
+
 /** The program name used in the usage text and messages. */
 export const PROGRAM_NAME = "condor_store_cred";
 

@@ -13,6 +13,8 @@ import {
   COMPLETION_SHELLS,
   COMPLETIONS_COMMAND,
   type CompletionShell,
+  DOCTOR_COMMAND,
+  LIST_COMMAND,
   matchTypeSuffix,
   OPTIONS,
   type OptionSpec,
@@ -58,6 +60,13 @@ export type ParseResult =
   | { readonly kind: "completions"; readonly shell: CompletionShell }
   | { readonly kind: "serve"; readonly debug: boolean; readonly help: boolean }
   | { readonly kind: "token"; readonly command: TokenCreate | "help" }
+  | { readonly kind: "list"; readonly command: ListCommand }
+  | {
+    readonly kind: "doctor";
+    readonly json: boolean;
+    readonly debug: boolean;
+    readonly help: boolean;
+  }
   | {
     readonly kind: "error";
     readonly message: string;
@@ -334,6 +343,101 @@ function validate(draft: Draft): CommandLine | UsageError | "help" | "version" {
   };
 }
 
+/** A parsed `list[-type]` command line. */
+export interface ListCommand {
+  readonly type: CredType | null;
+  readonly user: string | null;
+  readonly name: string | null;
+  readonly tokenFile: string | null;
+  readonly json: boolean;
+  readonly debug: boolean;
+  readonly help: boolean;
+}
+
+/** `list[-type] [-u user@domain] [-n host[:port]] [--token-file F] [--json] [-d] [-h]`. */
+function parseList(word: string, args: readonly string[]): ParseResult {
+  const json = args.includes("--json");
+  const fail = (message: string): ParseResult => ({
+    kind: "error",
+    message,
+    usage: false,
+    json,
+    action: null,
+    type: null,
+  });
+  const suffix = word.slice(LIST_COMMAND.length);
+  const type = suffix === "" ? null : matchTypeSuffix(suffix);
+  if (suffix !== "" && type === null) {
+    return fail(
+      `ERROR: ${
+        printable(/^-[A-Za-z-]*$/.test(suffix) ? suffix : `${suffix.slice(0, 2)}…`)
+      } is not a known credential type\n`,
+    );
+  }
+  const values: Record<string, string | null> = { user: null, name: null, tokenFile: null };
+  let debug = false;
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const spelling = eq > 0 ? arg.slice(0, eq) : arg;
+    const key = ({
+      "-u": "user",
+      "--user": "user",
+      "-n": "name",
+      "--name": "name",
+      "--token-file": "tokenFile",
+    } as Record<string, string>)[spelling];
+    if (arg === "--json") continue;
+    if (arg === "-d" || arg === "--debug") debug = true;
+    else if (arg === "-h" || arg === "--help") help = true;
+    else if (key !== undefined) {
+      const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+      if (value === undefined) return fail(`ERROR: Option '${spelling}' requires an argument\n`);
+      if (values[key] !== null) return fail(`ERROR: only one '${spelling}' may be provided\n`);
+      if (key === "user" && !isAccountAtDomain(value)) {
+        return fail(`ERROR: Username '${printable(value)}' is not of the form: account@domain\n`);
+      }
+      values[key] = value;
+    } else {
+      return fail(
+        `ERROR: list does not take '${
+          shownOption(arg)
+        }'; it takes -u, -n, --token-file, --json and -d\n`,
+      );
+    }
+  }
+  return {
+    kind: "list",
+    command: {
+      type,
+      user: values.user,
+      name: values.name,
+      tokenFile: values.tokenFile,
+      json,
+      debug,
+      help,
+    },
+  };
+}
+
+/** `doctor [--json] [-d] [-h]`. */
+function parseDoctor(args: readonly string[]): ParseResult {
+  const json = args.includes("--json");
+  let debug = false;
+  let help = false;
+  for (const arg of args) {
+    if (arg === "--json") continue;
+    if (arg === "-d" || arg === "--debug") debug = true;
+    else if (arg === "-h" || arg === "--help") help = true;
+    else {
+      const message = `ERROR: doctor takes only --json, -d and -h, not '${shownOption(arg)}'\n`;
+      return { kind: "error", message, usage: false, json, action: null, type: null };
+    }
+  }
+  return { kind: "doctor", json, debug, help };
+}
+
 /** `serve [-d|--debug] [-h|--help]`: everything else is configuration (CREDD_SOCKET, ...). */
 function parseServe(args: readonly string[]): ParseResult {
   let debug = false;
@@ -366,6 +470,10 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
     return { kind: "completions", shell };
   }
   if (args[0] === SERVE_COMMAND) return parseServe(args.slice(1));
+  if (args[0] === DOCTOR_COMMAND) return parseDoctor(args.slice(1));
+  if (args[0] !== undefined && /^list(-|$)/i.test(args[0])) {
+    return parseList(args[0].toLowerCase(), args.slice(1));
+  }
   if (args[0] === TOKEN_COMMAND) {
     const token = parseTokenCommand(args.slice(1));
     if (typeof token === "string" && token !== "help") {

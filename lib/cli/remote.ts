@@ -70,9 +70,13 @@ export function tokenChooser(source: TokenSource): (trustDomain: string) => stri
       : problems.includes("it has expired")
       ? `every IDTOKEN ${where} for ${quote(trustDomain)} has expired`
       : `no IDTOKEN ${where} is for the trust domain ${quote(trustDomain)} (${problems[0]})`;
-    throw new StoreError("not-secure", `cannot prove who you are to the daemon at ${source.shown}: ${why}`, {
-      remedy: "ask the pool's administrator for a token (condor_store_cred token create, or " +
-        "condor_token_create) and put it in your token directory or name it with --token-file",
-    });
+    throw new StoreError(
+      "not-secure",
+      `cannot prove who you are to the daemon at ${source.shown}: ${why}`,
+      {
+        remedy: "ask the pool's administrator for a token (condor_store_cred token create, or " +
+          "condor_token_create) and put it in your token directory or name it with --token-file",
+      },
+    );
   };
 }

@@ -11,14 +11,19 @@ import { isSocket } from "../daemon/client.ts";
 import { parseAddress } from "../daemon/tls.ts";
 import { quote, StoreError } from "../errors.ts";
 import { dirname } from "../fs/paths.ts";
-import type { RequestDraft } from "../request.ts";
+import type { CredType } from "../request.ts";
 import type { CommandLine } from "./parse.ts";
 
 /** Where a request is performed. */
 export type Route =
   | { readonly kind: "local" }
   | { readonly kind: "socket"; readonly socket: string; readonly challengeDir: string }
-  | { readonly kind: "remote"; readonly host: string; readonly port: number; readonly shown: string };
+  | {
+    readonly kind: "remote";
+    readonly host: string;
+    readonly port: number;
+    readonly shown: string;
+  };
 
 /**
  * A daemon's address from `-n` or CREDD_HOST: `host`, `host:port`, `[v6]:port`, upstream's
@@ -36,8 +41,15 @@ export function daemonAddress(value: string): { host: string; port: number } | n
   return { host: address.hostname, port: address.port };
 }
 
+/** What routing needs to know of a request. */
+export interface RouteSubject {
+  readonly type: CredType;
+  readonly pool?: boolean;
+  readonly user: string | null;
+}
+
 /** The store directory a request of this type uses, or null when its knob is unset. */
-function storePathOf(config: Config, draft: RequestDraft): string | null {
+function storePathOf(config: Config, draft: RouteSubject): string | null {
   if (draft.type === "password") {
     const pool = draft.pool || draft.user?.startsWith("condor_pool@");
     const path = config.get(pool ? "SEC_PASSWORD_FILE" : "SEC_CREDENTIAL_DIRECTORY_PWD");
@@ -67,9 +79,9 @@ function nearestExisting(path: string): { path: string; uid: number } | null {
  * user may not write the store and no daemon socket is there.
  */
 export function chooseRoute(
-  command: CommandLine,
+  command: Pick<CommandLine, "name" | "tokenFile">,
   config: Config,
-  draft: RequestDraft,
+  draft: RouteSubject,
   euid: number,
 ): Route {
   const credd = config.get("CREDD_HOST");
@@ -81,7 +93,9 @@ export function chooseRoute(
       // (-n was checked before the header, with upstream's message.)
       throw new StoreError(
         "config",
-        `CREDD_HOST is ${quote(named)}; it must be host or host:port (the daemon's CREDD_TLS_ADDRESS)`,
+        `CREDD_HOST is ${
+          quote(named)
+        }; it must be host or host:port (the daemon's CREDD_TLS_ADDRESS)`,
       );
     }
     return { kind: "remote", ...address, shown: `${address.host}:${address.port}` };

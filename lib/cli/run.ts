@@ -39,7 +39,9 @@ import { writePoolPasswordFile } from "./pool_file.ts";
 import { chooseRoute } from "./route.ts";
 import { runServe, serveHelp } from "./serve.ts";
 import { runTokenCreate, type TokenCreate, tokenHelp } from "./token.ts";
-import { sendLocal, sendRemote } from "../daemon/client.ts";
+import { listHelp, runList } from "./list.ts";
+import { doctorHelp, runDoctor } from "./doctor.ts";
+import { sendLocal, sendRemote, storeCall } from "../daemon/client.ts";
 import { caCertificates, tokenChooser } from "./remote.ts";
 import { daemonAddress } from "./route.ts";
 import { credentialLimit, credentialSource, headerAccount, planRequest } from "./to_request.ts";
@@ -220,7 +222,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
     let reply: Reply;
     if (route.kind === "socket") {
       debug(`sending the request to the daemon on ${route.socket}`);
-      reply = await sendLocal(route.socket, route.challengeDir, request);
+      reply = await sendLocal(route.socket, route.challengeDir, storeCall(request));
     } else if (route.kind === "remote") {
       debug(`sending the request to the daemon at ${route.shown} (TLS)`);
       const owners = createStoreContext(config, { euid: uid }).owners;
@@ -237,7 +239,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
           tokenFile: command.tokenFile,
           shown: route.shown,
         }),
-      }, request);
+      }, storeCall(request));
     } else {
       reply = await perform(createStoreContext(config, { euid: uid, debug }), caller, request);
     }
@@ -278,6 +280,14 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
     io.writeOut(tokenHelp());
     return 0;
   }
+  if (parsed.kind === "list" && parsed.command.help) {
+    io.writeOut(listHelp());
+    return 0;
+  }
+  if (parsed.kind === "doctor" && parsed.help) {
+    io.writeOut(doctorHelp());
+    return 0;
+  }
   if (parsed.kind === "error") {
     io.writeErr(parsed.message + (parsed.usage ? usageText() : ""));
     if (parsed.json) io.writeOut(formatJson(jsonUsage(parsed.message, parsed.action, parsed.type)));
@@ -294,6 +304,8 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
   try {
     if (parsed.kind === "serve") return await runServe(io, { debug: parsed.debug });
     if (parsed.kind === "token") return await runTokenCreate(io, parsed.command as TokenCreate);
+    if (parsed.kind === "list") return await runList(io, parsed.command);
+    if (parsed.kind === "doctor") return await runDoctor(io, parsed);
     return await execute(parsed.command, io);
   } catch (error) {
     // A bug or an unforeseen OS error: say so plainly, never with secret bytes (none are in

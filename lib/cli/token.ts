@@ -47,7 +47,9 @@ export function tokenHelp(program = "condor_store_cred"): string {
 /** Parses the words after `token`. Returns the command, "help", or an error message. */
 export function parseTokenCommand(args: readonly string[]): TokenCreate | "help" | string {
   if (args.includes("-h") || args.includes("--help") || args.includes("-help")) return "help";
-  if (args[0] !== "create") return "ERROR: token needs the word create, as in: token create -identity USER@DOMAIN\n";
+  if (args[0] !== "create") {
+    return "ERROR: token needs the word create, as in: token create -identity USER@DOMAIN\n";
+  }
   let identity: string | null = null;
   let lifetime: number | null = null;
   let key = "POOL";
@@ -55,7 +57,9 @@ export function parseTokenCommand(args: readonly string[]): TokenCreate | "help"
   for (let i = 1; i < args.length; i++) {
     const name = args[i].replace(/^--?/, "");
     const value = args[i + 1];
-    if (!["identity", "lifetime", "key", "authz", "scope"].includes(name) || !args[i].startsWith("-")) {
+    if (
+      !["identity", "lifetime", "key", "authz", "scope"].includes(name) || !args[i].startsWith("-")
+    ) {
       return `ERROR: token create does not know '${printable(args[i].slice(0, 20))}'\n`;
     }
     if (value === undefined) return `ERROR: -${name} requires an argument\n`;
@@ -80,7 +84,12 @@ export async function runTokenCreate(io: Io, command: TokenCreate): Promise<numb
   }
   let config;
   try {
-    config = loadConfig({ env: { ...io.env }, uid, hostname: io.hostname(), home: new AccountDb().byUid(uid)?.home });
+    config = loadConfig({
+      env: { ...io.env },
+      uid,
+      hostname: io.hostname(),
+      home: new AccountDb().byUid(uid)?.home,
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.writeErr(`${error.message}\n`);
@@ -93,8 +102,12 @@ export async function runTokenCreate(io: Io, command: TokenCreate): Promise<numb
     if (ikm === null) {
       throw new StoreError(
         "config",
-        `there is no signing key ${quote(command.key)} (${quote(signingKeyPath(config, command.key))})`,
-        { remedy: "store the pool password first (condor_store_cred add -c), or name another -key" },
+        `there is no signing key ${quote(command.key)} (${
+          quote(signingKeyPath(config, command.key))
+        })`,
+        {
+          remedy: "store the pool password first (condor_store_cred add -c), or name another -key",
+        },
       );
     }
     const token = await mintToken(ikm, {

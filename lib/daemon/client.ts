@@ -8,12 +8,13 @@
  */
 
 import { quote, StoreError } from "../errors.ts";
-import { type CredRequest, wipeRequest } from "../request.ts";
-import type { Reply } from "../store/service.ts";
+import { type CredRequest, type ListRequest, wipeRequest } from "../request.ts";
+import type { ListReply, Reply } from "../store/service.ts";
 import { answerChallenge } from "./challenge.ts";
 import { ConnReader, HttpError, readResponse, writeJsonRequest } from "./http.ts";
 import {
   decodeChallenge,
+  decodeListReply,
   decodeReply,
   encodeRequest,
   MAX_BODY_BYTES,
@@ -83,22 +84,51 @@ function failure(error: unknown, where: string): StoreError {
   );
 }
 
+/** One call to the daemon: where it goes, what it sends, how its answer is read. */
+export interface DaemonCall<T> {
+  readonly path: string;
+  /** The body's payload (beside `version` and the proof). */
+  payload(): Record<string, unknown>;
+  decode(answer: Record<string, unknown>): T;
+  /** Zeroes whatever secret the call carried. */
+  wipe(): void;
+}
+
+/** A store request (add, delete, query). */
+export function storeCall(request: CredRequest): DaemonCall<Reply> {
+  return {
+    path: "/v1/request",
+    payload: () => ({ request: encodeRequest(request) }),
+    decode: (answer) => decodeReply(answer.reply),
+    wipe: () => wipeRequest(request),
+  };
+}
+
+/** A listing request. */
+export function listCall(request: ListRequest): DaemonCall<ListReply> {
+  return {
+    path: "/v1/list",
+    payload: () => ({ list: { type: request.type, user: request.user } }),
+    decode: (answer) => decodeListReply(answer.reply),
+    wipe: () => {},
+  };
+}
+
 /**
- * Sends `request` to the daemon on the Unix socket `socket`, answering its identity challenge in
- * `challengeDir`. Zeroes the request's credential. Throws StoreError ("unreachable",
- * "not-secure").
+ * Sends `call` to the daemon on the Unix socket `socket`, answering its identity challenge in
+ * `challengeDir`. Wipes the call's secret. Throws StoreError ("unreachable", "not-secure").
  */
-export async function sendLocal(
+export async function sendLocal<T>(
   socket: string,
   challengeDir: string,
-  request: CredRequest,
-): Promise<Reply> {
+  call: DaemonCall<T>,
+): Promise<T> {
   const where = `the condor_store_cred daemon on ${quote(socket)}`;
   let conn: Deno.Conn;
   try {
     conn = await Deno.connect({ transport: "unix", path: socket });
   } catch (error) {
-    wipeRequest(request);
+    call.wipe();
     throw new StoreError(
       "unreachable",
       `no condor_store_cred daemon answers on ${quote(socket)}: ` +
@@ -116,15 +146,15 @@ export async function sendLocal(
     const body = {
       version: PROTOCOL_VERSION,
       challenge: { id: challenge.id, nonce: challenge.nonce },
-      request: encodeRequest(request),
+      ...call.payload(),
     };
-    wipeRequest(request);
-    const answer = await exchange(conn, reader, "/v1/request", body, { connection: "close" });
-    return decodeReply(answer.reply);
+    call.wipe();
+    const answer = await exchange(conn, reader, call.path, body, { connection: "close" });
+    return call.decode(answer);
   } catch (error) {
     throw failure(error, where);
   } finally {
-    wipeRequest(request);
+    call.wipe();
     cleanup();
     try {
       conn.close();
@@ -133,7 +163,6 @@ export async function sendLocal(
     }
   }
 }
-
 /** Options of `sendRemote`. */
 export interface RemoteOptions {
   readonly host: string;
@@ -148,10 +177,10 @@ export interface RemoteOptions {
 }
 
 /**
- * Sends `request` to the daemon at `host:port` over TLS, verifying the server's certificate and
- * host name, with the caller's IDTOKEN. Zeroes the request's credential. Throws StoreError.
+ * Sends `call` to the daemon at `host:port` over TLS, verifying the server's certificate and
+ * host name, with the caller's IDTOKEN. Wipes the call's secret. Throws StoreError.
  */
-export async function sendRemote(options: RemoteOptions, request: CredRequest): Promise<Reply> {
+export async function sendRemote<T>(options: RemoteOptions, call: DaemonCall<T>): Promise<T> {
   const where = `the condor_store_cred daemon at ${options.host}:${options.port}`;
   let conn: Deno.TlsConn;
   try {
@@ -162,7 +191,7 @@ export async function sendRemote(options: RemoteOptions, request: CredRequest): 
     });
     await conn.handshake();
   } catch (error) {
-    wipeRequest(request);
+    call.wipe();
     const message = (error as Error).message;
     if (/certificate|UnknownIssuer|NotValidForName|invalid peer/i.test(message)) {
       throw new StoreError(
@@ -185,17 +214,17 @@ export async function sendRemote(options: RemoteOptions, request: CredRequest): 
       throw new ProtocolError(502, "unreachable", "the daemon's health answer is not JSON");
     }
     const token = options.token(trustDomain);
-    const body = { version: PROTOCOL_VERSION, request: encodeRequest(request) };
-    wipeRequest(request);
-    const answer = await exchange(conn, reader, "/v1/request", body, {
+    const body = { version: PROTOCOL_VERSION, ...call.payload() };
+    call.wipe();
+    const answer = await exchange(conn, reader, call.path, body, {
       authorization: `Bearer ${token}`,
       connection: "close",
     });
-    return decodeReply(answer.reply);
+    return call.decode(answer);
   } catch (error) {
     throw failure(error, where);
   } finally {
-    wipeRequest(request);
+    call.wipe();
     try {
       conn.close();
     } catch {

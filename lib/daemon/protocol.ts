@@ -14,7 +14,9 @@ import { StoreError, type StoreErrorCode } from "../errors.ts";
 import { base64UrlDecode, base64UrlEncode, isObject } from "../jwt.ts";
 import type { CredRequest } from "../request.ts";
 import type { Outcome } from "../store/context.ts";
-import type { Reply, Target } from "../store/service.ts";
+import type { ListReply, Reply, Target } from "../store/service.ts";
+import type { CredentialRow } from "../store/list.ts";
+import type { CredType, ListRequest } from "../request.ts";
 
 /** The protocol version this program speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -219,4 +221,48 @@ export function decodeChallenge(value: unknown): Challenge {
     typeof expires !== "number"
   ) throw bad("the challenge is malformed");
   return { id, path, nonce, expires };
+}
+
+/** Reads a listing request sent by a client. Throws ProtocolError. */
+export function decodeListRequest(value: unknown): ListRequest {
+  if (!isObject(value)) throw bad('"list" must be an object');
+  const type = value.type ?? null;
+  if (type !== null && type !== "password" && type !== "kerberos" && type !== "oauth") {
+    throw bad('"type" must be password, kerberos, oauth or null');
+  }
+  return { action: "list", type: type as CredType | null, user: optionalString(value, "user") };
+}
+
+/** A listing reply as JSON (rows hold no secret bytes by construction). */
+export function encodeListReply(reply: ListReply): Record<string, unknown> {
+  const base = { warnings: reply.warnings, user: reply.user };
+  if (reply.ok) return { ...base, ok: true, rows: reply.rows };
+  return { ...base, ok: false, error: { code: reply.error.code, message: reply.error.message } };
+}
+
+/** Reads a listing reply from a daemon. Throws ProtocolError. */
+export function decodeListReply(value: unknown): ListReply {
+  if (!isObject(value)) throw bad("the reply is not an object");
+  const warnings = value.warnings;
+  if (!Array.isArray(warnings) || !warnings.every((w) => typeof w === "string")) {
+    throw bad("the reply's warnings are malformed");
+  }
+  const user = typeof value.user === "string" ? value.user : null;
+  if (value.ok === true) {
+    if (!Array.isArray(value.rows) || !value.rows.every((r) => isObject(r) && isObject(r.files))) {
+      throw bad("the reply's rows are malformed");
+    }
+    return { ok: true, rows: value.rows as CredentialRow[], warnings, user };
+  }
+  const error = value.error;
+  if (
+    !isObject(error) || typeof error.message !== "string" ||
+    !ERROR_CODES.includes(error.code as StoreErrorCode)
+  ) throw bad("the reply's error is malformed");
+  return {
+    ok: false,
+    error: new StoreError(error.code as StoreErrorCode, error.message),
+    warnings,
+    user,
+  };
 }

@@ -19,7 +19,7 @@ import { isObject } from "../jwt.ts";
 import type { Caller, CredRequest } from "../request.ts";
 import { type StorePath } from "../store/context.ts";
 import { storeRoot } from "../store/layout.ts";
-import { createStoreContext, type Reply } from "../store/service.ts";
+import { createStoreContext, performList, type Reply } from "../store/service.ts";
 import { AccountDb } from "../accounts.ts";
 import { Challenges, checkChallengeDirectory } from "./challenge.ts";
 import {
@@ -31,7 +31,9 @@ import {
   writeJsonResponse,
 } from "./http.ts";
 import {
+  decodeListRequest,
   decodeRequest,
+  encodeListReply,
   encodeReply,
   MAX_BODY_BYTES,
   PROTOCOL_VERSION,
@@ -262,9 +264,23 @@ export async function serve(options: ServeOptions): Promise<number> {
     connection: Connection,
     peer: string,
   ): Promise<[number, unknown]> => {
+    // The first request of a connection proves who the caller is; later ones on the same
+    // connection (keep-alive) are that caller, unless they prove again.
+    const prove = async (request: HttpMessage, body: Record<string, unknown>) => {
+      const proves = body.challenge !== undefined || request.headers.has("authorization");
+      if (!proves && connection.caller !== null) return connection.caller;
+      // A failed proof also ends whatever identity the connection had.
+      connection.caller = null;
+      connection.caller = await auth.authenticate(request, body, peer);
+      return connection.caller;
+    };
     if (request.method === "GET" && request.path === "/v1/health") {
       // The trust domain lets a remote client choose a token this daemon accepts.
-      return [200, { version: PROTOCOL_VERSION, ok: true, trustDomain: config.get("TRUST_DOMAIN") ?? "" }];
+      return [200, {
+        version: PROTOCOL_VERSION,
+        ok: true,
+        trustDomain: config.get("TRUST_DOMAIN") ?? "",
+      }];
     }
     if (request.method === "POST" && request.path === "/v1/challenge") {
       if (auth.challenges === null) {
@@ -290,22 +306,29 @@ export async function serve(options: ServeOptions): Promise<number> {
       if (isObject(body.challenge) && typeof body.challenge.id === "string") {
         connection.challenges.delete(body.challenge.id);
       }
-      // The first request of a connection proves who the caller is; later ones on the same
-      // connection (keep-alive) are that caller, unless they prove again.
-      const proves = body.challenge !== undefined || request.headers.has("authorization");
-      let caller = connection.caller;
-      if (proves || caller === null) {
-        // A failed proof also ends whatever identity the connection had.
-        connection.caller = null;
-        caller = await auth.authenticate(request, body, peer);
-        connection.caller = caller;
-      }
+      const caller = await prove(request, body);
       const credRequest = decodeRequest(body.request);
       const reply = await executor.perform(caller, credRequest);
       log(
         `${auth.transport} ${caller.name}@${caller.domain}: ${describeRequest(credRequest, reply)}`,
       );
       return [200, { version: PROTOCOL_VERSION, reply: encodeReply(reply) }];
+    }
+    if (request.method === "POST" && request.path === "/v1/list") {
+      const body = jsonBody(request);
+      if (isObject(body.challenge) && typeof body.challenge.id === "string") {
+        connection.challenges.delete(body.challenge.id);
+      }
+      const caller = await prove(request, body);
+      const listRequest = decodeListRequest(body.list);
+      const ctx = createStoreContext(config, { euid, debug: options.debug });
+      const reply = performList(ctx, caller, listRequest);
+      log(
+        `${auth.transport} ${caller.name}@${caller.domain}: list ${listRequest.type ?? "all"} for ${
+          quote(reply.user ?? "everyone")
+        }: ${reply.ok ? `${reply.rows.length} credentials` : reply.error.code}`,
+      );
+      return [200, { version: PROTOCOL_VERSION, reply: encodeListReply(reply) }];
     }
     throw new ProtocolError(404, "unsupported", `no ${request.method} ${request.path} here`);
   };

@@ -51,7 +51,10 @@ function readPem(path: string, what: string, key: boolean): string {
   try {
     info = Deno.statSync(path);
   } catch (error) {
-    throw new StoreError("config", `the TLS ${what} ${quote(path)} cannot be read: ${(error as Error).message}`);
+    throw new StoreError(
+      "config",
+      `the TLS ${what} ${quote(path)} cannot be read: ${(error as Error).message}`,
+    );
   }
   if (!info.isFile) throw new StoreError("config", `the TLS ${what} ${quote(path)} is not a file`);
   if (key && (info.mode! & 0o004) !== 0) {
@@ -66,7 +69,10 @@ function readPem(path: string, what: string, key: boolean): string {
   try {
     return Deno.readTextFileSync(path);
   } catch (error) {
-    throw new StoreError("config", `the TLS ${what} ${quote(path)} cannot be read: ${(error as Error).message}`);
+    throw new StoreError(
+      "config",
+      `the TLS ${what} ${quote(path)} cannot be read: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -97,7 +103,10 @@ export function serverCertificate(config: Config): { cert: string; key: string }
       { remedy: "set both to PEM files (the key readable by root only)" },
     );
   }
-  return { cert: readPem(chosen[0], "certificate", false), key: readPem(chosen[1], "private key", true) };
+  return {
+    cert: readPem(chosen[0], "certificate", false),
+    key: readPem(chosen[1], "private key", true),
+  };
 }
 
 /** Failed authentications per source address, in a sliding window. */
@@ -151,7 +160,11 @@ export function tokenAuthenticator(config: Config, euid: number): Authenticator 
       const match = /^Bearer ([A-Za-z0-9_.-]{1,8192})$/.exec(header);
       if (!match) {
         limiter.failed(peer);
-        throw new ProtocolError(401, "not-secure", "the request carries no IDTOKEN (Authorization: Bearer)");
+        throw new ProtocolError(
+          401,
+          "not-secure",
+          "the request carries no IDTOKEN (Authorization: Bearer)",
+        );
       }
       const owners = createStoreContext(config, { euid }).owners;
       try {
@@ -177,7 +190,10 @@ export function tokenAuthenticator(config: Config, euid: number): Authenticator 
 }
 
 /** Starts the TLS listener. Throws StoreError when it cannot. */
-export function listenTls(config: Config, address: { hostname: string; port: number }): Deno.TlsListener {
+export function listenTls(
+  config: Config,
+  address: { hostname: string; port: number },
+): Deno.TlsListener {
   const { cert, key } = serverCertificate(config);
   try {
     return Deno.listenTls({ hostname: address.hostname, port: address.port, cert, key });

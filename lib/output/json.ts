@@ -36,6 +36,9 @@ export const JSON_STATUSES = [
   "unsupported",
   "unreachable",
   "not-secure",
+  "listed",
+  "healthy",
+  "findings",
 ] as const;
 
 /** The status of a result: what kind of outcome it is. */
@@ -85,7 +88,7 @@ export interface JsonInfo {
 export interface JsonResult {
   readonly schema: typeof JSON_SCHEMA_VERSION;
   readonly ok: boolean;
-  readonly action: Action | null;
+  readonly action: Action | "list" | "doctor" | null;
   readonly type: CredType | null;
   /** The account acted on, always `user@domain`; null when it was never resolved. */
   readonly user: string | null;

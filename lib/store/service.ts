@@ -14,6 +14,7 @@ import {
   callerAccount,
   type CredRequest,
   isPoolRequest,
+  type ListRequest,
   POOL_USER,
   type RequestDraft,
   splitAccount,
@@ -22,6 +23,7 @@ import {
 import { appendAudit } from "./audit.ts";
 import type { Outcome, StoreContext } from "./context.ts";
 import { addKerberos, deleteKerberos, queryKerberos } from "./kerberos.ts";
+import { type CredentialRow, listCredentials } from "./list.ts";
 import { checkName, checkNameLength, oauthName } from "./names.ts";
 import { addOAuth, deleteOAuth, queryOAuth } from "./oauth.ts";
 import {
@@ -255,6 +257,45 @@ export function auditRefusal(
   }
   audit(ctx, caller, request, target, error.code);
   return ctx.warnings;
+}
+
+/** The result of `performList`. */
+export type ListReply =
+  & { readonly warnings: readonly string[]; readonly user: string | null }
+  & (
+    | { readonly ok: true; readonly rows: readonly CredentialRow[] }
+    | { readonly ok: false; readonly error: StoreError }
+  );
+
+/**
+ * Lists credentials for `caller` (README "list"): its own, or any user's and everyone's for root,
+ * CRED_SUPER_USERS and an in-process caller (who holds the store's permissions anyway). Never
+ * throws for expected failures.
+ */
+export function performList(ctx: StoreContext, caller: Caller, request: ListRequest): ListReply {
+  const privileged = caller.inProcess || caller.uid === 0 || isSuperUser(ctx.config, caller);
+  let account: string | null = request.user;
+  try {
+    if (account === null && !privileged) account = callerAccount(caller);
+    let localUser: string | null = null;
+    if (account !== null) {
+      const { user, domain } = splitAccount(account);
+      checkName("user", user);
+      if (request.type === "password" && user !== POOL_USER) checkName("domain", domain);
+      localUser = user;
+      authorize(ctx, caller, { account, user, domain, pool: user === POOL_USER });
+    }
+    const rows = listCredentials(
+      ctx,
+      { type: request.type, user: account, localUser },
+      poolAccount(ctx.config) ?? `${POOL_USER}@`,
+    );
+    return { ok: true, rows, warnings: ctx.warnings, user: account };
+  } catch (error) {
+    const failure = asStoreError(error);
+    if (!(failure instanceof StoreError)) throw failure;
+    return { ok: false, error: failure, warnings: ctx.warnings, user: account };
+  }
 }
 
 /**

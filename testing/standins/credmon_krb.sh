@@ -32,6 +32,7 @@ trap 'kill $SLEEPER 2>/dev/null; exit 0' SIGTERM
 
 if [[ -f $PIDFILE ]]; then rm "$PIDFILE"; fi
 echo $$ > "$PIDFILE"
+[[ $STANDIN_IGNORE = 1 ]] || shepherding   # "shepherding startup", as the real script does
 echo ready
 while :; do
 	sleep 300 &

@@ -77,6 +77,8 @@ signal.signal(signal.SIGHUP, on_hup)
 signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
 with open(os.path.join(cred_dir, "pid"), "w") as pid_fd:
     pid_fd.write("{0}".format(os.getpid()))
+if not ignore:
+    scan()  # a first scan at start-up, as the real credmons make, touches CREDMON_COMPLETE
 print("ready", flush=True)
 while True:
     signal.pause() if not pending else None

@@ -1,0 +1,266 @@
+/**
+ * `list` (README "list"): every stored credential of one user, or of all users, with what an
+ * operator asks first (which files, how big, when written, scopes and audience, the access
+ * token's claims and expiry), read through the store's checked reads. Never a secret byte: a
+ * `.top` contributes only its `scopes` and `audience`, a JWT access token only its `iss`, `sub`,
+ * `aud`, `scope` and `exp` claims.
+ */
+
+import { StoreError } from "../errors.ts";
+import type { Directory } from "../fs/directories.ts";
+import { inspectFile, listNames, readFile } from "../fs/files.ts";
+import { join } from "../fs/paths.ts";
+import { accessTokenOf, decodeJwt, isObject, parseJson, timeClaim } from "../jwt.ts";
+import type { CredType } from "../request.ts";
+import { configuredPath, seconds, type StoreContext } from "./context.ts";
+import { oauthUserDirectory, storeRoot } from "./layout.ts";
+import { isValidName } from "./names.ts";
+import { OAUTH_LIMIT } from "./oauth.ts";
+import { basename } from "../fs/paths.ts";
+
+/** One stored file of a credential. */
+export interface FileFacts {
+  readonly size: number;
+  /** Unix seconds. */
+  readonly mtime: number;
+}
+
+/** The claims of a JWT access token that a listing shows. */
+export interface TokenFacts {
+  readonly iss: string | null;
+  readonly sub: string | null;
+  readonly aud: string | null;
+  readonly scope: string | null;
+  /** Unix seconds, or null when the token has no `exp`. */
+  readonly exp: number | null;
+}
+
+/** One stored credential. */
+export interface CredentialRow {
+  readonly type: CredType;
+  /** The local user (Kerberos, OAuth) or the `user@domain` account (passwords). */
+  readonly user: string;
+  /** OAuth: the file stem `<service>[_<handle>]`; pool password: the file name; else null. */
+  readonly name: string | null;
+  /** Its files by extension (`.top`, `.use`, `.meta`, `.cred`, `.cc`, `.pwd`, or the pool file). */
+  readonly files: Readonly<Record<string, FileFacts>>;
+  /** A `.top`'s scopes and audience when it is JSON. */
+  readonly scopes: string | null;
+  readonly audience: string | null;
+  /** The `.use` access token's claims when it is a JWT. */
+  readonly token: TokenFacts | null;
+  /** Why part of it could not be read (an insecure file, say); null when all was read. */
+  readonly problem: string | null;
+}
+
+/** What to list. */
+export interface ListSelector {
+  /** One type, or null for all three. */
+  readonly type: CredType | null;
+  /** One user (the local part for Kerberos and OAuth; `user@domain` for passwords), or null for all. */
+  readonly user: string | null;
+  /** The local part of `user` (for Kerberos and OAuth). */
+  readonly localUser: string | null;
+}
+
+function facts(info: Deno.FileInfo): FileFacts {
+  return { size: info.size, mtime: seconds(info) };
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === "string" ? value : Array.isArray(value) ? value.join(" ") : null;
+}
+
+/** Scopes and audience of a `.top`, when it is a JSON object. */
+function topFacts(ctx: StoreContext, dir: Directory, name: string) {
+  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
+  const json = content === null ? undefined : parseJson(content);
+  content?.fill(0);
+  if (!isObject(json)) return { scopes: null, audience: null };
+  return { scopes: stringOrNull(json.scopes), audience: stringOrNull(json.audience) };
+}
+
+/** The claims of a `.use`, when its access token is a JWT. */
+function useFacts(ctx: StoreContext, dir: Directory, name: string): TokenFacts | null {
+  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
+  if (content === null) return null;
+  const token = accessTokenOf(content);
+  content.fill(0);
+  const jwt = token === null ? null : decodeJwt(token);
+  if (jwt === null) return null;
+  const c = jwt.claims;
+  return {
+    iss: stringOrNull(c.iss),
+    sub: stringOrNull(c.sub),
+    aud: stringOrNull(c.aud),
+    scope: stringOrNull(c.scope),
+    exp: timeClaim(c, "exp"),
+  };
+}
+
+function oauthRows(ctx: StoreContext, store: Directory, user: string): CredentialRow[] {
+  const dir = oauthUserDirectory(ctx, store, user, false);
+  if (dir === null) return [];
+  const stems = new Map<string, Record<string, FileFacts>>();
+  const problems = new Map<string, string>();
+  for (const name of listNames(dir)) {
+    const match = /^(.+)(\.top|\.use|\.meta)$/.exec(name);
+    if (!match) continue;
+    const [, stem, ext] = match;
+    try {
+      const info = inspectFile(dir, name, ctx.owners, "secret");
+      if (info === null) continue;
+      stems.set(stem, { ...stems.get(stem), [ext]: facts(info) });
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      stems.set(stem, { ...stems.get(stem) });
+      problems.set(stem, error.message);
+    }
+  }
+  return [...stems].map(([stem, files]) => {
+    let detail = { scopes: null as string | null, audience: null as string | null };
+    let token: TokenFacts | null = null;
+    let problem = problems.get(stem) ?? null;
+    try {
+      if (files[".top"]) detail = topFacts(ctx, dir, `${stem}.top`);
+      if (files[".use"]) token = useFacts(ctx, dir, `${stem}.use`);
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      problem ??= error.message;
+    }
+    return {
+      type: "oauth",
+      user,
+      name: stem,
+      files: inOrder(files),
+      ...detail,
+      token,
+      problem,
+    } as const;
+  });
+}
+
+/** The order files are reported in, whatever order the directory listed them in. */
+const FILE_ORDER = [".top", ".use", ".meta", ".cred", ".cc", ".pwd"];
+
+function inOrder(files: Record<string, FileFacts>): Record<string, FileFacts> {
+  const rank = (ext: string) => FILE_ORDER.indexOf(ext) >>> 0;
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => rank(a) - rank(b)));
+}
+
+function kerberosRows(ctx: StoreContext, store: Directory, only: string | null): CredentialRow[] {
+  const users = new Map<string, Record<string, FileFacts>>();
+  const problems = new Map<string, string>();
+  for (const name of listNames(store)) {
+    const match = /^(.+)(\.cred|\.cc)$/.exec(name);
+    if (!match || (only !== null && match[1] !== only)) continue;
+    try {
+      const info = inspectFile(store, name, ctx.owners, "secret");
+      if (info !== null) users.set(match[1], { ...users.get(match[1]), [match[2]]: facts(info) });
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      users.set(match[1], { ...users.get(match[1]) });
+      problems.set(match[1], error.message);
+    }
+  }
+  return [...users].map(([user, files]) => ({
+    type: "kerberos",
+    user,
+    name: null,
+    files: inOrder(files),
+    scopes: null,
+    audience: null,
+    token: null,
+    problem: problems.get(user) ?? null,
+  }));
+}
+
+function passwordRows(
+  ctx: StoreContext,
+  only: string | null,
+  poolAccount: string,
+): CredentialRow[] {
+  const rows: CredentialRow[] = [];
+  const poolPath = configuredPath(ctx, "pool");
+  const poolDir = only === null || only === poolAccount ? storeRoot(ctx, "pool", false) : null;
+  if (poolDir !== null) {
+    const info = inspectFile(poolDir, basename(poolPath), ctx.owners, "secret");
+    if (info !== null) {
+      rows.push({
+        type: "password",
+        user: poolAccount,
+        name: basename(poolPath),
+        files: { [basename(poolPath)]: facts(info) },
+        scopes: null,
+        audience: null,
+        token: null,
+        problem: null,
+      });
+    }
+  }
+  if (ctx.config.get("SEC_CREDENTIAL_DIRECTORY_PWD") === undefined) return rows;
+  const store = storeRoot(ctx, "pwd", false);
+  if (store === null) return rows;
+  for (const name of listNames(store)) {
+    const match = /^(.+@.*)\.pwd$/.exec(name);
+    if (!match || (only !== null && match[1] !== only)) continue;
+    const info = inspectFile(store, name, ctx.owners, "secret");
+    if (info === null) continue;
+    rows.push({
+      type: "password",
+      user: match[1],
+      name: null,
+      files: { ".pwd": facts(info) },
+      scopes: null,
+      audience: null,
+      token: null,
+      problem: null,
+    });
+  }
+  return rows;
+}
+
+/**
+ * Lists what is stored for `selector`, sorted by type, user and name. A type whose directory is
+ * not configured is skipped when listing all types. Throws StoreError for a store that fails
+ * the storage rules.
+ */
+export function listCredentials(
+  ctx: StoreContext,
+  selector: ListSelector,
+  poolAccount: string,
+): CredentialRow[] {
+  const wants = (type: CredType) => selector.type === null || selector.type === type;
+  const configured = (knob: string) => selector.type !== null || ctx.config.get(knob) !== undefined;
+  const rows: CredentialRow[] = [];
+  if (wants("password") && configured("SEC_PASSWORD_FILE")) {
+    rows.push(...passwordRows(ctx, selector.user, poolAccount));
+  }
+  if (wants("kerberos") && configured("SEC_CREDENTIAL_DIRECTORY_KRB")) {
+    const store = storeRoot(ctx, "krb", false);
+    if (store !== null) rows.push(...kerberosRows(ctx, store, selector.localUser));
+  }
+  if (wants("oauth") && configured("SEC_CREDENTIAL_DIRECTORY_OAUTH")) {
+    const store = storeRoot(ctx, "oauth", false);
+    if (store !== null) {
+      const users = selector.localUser !== null
+        ? [selector.localUser]
+        : listNames(store).filter((n) => isValidName(n) && !n.endsWith(".mark"));
+      for (const user of users) {
+        let info: Deno.FileInfo;
+        try {
+          info = Deno.lstatSync(join(store.path, user));
+        } catch {
+          continue;
+        }
+        if (!info.isDirectory && !info.isSymlink) continue;
+        rows.push(...oauthRows(ctx, store, user));
+      }
+    }
+  }
+  const order = { password: 0, kerberos: 1, oauth: 2 };
+  return rows.sort((a, b) =>
+    order[a.type] - order[b.type] || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0) ||
+    ((a.name ?? "") < (b.name ?? "") ? -1 : (a.name ?? "") > (b.name ?? "") ? 1 : 0)
+  );
+}
