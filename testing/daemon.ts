@@ -28,7 +28,12 @@ const decoder = new TextDecoder();
  */
 export async function startDaemon(
   spool: Spool,
-  options: { env?: Record<string, string>; args?: string[] } = {},
+  options: {
+    env?: Record<string, string>;
+    args?: string[];
+    /** The daemon's umask (as systemd's UMask= sets it); default: the test process's. */
+    umask?: number;
+  } = {},
 ): Promise<Daemon> {
   const run = `${spool.root}/run`;
   const challengeDir = `${spool.root}/challenges`;
@@ -43,9 +48,12 @@ export async function startDaemon(
     _CONDOR_CREDD_CHALLENGE_DIRECTORY: challengeDir,
     ...options.env,
   };
-  const command = await programCommand();
+  const program = [...(await programCommand()), "serve", ...(options.args ?? [])];
+  const command = options.umask === undefined
+    ? program
+    : ["/bin/sh", "-c", `umask ${options.umask.toString(8)} && exec "$@"`, "sh", ...program];
   const child = new Deno.Command(command[0], {
-    args: [...command.slice(1), "serve", ...(options.args ?? [])],
+    args: command.slice(1),
     clearEnv: true,
     env: { ...(await baseEnv()), ...env },
     stdin: "null",
