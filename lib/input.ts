@@ -337,3 +337,18 @@ export function describeSource(source: CredentialSource): string {
   if (source.kind === "password") return "the command line (-p)";
   return "the prompt";
 }
+
+/**
+ * The warning for a password read raw (`-p -`, `-i`) whose last byte is a newline: it is stored
+ * as part of the password, as upstream stores it, which is rarely what was meant (`echo` adds
+ * one). Null when there is nothing to say.
+ */
+export function trailingNewlineWarning(
+  source: CredentialSource,
+  credential: Uint8Array,
+): string | null {
+  if (source.kind !== "input" && source.kind !== "password-stdin") return null;
+  if (credential.length === 0 || credential[credential.length - 1] !== 0x0a) return null;
+  return `the password read from ${describeSource(source)} ends in a newline, which was ` +
+    "stored as part of it; to leave it out, write it with printf '%s' rather than echo";
+}

@@ -64,6 +64,9 @@ export const RESULT_LINES = {
   userNotFound: "Operation failed: username not found.",
   /** Deviation 16 (README): after an add whose bytes were already stored. */
   unchanged: "Credential unchanged.",
+  /** After a query that met `--min-ttl`: how long the access token has left. */
+  lifetime: (t: string, left: number, minTtl: number) =>
+    `The access token expires on ${t}, in ${left} seconds (--min-ttl ${minTtl}).`,
 } as const;
 
 /** Other upstream strings. */

@@ -5,10 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { usageText } from "../lib/cli/usage.ts";
+import { helpText, usageText } from "../lib/cli/usage.ts";
 import { runCli, withSpool } from "../testing/harness.ts";
 
+/** Upstream's usage text (checked byte for byte below). */
 const USAGE = usageText();
+/** What -h prints and what follows a usage error: upstream's text, then the additions. */
+const HELP_TEXT = helpText();
 
 /** A grammar row: arguments and the exact expected result. */
 interface Row {
@@ -20,7 +23,7 @@ interface Row {
 
 const usageError = (message: string): Omit<Row, "args"> => ({
   stdout: "",
-  stderr: message + USAGE,
+  stderr: message + HELP_TEXT,
   code: 1,
 });
 
@@ -232,10 +235,10 @@ const REJECTED: Row[] = [
 
 /** -h and --help: usage on stdout, exit 0 (deviation 1). */
 const HELP: Row[] = [
-  { args: ["-h"], stdout: USAGE, stderr: "", code: 0 },
-  { args: ["--help"], stdout: USAGE, stderr: "", code: 0 },
-  { args: ["query-krb", "-h"], stdout: USAGE, stderr: "", code: 0 },
-  { args: ["-h", "-h", "add"], stdout: USAGE, stderr: "", code: 0 },
+  { args: ["-h"], stdout: HELP_TEXT, stderr: "", code: 0 },
+  { args: ["--help"], stdout: HELP_TEXT, stderr: "", code: 0 },
+  { args: ["query-krb", "-h"], stdout: HELP_TEXT, stderr: "", code: 0 },
+  { args: ["-h", "-h", "add"], stdout: HELP_TEXT, stderr: "", code: 0 },
 ];
 
 function check(rows: Row[], name: string) {
@@ -296,4 +299,98 @@ Deno.test("usage text is upstream's, byte for byte", () => {
     "",
   ].join("\n");
   assert.deepEqual(USAGE, expected);
+});
+
+Deno.test("--help is upstream's usage followed by every addition of this product", async () => {
+  const help = await runCli(["--help"]);
+  assert.equal(help.code, 0);
+  assert.ok(help.stdout.startsWith(USAGE), "upstream's text comes first, unchanged");
+  const additions = help.stdout.slice(USAGE.length);
+  assert.match(additions, /^Additions of this condor_store_cred \(not in HTCondor's\):\n/);
+  const longs = [
+    "user",
+    "pool",
+    "password",
+    "input",
+    "service",
+    "handle",
+    "scopes",
+    "audience",
+    "access-token",
+    "name",
+    "file",
+    "debug",
+    "help",
+  ];
+  for (const long of longs) assert.match(additions, new RegExp(`--${long}[,\\s]`), long);
+  for (
+    const line of [
+      /\n {4}--min-ttl <seconds>\n {22}With query-oauth -s: fail unless/,
+      /\n {4}--token-file <filename>\n {22}With -n or CREDD_HOST: the IDTOKEN/,
+      /\n {4}-v, --version {5}Print the version and exit\n/,
+      /\n {4}--json {12}Print the result as one JSON object on stdout\n/,
+      /\n {4}list\[-type\] {7}List stored credentials/,
+      /\n {4}doctor {12}Check the credential store/,
+      /\n {4}serve {13}Run the credential daemon/,
+      /\n {4}token create {6}Mint an IDTOKEN/,
+      /\n {4}completions SHELL Print bash, zsh or fish completions\n/,
+    ]
+  ) {
+    assert.match(additions, line);
+  }
+  // Nothing in the additions runs past 80 columns.
+  for (const l of additions.split("\n")) assert.ok(l.length <= 80, l);
+});
+
+Deno.test("each command's -h prints its usage; each of its usage errors prints that usage too", async () => {
+  const cases: [string[], string[], RegExp, RegExp][] = [
+    [
+      ["list", "-h"],
+      ["list", "-x"],
+      /^Usage: condor_store_cred list\[-type\] /,
+      /^ERROR: list does not take '-x'/,
+    ],
+    [
+      ["doctor", "--help"],
+      ["doctor", "now"],
+      /^Usage: condor_store_cred doctor /,
+      /^ERROR: doctor takes only/,
+    ],
+    [
+      ["serve", "-h"],
+      ["serve", "--port"],
+      /^Usage: condor_store_cred serve /,
+      /^ERROR: serve takes only/,
+    ],
+    [
+      ["token", "create", "-h"],
+      ["token", "make"],
+      /^Usage: condor_store_cred token create /,
+      /^ERROR: /,
+    ],
+    [
+      ["completions", "bash", "-h"],
+      ["completions", "tcsh"],
+      /^Usage: condor_store_cred completions bash\|zsh\|fish\n/,
+      /^ERROR: completions needs exactly one shell/,
+    ],
+  ];
+  for (const [helpArgs, badArgs, usage, error] of cases) {
+    const help = await runCli(helpArgs);
+    const bad = await runCli(badArgs);
+    if (helpArgs[0] === "completions") {
+      // "completions bash -h" is a usage error: the shell takes no options.
+      assert.equal(help.code, 1, helpArgs.join(" "));
+      assert.match(help.stderr.split("\n").slice(1).join("\n"), usage);
+    } else {
+      assert.deepEqual([help.code, help.stderr], [0, ""], helpArgs.join(" "));
+      assert.match(help.stdout, usage);
+    }
+    assert.equal(bad.code, 1, badArgs.join(" "));
+    assert.equal(bad.stdout, "");
+    const [message, ...rest] = bad.stderr.split("\n");
+    assert.match(`${message}\n`, error);
+    assert.match(rest.join("\n"), usage, `${badArgs.join(" ")} prints its own usage`);
+    if (helpArgs[0] !== "completions") assert.equal(rest.join("\n"), help.stdout);
+  }
 });

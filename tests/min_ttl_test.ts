@@ -38,7 +38,25 @@ Deno.test("--min-ttl passes a JWT with enough life left, bare or in credmon JSON
     for (const service of ["bare", "json"]) {
       const r = await query(spool, "-s", service, "--min-ttl", "600");
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /A credential was stored and is valid\./);
+      // The result line, then how long is left (the harness runs with TZ=UTC).
+      const exp = now() + 3600;
+      const lines = r.stdout.split("\n");
+      assert.equal(lines[3], "A credential was stored and is valid.");
+      const left =
+        /^The access token expires on (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d), in (\d+) seconds \(--min-ttl 600\)\.$/
+          .exec(lines[4]);
+      assert.ok(left, r.stdout);
+      assert.ok(Math.abs(Number(left[2]) - 3600) <= 5, left[2]);
+      const shown = Date.parse(`${left[1].replace(" ", "T")}Z`) / 1000;
+      assert.ok(Math.abs(shown - exp) <= 5, left[1]);
+      // Without --min-ttl the line is not there: upstream's output is unchanged.
+      const plain = await query(spool, "-s", service);
+      assert.doesNotMatch(plain.stdout, /The access token expires/);
+      // In JSON: expires_in, the seconds left.
+      const json = JSON.parse(
+        (await query(spool, "-s", service, "--min-ttl", "600", "--json")).stdout,
+      );
+      assert.ok(Math.abs(json.info.expires_in - 3600) <= 5, String(json.info.expires_in));
     }
   });
 });

@@ -58,6 +58,43 @@ Deno.test("add -c -p - reads raw stdin without a warning; -i FILE keeps the newl
     const s = await runCli(["add", "-c", "-i", file], { env: spool.env });
     assert.deepEqual(s.code, 0);
     assert.deepEqual(hex((await readBytes(spool.pool))!), `${FOOBAR2} e5`);
+    // The newline is stored, as upstream stores it, and the caller is told.
+    assert.equal(
+      s.stderr,
+      `WARNING: the password read from file "${file}" ends in a newline, which was stored as ` +
+        "part of it; to leave it out, write it with printf '%s' rather than echo\n",
+    );
+  });
+});
+
+Deno.test("a password read with -p - or -f ending in a newline is stored with it, with a warning (text and JSON)", async () => {
+  await withSpool(async (spool) => {
+    const warning = "the password read from stdin (-p -) ends in a newline, which was stored as " +
+      "part of it; to leave it out, write it with printf '%s' rather than echo";
+    const text = await runCli(["add", "-c", "-p", "-"], { env: spool.env, stdin: "foobar2\n" });
+    assert.deepEqual([text.code, text.stderr], [0, `WARNING: ${warning}\n`]);
+    assert.deepEqual(hex((await readBytes(spool.pool))!), `${FOOBAR2} e5`);
+    const json = await runCli(["add", "-c", "-p", "-", "--json"], {
+      env: spool.env,
+      stdin: "foobar2\n",
+    });
+    assert.deepEqual(JSON.parse(json.stdout).warnings, [warning]);
+    assert.equal(JSON.parse(json.stdout).changed, false);
+    const file = `${spool.root}/pool-file`;
+    const f = await runCli(["-f", file, "-p", "-"], { env: spool.env, stdin: "foobar2\n" });
+    assert.deepEqual([f.code, f.stdout, f.stderr], [0, "", `WARNING: ${warning}\n`]);
+    // Without the newline, or through the piped prompt (which strips it): no warning.
+    const clean = await runCli(["add", "-c", "-p", "-"], { env: spool.env, stdin: "foobar2" });
+    assert.equal(clean.stderr, "");
+    const prompt = await runCli(["add", "-c"], { env: spool.env, stdin: "foobar2\n" });
+    assert.deepEqual([prompt.code, prompt.stderr], [0, ""]);
+    assert.deepEqual(hex((await readBytes(spool.pool))!), FOOBAR2);
+    // Other types keep their bytes without a word: a token file often ends in a newline.
+    const oauth = await runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], {
+      env: spool.env,
+      stdin: "token\n",
+    });
+    assert.deepEqual([oauth.code, oauth.stderr], [0, ""]);
   });
 });
 

@@ -9,6 +9,9 @@ import assert from "node:assert/strict";
 import { renderManPage } from "../lib/cli/manpage.ts";
 import { actionWords, completionScript } from "../lib/cli/completions.ts";
 import { OPTIONS } from "../lib/cli/grammar.ts";
+import { completionsHelp } from "../lib/cli/usage.ts";
+import { KNOB_REFERENCE } from "../lib/config/reference.ts";
+import { JSON_STATUSES } from "../lib/output/json.ts";
 import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
 import { programCommand, REPO, runCli, withSpool } from "../testing/harness.ts";
 import { have } from "../testing/users.ts";
@@ -69,7 +72,57 @@ Deno.test({
     });
     await t.step("it shows the synopsis and the options", () => {
       assert.match(stdout, /condor_store_cred action\[-type\] \[options\]/);
+      assert.match(stdout, /\n {7}condor_store_cred -f file \[-p password\]\n/);
+      for (
+        const command of ["list[-type]", "doctor", "serve", "token create", "completions shell"]
+      ) {
+        assert.ok(stdout.includes(`\n       condor_store_cred ${command}`), command);
+      }
       assert.match(stdout, /-i, --input filename/);
+    });
+    await t.step("it has every section an operator looks for", () => {
+      const sections = [...stdout.matchAll(/^([A-Z][A-Z ]+)$/gm)].map((m) => m[1]);
+      assert.deepEqual(sections, [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "ACTIONS",
+        "TYPES",
+        "OPTIONS",
+        "COMMANDS",
+        "OUTPUT",
+        "EXIT STATUS",
+        "CONFIGURATION",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        "NOTES",
+        "SEE ALSO",
+      ]);
+      const flat = stdout.replace(/\u2010\n\s*/g, "").replace(/\s+/g, " ");
+      for (const knob of KNOB_REFERENCE) assert.ok(flat.includes(` ${knob.name} `), knob.name);
+      for (const status of JSON_STATUSES) {
+        assert.match(flat, new RegExp(` ${status} [a-z]`), status);
+      }
+      // The exit status a credmon timeout really gives (tests/kerberos_test.ts): stored, exit 1.
+      assert.match(
+        flat,
+        /1 Failure: .*add-krb whose credmon did not answer within CREDD_POLLING_TIMEOUT, whose credential is nevertheless stored/,
+      );
+      for (
+        const path of [
+          "/etc/condor/passwords.d/POOL",
+          "/var/lib/condor/oauth_credentials/",
+          "/var/lib/condor/krb_credentials/",
+          "/run/condor/credd.sock",
+          "~/.local/share/condor_store_cred/",
+        ]
+      ) {
+        assert.ok(flat.includes(path), path);
+      }
+      assert.ok(flat.includes("add -c -p - --json"), "the config-management example");
+      assert.ok(flat.includes("add-krb -i /tmp/krb5cc_$(id -u)"), "the Kerberos example");
+      assert.ok(flat.includes("--min-ttl 600"), "the CI example");
     });
   },
 });
@@ -83,7 +136,7 @@ Deno.test("completions SHELL prints a script for bash, zsh and fish; others are 
   assert.deepEqual(bad, {
     code: 1,
     stdout: "",
-    stderr: "ERROR: completions needs exactly one shell: bash, zsh, fish\n",
+    stderr: "ERROR: completions needs exactly one shell: bash, zsh, fish\n" + completionsHelp(),
   });
   assert.equal((await runCli(["completions"])).code, 1);
 });
@@ -125,6 +178,42 @@ Deno.test({
       "query-pwd",
     ]);
     assert.deepEqual(await bashComplete(["condor_store_cred", "co"]), ["completions"]);
+    // The commands beyond add, delete and query, with their own options.
+    assert.deepEqual(await bashComplete(["condor_store_cred", "li"]), [
+      "list",
+      "list-krb",
+      "list-oauth",
+      "list-pwd",
+    ]);
+    assert.deepEqual(await bashComplete(["condor_store_cred", "d"]), [
+      "delete",
+      "delete-krb",
+      "delete-oauth",
+      "delete-pwd",
+      "doctor",
+    ]);
+    assert.deepEqual(await bashComplete(["condor_store_cred", "doctor", "-"]), [
+      "--debug",
+      "--help",
+      "--json",
+      "-d",
+      "-h",
+    ]);
+    assert.deepEqual(await bashComplete(["condor_store_cred", "list-oauth", "--t"]), [
+      "--token-file",
+    ]);
+    assert.deepEqual(await bashComplete(["condor_store_cred", "serve", "-"]), [
+      "--debug",
+      "--help",
+      "-d",
+      "-h",
+    ]);
+    assert.deepEqual(await bashComplete(["condor_store_cred", "token", ""]), ["create"]);
+    assert.deepEqual(await bashComplete(["condor_store_cred", "token", "create", "-i"]), [
+      "-identity",
+    ]);
+    // Upstream's options are not offered where a command does not take them.
+    assert.deepEqual(await bashComplete(["condor_store_cred", "list", "-P"]), []);
     assert.deepEqual(await bashComplete(["condor_store_cred", "add-oauth", "--s"]), [
       "--scopes",
       "--service",
@@ -208,6 +297,19 @@ Deno.test({
         "--service",
       ]);
       assert.deepEqual(await complete("condor_store_cred completions "), ["bash", "fish", "zsh"]);
+      assert.deepEqual(await complete("condor_store_cred li"), [
+        "list",
+        "list-krb",
+        "list-oauth",
+        "list-pwd",
+      ]);
+      assert.deepEqual(await complete("condor_store_cred token "), ["create"]);
+      assert.deepEqual(await complete("condor_store_cred doctor --"), [
+        "--debug",
+        "--help",
+        "--json",
+      ]);
+      assert.deepEqual(await complete("condor_store_cred token create -l"), ["-lifetime"]);
       const options = OPTIONS.flatMap((o) => [...(o.short ? [`-${o.short}`] : []), `--${o.long}`]);
       assert.deepEqual(await complete("condor_store_cred query -"), options.sort());
     } finally {
@@ -268,4 +370,37 @@ Deno.test("the README runs the bundle with exactly RUNTIME_PERMISSIONS", async (
     readme.includes(`run ${RUNTIME_PERMISSIONS.join(" ")} dist/condor_store_cred.js`),
     "the README's bundle command has other flags than lib/permissions.ts",
   );
+});
+
+Deno.test("every configuration knob the source reads is in the documented reference, and only those", async () => {
+  const read = new Set<string>();
+  const patterns = [
+    /\b(?:get|getInt|getBool|param|#param)\(\s*"([A-Z][A-Z0-9_]+)"/g,
+    /\bknob: "([A-Z][A-Z0-9_]+)"/g,
+    /"(SEC_CREDENTIAL_DIRECTORY_[A-Z]+)"/g,
+  ];
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (path.endsWith(".ts") && !path.endsWith("/reference.ts")) {
+        const text = await Deno.readTextFile(path);
+        for (const pattern of patterns) {
+          for (const m of text.matchAll(pattern)) read.add(m[1]);
+        }
+      }
+    }
+  };
+  await walk(`${REPO}/lib`);
+  // Knobs the configuration language itself uses while expanding, not settings of this program.
+  for (const internal of ["FULL_HOSTNAME", "TILDE", "HOSTNAME"]) read.delete(internal);
+  const documented = new Set(KNOB_REFERENCE.map((k) => k.name));
+  assert.deepEqual([...read].filter((k) => !documented.has(k)).sort(), [], "read, not documented");
+  assert.deepEqual(
+    [...documented].filter((k) => !read.has(k)).sort(),
+    [],
+    "documented, never read",
+  );
+  // The scan finds knobs at all (a broken pattern would pass the checks above vacuously).
+  assert.ok(read.size >= 30, `${read.size} knobs found`);
 });

@@ -5,6 +5,8 @@
 
 import {
   ACTIONS,
+  type CommandOption,
+  COMMANDS,
   COMPLETION_SHELLS,
   COMPLETIONS_COMMAND,
   type CompletionShell,
@@ -19,6 +21,14 @@ export function actionWords(): string[] {
   const suffixes = USAGE_TYPES.map(([suffix]) => suffix);
   return ACTIONS.flatMap((action) => [action, ...suffixes.map((s) => `${action}${s}`)]);
 }
+
+/** Every first word of a command beyond add, delete and query. */
+export function commandWords(): string[] {
+  return COMMANDS.flatMap((c) => c.words);
+}
+
+/** The commands that complete their own options (all but `completions`, which takes a shell). */
+const OWN_OPTIONS = COMMANDS.filter((c) => c.options.length > 0);
 
 function actionDescription(word: string): string {
   const action = word.split("-")[0];
@@ -42,6 +52,31 @@ const FILE_OPTIONS = OPTIONS.filter((o) => o.completes === "file");
 const HOST_OPTIONS = OPTIONS.filter((o) => o.completes === "host");
 const VALUE_OPTIONS = OPTIONS.filter((o) => o.argument !== null);
 
+function bashCommandCases(): string[] {
+  return OWN_OPTIONS.flatMap((c) => {
+    const names = (kind: CommandOption["argument"]) =>
+      c.options.filter((o) => o.argument === kind).flatMap((o) => o.names).join("|");
+    const cases = [
+      ...(names("file")
+        ? [`        ${names("file")}) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;`]
+        : []),
+      ...(names("host")
+        ? [`        ${names("host")}) COMPREPLY=($(compgen -A hostname -- "$cur")); return 0 ;;`]
+        : []),
+      ...(names("value") ? [`        ${names("value")}) return 0 ;;`] : []),
+    ];
+    return [
+      `    ${c.words.join("|")})`,
+      ...(c.sub === null ? [] : [
+        `      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W "${c.sub}" -- "$cur")); return 0; fi`,
+      ]),
+      ...(cases.length === 0 ? [] : ['      case "$prev" in', ...cases, "      esac"]),
+      `      COMPREPLY=($(compgen -W "${c.options.flatMap((o) => o.names).join(" ")}" -- "$cur"))`,
+      "      return 0 ;;",
+    ];
+  });
+}
+
 function bash(): string {
   const words = (options: readonly OptionSpec[]) => options.flatMap(spellings).join("|");
   const free = VALUE_OPTIONS.filter((o) => o.completes !== "file" && o.completes !== "host");
@@ -54,6 +89,12 @@ function bash(): string {
     `    COMPREPLY=($(compgen -W "${COMPLETION_SHELLS.join(" ")}" -- "$cur"))`,
     "    return 0",
     "  fi",
+    "  if [[ $COMP_CWORD -ge 2 ]]; then",
+    '    case "${COMP_WORDS[1]}" in',
+    ...bashCommandCases(),
+    `    ${COMPLETIONS_COMMAND}) return 0 ;;`,
+    "    esac",
+    "  fi",
     '  case "$prev" in',
     `    ${words(FILE_OPTIONS)}) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;`,
     `    ${words(HOST_OPTIONS)}) COMPREPLY=($(compgen -A hostname -- "$cur")); return 0 ;;`,
@@ -63,7 +104,7 @@ function bash(): string {
     `    COMPREPLY=($(compgen -W "${OPTIONS.flatMap(spellings).join(" ")}" -- "$cur"))`,
     "  else",
     `    local words="${actionWords().join(" ")}"`,
-    `    [[ $COMP_CWORD -eq 1 ]] && words="$words ${COMPLETIONS_COMMAND}"`,
+    `    [[ $COMP_CWORD -eq 1 ]] && words="$words ${commandWords().join(" ")}"`,
     '    COMPREPLY=($(compgen -W "$words" -- "$cur"))',
     "  fi",
     "}",
@@ -91,8 +132,31 @@ function zsh(): string {
   });
   const actions = [
     ...actionWords().map((w) => `'${w}:${zshEscape(actionDescription(w))}'`),
-    `'${COMPLETIONS_COMMAND}:Print shell completions'`,
+    ...COMMANDS.flatMap((c) => c.words.map((w) => `'${w}:${zshEscape(c.description)}'`)),
   ];
+  const commandCases = OWN_OPTIONS.flatMap((c) => {
+    const specs = c.options.map((o) => {
+      const group = o.names.length > 1 ? `{${o.names.join(",")}}` : o.names[0];
+      const action = o.argument === null
+        ? ""
+        : o.argument === "file"
+        ? ":file:_files"
+        : o.argument === "host"
+        ? ":host:_hosts"
+        : ":value:";
+      return `${group}'[${zshEscape(o.description)}]${action}'`;
+    });
+    return [
+      `    (${c.words.join("|")})`,
+      ...(c.sub === null ? [] : [
+        `      if (( CURRENT == 3 )); then _values command ${c.sub}; return; fi`,
+        "      shift words; (( CURRENT-- ))",
+      ]),
+      "      shift words; (( CURRENT-- ))",
+      `      _arguments -s ${specs.join(" ")}`,
+      "      return ;;",
+    ];
+  });
   return [
     `#compdef ${PROGRAM_NAME}`,
     `# zsh completion for ${PROGRAM_NAME} (generated: ${PROGRAM_NAME} ${COMPLETIONS_COMMAND} zsh)`,
@@ -101,6 +165,10 @@ function zsh(): string {
     `    _values shell ${COMPLETION_SHELLS.join(" ")}`,
     "    return",
     "  fi",
+    "  case ${words[2]} in",
+    ...commandCases,
+    `    (${COMPLETIONS_COMMAND}) return ;;`,
+    "  esac",
     "  local -a actions",
     `  actions=(${actions.join(" ")})`,
     "  _arguments -s \\",
@@ -116,21 +184,32 @@ function fishEscape(text: string): string {
   return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
+/** A fish `complete` flag for one spelling: `-s u`, `-l user` or `-o identity`. */
+function fishName(name: string): string {
+  if (name.startsWith("--")) return `-l ${name.slice(2)}`;
+  return name.length === 2 ? `-s ${name.slice(1)}` : `-o ${name.slice(1)}`;
+}
+
 function fish(): string {
   const c = `complete -c ${PROGRAM_NAME}`;
+  const commands = commandWords().join(" ");
   const lines = [
     `# fish completion for ${PROGRAM_NAME} (generated: ${PROGRAM_NAME} ${COMPLETIONS_COMMAND} fish)`,
     `${c} -f`,
     ...actionWords().map((w) =>
       `${c} -n __fish_use_subcommand -a ${w} -d ${fishEscape(actionDescription(w))}`
     ),
-    `${c} -n __fish_use_subcommand -a ${COMPLETIONS_COMMAND} -d 'Print shell completions'`,
+    ...COMMANDS.flatMap((command) =>
+      command.words.map((w) =>
+        `${c} -n __fish_use_subcommand -a ${w} -d ${fishEscape(command.description)}`
+      )
+    ),
     `${c} -n '__fish_seen_subcommand_from ${COMPLETIONS_COMMAND}' -a '${
       COMPLETION_SHELLS.join(" ")
     }'`,
   ];
   for (const o of OPTIONS) {
-    const parts = [c];
+    const parts = [c, `-n 'not __fish_seen_subcommand_from ${commands}'`];
     if (o.short) parts.push(`-s ${o.short}`);
     parts.push(`-l ${o.long}`);
     if (o.argument !== null) parts.push("-r");
@@ -138,6 +217,24 @@ function fish(): string {
     if (o.completes === "host") parts.push("-a '(__fish_print_hostnames)'");
     parts.push(`-d ${fishEscape(describe(o))}`);
     lines.push(parts.join(" "));
+  }
+  for (const command of OWN_OPTIONS) {
+    const when = `-n '__fish_seen_subcommand_from ${command.words.join(" ")}'`;
+    if (command.sub !== null) {
+      const seen = `__fish_seen_subcommand_from ${command.words.join(" ")}`;
+      lines.push(
+        `${c} -n '${seen}; and not __fish_seen_subcommand_from ${command.sub}' ` +
+          `-a ${command.sub}`,
+      );
+    }
+    for (const o of command.options) {
+      const parts = [c, when, ...o.names.map(fishName)];
+      if (o.argument !== null) parts.push("-r");
+      if (o.argument === "file") parts.push("-F");
+      if (o.argument === "host") parts.push("-a '(__fish_print_hostnames)'");
+      parts.push(`-d ${fishEscape(o.description)}`);
+      lines.push(parts.join(" "));
+    }
   }
   return lines.join("\n") + "\n";
 }

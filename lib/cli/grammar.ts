@@ -226,8 +226,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     duplicate: { kind: "error", message: "ERROR: --min-ttl already specified" },
     synopsis: null,
     description: [
-      "With query-oauth -s: fail unless the access token is valid at least this many",
-      "   more seconds",
+      "With query-oauth -s: fail unless the access token stays",
+      "   valid at least this many more seconds",
     ],
     completes: "none",
   },
@@ -239,8 +239,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     duplicate: { kind: "error", message: "ERROR: --token-file already specified" },
     synopsis: null,
     description: [
-      "With -n or CREDD_HOST: the IDTOKEN to prove who you are (default: your token",
-      "   directory)",
+      "With -n or CREDD_HOST: the IDTOKEN that proves who you",
+      "   are (default: your token directory)",
     ],
     completes: "file",
   },
@@ -284,6 +284,97 @@ export const LIST_COMMAND = "list";
 
 /** The word that selects the store's health check (only as the first argument). */
 export const DOCTOR_COMMAND = "doctor";
+
+/** An option of a command beyond add, delete and query (for its completions). */
+export interface CommandOption {
+  /** Its spellings, e.g. `-u`, `--user`. */
+  readonly names: readonly string[];
+  /** What its argument is, or null for a flag. */
+  readonly argument: "file" | "host" | "value" | null;
+  readonly description: string;
+}
+
+/** A command of this product beyond upstream's actions (README "Commands"). */
+export interface CommandSpec {
+  /** The first words that select it (`list`, `list-krb`, ...). */
+  readonly words: readonly string[];
+  /** The word after the first one, if the command has one (`token create`). */
+  readonly sub: string | null;
+  /** The usage-text synopsis. */
+  readonly synopsis: string;
+  /** One line for the usage text, the man page and the completions. */
+  readonly description: string;
+  /** Its options (each command also takes -h, --help). */
+  readonly options: readonly CommandOption[];
+}
+
+const HELP_OPTION: CommandOption = {
+  names: ["-h", "--help"],
+  argument: null,
+  description: "Display this message",
+};
+const DEBUG_OPTION: CommandOption = {
+  names: ["-d", "--debug"],
+  argument: null,
+  description: "Display debugging messages",
+};
+const JSON_OPTION: CommandOption = {
+  names: ["--json"],
+  argument: null,
+  description: "Print the result as one JSON object on stdout",
+};
+
+/** The commands beyond add, delete and query, in usage-text order. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    words: ["list", "list-pwd", "list-krb", "list-oauth"],
+    sub: null,
+    synopsis: "list[-type]",
+    description: "List stored credentials and their metadata, never a secret",
+    options: [
+      { names: ["-u", "--user"], argument: "value", description: "Only this user@domain" },
+      { names: ["-n", "--name"], argument: "host", description: "List on the named machine" },
+      { names: ["--token-file"], argument: "file", description: "The IDTOKEN for -n" },
+      JSON_OPTION,
+      DEBUG_OPTION,
+      HELP_OPTION,
+    ],
+  },
+  {
+    words: ["doctor"],
+    sub: null,
+    synopsis: "doctor",
+    description: "Check the credential store's owners, modes and credmons",
+    options: [JSON_OPTION, DEBUG_OPTION, HELP_OPTION],
+  },
+  {
+    words: ["serve"],
+    sub: null,
+    synopsis: "serve",
+    description: "Run the credential daemon (root)",
+    options: [DEBUG_OPTION, HELP_OPTION],
+  },
+  {
+    words: ["token"],
+    sub: "create",
+    synopsis: "token create",
+    description: "Mint an IDTOKEN for callers of a remote daemon (root)",
+    options: [
+      { names: ["-identity"], argument: "value", description: "Who the token names" },
+      { names: ["-lifetime"], argument: "value", description: "Seconds it is valid" },
+      { names: ["-key"], argument: "value", description: "The signing key's name" },
+      { names: ["-authz"], argument: "value", description: "An authorization level" },
+      HELP_OPTION,
+    ],
+  },
+  {
+    words: ["completions"],
+    sub: null,
+    synopsis: "completions SHELL",
+    description: "Print bash, zsh or fish completions",
+    options: [],
+  },
+];
 
 /** The program name used in the usage text and messages. */
 export const PROGRAM_NAME = "condor_store_cred";

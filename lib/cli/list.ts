@@ -21,7 +21,8 @@ import { PROGRAM_NAME } from "./grammar.ts";
 /** The help text of `list`. */
 export function listHelp(program = PROGRAM_NAME): string {
   return [
-    `Usage: ${program} list[-type] [-u user@domain] [-n host[:port]] [--json] [-d]`,
+    `Usage: ${program} list[-type] [-u user@domain] [-n host[:port]] [--token-file FILE]`,
+    `${" ".repeat(program.length + 8)}[--json] [-d]`,
     "  Lists stored credentials without any secret: type, user, name, files, size, time,",
     "  scopes and audience, and an access token's claims and expiry. -type is -pwd, -krb or",
     "  -oauth (default: all). Without -u: your own, or everyone's for root and",

@@ -3,9 +3,11 @@
  * parser and the completions. Pure.
  */
 
+import { IGNORED_KNOBS, KNOB_REFERENCE, type KnobGroup } from "../config/reference.ts";
+import { JSON_SCHEMA_VERSION, JSON_STATUSES, type JsonStatus } from "../output/json.ts";
 import {
   ACTIONS,
-  COMPLETION_SHELLS,
+  COMMANDS,
   matchTypeSuffix,
   OPTIONS,
   PROGRAM_NAME,
@@ -43,27 +45,95 @@ function joinDescription(lines: readonly string[]): string {
   ) + ".";
 }
 
+/** One line per JSON status: what it means. Typed so that a new status cannot go undocumented. */
+const STATUS_MEANING: Readonly<Record<JsonStatus, string>> = {
+  stored: "an add stored the credential",
+  pending: "stored, and the credmon has not processed it yet",
+  deleted: "a delete removed it",
+  valid: "a query found it (and, with --min-ttl, long enough valid)",
+  listed: "list found credentials",
+  healthy: "doctor found nothing wrong",
+  "not-found": "no such credential",
+  mismatch: "query-oauth: stored, with other scopes or audience (exit 2)",
+  expiring: "query-oauth --min-ttl: the access token expires too soon",
+  denied: "the caller may not do this",
+  insecure: "a file or directory is not safe to use; nothing was done",
+  config: "the configuration is missing or wrong",
+  usage: "the command line is wrong",
+  invalid: "the credential or an argument is malformed",
+  input: "the credential could not be read, or is empty or too large",
+  locked: "another writer held the user's lock too long",
+  io: "reading or writing failed",
+  permission: "this user may not write the store",
+  timeout: "stored, but the credmon did not process it in time",
+  unsupported: "not possible on this system",
+  unreachable: "no daemon answered",
+  "not-secure": "the channel to the daemon was not secure",
+  findings: "doctor found problems",
+};
+
+const KNOB_GROUPS: readonly (readonly [KnobGroup, string])[] = [
+  ["configuration", "Reading the configuration"],
+  ["store", "The store"],
+  ["daemon", "The daemon (serve)"],
+  ["remote", "Remote daemons and IDTOKENS"],
+];
+
+/**
+ * One line of prose: plain text is escaped for roff; `word` is bold and ~word~ italic. A line
+ * that would start with a dot is protected.
+ */
+function t(line: string): string {
+  const parts = line.split(/(`[^`]+`|~[^~]+~)/);
+  const text = parts.map((part) =>
+    part.startsWith("`") && part.endsWith("`") && part.length > 1
+      ? bold(part.slice(1, -1))
+      : part.startsWith("~") && part.endsWith("~") && part.length > 1
+      ? italic(part.slice(1, -1))
+      : roff(part).replace(/^\\&/, "")
+  ).join("");
+  return /^[.']/.test(text) ? `\\&${text}` : text;
+}
+
+/** A tagged paragraph: heading, then body lines of prose. */
+const tp = (heading: string, ...body: string[]) => [".TP", t(heading), ...body.map(t)];
+const example = (...lines: string[]) => [".PP", ".nf", ".RS 4", ...lines.map(roff), ".RE", ".fi"];
+
 /** Renders the man page for `version`. */
 export function renderManPage(version: string): string {
+  const P = PROGRAM_NAME;
   const lines: string[] = [
-    `.\\" Generated from lib/cli/grammar.ts and lib/cli/usage.ts by scripts/man.ts; do not edit.`,
-    `.TH CONDOR_STORE_CRED 1 "" "${PROGRAM_NAME} ${version}" "User Commands"`,
+    `.\\" Generated from lib/cli/grammar.ts, lib/cli/usage.ts and lib/config/reference.ts by`,
+    `.\\" scripts/man.ts (deno task man); do not edit.`,
+    `.TH CONDOR_STORE_CRED 1 "" "${P} ${version}" "User Commands"`,
     ".SH NAME",
-    `${roff(PROGRAM_NAME)} \\- add, delete and query credentials for HTCondor`,
+    t(`${P} - add, delete, query and list credentials for HTCondor`),
     ".SH SYNOPSIS",
-    `.B ${roff(PROGRAM_NAME)}`,
-    `${italic("action")}[${italic("-type")}] [${italic("options")}]`,
+    `.B ${roff(P)}`,
+    t("~action~[~-type~] [~options~]"),
     ".br",
-    `.B ${roff(PROGRAM_NAME)}`,
-    `${bold("-h")} | ${bold("--version")}`,
+    `.B ${roff(P)}`,
+    t("`-f` ~file~ [`-p` ~password~]"),
+    ...COMMANDS.flatMap((c) => {
+      const [word, ...rest] = c.synopsis.split(" ");
+      const args = rest.map((w) => (/^[A-Z]+$/.test(w) ? `~${w.toLowerCase()}~` : `\`${w}\``));
+      const options = c.options.length > 0 ? " [~options~]" : "";
+      return [".br", `.B ${roff(P)}`, t([`\`${word}\``, ...args].join(" ") + options)];
+    }),
     ".br",
-    `.B ${roff(PROGRAM_NAME)}`,
-    `${bold("completions")} ${COMPLETION_SHELLS.map(bold).join(" | ")}`,
+    `.B ${roff(P)}`,
+    t("`-h` | `--version`"),
     ".SH DESCRIPTION",
-    `${roff(PROGRAM_NAME)} stores credentials for HTCondor jobs and daemons: passwords (including`,
-    "the pool password), Kerberos/AFS tokens, and OAuth2 or SciTokens refresh or access tokens.",
-    "It writes them in the files, layout and byte formats that HTCondor's daemons and credmons",
-    "read, with durable atomic writes and strict ownership and permission checks.",
+    t(`${P} stores credentials for HTCondor jobs and daemons: passwords (including`),
+    t("the pool password), Kerberos/AFS tokens, and OAuth2 or SciTokens refresh or access tokens."),
+    t("It writes them in the files, layout and byte formats that HTCondor's daemons and credmons"),
+    t("read, with durable atomic writes and strict ownership and permission checks."),
+    ".PP",
+    t("Where the caller may write the store (root, or the owner of a personal or configured store)"),
+    t("the work is done in this process. Otherwise, and for `-n` or `CREDD_HOST`, it goes to a"),
+    t(`daemon (\`${P} serve\`): on this machine over the Unix socket \`CREDD_SOCKET\`, on another`),
+    t("over TLS, proving who the caller is with an IDTOKEN. A user who is not root can act only on"),
+    t("their own credentials, unless CRED_SUPER_USERS names them."),
     ".SH ACTIONS",
   ];
   for (const [synopsis, description] of USAGE_ACTIONS) {
@@ -91,42 +161,177 @@ export function renderManPage(version: string): string {
   }
   lines.push(
     ".PP",
-    `Long options take ${italic("--opt value")} or ${italic("--opt=value")}.`,
-    "Single-letter options match exactly.",
-    ".SH NOTES",
-    ...USAGE_NOTES.map(roff),
+    t("Long options take ~--opt value~ or ~--opt=value~. Single-letter options match exactly."),
+    t("`-f` ~file~ without an action writes a pool password file (the password from `-p` or the"),
+    t("prompt) and nothing else; it prints nothing on success."),
+    ".SH COMMANDS",
+    t("Each takes `-h` for its own usage."),
+  );
+  for (const c of COMMANDS) {
+    lines.push(".TP", bold(c.synopsis), t(`${c.description}.`));
+    const options = c.options.filter((o) => o.names[0] !== "-h");
+    if (options.length > 0) {
+      const shown = options.map((o) =>
+        o.names.map((n) => `\`${n}\``).join(", ") + (o.argument === null ? "" : ` ~${o.argument}~`)
+      );
+      lines.push(t(`Options: ${shown.join("; ")}.`));
+    }
+    lines.push(...COMMAND_DETAILS[c.words[0]].map(t));
+  }
+  lines.push(
+    ".SH OUTPUT",
+    t("Text output is upstream's, line for line: an Account and CredType header, the result line,"),
+    t("and for a query a `Credential info:` block. Warnings start with `WARNING:` on stderr: a"),
+    t("credmon that could not be signalled, an audit log that could not be written, a password"),
+    t("whose last byte is a newline."),
+    ".PP",
+    t(`With \`--json\`, stdout is one JSON object (schema version ${JSON_SCHEMA_VERSION},`),
+    t(
+      `docs/result.schema.json) with the keys ${
+        [
+          "schema",
+          "ok",
+          "action",
+          "type",
+          "user",
+          "status",
+          "reason",
+          "code",
+          "message",
+          "changed",
+          "warnings",
+          "info",
+        ].map((k) => `\`${k}\``).join(", ")
+      };`,
+    ),
+    t("`list` adds `credentials` and `doctor` adds `findings`. `info` always has the keys caller,"),
+    t("stored, stored_unix, expires, expires_unix, expires_in and ad. The exit status is the same"),
+    t("as without `--json`. `status` is one of:"),
+  );
+  for (const status of JSON_STATUSES) lines.push(...tp(`\`${status}\``, STATUS_MEANING[status]));
+  lines.push(
     ".SH EXIT STATUS",
-    ".TP",
-    bold("0"),
-    "Success, or stored and waiting for the credmon.",
-    ".TP",
-    bold("1"),
-    "Failure: usage errors, refusals, nothing stored.",
-    ".TP",
-    bold("2"),
-    `${bold("query-oauth")} found a credential whose scopes or audience differ.`,
-    ".TP",
-    bold("130"),
-    "The password prompt was interrupted.",
+    ...tp(
+      "`0`",
+      "Success: stored, deleted, found and valid, listed, healthy; also stored and still waiting",
+      "for the credmon (pending).",
+    ),
+    ...tp(
+      "`1`",
+      "Failure: usage errors, refusals, not found, `--min-ttl` not met, doctor findings; and an",
+      "add-krb whose credmon did not answer within CREDD_POLLING_TIMEOUT, whose credential is",
+      "nevertheless stored (query-krb finds it), as upstream's.",
+    ),
+    ...tp("`2`", "`query-oauth` found a credential whose scopes or audience differ from -S or -A."),
+    ...tp("`130`", "The password prompt was interrupted (Ctrl-C); nothing was stored."),
+    ".SH CONFIGURATION",
+    t("HTCondor's own configuration: the file CONDOR_CONFIG names, else /etc/condor/condor_config,"),
+    t("then LOCAL_CONFIG_FILE and the files of LOCAL_CONFIG_DIR; `_CONDOR_`~KNOB~ in the"),
+    t("environment overrides a knob. `use feature:OAUTH` and `use feature:KRB` set the credential"),
+    t("directories. With no configuration file, root uses the paths of the HTCondor packages and"),
+    t("any other user a personal store (see FILES). The knobs read, with their defaults:"),
+  );
+  for (const [group, title] of KNOB_GROUPS) {
+    lines.push(".SS", t(title));
+    for (const knob of KNOB_REFERENCE.filter((k) => k.group === group)) {
+      lines.push(...tp(`\`${knob.name}\``, `${knob.meaning}. Default: ${knob.default}.`));
+    }
+  }
+  lines.push(".SS", "Ignored");
+  for (const [name, reason] of IGNORED_KNOBS) {
+    lines.push(...tp(`\`${name}\``, `Ignored: ${reason}.`));
+  }
+  lines.push(
     ".SH ENVIRONMENT",
-    ".TP",
-    bold("CONDOR_CONFIG"),
-    `The HTCondor configuration file, or ${bold("ONLY_ENV")}.`,
-    ".TP",
-    bold("_CONDOR_<KNOB>"),
-    "Overrides configuration knob KNOB.",
-    ".TP",
-    bold("XDG_DATA_HOME"),
-    "Where a non-root user's personal spool lives when there is no configuration.",
+    ...tp("`CONDOR_CONFIG`", "The configuration file, or `ONLY_ENV` for none."),
+    ...tp("`_CONDOR_`~KNOB~", "Overrides configuration knob ~KNOB~."),
+    ...tp(
+      "`XDG_DATA_HOME`, `HOME`",
+      "Where a non-root user's personal store lives when there is no configuration file.",
+    ),
+    ...tp("`USER`, `LOGNAME`", "The caller's name when the passwd database has none."),
+    ...tp("`TZ`", "The time zone of the times printed."),
     ".SH FILES",
-    ".TP",
-    bold("/etc/condor/condor_config"),
-    "The configuration file read when CONDOR_CONFIG is not set.",
-    ".TP",
-    bold("~/.local/share/condor_store_cred/"),
-    "The personal spool of a non-root user without configuration.",
+    t("The paths of a node installed from HTCondor's packages (the defaults for root):"),
+    ...tp("/etc/condor/condor_config", "The configuration read when CONDOR_CONFIG is unset."),
+    ...tp(
+      "/etc/condor/passwords.d/POOL",
+      "The pool password (`add -c`), 0600; also the key that signs IDTOKENS named POOL.",
+    ),
+    ...tp(
+      "/var/lib/condor/oauth_credentials/",
+      "The OAuth store, root:condor 2770: ~user~/~service~.top (a refresh token or JSON), .use",
+      "(an access token, from -P or the credmon), .meta; the credmon's pid and CREDMON_COMPLETE.",
+    ),
+    ...tp(
+      "/var/lib/condor/krb_credentials/",
+      "The Kerberos store, root 0755: ~user~.cred, and the credmon's ~user~.cc.",
+    ),
+    ...tp(
+      "/var/lib/condor/pwd_credentials/",
+      "Sealed user passwords, and host.key (0400), the key that seals them.",
+    ),
+    ...tp("/run/condor/credd.sock", "The daemon's socket (CREDD_SOCKET)."),
+    ...tp("~/.condor/tokens.d/", "Where a client finds its IDTOKEN (SEC_TOKEN_DIRECTORY)."),
+    ...tp(
+      "~/.local/share/condor_store_cred/",
+      "The personal store of a user who is not root, when there is no configuration file: mode",
+      "0700, the same layout inside.",
+    ),
+    ".SH EXAMPLES",
+    t("The pool password from configuration management, never in argv, reporting in JSON whether"),
+    t("anything changed:"),
+    ...example(`printf %s "$POOL_PASSWORD" | ${P} add -c -p - --json`),
+    ".PP",
+    t("A user's Kerberos ticket, then whether the credmon made its cache:"),
+    ...example(`${P} add-krb -i /tmp/krb5cc_$(id -u)`, `${P} query-krb`),
+    ".PP",
+    t("A CI job storing an access token for a job user on the credd host, then failing unless it"),
+    t("stays valid ten more minutes:"),
+    ...example(
+      `printf %s "$ACCESS_TOKEN" | ${P} add-oauth -n credd.example.org \\`,
+      "    -u ci@example.org -s scitokens -P -i -",
+      `${P} query-oauth -n credd.example.org -u ci@example.org -s scitokens \\`,
+      "    --min-ttl 600",
+    ),
+    ".PP",
+    t("What is stored, and whether the store is healthy:"),
+    ...example(`${P} list-oauth`, `${P} doctor`),
+    ".SH NOTES",
+    ...USAGE_NOTES.map(t),
     ".SH SEE ALSO",
-    `${bold("condor_credmon_oauth")}(1), ${bold("condor_token_create")}(1)`,
+    t(
+      "`condor_credmon_oauth`(1), `condor_token_create`(1), `systemctl`(1); README.md,",
+    ),
+    t("docs/daemon.md and docs/storage.md of this project."),
   );
   return lines.join("\n") + "\n";
 }
+
+/** What each command does, beyond its one-line description. */
+const COMMAND_DETAILS: Readonly<Record<string, readonly string[]>> = {
+  list: [
+    "One row per credential: type, user, name, files, size, time, and scopes, audience and an",
+    "access token's claims and expiry; never a secret byte. Without -u, your own credentials, or",
+    "everyone's for root and CRED_SUPER_USERS. Exit 0 when something is listed, 1 when nothing.",
+  ],
+  doctor: [
+    "Examines the configured store as HTCondor's daemons see it: owners and modes up every",
+    "directory chain, files with group or other bits, links, temporary files, credmon pid files",
+    "and scans, credentials waiting too long for their credmon, expired access tokens, stale",
+    "marks, configuration warnings. One finding per line with its fix. It changes nothing.",
+    "Exit 0 when healthy, else 1.",
+  ],
+  serve: [
+    "Runs in the foreground as root (systemctl start condor_store_cred). It owns the store and",
+    "serves local users over CREDD_SOCKET and, with CREDD_TLS_ADDRESS, remote callers over TLS.",
+    "One log line per request on stderr; SIGTERM stops it after the requests in flight.",
+  ],
+  token: [
+    "Prints an IDTOKEN signed with this pool's key, for a caller of a remote daemon: -identity",
+    "user@domain, -lifetime seconds, -key name (default POOL), -authz level (repeatable).",
+  ],
+  completions: [
+    "For example: `condor_store_cred completions bash > /etc/bash_completion.d/condor_store_cred`.",
+  ],
+};

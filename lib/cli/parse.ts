@@ -52,7 +52,12 @@ export interface CommandLine {
   readonly tokenFile: string | null;
 }
 
-/** What the parser decided. `message` is printed on stderr as is, then the usage if `usage`. */
+/** Which usage text follows an error: the main one (upstream's and the additions) or a
+ * command's own. */
+export type UsageTopic = "main" | "list" | "doctor" | "serve" | "token" | "completions";
+
+/** What the parser decided. `message` is printed on stderr as is, then the usage text of
+ * `usage` when it is not null. */
 export type ParseResult =
   | { readonly kind: "command"; readonly command: CommandLine }
   | { readonly kind: "help"; readonly json: boolean }
@@ -70,7 +75,7 @@ export type ParseResult =
   | {
     readonly kind: "error";
     readonly message: string;
-    readonly usage: boolean;
+    readonly usage: UsageTopic | null;
     readonly json: boolean;
     /** What was parsed before the error, for `--json`. */
     readonly action: Action | null;
@@ -360,7 +365,7 @@ function parseList(word: string, args: readonly string[]): ParseResult {
   const fail = (message: string): ParseResult => ({
     kind: "error",
     message,
-    usage: false,
+    usage: "list",
     json,
     action: null,
     type: null,
@@ -432,7 +437,7 @@ function parseDoctor(args: readonly string[]): ParseResult {
     else if (arg === "-h" || arg === "--help") help = true;
     else {
       const message = `ERROR: doctor takes only --json, -d and -h, not '${shownOption(arg)}'\n`;
-      return { kind: "error", message, usage: false, json, action: null, type: null };
+      return { kind: "error", message, usage: "doctor", json, action: null, type: null };
     }
   }
   return { kind: "doctor", json, debug, help };
@@ -449,7 +454,7 @@ function parseServe(args: readonly string[]): ParseResult {
       const message = `ERROR: ${SERVE_COMMAND} takes only -d (--debug) and -h (--help), not ` +
         `'${shownOption(arg)}'; it is configured through HTCondor's configuration ` +
         "(CREDD_SOCKET, CREDD_CHALLENGE_DIRECTORY, CREDD_TLS_ADDRESS, ...)\n";
-      return { kind: "error", message, usage: false, json: false, action: null, type: null };
+      return { kind: "error", message, usage: "serve", json: false, action: null, type: null };
     }
   }
   return { kind: "serve", debug, help };
@@ -465,7 +470,14 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
     if (shell === undefined || args.length !== 2) {
       const message = `ERROR: ${COMPLETIONS_COMMAND} needs exactly one shell: ` +
         `${COMPLETION_SHELLS.join(", ")}\n`;
-      return { kind: "error", message, usage: false, json: false, action: null, type: null };
+      return {
+        kind: "error",
+        message,
+        usage: "completions",
+        json: false,
+        action: null,
+        type: null,
+      };
     }
     return { kind: "completions", shell };
   }
@@ -477,7 +489,14 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
   if (args[0] === TOKEN_COMMAND) {
     const token = parseTokenCommand(args.slice(1));
     if (typeof token === "string" && token !== "help") {
-      return { kind: "error", message: token, usage: false, json: false, action: null, type: null };
+      return {
+        kind: "error",
+        message: token,
+        usage: "token",
+        json: false,
+        action: null,
+        type: null,
+      };
     }
     return { kind: "token", command: token };
   }
@@ -489,7 +508,8 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
   } catch (error) {
     if (error instanceof UsageError) {
       const { action, type } = draft;
-      return { kind: "error", message: error.message, usage: error.usage, json, action, type };
+      const usage = error.usage ? "main" : null;
+      return { kind: "error", message: error.message, usage, json, action, type };
     }
     throw error;
   }
@@ -498,7 +518,8 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
   if (result === "version") return { kind: "version" };
   if (result instanceof UsageError) {
     const { action, type } = draft;
-    return { kind: "error", message: result.message, usage: result.usage, json, action, type };
+    const usage = result.usage ? "main" : null;
+    return { kind: "error", message: result.message, usage, json, action, type };
   }
   return { kind: "command", command: result };
 }

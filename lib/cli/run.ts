@@ -11,7 +11,7 @@
 import { AccountDb } from "../accounts.ts";
 import { type Config, ConfigError, loadConfig } from "../config/mod.ts";
 import { printable, StoreError } from "../errors.ts";
-import { CANCELLED, describeSource, readCredential } from "../input.ts";
+import { CANCELLED, describeSource, readCredential, trailingNewlineWarning } from "../input.ts";
 import type { Io } from "../io.ts";
 import { UPSTREAM } from "../messages.ts";
 import { formatJson, jsonError, jsonOutcome, jsonUsage } from "../output/json.ts";
@@ -34,7 +34,7 @@ import {
 } from "../store/service.ts";
 import { versionText } from "../version.ts";
 import { completionScript } from "./completions.ts";
-import { type CommandLine, parseCommandLine } from "./parse.ts";
+import { type CommandLine, parseCommandLine, type UsageTopic } from "./parse.ts";
 import { writePoolPasswordFile } from "./pool_file.ts";
 import { chooseRoute } from "./route.ts";
 import { runServe, serveHelp } from "./serve.ts";
@@ -45,7 +45,7 @@ import { sendLocal, sendRemote, storeCall } from "../daemon/client.ts";
 import { caCertificates, tokenChooser } from "./remote.ts";
 import { daemonAddress } from "./route.ts";
 import { credentialLimit, credentialSource, headerAccount, planRequest } from "./to_request.ts";
-import { usageText } from "./usage.ts";
+import { completionsHelp, helpText } from "./usage.ts";
 
 /** Exit status after an interrupted prompt (128 + SIGINT). */
 const EXIT_CANCELLED = 130;
@@ -73,23 +73,32 @@ async function runPoolFile(command: CommandLine, io: Io): Promise<number> {
   const file = command.poolFile!;
   const subject: Subject = { action: "add", type: "password", account: "", pool: true };
   let credential: Uint8Array | typeof CANCELLED | null = null;
+  const warnings: string[] = [];
   try {
-    credential = await readCredential(credentialSource(command), io, {
+    const source = credentialSource(command);
+    credential = await readCredential(source, io, {
       limit: credentialLimit("password"),
       promptTo: command.json ? "stderr" : "stdout",
     });
     if (credential === CANCELLED) return EXIT_CANCELLED;
+    const newline = trailingNewlineWarning(source, credential);
+    if (newline !== null) warnings.push(newline);
     writePoolPasswordFile(file, credential, { euid: io.uid(), cwd: io.cwd() });
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     const own = error.code === "input" || error.code === "too-large" || error.code === "empty";
     if (!own) io.writeErr(`${UPSTREAM.writePoolFileFailed(file)}\n`);
-    if (command.json) io.writeOut(formatJson(jsonError(subject, null, error, [])));
-    return emit(io, { ...reportError(subject, error), stdout: "" });
+    if (command.json) io.writeOut(formatJson(jsonError(subject, null, error, warnings)));
+    const code = emit(io, { ...reportError(subject, error), stdout: "" });
+    io.writeErr(formatWarnings(warnings));
+    return code;
   } finally {
     if (credential instanceof Uint8Array) credential.fill(0);
   }
-  if (command.json) io.writeOut(formatJson(jsonOutcome(subject, null, { status: "success" }, [])));
+  if (command.json) {
+    io.writeOut(formatJson(jsonOutcome(subject, null, { status: "success" }, warnings)));
+  }
+  io.writeErr(formatWarnings(warnings));
   return 0;
 }
 
@@ -107,8 +116,9 @@ function render(
     readonly error: StoreError;
     readonly account: string | null;
   },
+  inputWarnings: readonly string[] = [],
 ): number {
-  const warnings = "warnings" in reply ? reply.warnings : [];
+  const warnings = [...inputWarnings, ...("warnings" in reply ? reply.warnings : [])];
   const user = "target" in reply ? reply.target?.account ?? null : reply.account;
   let code: number;
   if (reply.ok) {
@@ -116,7 +126,7 @@ function render(
       io.writeOut(formatJson(jsonOutcome(subject, user, reply.outcome, warnings)));
       code = 0;
     } else {
-      code = emit(io, reportOutcome(subject, reply.outcome));
+      code = emit(io, reportOutcome(subject, reply.outcome, { minTtl: command.minTtl }));
     }
   } else if (command.json) {
     io.writeOut(formatJson(jsonError(subject, user, reply.error, warnings)));
@@ -187,6 +197,8 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
   let credential: Uint8Array | typeof CANCELLED | null = null;
   let account: string | null = null;
   let draft: RequestDraft | null = null;
+  /** Warnings about the input itself (a password ending in a newline). */
+  const inputWarnings: string[] = [];
   /** A refusal before the request was performed: audited, then rendered. */
   const refuse = (error: StoreError) => {
     let warnings: readonly string[] = [];
@@ -202,7 +214,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
         if (!(auditError instanceof StoreError)) throw auditError;
       }
     }
-    return render(io, command, header, { ok: false, error, account, warnings });
+    return render(io, command, header, { ok: false, error, account, warnings }, inputWarnings);
   };
   try {
     draft = planRequest(command, config, login, uid);
@@ -216,6 +228,10 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
         promptTo: command.json ? "stderr" : "stdout",
       });
       if (credential === CANCELLED) return EXIT_CANCELLED;
+      const newline = command.type === "password"
+        ? trailingNewlineWarning(source, credential)
+        : null;
+      if (newline !== null) inputWarnings.push(newline);
     }
     const request =
       (draft.action === "add" ? { ...draft, credential: credential! } : draft) as CredRequest;
@@ -244,13 +260,31 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
       reply = await perform(createStoreContext(config, { euid: uid, debug }), caller, request);
     }
     debug(`${command.action} done: ${reply.ok ? reply.outcome.status : reply.error.code}`);
-    return render(io, command, header, reply);
+    return render(io, command, header, reply, inputWarnings);
   } catch (error) {
     if (error instanceof ConfigError) return refuse(new StoreError("config", error.message));
     if (!(error instanceof StoreError)) throw error;
     return refuse(error);
   } finally {
     if (credential instanceof Uint8Array) credential.fill(0);
+  }
+}
+
+/** The usage text that follows a usage error of `topic`. */
+function usageFor(topic: UsageTopic): string {
+  switch (topic) {
+    case "main":
+      return helpText();
+    case "list":
+      return listHelp();
+    case "doctor":
+      return doctorHelp();
+    case "serve":
+      return serveHelp();
+    case "token":
+      return tokenHelp();
+    case "completions":
+      return completionsHelp();
   }
 }
 
@@ -261,7 +295,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
 export async function run(args: readonly string[], io: Io): Promise<number> {
   const parsed = parseCommandLine(args);
   if (parsed.kind === "help") {
-    io.writeOut(usageText());
+    io.writeOut(helpText());
     return 0;
   }
   if (parsed.kind === "version") {
@@ -289,7 +323,7 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
     return 0;
   }
   if (parsed.kind === "error") {
-    io.writeErr(parsed.message + (parsed.usage ? usageText() : ""));
+    io.writeErr(parsed.message + (parsed.usage === null ? "" : usageFor(parsed.usage)));
     if (parsed.json) io.writeOut(formatJson(jsonUsage(parsed.message, parsed.action, parsed.type)));
     return 1;
   }

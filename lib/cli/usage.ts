@@ -3,7 +3,13 @@
  * `-h`, the man page and the completions share one source.
  */
 
-import { OPTIONS, PROGRAM_NAME } from "./grammar.ts";
+import {
+  COMMANDS,
+  COMPLETION_SHELLS,
+  COMPLETIONS_COMMAND,
+  OPTIONS,
+  PROGRAM_NAME,
+} from "./grammar.ts";
 
 const SYNOPSIS_WIDTH = 18;
 const CONTINUATION_INDENT = " ".repeat(4 + SYNOPSIS_WIDTH);
@@ -33,7 +39,9 @@ export const USAGE_NOTES: readonly string[] = [
 
 function row(synopsis: string, description: readonly string[]): string {
   const [first, ...rest] = description;
-  const lines = [`    ${synopsis.padEnd(SYNOPSIS_WIDTH)}${first}`];
+  const lines = synopsis.length < SYNOPSIS_WIDTH
+    ? [`    ${synopsis.padEnd(SYNOPSIS_WIDTH)}${first}`]
+    : [`    ${synopsis}`, `${" ".repeat(4 + SYNOPSIS_WIDTH)}${first}`];
   for (const line of rest) lines.push(`${CONTINUATION_INDENT}${line}`);
   return lines.join("\n");
 }
@@ -54,4 +62,63 @@ export function usageText(program: string = PROGRAM_NAME): string {
     "",
   ];
   return lines.join("\n") + "\n";
+}
+
+/** The long forms of upstream's options, as the additions text lists them. */
+function longForms(): string[] {
+  const names = OPTIONS.filter((o) => o.synopsis !== null && o.short !== null).map((o) =>
+    `--${o.long}`
+  );
+  const lines: string[] = [];
+  let line = "Each option above also by its long name:";
+  for (const [i, name] of names.entries()) {
+    const word = ` ${name}${i < names.length - 1 ? "," : ""}`;
+    if (line.length + word.length > 58) {
+      lines.push(line);
+      line = "  ";
+    }
+    line += word;
+  }
+  lines.push(line, "   --opt value and --opt=value both work");
+  return lines;
+}
+
+/**
+ * The additions of this product (README "Differences from HTCondor", deviation 19): the long
+ * option names, the options upstream lacks and the commands beyond add, delete and query.
+ */
+export function additionsText(program: string = PROGRAM_NAME): string {
+  const extra = OPTIONS.filter((o) => o.synopsis === null).map((o) => {
+    const name = `${o.short ? `-${o.short}, ` : ""}--${o.long}`;
+    return row(o.argument === null ? name : `${name} <${o.argument}>`, o.description);
+  });
+  const lines = [
+    `Additions of this ${program} (not in HTCondor's):`,
+    "  options:",
+    row("--<long>", longForms()),
+    ...extra,
+    "  commands (each takes -h):",
+    ...COMMANDS.map((c) => row(c.synopsis, [c.description])),
+    "",
+    `See ${program}(1) for configuration, files, exit status and examples.`,
+    "",
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** What `-h` prints and what follows a usage error: upstream's text, then the additions. */
+export function helpText(program: string = PROGRAM_NAME): string {
+  return usageText(program) + additionsText(program);
+}
+
+/** The usage text of `completions`. */
+export function completionsHelp(program: string = PROGRAM_NAME): string {
+  return [
+    `Usage: ${program} ${COMPLETIONS_COMMAND} ${COMPLETION_SHELLS.join("|")}`,
+    "  Prints the completion script for that shell on stdout. For example:",
+    `    ${program} ${COMPLETIONS_COMMAND} bash > /etc/bash_completion.d/${program}`,
+    `    ${program} ${COMPLETIONS_COMMAND} zsh > "\${fpath[1]}/_${program}"`,
+    `    ${program} ${COMPLETIONS_COMMAND} fish > ~/.config/fish/completions/${program}.fish`,
+    "",
+  ].join("\n");
 }

@@ -75,11 +75,24 @@ export function infoAd(outcome: Outcome): Ad {
   return ad;
 }
 
-/** The report for a successful (or pending) outcome: exit 0. */
-export function reportOutcome(subject: Subject, outcome: Outcome): Report {
+/**
+ * The report for a successful (or pending) outcome: exit 0. With `minTtl` (the query's
+ * `--min-ttl`, met), a line after the result says how long the access token has left.
+ */
+export function reportOutcome(
+  subject: Subject,
+  outcome: Outcome,
+  options: { readonly minTtl?: number | null; readonly now?: number } = {},
+): Report {
   let stdout = `${outcomeLine(subject.action, outcome)}\n`;
   if (subject.action === "add" && outcome.changed === false) {
     stdout += `${RESULT_LINES.unchanged}\n`;
+  }
+  if (options.minTtl != null && outcome.expires !== undefined) {
+    const now = options.now ?? Math.floor(Date.now() / 1000);
+    stdout += `${
+      RESULT_LINES.lifetime(formatLocalTime(outcome.expires), outcome.expires - now, options.minTtl)
+    }\n`;
   }
   const ad = infoAd(outcome);
   if (Object.keys(ad).length > 0) stdout += `\nCredential info:\n${formatAd(ad)}\n`;
