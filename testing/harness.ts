@@ -48,7 +48,8 @@ const decoder = new TextDecoder();
 let sharedDeno: string | null = null;
 
 /** A copy of this Deno that every user may execute (ours may live under /root). */
-async function denoForAll(): Promise<string> {
+/** A copy of this Deno that every user may run. */
+export async function denoForAll(): Promise<string> {
   if (sharedDeno !== null) return sharedDeno;
   const dir = "/tmp/csc-test-deno";
   await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
@@ -76,7 +77,7 @@ async function denoDir(uid: number): Promise<string> {
 
 let sharedTarget: string | null = null;
 
-async function copyTree(from: string, to: string): Promise<void> {
+export async function copyTree(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true, mode: 0o755 });
   await Deno.chmod(to, 0o755);
   for await (const entry of Deno.readDir(from)) {
