@@ -97,12 +97,12 @@ function debris(store: Directory, findings: Finding[], ctx: StoreContext): void 
   }
 }
 
-/** The credmon of `store`: a pid file naming a live process, and a completed scan. */
+/** The credmon of `store`: a pid file naming a live process, which has completed a scan. */
 async function credmon(store: Directory, which: string, findings: Finding[], ctx: StoreContext) {
   const pidPath = join(store.path, "pid");
-  const start = which === "oauth"
-    ? "condor_credmon_oauth (or another OAuth credmon)"
-    : "condor_credmon_krb";
+  const name = which === "oauth"
+    ? "the OAuth credmon (condor_credmon_oauth, or the one your site runs)"
+    : "the Kerberos credmon (condor_credmon_krb)";
   let pidText: Uint8Array | null = null;
   try {
     pidText = readFile(store, "pid", ctx.owners, { role: "shared", maxBytes: 255 });
@@ -112,45 +112,47 @@ async function credmon(store: Directory, which: string, findings: Finding[], ctx
     return;
   }
   if (pidText === null) {
+    // No credmon has started here; that it never completed a scan follows and is not repeated.
     findings.push({
       kind: "no-credmon",
       path: pidPath,
-      problem: "there is no credmon pid file: no credmon runs for this directory",
-      fix: `start ${start} (add it to DAEMON_LIST)`,
+      problem: "no credmon has started for this directory (it has no pid file)",
+      fix: `start ${name}`,
     });
-  } else {
-    const pid = parsePid(new TextDecoder().decode(pidText));
-    if (pid === null) {
-      findings.push({
-        kind: "credmon-dead",
-        path: pidPath,
-        problem: "the credmon pid file does not hold a valid process id",
-        fix: `restart ${start}`,
-      });
-    } else {
-      const { code } = await new Deno.Command(KILL_PROGRAM, {
-        args: ["-0", "--", String(pid)],
-        clearEnv: true,
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      if (code !== 0) {
-        findings.push({
-          kind: "credmon-dead",
-          path: pidPath,
-          problem: `the credmon pid file names process ${pid}, which is not running`,
-          fix: `restart ${start}`,
-        });
-      }
-    }
+    return;
+  }
+  const pid = parsePid(new TextDecoder().decode(pidText));
+  if (pid === null) {
+    findings.push({
+      kind: "credmon-dead",
+      path: pidPath,
+      problem: "the credmon pid file does not hold a valid process id",
+      fix: `restart ${name}`,
+    });
+    return;
+  }
+  const { code } = await new Deno.Command(KILL_PROGRAM, {
+    args: ["-0", "--", String(pid)],
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (code !== 0) {
+    findings.push({
+      kind: "credmon-dead",
+      path: pidPath,
+      problem: `the credmon pid file names process ${pid}, which is not running`,
+      fix: `restart ${name}`,
+    });
+    return;
   }
   if (info(join(store.path, "CREDMON_COMPLETE")) === null) {
     findings.push({
       kind: "credmon-incomplete",
       path: join(store.path, "CREDMON_COMPLETE"),
-      problem: "the credmon has never completed a scan of this directory",
-      fix: `check ${start}'s log`,
+      problem: `the credmon (process ${pid}) has never completed a scan of this directory`,
+      fix: `if this lasts more than a few minutes, read the log of ${name}`,
     });
   }
 }
