@@ -1,7 +1,7 @@
 /**
  * HTCondor-compatible strings, byte for byte (docs/upstream.md "Result codes" and "Output"), and
  * the numeric result codes they belong to. Every upstream string the program prints lives here,
- * as data, beside the few fixed lines of this product's deviations (README "Differences").
+ * as data, beside the few fixed lines of this product's deviations (README "Differences from HTCondor").
  */
 
 /** Upstream result codes (docs/upstream.md "Result codes"). */

@@ -1,5 +1,5 @@
 /**
- * Black-box tests of the audit log (README "Beyond upstream", knob CRED_AUDIT_LOG): one JSON line
+ * Black-box tests of the audit log (README "Configuration", knob CRED_AUDIT_LOG): one JSON line
  * per add or delete, never a secret, and a log that cannot be written is a warning, not a failure.
  */
 

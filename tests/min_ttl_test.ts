@@ -1,5 +1,5 @@
 /**
- * Black-box tests of `query-oauth --min-ttl SECONDS` (README "Beyond upstream"): a JWT access token
+ * Black-box tests of `query-oauth --min-ttl SECONDS` (README "Every action, with an example"): a JWT access token
  * must stay valid at least that long, as a bare token (-P) or inside credmon JSON.
  */
 

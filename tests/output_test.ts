@@ -1,6 +1,6 @@
 /**
  * Black-box tests of output details: local-time timestamps (docs/upstream.md "Output"), `--json`
- * (README "Beyond upstream") and debug output.
+ * (README "--json") and debug output.
  */
 
 import assert from "node:assert/strict";

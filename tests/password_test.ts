@@ -1,6 +1,6 @@
 /**
  * Black-box tests of passwords: the pool password (docs/upstream.md "Pool password", deviation 8),
- * `-f FILE` (docs/upstream.md "The -f branch") and sealed user passwords (README "Beyond upstream",
+ * `-f FILE` (docs/upstream.md "The -f branch") and sealed user passwords (README "Differences from HTCondor",
  * deviation 14).
  */
 

@@ -404,3 +404,33 @@ Deno.test("every configuration knob the source reads is in the documented refere
   // The scan finds knobs at all (a broken pattern would pass the checks above vacuously).
   assert.ok(read.size >= 30, `${read.size} knobs found`);
 });
+
+Deno.test("every README or docs/ section the code cites exists", async () => {
+  const headings = async (file: string) =>
+    new Set(
+      [...(await Deno.readTextFile(`${REPO}/${file}`)).matchAll(/^#{1,4} (.+)$/gm)].map((m) =>
+        m[1].replaceAll("`", "")
+      ),
+    );
+  const known: Record<string, Set<string>> = {};
+  const cited: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (path.endsWith(".ts")) {
+        const text = (await Deno.readTextFile(path)).replace(/\n\s*(\*|\/\/)\s*/g, " ");
+        for (const m of text.matchAll(/(README|docs\/[a-z_]+\.md) "([^"]+)"/g)) {
+          const file = m[1] === "README" ? "README.md" : m[1];
+          known[file] ??= await headings(file);
+          if (!known[file].has(m[2])) {
+            cited.push(`${path.slice(REPO.length + 1)}: ${file} "${m[2]}"`);
+          }
+        }
+      }
+    }
+  };
+  for (const dir of ["lib", "scripts", "testing", "tests"]) await walk(`${REPO}/${dir}`);
+  assert.deepEqual(cited, [], "citations of sections that do not exist");
+  assert.ok(Object.keys(known).length >= 3, "the scan found citations at all");
+});

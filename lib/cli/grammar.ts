@@ -294,7 +294,7 @@ export interface CommandOption {
   readonly description: string;
 }
 
-/** A command of this product beyond upstream's actions (README "Commands"). */
+/** A command of this product beyond upstream's actions (README "Usage"). */
 export interface CommandSpec {
   /** The first words that select it (`list`, `list-krb`, ...). */
   readonly words: readonly string[];

@@ -1,5 +1,5 @@
 /**
- * Sealed user passwords (README "Beyond upstream", deviation 14): AES-256-GCM under a host key, a
+ * Sealed user passwords (README "Differences from HTCondor", deviation 14): AES-256-GCM under a host key, a
  * fresh 96-bit nonce per write, and `user@domain` as additional authenticated data, so a sealed
  * file copied to another user's name does not open. Format: `CSCSEAL1` ‖ nonce (12) ‖ ciphertext ‖
  * tag (16).

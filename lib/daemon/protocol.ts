@@ -1,5 +1,5 @@
 /**
- * The daemon's wire format (README "The daemon protocol"): versioned JSON over HTTP/1.1, the
+ * The daemon's wire format (docs/protocol.md): versioned JSON over HTTP/1.1, the
  * same on the Unix socket and on TLS. This module turns requests and replies into JSON and back,
  * checking every field of what arrives; it does no I/O.
  *

@@ -1,5 +1,5 @@
 /**
- * The `--json` result (README "Beyond upstream"; schema in docs/result.schema.json, described in
+ * The `--json` result (README "--json"; schema in docs/result.schema.json, described in
  * the README): one object per run with a schema version, a status per kind of outcome, a stable
  * reason code, whether an add changed anything, the warnings, and `info` with fixed keys. Exit
  * codes stay upstream's. Pure functions.

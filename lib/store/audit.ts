@@ -1,5 +1,5 @@
 /**
- * The audit log (README "Beyond upstream", knob CRED_AUDIT_LOG): one JSON line per add or delete,
+ * The audit log (README "Configuration", knob CRED_AUDIT_LOG): one JSON line per add or delete,
  * saying who did what, when, and how it ended. Never secret bytes: only names, codes and times.
  *
  * The log's directory gets the store's directory rules; a new log is created exclusively (never

@@ -1,5 +1,5 @@
 /**
- * The credmon contract (docs/upstream.md "Credmons", docs/storage.md "Credmon"): read `<dir>/pid`,
+ * The credmon contract (docs/upstream.md "Credmons", docs/storage.md "Reading"): read `<dir>/pid`,
  * send SIGHUP, and for Kerberos wait for the `.cc` the credmon writes; remove a user's mark before
  * any write.
  *

@@ -1,6 +1,6 @@
 /**
  * Passwords: the pool password in SEC_PASSWORD_FILE (docs/upstream.md "Pool password", XOR
- * format, deviation 8) and user passwords sealed under a host key (README "Beyond upstream",
+ * format, deviation 8) and user passwords sealed under a host key (README "Differences from HTCondor",
  * deviation 14). `-f FILE` is the command line's own (lib/cli/pool_file.ts), in the same format.
  */
 
