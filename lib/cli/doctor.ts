@@ -6,7 +6,7 @@
 import { ConfigError } from "../config/mod.ts";
 import { StoreError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { formatJson, JSON_SCHEMA_VERSION } from "../output/json.ts";
+import { emptyInfo, formatJson, JSON_SCHEMA_VERSION } from "../output/json.ts";
 import { printable } from "../errors.ts";
 import { ResultCode as Code } from "../messages.ts";
 import { examineStore, type Finding } from "../store/doctor.ts";
@@ -40,15 +40,7 @@ function json(findings: readonly Finding[], message: string) {
     message,
     changed: null,
     warnings: [],
-    info: {
-      caller: null,
-      stored: null,
-      stored_unix: null,
-      expires: null,
-      expires_unix: null,
-      expires_in: null,
-      ad: {},
-    },
+    info: emptyInfo(),
     findings,
   };
 }

@@ -149,6 +149,15 @@ function decodeTarget(value: unknown): Target | null {
   return { account, user, domain, pool };
 }
 
+/** A reply's error: a known code and a message. */
+function decodeError(error: unknown): StoreError {
+  if (
+    !isObject(error) || typeof error.message !== "string" ||
+    !ERROR_CODES.includes(error.code as StoreErrorCode)
+  ) throw bad("the reply's error is malformed");
+  return new StoreError(error.code as StoreErrorCode, error.message);
+}
+
 function decodeOutcome(value: unknown): Outcome {
   if (!isObject(value) || (value.status !== "success" && value.status !== "pending")) {
     throw bad("the reply's outcome is malformed");
@@ -189,14 +198,9 @@ export function decodeReply(value: unknown): Reply {
   if (value.ok === true) {
     return { ok: true, outcome: decodeOutcome(value.outcome), warnings, target };
   }
-  const error = value.error;
-  if (
-    !isObject(error) || typeof error.message !== "string" ||
-    !ERROR_CODES.includes(error.code as StoreErrorCode)
-  ) throw bad("the reply's error is malformed");
   return {
     ok: false,
-    error: new StoreError(error.code as StoreErrorCode, error.message),
+    error: decodeError(value.error),
     warnings,
     target,
   };
@@ -254,14 +258,9 @@ export function decodeListReply(value: unknown): ListReply {
     }
     return { ok: true, rows: value.rows as CredentialRow[], warnings, user };
   }
-  const error = value.error;
-  if (
-    !isObject(error) || typeof error.message !== "string" ||
-    !ERROR_CODES.includes(error.code as StoreErrorCode)
-  ) throw bad("the reply's error is malformed");
   return {
     ok: false,
-    error: new StoreError(error.code as StoreErrorCode, error.message),
+    error: decodeError(value.error),
     warnings,
     user,
   };

@@ -110,7 +110,8 @@ export function formatJson(result: JsonResult): string {
   return `${JSON.stringify(result)}\n`;
 }
 
-function emptyInfo(): JsonInfo {
+/** `info` with every key null: for results that are about no one credential. */
+export function emptyInfo(): JsonInfo {
   return {
     caller: null,
     stored: null,

@@ -6,7 +6,7 @@ import { printable } from "../errors.ts";
 import { ResultCode as Code } from "../messages.ts";
 import type { CredType } from "../request.ts";
 import type { CredentialRow } from "../store/list.ts";
-import { JSON_SCHEMA_VERSION, type JsonResult } from "./json.ts";
+import { emptyInfo, JSON_SCHEMA_VERSION, type JsonResult } from "./json.ts";
 import { formatLocalTime } from "./text.ts";
 
 /** "in 59 min", "3 h ago": a coarse duration for a table. */
@@ -109,15 +109,7 @@ export function jsonList(
       : "No credential is stored.",
     changed: null,
     warnings,
-    info: {
-      caller: null,
-      stored: null,
-      stored_unix: null,
-      expires: null,
-      expires_unix: null,
-      expires_in: null,
-      ad: {},
-    },
+    info: emptyInfo(),
     credentials: rows.map((row) => ({
       ...row,
       token: row.token === null
