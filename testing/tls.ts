@@ -10,6 +10,9 @@ export interface Certificates {
   readonly key: string;
   /** A CA that did not sign the server's certificate. */
   readonly otherCa: string;
+  /** A certificate (and its key) from the same CA for another name only: credd.elsewhere.example. */
+  readonly otherNameCert: string;
+  readonly otherNameKey: string;
 }
 
 async function openssl(dir: string, args: string[]): Promise<void> {
@@ -46,43 +49,61 @@ export async function makeCertificates(dir: string): Promise<Certificates> {
       `/CN=test ${name}`,
     ]);
   }
-  await openssl(dir, [
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    "server.key",
-    "-out",
-    "server.csr",
-    "-subj",
-    "/CN=localhost",
-  ]);
-  await openssl(dir, [
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "san.cnf",
-  ]);
+  await Deno.writeTextFile(
+    `${dir}/san-elsewhere.cnf`,
+    "subjectAltName=DNS:credd.elsewhere.example\nbasicConstraints=CA:FALSE\n" +
+      "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+  );
+  for (
+    const [name, cn, ext] of [["server", "localhost", "san.cnf"], [
+      "elsewhere",
+      "credd.elsewhere.example",
+      "san-elsewhere.cnf",
+    ]]
+  ) {
+    await openssl(dir, [
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=${cn}`,
+    ]);
+    await openssl(dir, [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "2",
+      "-extfile",
+      ext,
+    ]);
+  }
+  await Deno.chmod(`${dir}/elsewhere.key`, 0o600);
   await Deno.chmod(`${dir}/server.key`, 0o600);
-  for (const f of ["ca.pem", "other-ca.pem", "server.pem"]) await Deno.chmod(`${dir}/${f}`, 0o644);
+  for (const f of ["ca.pem", "other-ca.pem", "server.pem", "elsewhere.pem"]) {
+    await Deno.chmod(`${dir}/${f}`, 0o644);
+  }
   return {
     ca: `${dir}/ca.pem`,
     cert: `${dir}/server.pem`,
     key: `${dir}/server.key`,
     otherCa: `${dir}/other-ca.pem`,
+    otherNameCert: `${dir}/elsewhere.pem`,
+    otherNameKey: `${dir}/elsewhere.key`,
   };
 }

@@ -394,3 +394,38 @@ Deno.test("each command's -h prints its usage; each of its usage errors prints t
     if (helpArgs[0] !== "completions") assert.equal(rest.join("\n"), help.stdout);
   }
 });
+
+Deno.test("token create refuses a bad command line with the reason and its usage, minting nothing", async () => {
+  for (
+    const [args, message] of [
+      [["token", "create"], "ERROR: token create needs -identity USER@DOMAIN"],
+      [
+        ["token", "create", "-identity", "alice"],
+        "ERROR: -identity 'alice' is not of the form USER@DOMAIN",
+      ],
+      [
+        ["token", "create", "-identity", "alice@"],
+        "ERROR: -identity 'alice@' is not of the form USER@DOMAIN",
+      ],
+      [
+        ["token", "create", "-identity", "@x"],
+        "ERROR: -identity '@x' is not of the form USER@DOMAIN",
+      ],
+      [
+        ["token", "create", "-identity", "a@b", "-lifetime", "soon"],
+        "ERROR: -lifetime needs a whole number of seconds",
+      ],
+      [
+        ["token", "create", "-identity", "a@b", "-color", "red"],
+        "ERROR: token create does not know '-color'",
+      ],
+    ] as [string[], string][]
+  ) {
+    const r = await runCli(args);
+    assert.equal(r.code, 1, args.join(" "));
+    assert.equal(r.stdout, "", "no token is printed");
+    const [first, ...rest] = r.stderr.split("\n");
+    assert.equal(first, message);
+    assert.match(rest.join("\n"), /^Usage: condor_store_cred token create -identity USER@DOMAIN/);
+  }
+});

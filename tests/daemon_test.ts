@@ -53,6 +53,11 @@ async function shellAs(user: TestUser, command: string): Promise<void> {
   if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
 }
 
+/** Answers a challenge as `user` would: its file, holding its nonce. */
+function write(user: TestUser, c: { nonce: string; path: string }): Promise<void> {
+  return shellAs(user, `umask 077 && printf %s '${c.nonce}' > ${c.path}`);
+}
+
 /** The sequence of everything a user does with their own credentials. */
 const SEQUENCE: readonly [string[], string?][] = [
   [["add-oauth", "-s", "svc", "-P", "-i", "-"], "access-token"],
@@ -116,7 +121,7 @@ Deno.test({
         assert.equal(code, 0, log);
         assert.match(
           log,
-          /unix csc_tester@test\.example: add-oauth for "csc_tester@test\.example" service=svc: success/,
+          /unix "csc_tester@test\.example": add-oauth for "csc_tester@test\.example" service="svc": success/,
         );
         assert.doesNotMatch(log, /access-token|TICKET|refresh_token/);
       }
@@ -142,7 +147,6 @@ Deno.test({
           const [args, stdin] of [
             [["add-krb", "-u", `csc_other@${DOMAIN}`, "-i", "-"], "t"],
             [["query-oauth", "-u", `csc_other@${DOMAIN}`]],
-            [["delete-oauth", "-u", `csc_tester@elsewhere.example`]],
             [["add", "-c", "-p", "-"], "pool"],
             [["delete", "-c"]],
             [["add", "-u", `condor_pool@${DOMAIN}`, "-p", "-"], "pool"],
@@ -154,6 +158,19 @@ Deno.test({
             r.stderr,
             /^Operation failed because it is not allowed\n {4}csc_tester@test\.example may not/,
             args.join(" "),
+          );
+        }
+        // Kerberos and OAuth files are kept by user name alone: another domain's csc_tester is
+        // not this pool's, for the user, and for a super user too.
+        for (const who of [tester, other]) {
+          const r = await runCli(["delete-oauth", "-u", "csc_tester@elsewhere.example"], {
+            env: daemon.env,
+            user: who,
+          });
+          assert.equal(r.code, 1);
+          assert.match(
+            r.stderr,
+            /^Operation failed because it is not allowed\n {4}"csc_tester@elsewhere\.example" is not a user of this pool's domain "test\.example"/,
           );
         }
         assert.deepEqual(await listTree(`${spool.root}/spool`).catch(() => []), []);
@@ -225,10 +242,10 @@ Deno.test({
         ]);
         // A challenge answered properly works once; replayed, it is refused.
         const once = await challenge();
-        await shellAs(attacker, `touch ${once.path}`);
+        await write(attacker, once);
         r = await answer(once);
         assert.equal(r.status, 200);
-        await shellAs(attacker, `touch ${once.path}`);
+        await write(attacker, once);
         r = await answer(once);
         assert.deepEqual([r.status, (r.body.error as { message: string }).message], [
           401,
@@ -236,15 +253,15 @@ Deno.test({
         ]);
         // Another connection's challenge (its nonce unknown to us).
         const theirs = await challenge();
-        await shellAs(attacker, `touch ${theirs.path}`);
+        await write(attacker, theirs);
         r = await answer({ id: theirs.id, nonce: "A".repeat(43) });
         assert.deepEqual([r.status, (r.body.error as { message: string }).message], [
           401,
-          "the identity challenge was issued to another connection",
+          "the identity challenge's nonce is not the one issued with it",
         ]);
         // Expired (lifetime 1 s).
         const late = await challenge();
-        await shellAs(attacker, `touch ${late.path}`);
+        await write(attacker, late);
         await new Promise((resolve) => setTimeout(resolve, 1300));
         r = await answer(late);
         assert.deepEqual([r.status, (r.body.error as { message: string }).message], [
@@ -266,7 +283,7 @@ Deno.test({
             nonce: string;
             path: string;
           };
-          await shellAs(attacker, `touch ${proof.path}`);
+          await write(attacker, proof);
           const first = await fresh.call("POST", "/v1/request", {
             version: 1,
             challenge: { id: proof.id, nonce: proof.nonce },
@@ -295,7 +312,7 @@ Deno.test({
       } finally {
         wire.close();
         const { log } = await daemon.stop();
-        assert.match(log, /refused: the identity challenge is not a regular file/);
+        assert.match(log, /refused \(401\): the identity challenge is not a regular file/);
       }
     });
   },
@@ -537,6 +554,285 @@ Deno.test({
       }
       // The daemon was serving when the adds began: at least one finished before the stop.
       assert.ok(acknowledged >= 1, "no add was acknowledged");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "a file of someone else's moved onto a challenge does not prove their identity; neither does one others may write (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester, attacker] = await users();
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool);
+      const wire = await connectWire(daemon.socket);
+      // A directory both may write, not sticky, on the same file system as the challenges.
+      const shared = `${spool.root}/shared`;
+      await Deno.mkdir(shared);
+      await Deno.chmod(shared, 0o777);
+      const request = { action: "add", type: "kerberos", user: null, credential: btoa("x") };
+      const challenge = async () =>
+        (await wire.call("POST", "/v1/challenge", { version: 1 })).body as {
+          id: string;
+          nonce: string;
+          path: string;
+        };
+      const answer = (c: { id: string; nonce: string }) =>
+        wire.call("POST", "/v1/request", {
+          version: 1,
+          challenge: { id: c.id, nonce: c.nonce },
+          request,
+        });
+      const message = (r: { body: Record<string, unknown> }) =>
+        (r.body.error as { message: string }).message;
+      try {
+        // The victim's own file, one link, 0600: the attacker may rename it (the directory is
+        // theirs to write) but cannot make it hold the nonce.
+        await shellAs(tester, `umask 077 && echo mine > ${shared}/victim`);
+        const moved = await challenge();
+        await shellAs(attacker, `mv ${shared}/victim ${moved.path}`);
+        assert.equal((await Deno.lstat(moved.path)).uid, tester.uid, "the rename happened");
+        let r = await answer(moved);
+        assert.deepEqual([r.status, message(r)], [
+          401,
+          "the identity challenge file does not hold the challenge's nonce",
+        ]);
+        // The victim's file that others may write: the attacker writes the nonce into it.
+        await shellAs(
+          tester,
+          `umask 000 && echo mine > ${shared}/open && chmod 666 ${shared}/open`,
+        );
+        const open = await challenge();
+        await shellAs(
+          attacker,
+          `printf %s '${open.nonce}' > ${shared}/open && mv ${shared}/open ${open.path}`,
+        );
+        r = await answer(open);
+        assert.deepEqual([r.status, message(r)], [
+          401,
+          "the identity challenge file may be written by group or others",
+        ]);
+        // A FIFO is refused at once, without blocking the daemon.
+        const fifo = await challenge();
+        await shellAs(attacker, `mkfifo ${fifo.path}`);
+        r = await answer(fifo);
+        assert.deepEqual([r.status, message(r)], [
+          401,
+          "the identity challenge is not a regular file",
+        ]);
+        // Nothing was stored for anyone; the refused files are gone.
+        assert.equal(await exists(`${spool.krb}/csc_tester.cred`), false);
+        assert.equal(await exists(`${spool.krb}/csc_other.cred`), false);
+        for (const c of [moved, open, fifo]) assert.equal(await exists(c.path), false, c.path);
+      } finally {
+        wire.close();
+        await daemon.stop();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "challenge files a killed client left are removed once expired; a trailing slash on the challenge directory works (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = await users();
+    await withSpool(async (spool) => {
+      await Deno.mkdir(`${spool.root}/challenges`);
+      await Deno.chmod(`${spool.root}/challenges`, 0o1777);
+      const daemon = await startDaemon(spool, {
+        env: {
+          _CONDOR_CREDD_CHALLENGE_LIFETIME: "1",
+          _CONDOR_CREDD_CHALLENGE_DIRECTORY: `${spool.root}/challenges/`,
+        },
+      });
+      try {
+        // The client, configured with the same trailing slash, proves who it is.
+        const add = await runCli(["add-krb", "-i", "-"], {
+          env: daemon.env,
+          user: tester,
+          stdin: "TICKET",
+        });
+        assert.equal(add.code, 0, add.stderr);
+        assert.equal(await readText(`${spool.krb}/csc_tester.cred`), "TICKET");
+        // A client that made its file and died before asking.
+        const wire = await connectWire(daemon.socket);
+        const left = (await wire.call("POST", "/v1/challenge", { version: 1 })).body as {
+          nonce: string;
+          path: string;
+        };
+        assert.ok(!left.path.includes("//"), left.path);
+        await write(tester, left);
+        wire.close();
+        await new Promise((resolve) => setTimeout(resolve, 1200));
+        // The next challenge anyone asks for clears the expired ones.
+        const next = await connectWire(daemon.socket);
+        await next.call("POST", "/v1/challenge", { version: 1 });
+        next.close();
+        assert.equal(await exists(left.path), false, "the left-over challenge file was removed");
+      } finally {
+        await daemon.stop();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "the daemon enforces the credential limits itself, logs every refusal, and no caller can forge a log line (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = await users();
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool);
+      const wire = await connectWire(daemon.socket);
+      const b64 = (bytes: Uint8Array) => {
+        let text = "";
+        for (const byte of bytes) text += String.fromCharCode(byte);
+        return btoa(text).replace(/=+$/, "");
+      };
+      let log = "";
+      const send = async (request: Record<string, unknown>) => {
+        const c = (await wire.call("POST", "/v1/challenge", { version: 1 })).body as {
+          id: string;
+          nonce: string;
+          path: string;
+        };
+        await write(tester, c);
+        const r = await wire.call("POST", "/v1/request", {
+          version: 1,
+          challenge: { id: c.id, nonce: c.nonce },
+          request,
+        });
+        assert.equal(r.status, 200);
+        return r.body.reply as { ok: boolean; error?: { code: string; message: string } };
+      };
+      try {
+        const big = new Uint8Array(1024 * 1024 + 1).fill(0x61);
+        const cases: [Record<string, unknown>, string, string][] = [
+          [
+            {
+              action: "add",
+              type: "password",
+              user: null,
+              credential: b64(new Uint8Array(256).fill(0x61)),
+            },
+            "too-large",
+            "ERROR: credential is larger than 255 bytes",
+          ],
+          [
+            { action: "add", type: "kerberos", user: null, credential: "" },
+            "empty",
+            "ERROR: the credential is empty; nothing was stored",
+          ],
+          [
+            {
+              action: "add",
+              type: "oauth",
+              user: null,
+              service: "s",
+              handle: null,
+              scopes: null,
+              audience: null,
+              accessToken: true,
+              credential: "",
+            },
+            "empty",
+            "ERROR: the credential is empty; nothing was stored",
+          ],
+          [
+            {
+              action: "add",
+              type: "oauth",
+              user: null,
+              service: "s",
+              handle: null,
+              scopes: null,
+              audience: null,
+              accessToken: true,
+              credential: b64(big),
+            },
+            "too-large",
+            "ERROR: credential is larger than 1048576 bytes",
+          ],
+        ];
+        for (const [request, code, text] of cases) {
+          const reply = await send(request);
+          assert.deepEqual([reply.ok, reply.error?.code, reply.error?.message], [
+            false,
+            code,
+            text,
+          ]);
+        }
+        assert.deepEqual(
+          await listTree(spool.root).then((l) => l.filter((p) => /\.(cred|use|top|pwd)$/.test(p))),
+          [],
+        );
+        // A service name carrying a line break: refused, and logged on one line.
+        const forged = 'x\n2026-12-01T00:00:00.000Z unix "csc_other@test.example": add-pwd for ' +
+          '"csc_other@test.example": success';
+        const reply = await send({
+          action: "add",
+          type: "oauth",
+          user: null,
+          service: forged,
+          handle: null,
+          scopes: null,
+          audience: null,
+          accessToken: true,
+          credential: b64(new Uint8Array([1])),
+        });
+        assert.equal(reply.ok, false);
+        // A refusal that is not about identity: an unknown path.
+        assert.equal((await wire.call("POST", "/v1/nothing", { version: 1 })).status, 404);
+        // "Connection: Close" in any case ends the connection after the answer.
+        const closing = await rawExchange(
+          daemon.socket,
+          new TextEncoder().encode(
+            "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n",
+          ),
+          3000,
+        );
+        assert.match(closing, /^HTTP\/1\.1 200 /);
+        assert.match(closing, /\r\nconnection: close\r\n/i);
+      } finally {
+        wire.close();
+        log = (await daemon.stop()).log;
+      }
+      {
+        const lines = log.split("\n");
+        assert.ok(!lines.some((l) => l.startsWith("2026-12-01T00:00:00.000Z")), "a forged line");
+        assert.ok(lines.some((l) => l.includes('service="x\\n2026-12-01T00:00:00.000Z')), log);
+        assert.match(log, /refused \(404\): no POST \/v1\/nothing here/);
+        for (const code of ["too-large", "empty"]) assert.match(log, new RegExp(`: ${code}\\n`));
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "serve -d logs the store's debug lines from its worker threads, never a secret (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = await users();
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool, { args: ["-d"] });
+      let log = "";
+      try {
+        const r = await runCli(["add-oauth", "-s", "svc", "-P", "-i", "-"], {
+          env: daemon.env,
+          user: tester,
+          stdin: "SECRET-ACCESS-TOKEN",
+        });
+        assert.equal(r.code, 0, r.stderr);
+      } finally {
+        log = (await daemon.stop()).log;
+      }
+      assert.match(log, / debug: store-\d: wrote .*\/csc_tester\/svc\.use\n/);
+      assert.equal(log.includes("SECRET-ACCESS-TOKEN"), false);
     });
   },
 });

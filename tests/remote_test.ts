@@ -40,7 +40,10 @@ interface Remote {
   python(args: string[]): Promise<string>;
 }
 
-async function withRemote(fn: (remote: Remote) => Promise<void>): Promise<void> {
+async function withRemote(
+  fn: (remote: Remote) => Promise<void>,
+  options: { env?: Record<string, string>; cert?: "right" | "other-name" } = {},
+): Promise<void> {
   await withSpool(async (spool) => {
     const certs = await makeCertificates(spool.root);
     // The pool password is the POOL signing key.
@@ -52,8 +55,13 @@ async function withRemote(fn: (remote: Remote) => Promise<void>): Promise<void> 
     const daemon = await startDaemon(spool, {
       env: {
         _CONDOR_CREDD_TLS_ADDRESS: "127.0.0.1:0",
-        _CONDOR_AUTH_SSL_SERVER_CERTFILE: certs.cert,
-        _CONDOR_AUTH_SSL_SERVER_KEYFILE: certs.key,
+        _CONDOR_AUTH_SSL_SERVER_CERTFILE: options.cert === "other-name"
+          ? certs.otherNameCert
+          : certs.cert,
+        _CONDOR_AUTH_SSL_SERVER_KEYFILE: options.cert === "other-name"
+          ? certs.otherNameKey
+          : certs.key,
+        ...options.env,
       },
     });
     const tokens = `${spool.root}/tokens`;
@@ -149,7 +157,7 @@ Deno.test({
       assert.equal(byDir.code, 0, byDir.stderr);
       assert.match(
         remote.daemon.log(),
-        /tls csc_tester@test\.example: add-oauth for "csc_tester@test\.example" service=svc: success/,
+        /tls "csc_tester@test\.example": add-oauth for "csc_tester@test\.example" service="svc": success/,
       );
     });
   },
@@ -446,5 +454,86 @@ Deno.test({
         false,
       );
     });
+  },
+});
+
+Deno.test({
+  name:
+    "a token's domain counts: a bare CRED_SUPER_USERS name is this domain's user, a remote root is not root, another domain's Kerberos and OAuth are refused (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    await withRemote(async (remote) => {
+      const as = async (identity: string, args: string[], stdin?: string) => {
+        const file = await remote.tokenFile(await remote.token(["-identity", identity]), null);
+        return await remote.run([...args, "--token-file", file], { stdin });
+      };
+      const ok = await as(`admin@${DOMAIN}`, ["add-krb", "-u", `bob@${DOMAIN}`, "-i", "-"], "t1");
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(await readText(`${remote.spool.krb}/bob.cred`), "t1");
+      const other = await as(
+        "admin@evil.example",
+        ["add-krb", "-u", `bob@${DOMAIN}`, "-i", "-"],
+        "t2",
+      );
+      assert.equal(other.code, 1);
+      assert.match(
+        other.stderr,
+        /admin@evil\.example may not act on the credentials of "bob@test\.example"; only CRED_SUPER_USERS may act for other users \(a remote caller is never root\)/,
+      );
+      assert.equal(await readText(`${remote.spool.krb}/bob.cred`), "t1");
+      const root = await as(`root@${DOMAIN}`, ["add", "-c", "-p", "-"], "new-pool");
+      assert.equal(root.code, 1);
+      assert.match(
+        root.stderr,
+        /root@test\.example may not manage the pool password; only CRED_SUPER_USERS may \(a remote caller is never root\)/,
+      );
+      // bob of another domain is not this pool's bob: his files are keyed by "bob" alone.
+      const elsewhere = await as("bob@elsewhere.example", ["query-krb"]);
+      assert.equal(elsewhere.code, 1);
+      assert.match(
+        elsewhere.stderr,
+        /"bob@elsewhere\.example" is not a user of this pool's domain "test\.example"/,
+      );
+    }, { env: { _CONDOR_CRED_SUPER_USERS: "admin" } });
+  },
+});
+
+Deno.test({
+  name:
+    "CREDD_AUTH_FAILURE_LIMIT = 0 turns the limit off; a certificate for another name is refused with the right fix; every CA file of the list counts (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    await withRemote(async (remote) => {
+      const good = await remote.token(["-identity", `alice@${DOMAIN}`]);
+      const call = (token: string) =>
+        tlsCall(remote.port, remote.certs.ca, "/v1/request", {
+          version: 1,
+          request: { action: "query", type: "kerberos", user: null },
+        }, token);
+      for (let i = 0; i < 15; i++) assert.equal((await call(`${good}x`)).status, 401);
+      assert.equal((await call(good)).status, 200);
+      // The CA file list: an unreadable first entry, then the CA.
+      const file = await remote.tokenFile(good, null);
+      const listed = await remote.run(["query-krb", "--token-file", file], {
+        env: { _CONDOR_AUTH_SSL_CLIENT_CAFILE: `/nonexistent.pem, ${remote.certs.ca}` },
+      });
+      assert.match(listed.stdout, /No credential is stored\.\n$/);
+      const both = await remote.run(["query-krb", "--token-file", file], {
+        env: { _CONDOR_AUTH_SSL_CLIENT_CAFILE: `${remote.certs.ca},${remote.certs.otherCa}` },
+      });
+      assert.match(both.stdout, /No credential is stored\.\n$/);
+    }, { env: { _CONDOR_CREDD_AUTH_FAILURE_LIMIT: "0" } });
+    await withRemote(async (remote) => {
+      const file = await remote.tokenFile(
+        await remote.token(["-identity", `alice@${DOMAIN}`]),
+        null,
+      );
+      const r = await remote.run(["query-krb", "--token-file", file]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /could not be trusted: invalid peer certificate: certificate not valid for name "127\.0\.0\.1".*; name the daemon as its certificate does \(-n or CREDD_HOST\), or give it a certificate whose names include 127\.0\.0\.1/,
+      );
+    }, { cert: "other-name" });
   },
 });

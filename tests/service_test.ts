@@ -235,7 +235,13 @@ Deno.test("the service refuses bad names and other callers' credentials itself; 
         alice,
         { action: "query", type: "kerberos", user: `alice@other.example` },
         "not-allowed",
-        /may not act on the credentials of "alice@other\.example"/,
+        /"alice@other\.example" is not a user of this pool's domain "test\.example"/,
+      ],
+      [
+        alice,
+        { action: "query", type: "password", pool: false, user: `alice@other.example` },
+        "not-allowed",
+        /alice@test\.example may not act on the credentials of "alice@other\.example"/,
       ],
       [
         bob,

@@ -1,6 +1,6 @@
 /**
  * What a client needs to reach a remote daemon (README "Remote daemons"): the CA certificates it
- * trusts (AUTH_SSL_CLIENT_CAFILE, else the system store) and the IDTOKEN it proves itself with
+ * trusts (AUTH_SSL_CLIENT_CAFILE, besides Deno's built-in roots) and the IDTOKEN it proves itself with
  * (`--token-file`, else the token directory upstream would use), chosen once the daemon's trust
  * domain is known: issued by that domain, naming an identity, not expired.
  */
@@ -11,18 +11,22 @@ import type { Config } from "../config/mod.ts";
 import { quote, StoreError } from "../errors.ts";
 import type { Owners } from "../fs/owners.ts";
 
-/** The CA certificates of AUTH_SSL_CLIENT_CAFILE (the last readable of its list), or undefined. */
+/**
+ * The CA certificates of AUTH_SSL_CLIENT_CAFILE (a comma-separated list of PEM files; every
+ * readable one counts), or undefined when it names none that can be read.
+ */
 export function caCertificates(config: Config): string[] | undefined {
   const files = (config.get("AUTH_SSL_CLIENT_CAFILE") ?? "").split(",").map((f) => f.trim())
     .filter(Boolean);
-  for (const file of files.reverse()) {
+  const certs: string[] = [];
+  for (const file of files) {
     try {
-      return [Deno.readTextFileSync(file)];
+      certs.push(Deno.readTextFileSync(file));
     } catch {
-      // The next (earlier) one.
+      // An unreadable file of the list is skipped.
     }
   }
-  return undefined;
+  return certs.length === 0 ? undefined : certs;
 }
 
 /** Options of `tokenChooser`. */

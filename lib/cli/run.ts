@@ -44,7 +44,8 @@ import { doctorHelp, runDoctor } from "./doctor.ts";
 import { sendLocal, sendRemote, storeCall } from "../daemon/client.ts";
 import { caCertificates, tokenChooser } from "./remote.ts";
 import { daemonAddress } from "./route.ts";
-import { credentialLimit, credentialSource, headerAccount, planRequest } from "./to_request.ts";
+import { credentialSource, headerAccount, planRequest } from "./to_request.ts";
+import { credentialLimit } from "../store/service.ts";
 import { completionsHelp, helpText } from "./usage.ts";
 
 /** Exit status after an interrupted prompt (128 + SIGINT). */

@@ -6,7 +6,7 @@
 import { AccountDb } from "../accounts.ts";
 import { ConfigError, loadConfig } from "../config/mod.ts";
 import { serve } from "../daemon/server.ts";
-import { StoreError } from "../errors.ts";
+import { printable, StoreError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { errorText } from "../output/text.ts";
 
@@ -38,8 +38,8 @@ export async function runServe(io: Io, options: { debug: boolean }): Promise<num
   const time = () => new Date().toISOString();
   const log = (line: string) => io.writeErr(`${time()} ${line}\n`);
   const debug = options.debug
-    ? (line: string) => io.writeErr(`${time()} debug: ${line}\n`)
-    : () => {};
+    ? (line: string) => io.writeErr(`${time()} debug: ${printable(line)}\n`)
+    : null;
   const configOptions = {
     env: { ...io.env },
     uid,

@@ -6,9 +6,7 @@
 import type { Config } from "../config/mod.ts";
 import { StoreError } from "../errors.ts";
 import type { CredentialSource } from "../input.ts";
-import { type CredType, POOL_USER, type RequestDraft, splitAccount } from "../request.ts";
-import { OAUTH_LIMIT } from "../store/oauth.ts";
-import { PASSWORD_LIMIT } from "../store/password.ts";
+import { POOL_USER, type RequestDraft, splitAccount } from "../request.ts";
 import { poolAccount } from "../store/service.ts";
 import type { CommandLine } from "./parse.ts";
 
@@ -90,9 +88,4 @@ export function credentialSource(command: CommandLine): CredentialSource {
   if (command.password === "-") return { kind: "password-stdin" };
   if (command.password) return { kind: "password", value: command.password };
   return { kind: "prompt" };
-}
-
-/** The size limit of a credential of `type` (docs/storage.md "Limits"). */
-export function credentialLimit(type: CredType): number {
-  return type === "password" ? PASSWORD_LIMIT : OAUTH_LIMIT;
 }

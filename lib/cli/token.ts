@@ -72,6 +72,12 @@ export function parseTokenCommand(args: readonly string[]): TokenCreate | "help"
     } else authz.push(value);
   }
   if (identity === null) return "ERROR: token create needs -identity USER@DOMAIN\n";
+  const at = identity.lastIndexOf("@");
+  if (at < 1 || at === identity.length - 1) {
+    return `ERROR: -identity '${
+      printable(identity.slice(0, 255))
+    }' is not of the form USER@DOMAIN\n`;
+  }
   return { identity, lifetime, key, authz };
 }
 

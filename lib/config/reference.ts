@@ -141,7 +141,8 @@ export const KNOB_REFERENCE: readonly KnobDoc[] = [
   {
     name: "CREDD_SOCKET",
     group: "daemon",
-    default: "$(RUN)/credd.sock (packaged: /run/condor/credd.sock)",
+    default: "$(RUN)/credd.sock (/run/condor/credd.sock, or /var/run/condor/credd.sock with " +
+      "the packaged configuration: the same place)",
     meaning: "The daemon's Unix socket",
   },
   {
@@ -195,20 +196,22 @@ export const KNOB_REFERENCE: readonly KnobDoc[] = [
   {
     name: "AUTH_SSL_CLIENT_CAFILE",
     group: "remote",
-    default: "unset (the system's CAs)",
-    meaning: "The CAs a client trusts for the daemon's certificate",
+    default: "unset (Deno's built-in roots only)",
+    meaning: "PEM files (comma-separated) of CAs a client trusts for the daemon's certificate, " +
+      "besides Deno's built-in roots",
   },
   {
     name: "CREDD_AUTH_FAILURE_LIMIT",
     group: "remote",
     default: "10",
-    meaning: "Failed authentications a peer address may make per minute",
+    meaning: "Failed authentications a peer address may make per minute before its next " +
+      "attempts are refused; 0 turns the limit off",
   },
   {
     name: "CREDD_HOST",
     group: "remote",
     default: "unset",
-    meaning: "The daemon every command goes to, as -n would name it",
+    meaning: "The daemon every command but the pool password's goes to, as -n would name it",
   },
   {
     name: "TRUST_DOMAIN",

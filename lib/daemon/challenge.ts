@@ -1,14 +1,18 @@
 /**
  * Proving who the caller is on the Unix socket (README "The daemon", after HTCondor's FS method):
  * the daemon names a fresh, single-use, short-lived path in a sticky, world-writable directory;
- * the client creates it exclusively; the daemon `lstat`s it and requires a regular file with one
- * link, whose owner is the caller. Deno has no SO_PEERCRED, and FFI would escape the permission
+ * the client creates it exclusively and writes the challenge's nonce into it; the daemon requires
+ * a regular file with one link, not writable by group or others, holding exactly that nonce, and
+ * takes its owner as the caller. Deno has no SO_PEERCRED, and FFI would escape the permission
  * sandbox, so the kernel's file ownership is the proof.
  *
  * Why it holds: the name is 128 random bits sent only to the requester, so nobody can make it
  * beforehand; in a sticky directory nobody can rename another user's file onto it; a hard link
- * gives two links and a symlink is not a regular file; each name is good once, for 10 seconds,
- * and only with the nonce that came with it.
+ * gives two links and a symlink is not a regular file; and a file of someone else's moved there
+ * from elsewhere on the same file system (a rename needs only write access to the directories)
+ * does not hold the nonce, which is 256 random bits sent only to the requester, and cannot be
+ * made to: only its owner (or anyone, were it writable by others, which is refused) can write it.
+ * Each name is good once, for CREDD_CHALLENGE_LIFETIME seconds, and only with its nonce.
  *
  * Permissions: --allow-read and --allow-write on the challenge directory.
  */
@@ -75,28 +79,44 @@ interface Pending {
 export class Challenges {
   readonly #pending = new Map<string, Pending>();
 
+  /** The directory, without a trailing slash (the client names the same path). */
+  readonly dir: string;
+
   constructor(
-    readonly dir: string,
+    dir: string,
     readonly options: { readonly ttlMs: number; readonly max: number } = {
       ttlMs: 10_000,
       max: 20_000,
     },
-  ) {}
+  ) {
+    this.dir = dir.replace(/\/+$/, "") || "/";
+  }
 
   /** Challenges issued and not yet used or expired. */
   get size(): number {
     return this.#pending.size;
   }
 
+  /**
+   * Forgets expired challenges and removes the files their clients left (a client killed between
+   * creating its file and sending its request). Challenges expire in the order they were issued,
+   * so this stops at the first live one.
+   */
   #purge(now: number): void {
     for (const [id, p] of this.#pending) {
-      if (p.expires < now) this.#pending.delete(id);
+      if (p.expires >= now) return;
+      this.#pending.delete(id);
+      try {
+        Deno.removeSync(p.path);
+      } catch {
+        // Never created, or already removed.
+      }
     }
   }
 
   /** Issues a challenge. Throws ProtocolError(503) when too many are outstanding. */
   issue(now: number = Date.now()): Challenge {
-    if (this.#pending.size >= this.options.max) this.#purge(now);
+    this.#purge(now);
     if (this.#pending.size >= this.options.max) {
       throw new ProtocolError(
         503,
@@ -119,7 +139,8 @@ export class Challenges {
   /**
    * Proves the caller of a challenge answer: the id must be pending (it is then used up, whatever
    * follows), the nonce must match, it must not have expired, and its path must be a regular file
-   * with one link. Returns the file's owner. Throws ProtocolError(401).
+   * with one link, not writable by group or others, holding the nonce. Returns the file's owner.
+   * The file is removed. Throws ProtocolError(401).
    */
   verify(id: unknown, nonce: unknown, now: number = Date.now()): number {
     const refuse = (why: string) => new ProtocolError(401, "not-secure", why);
@@ -130,32 +151,72 @@ export class Challenges {
     this.#pending.delete(id);
     if (pending === undefined) throw refuse("the identity challenge is unknown or already used");
     if (!equalText(pending.nonce, nonce)) {
-      throw refuse("the identity challenge was issued to another connection");
+      throw refuse("the identity challenge's nonce is not the one issued with it");
     }
     if (pending.expires < now) throw refuse("the identity challenge has expired");
-    let info: Deno.FileInfo;
     try {
-      info = Deno.lstatSync(pending.path);
-    } catch {
-      throw refuse("the identity challenge file was not created");
+      return proveOwner(pending.path, pending.nonce, refuse);
+    } finally {
+      try {
+        Deno.removeSync(pending.path);
+      } catch {
+        // The client removes it too; whoever is first.
+      }
     }
-    try {
-      Deno.removeSync(pending.path);
-    } catch {
-      // The client removes it too; whoever is first.
+  }
+}
+
+/** Reads a challenge file and returns its owner, or throws `refuse(why)`. */
+function proveOwner(path: string, nonce: string, refuse: (why: string) => Error): number {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch {
+    throw refuse("the identity challenge file was not created");
+  }
+  if (info.isSymlink || !info.isFile) throw refuse("the identity challenge is not a regular file");
+  if (info.nlink !== 1) throw refuse("the identity challenge file has more than one link");
+  if ((info.mode! & 0o022) !== 0) {
+    throw refuse("the identity challenge file may be written by group or others");
+  }
+  // Read and write: opening a FIFO swapped in meanwhile then returns at once instead of blocking
+  // (Linux), and the handle is checked against what was lstat'ed. Nothing is written.
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true, write: true });
+  } catch {
+    throw refuse("the identity challenge file cannot be opened");
+  }
+  try {
+    const opened = file.statSync();
+    if (
+      !opened.isFile || opened.dev !== info.dev || opened.ino !== info.ino ||
+      opened.uid !== info.uid || opened.nlink !== 1
+    ) {
+      throw refuse("the identity challenge file changed while it was read");
     }
-    if (info.isSymlink || !info.isFile) {
-      throw refuse("the identity challenge is not a regular file");
+    const expected = new TextEncoder().encode(nonce);
+    const content = new Uint8Array(expected.length + 1);
+    let length = 0;
+    while (length < content.length) {
+      const n = file.readSync(content.subarray(length));
+      if (n === null) break;
+      length += n;
     }
-    if (info.nlink !== 1) throw refuse("the identity challenge file has more than one link");
-    return info.uid!;
+    let diff = length ^ expected.length;
+    for (let i = 0; i < expected.length; i++) diff |= content[i] ^ expected[i];
+    if (diff !== 0) throw refuse("the identity challenge file does not hold the challenge's nonce");
+    return opened.uid!;
+  } finally {
+    file.close();
   }
 }
 
 /**
  * The client's answer to a challenge: creates its file exclusively (never through a link) with
- * mode 0600, in the challenge directory this client was configured with. Returns a function that
- * removes it. Throws StoreError("not-secure") for a challenge outside that directory.
+ * mode 0600, in the challenge directory this client was configured with, and writes the nonce
+ * into it. Returns a function that removes it. Throws StoreError("not-secure") for a challenge
+ * outside that directory.
  */
 export function answerChallenge(challenge: Challenge, dir: string): () => void {
   const expected = `${dir.replace(/\/+$/, "")}/${CHALLENGE_PREFIX}${challenge.id}`;
@@ -166,7 +227,14 @@ export function answerChallenge(challenge: Challenge, dir: string): () => void {
     );
   }
   try {
-    Deno.openSync(expected, { write: true, createNew: true, mode: 0o600 }).close();
+    const file = Deno.openSync(expected, { write: true, createNew: true, mode: 0o600 });
+    try {
+      const nonce = new TextEncoder().encode(challenge.nonce);
+      let written = 0;
+      while (written < nonce.length) written += file.writeSync(nonce.subarray(written));
+    } finally {
+      file.close();
+    }
   } catch (error) {
     throw new StoreError(
       "not-secure",

@@ -167,7 +167,11 @@ export async function sendLocal<T>(
 export interface RemoteOptions {
   readonly host: string;
   readonly port: number;
-  /** PEM CA certificates to trust (AUTH_SSL_CLIENT_CAFILE); none: the system store. */
+  /**
+   * PEM CA certificates to trust (AUTH_SSL_CLIENT_CAFILE), in addition to Deno's built-in roots
+   * (Mozilla's; the system's with DENO_TLS_CA_STORE=system): Deno offers no way to trust these
+   * alone.
+   */
   readonly caCerts?: string[];
   /**
    * Chooses the IDTOKEN proving the caller, once the daemon's trust domain is known. Throws
@@ -194,10 +198,16 @@ export async function sendRemote<T>(options: RemoteOptions, call: DaemonCall<T>)
     call.wipe();
     const message = (error as Error).message;
     if (/certificate|UnknownIssuer|NotValidForName|invalid peer/i.test(message)) {
+      const wrongName = /NotValidForName|not valid for/i.test(message);
       throw new StoreError(
         "not-secure",
         `${where} could not be trusted: ${message.replace(/: \w+ '.*'$/, "")}`,
-        { remedy: "set AUTH_SSL_CLIENT_CAFILE to the CA that signed the daemon's certificate" },
+        {
+          remedy: wrongName
+            ? `name the daemon as its certificate does (-n or CREDD_HOST), or give it a ` +
+              `certificate whose names include ${options.host}`
+            : "set AUTH_SSL_CLIENT_CAFILE to the CA that signed the daemon's certificate",
+        },
       );
     }
     throw new StoreError("unreachable", `could not connect to ${where}: ${message}`);

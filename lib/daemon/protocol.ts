@@ -3,11 +3,14 @@
  * same on the Unix socket and on TLS. This module turns requests and replies into JSON and back,
  * checking every field of what arrives; it does no I/O.
  *
- *   POST /v1/challenge   → { version, id, path, nonce, expires }       (Unix socket only)
+ *   POST /v1/challenge   [{ version }] → { version, id, path, nonce, expires }  (Unix socket only)
  *   POST /v1/request     { version, challenge?: { id, nonce }, request } → { version, reply }
- *   GET  /v1/health      → { version, ok: true }
+ *   POST /v1/list        { version, challenge?: { id, nonce }, list } → { version, reply }
+ *   GET  /v1/health      → { version, ok: true, trustDomain }
  *
- * Over TLS the caller authenticates with `Authorization: Bearer <IDTOKEN>` instead of a challenge.
+ * On the socket the caller writes the nonce into the file at `path` to prove who it is; over TLS
+ * it authenticates with `Authorization: Bearer <IDTOKEN>` instead. Every field is described in
+ * docs/protocol.md.
  */
 
 import { StoreError, type StoreErrorCode } from "../errors.ts";

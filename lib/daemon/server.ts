@@ -12,11 +12,11 @@
  */
 
 import type { Config, LoadConfigOptions } from "../config/mod.ts";
-import { quote, StoreError } from "../errors.ts";
+import { printable, quote, StoreError } from "../errors.ts";
 import { storeDirectory } from "../fs/directories.ts";
 import { dirname } from "../fs/paths.ts";
 import { isObject } from "../jwt.ts";
-import type { Caller, CredRequest } from "../request.ts";
+import { type Caller, callerAccount, type CredRequest } from "../request.ts";
 import { type StorePath } from "../store/context.ts";
 import { storeRoot } from "../store/layout.ts";
 import { createStoreContext, performList, type Reply } from "../store/service.ts";
@@ -60,7 +60,8 @@ export interface ServeOptions {
   readonly euid: number;
   /** One line per request and per event, on stderr. */
   readonly log: (line: string) => void;
-  readonly debug: (line: string) => void;
+  /** Debug lines (serve -d), from this thread and the workers; null: none. */
+  readonly debug: ((line: string) => void) | null;
   /** Resolves when the daemon should stop (SIGTERM/SIGINT in production). */
   readonly stop: Promise<void>;
   /** How the configuration was loaded, so worker threads can load it the same way. */
@@ -215,7 +216,9 @@ export function socketAuthenticator(config: Config, challenges: Challenges): Aut
 function describeRequest(request: CredRequest, reply: Reply): string {
   const type = { password: "pwd", kerberos: "krb", oauth: "oauth" }[request.type];
   const target = reply.target?.account ?? request.user ?? "-";
-  const service = request.type === "oauth" && request.service ? ` service=${request.service}` : "";
+  const service = request.type === "oauth" && request.service
+    ? ` service=${quote(request.service)}`
+    : "";
   const result = reply.ok ? reply.outcome.status : reply.error.code;
   return `${request.action}-${type} for ${quote(target)}${service}: ${result}`;
 }
@@ -225,7 +228,11 @@ function describeRequest(request: CredRequest, reply: Reply): string {
  * it cannot start (insecure socket directory or store, a live daemon on the socket).
  */
 export async function serve(options: ServeOptions): Promise<number> {
-  const { config, euid, log } = options;
+  const { config, euid } = options;
+  // Every log line is one line: whatever a caller sent (a name, a token's subject) is escaped, so
+  // nobody can forge a line of the log.
+  const log = (line: string) => options.log(printable(line));
+  const debug = options.debug ?? (() => {});
   const limit = limits(config);
   const path = socketPath(config);
   const challengeDir = challengeDirectory(config);
@@ -239,8 +246,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   Deno.chmodSync(path, 0o666);
   const workers = config.getInt("CREDD_WORKERS", 4);
   const executor: Executor = workers > 0
-    ? await workerPool(workers, options.configOptions, euid)
-    : inThreadExecutor(config, euid, options.debug);
+    ? await workerPool(workers, options.configOptions, euid, options.debug)
+    : inThreadExecutor(config, euid, debug);
   const challenges = new Challenges(challengeDir, {
     ttlMs: Math.max(1, config.getInt("CREDD_CHALLENGE_LIFETIME", 10)) * 1000,
     max: 20_000,
@@ -283,6 +290,8 @@ export async function serve(options: ServeOptions): Promise<number> {
       }];
     }
     if (request.method === "POST" && request.path === "/v1/challenge") {
+      // The body is optional; when there is one, its version must be this daemon's.
+      if (request.body.length > 0) jsonBody(request);
       if (auth.challenges === null) {
         throw new ProtocolError(
           404,
@@ -310,7 +319,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       const credRequest = decodeRequest(body.request);
       const reply = await executor.perform(caller, credRequest);
       log(
-        `${auth.transport} ${caller.name}@${caller.domain}: ${describeRequest(credRequest, reply)}`,
+        `${auth.transport} ${quote(callerAccount(caller))}: ${describeRequest(credRequest, reply)}`,
       );
       return [200, { version: PROTOCOL_VERSION, reply: encodeReply(reply) }];
     }
@@ -321,10 +330,10 @@ export async function serve(options: ServeOptions): Promise<number> {
       }
       const caller = await prove(request, body);
       const listRequest = decodeListRequest(body.list);
-      const ctx = createStoreContext(config, { euid, debug: options.debug });
+      const ctx = createStoreContext(config, { euid, debug });
       const reply = performList(ctx, caller, listRequest);
       log(
-        `${auth.transport} ${caller.name}@${caller.domain}: list ${listRequest.type ?? "all"} for ${
+        `${auth.transport} ${quote(callerAccount(caller))}: list ${listRequest.type ?? "all"} for ${
           quote(reply.user ?? "everyone")
         }: ${reply.ok ? `${reply.rows.length} credentials` : reply.error.code}`,
       );
@@ -356,6 +365,7 @@ export async function serve(options: ServeOptions): Promise<number> {
           });
         } catch (error) {
           if (error instanceof HttpError && error.status !== 408) {
+            log(`${auth.transport} ${peer}: refused (${error.status}): ${error.message}`);
             await writeJsonResponse(conn, error.status, {
               version: PROTOCOL_VERSION,
               error: { code: "bad-args", message: error.message },
@@ -379,7 +389,7 @@ export async function serve(options: ServeOptions): Promise<number> {
             log(`internal error: ${(error as Error).stack ?? error}`);
             failure = new ProtocolError(500, "io", "the daemon failed unexpectedly; see its log");
           }
-          if (failure.status === 401) log(`${auth.transport} ${peer}: refused: ${failure.message}`);
+          log(`${auth.transport} ${peer}: refused (${failure.status}): ${failure.message}`);
           status = failure.status;
           body = {
             version: PROTOCOL_VERSION,
@@ -387,7 +397,8 @@ export async function serve(options: ServeOptions): Promise<number> {
           };
         }
         served++;
-        const keepAlive = !stopping && request.headers.get("connection") !== "close";
+        const keepAlive = !stopping &&
+          request.headers.get("connection")?.toLowerCase() !== "close";
         await writeJsonResponse(conn, status, body, keepAlive);
         connection.busy = false;
         if (!keepAlive) return;
@@ -448,7 +459,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     if (sweeping !== null) return;
     sweeping = (async () => {
       try {
-        const ctx = createStoreContext(config, { euid, debug: options.debug });
+        const ctx = createStoreContext(config, { euid, debug });
         const swept = await sweep(ctx);
         for (const user of swept.kerberos) log(`swept the Kerberos credentials of ${quote(user)}`);
         for (const user of swept.oauth) log(`swept the OAuth credentials of ${quote(user)}`);

@@ -124,11 +124,13 @@ export class FailureLimiter {
 
   /** True when `address` may try to authenticate now. */
   allowed(address: string, now = Date.now()): boolean {
+    if (this.limit <= 0) return true; // CREDD_AUTH_FAILURE_LIMIT = 0: no limit.
     return this.#recent(address, now).length < this.limit;
   }
 
   /** Records a failed authentication from `address`. */
   failed(address: string, now = Date.now()): void {
+    if (this.limit <= 0) return;
     if (!this.#failures.has(address) && this.#failures.size >= this.maxAddresses) {
       // Forget the oldest address: memory stays bounded whatever the number of sources.
       const oldest = this.#failures.keys().next().value;

@@ -32,7 +32,13 @@ export function inThreadExecutor(
 }
 
 type ToWorker =
-  | { readonly kind: "init"; readonly options: LoadConfigOptions; readonly euid: number }
+  | {
+    readonly kind: "init";
+    readonly options: LoadConfigOptions;
+    readonly euid: number;
+    /** Send the store's debug lines back (serve -d). */
+    readonly debug: boolean;
+  }
   | {
     readonly kind: "perform";
     readonly id: number;
@@ -43,6 +49,7 @@ type ToWorker =
 type FromWorker =
   | { readonly kind: "ready" }
   | { readonly kind: "failed"; readonly message: string }
+  | { readonly kind: "debug"; readonly line: string }
   | { readonly kind: "reply"; readonly id: number; readonly reply: Record<string, unknown> };
 
 /** True when this code runs inside a Web Worker. */
@@ -59,12 +66,14 @@ export function workerMain(): void {
   };
   let config: Config | null = null;
   let euid = 0;
+  let debug: (line: string) => void = () => {};
   port.onmessage = async (event) => {
     const message = event.data;
     if (message.kind === "init") {
       try {
         config = loadConfig(message.options);
         euid = message.euid;
+        if (message.debug) debug = (line) => port.postMessage({ kind: "debug", line });
         port.postMessage({ kind: "ready" });
       } catch (error) {
         port.postMessage({ kind: "failed", message: (error as Error).message });
@@ -72,7 +81,7 @@ export function workerMain(): void {
       return;
     }
     const reply = await perform(
-      createStoreContext(config!, { euid }),
+      createStoreContext(config!, { euid, debug }),
       message.caller,
       message.request,
     );
@@ -88,6 +97,7 @@ export async function workerPool(
   size: number,
   options: LoadConfigOptions,
   euid: number,
+  debug: ((line: string) => void) | null = null,
 ): Promise<Executor> {
   interface Slot {
     readonly worker: Worker;
@@ -106,6 +116,7 @@ export async function workerPool(
           const message = event.data;
           if (message.kind === "ready") resolve();
           else if (message.kind === "failed") reject(new StoreError("config", message.message));
+          else if (message.kind === "debug") debug?.(`store-${i}: ${message.line}`);
           else {
             const done = slot.waiting.get(message.id);
             slot.waiting.delete(message.id);
@@ -124,7 +135,7 @@ export async function workerPool(
         };
       }),
     );
-    worker.postMessage({ kind: "init", options, euid } satisfies ToWorker);
+    worker.postMessage({ kind: "init", options, euid, debug: debug !== null } satisfies ToWorker);
   }
   try {
     await Promise.all(ready);

@@ -8,11 +8,13 @@
 import { AccountDb, CondorIdsError, findCondorIds } from "../accounts.ts";
 import { type Config, ConfigError } from "../config/mod.ts";
 import { quote, StoreError } from "../errors.ts";
+import { DEVIATION } from "../messages.ts";
 import type { Owners } from "../fs/owners.ts";
 import {
   type Caller,
   callerAccount,
   type CredRequest,
+  type CredType,
   isPoolRequest,
   type ListRequest,
   POOL_USER,
@@ -25,12 +27,13 @@ import type { Outcome, StoreContext } from "./context.ts";
 import { addKerberos, deleteKerberos, queryKerberos } from "./kerberos.ts";
 import { type CredentialRow, listCredentials } from "./list.ts";
 import { checkName, checkNameLength, oauthName } from "./names.ts";
-import { addOAuth, deleteOAuth, queryOAuth } from "./oauth.ts";
+import { addOAuth, deleteOAuth, OAUTH_LIMIT, queryOAuth } from "./oauth.ts";
 import {
   addPoolPassword,
   addUserPassword,
   deletePoolPassword,
   deleteUserPassword,
+  PASSWORD_LIMIT,
   queryPoolPassword,
   queryUserPassword,
 } from "./password.ts";
@@ -142,31 +145,64 @@ function resolveTarget(config: Config, caller: Caller, request: RequestDraft): T
   return { account, user, domain, pool: false };
 }
 
-/** True when `caller` is listed in CRED_SUPER_USERS (by name or as `user@domain`). */
-function isSuperUser(config: Config, caller: Caller): boolean {
-  const list = (config.get("CRED_SUPER_USERS") ?? "").split(/[\s,]+/).filter(Boolean);
-  return list.includes(caller.name) || list.includes(callerAccount(caller));
+/** The size limit of a credential of `type` (docs/storage.md "Limits"). */
+export function credentialLimit(type: CredType): number {
+  return type === "password" ? PASSWORD_LIMIT : OAUTH_LIMIT;
 }
 
 /**
- * Authorization (README "The daemon", deviation 11): a caller acts on its own credentials; root and
- * the CRED_SUPER_USERS act for anyone; the pool password only for them; user and domain compared
- * literally. An in-process caller already holds the store's permissions.
+ * Refuses an empty credential and one over its type's limit, before anything is touched: the
+ * command line checks as it reads, and this holds for every other way in (the daemon's callers).
  */
-function authorize(ctx: StoreContext, caller: Caller, target: Target): void {
-  if (caller.inProcess || caller.uid === 0 || isSuperUser(ctx.config, caller)) return;
+function checkCredential(type: CredType, credential: Uint8Array): void {
+  if (credential.length === 0) throw new StoreError("empty", DEVIATION.empty);
+  const limit = credentialLimit(type);
+  if (credential.length > limit) throw new StoreError("too-large", DEVIATION.tooLarge(limit));
+}
+
+/**
+ * True when `caller` is listed in CRED_SUPER_USERS: as `user@domain`, or by a bare name, which
+ * stands for that user of this pool's UID_DOMAIN only (a token for `admin@elsewhere` is not
+ * `admin`).
+ */
+function isSuperUser(config: Config, caller: Caller): boolean {
+  const list = (config.get("CRED_SUPER_USERS") ?? "").split(/[\s,]+/).filter(Boolean);
+  if (list.includes(callerAccount(caller))) return true;
+  return list.includes(caller.name) && caller.domain === (config.get("UID_DOMAIN") ?? "");
+}
+
+function authorize(
+  ctx: StoreContext,
+  caller: Caller,
+  target: Target,
+  type: CredType | null,
+): void {
+  if (caller.inProcess) return;
+  // Kerberos and OAuth credentials are kept by user name alone (upstream's layout), so they are
+  // this pool's users': a daemon caller may not reach them under another domain's name.
+  const domain = ctx.config.get("UID_DOMAIN") ?? "";
+  if (!target.pool && type !== "password" && target.domain !== domain) {
+    throw new StoreError(
+      "not-allowed",
+      `${quote(target.account)} is not a user of this pool's domain ${quote(domain)}: Kerberos ` +
+        "and OAuth credentials are stored by user name alone, so only its users' can be",
+    );
+  }
+  if (caller.uid === 0 || isSuperUser(ctx.config, caller)) return;
+  const who = caller.uid === null
+    ? "CRED_SUPER_USERS may (a remote caller is never root)"
+    : "root and CRED_SUPER_USERS may";
   if (target.pool) {
     throw new StoreError(
       "not-allowed",
-      `${callerAccount(caller)} may not manage the pool password; only root and ` +
-        "CRED_SUPER_USERS may",
+      `${callerAccount(caller)} may not manage the pool password; only ${who}`,
     );
   }
   if (target.user === caller.name && target.domain === caller.domain) return;
   throw new StoreError(
     "not-allowed",
     `${callerAccount(caller)} may not act on the credentials of ${quote(target.account)}; only ` +
-      "root and CRED_SUPER_USERS may act for other users",
+      `${who.replace(" may", " may act for other users")}`,
   );
 }
 
@@ -283,7 +319,7 @@ export function performList(ctx: StoreContext, caller: Caller, request: ListRequ
       checkName("user", user);
       if (request.type === "password" && user !== POOL_USER) checkName("domain", domain);
       localUser = user;
-      authorize(ctx, caller, { account, user, domain, pool: user === POOL_USER });
+      authorize(ctx, caller, { account, user, domain, pool: user === POOL_USER }, request.type);
     }
     const rows = listCredentials(
       ctx,
@@ -311,7 +347,8 @@ export async function perform(
   let target: Target | null = null;
   try {
     target = resolveTarget(ctx.config, caller, request);
-    authorize(ctx, caller, target);
+    authorize(ctx, caller, target, request.type);
+    if (request.action === "add") checkCredential(request.type, request.credential);
     let outcome = await dispatch(ctx, target, request);
     if (request.type !== "password") {
       // Every credd reply for Kerberos and OAuth names the authenticated caller.
