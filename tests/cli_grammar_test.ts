@@ -113,7 +113,14 @@ const REJECTED: Row[] = [
   ),
   // No message repeats what could be a secret (a value glued to -p, anything after =, a word
   // after an option's value): it is named instead.
-  ...[["-pS3cr3t", "-p…"], ["--pasword=S3cr3t", "--pasword=…"], ["--S3cr3t", "--…"]].map(
+  ...[
+    ["-pS3cr3t", "-p…"],
+    ["-cpS3cr3t", "-c…"],
+    ["-dpS3cr3t", "-d…"],
+    ["-dFZ-5ecr3t-3w8", "-d…"],
+    ["--pasword=S3cr3t", "--pasword=…"],
+    ["--S3cr3t", "--…"],
+  ].map(
     ([o, shown]) => ({
       args: ["add", o],
       ...usageError(`ERROR: Unrecognized option - '${shown}'\n\n`),

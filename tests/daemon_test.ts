@@ -836,3 +836,52 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "a user who floods challenges and drops the connections cannot lock others out of the socket (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = await users();
+    await withSpool(async (spool) => {
+      // The table then holds 20,000 challenges (64 connections x 8 is less); each lives 30 s, longer
+      // than a client retries.
+      const daemon = await startDaemon(spool, {
+        env: { _CONDOR_CREDD_MAX_CONNECTIONS: "64", _CONDOR_CREDD_CHALLENGE_LIFETIME: "30" },
+      });
+      try {
+        // 2,600 connections x 8 unanswered challenges = 20,800: more than the table holds.
+        let issued = 0;
+        const flood = async () => {
+          for (let i = 0; i < 2600 / 16; i++) {
+            const wire = await connectWire(daemon.socket);
+            for (let c = 0; c < 8; c++) {
+              if ((await wire.call("POST", "/v1/challenge", { version: 1 })).status === 200) {
+                issued++;
+              }
+            }
+            wire.close();
+          }
+        };
+        const started = Date.now();
+        await Promise.all(Array.from({ length: 16 }, flood));
+        assert.ok(issued > 20_000, `${issued} challenges issued`);
+        assert.ok(Date.now() - started < 20_000, "the flood outlived a challenge's lifetime");
+        const add = await runCli(["add-krb", "-i", "-"], {
+          env: daemon.env,
+          user: tester,
+          stdin: "TICKET",
+        });
+        assert.equal(add.code, 0, add.stderr);
+        assert.equal(await readText(`${spool.krb}/csc_tester.cred`), "TICKET");
+        // Nothing of the flood is left in the challenge directory.
+        assert.deepEqual(
+          [...Deno.readDirSync(daemon.challengeDir)].filter((e) => e.name.startsWith(".csc-")),
+          [],
+        );
+      } finally {
+        await daemon.stop();
+      }
+    });
+  },
+});

@@ -138,8 +138,6 @@ const SHORT = new Map(OPTIONS.filter((o) => o.short).map((o) => [`-${o.short}`, 
 const LONG = new Map(OPTIONS.map((o) => [`--${o.long}`, o]));
 /** Words of the grammar (long option names, type keywords): safe to repeat in a message. */
 const GRAMMAR_WORDS = [...OPTIONS.map((o) => o.long), ...TYPE_KEYWORDS.map((k) => k.keyword)];
-/** The short options whose value is a secret (`-p`). */
-const SECRET_LETTERS = new Set(OPTIONS.filter((o) => o.key === "password").map((o) => o.short));
 
 function isGrammarWord(word: string): boolean {
   const lower = word.toLowerCase();
@@ -147,8 +145,10 @@ function isGrammarWord(word: string): boolean {
 }
 
 /**
- * An unrecognized option as it may be shown: a value glued to `-p` (`-pS3cr3t`) and anything
- * after `=` are hidden, since either may be a password.
+ * An unrecognized option as it may be shown: anything after `=`, and of a single-dash word that
+ * is not a word of the grammar (`-pool`, `-debug` are shown) everything after its first letter
+ * (`-pS3cr3t`, `-cpS3cr3t`, `-dS3cr3t` are shown `-p…`, `-c…`, `-d…`), since a password may have
+ * been glued to an option.
  */
 function shownOption(arg: string): string {
   if (arg.length <= 2) return printable(arg);
@@ -158,9 +158,7 @@ function shownOption(arg: string): string {
     const shown = /^--[A-Za-z][A-Za-z-]*$/.test(name) ? name : "--…";
     return eq < 0 ? shown : `${shown}=…`;
   }
-  if (arg.length > 2 && SECRET_LETTERS.has(arg[1]) && !isGrammarWord(arg.slice(1))) {
-    return `${arg.slice(0, 2)}…`;
-  }
+  if (!isGrammarWord(arg.slice(1))) return `${printable(arg.slice(0, 2))}…`;
   return printable(arg);
 }
 

@@ -114,6 +114,21 @@ export class Challenges {
     }
   }
 
+  /**
+   * Forgets a challenge that will not be answered (its connection closed) and removes its file if
+   * its client made one: a caller who drops connections cannot fill the table.
+   */
+  discard(id: string): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#pending.delete(id);
+    try {
+      Deno.removeSync(pending.path);
+    } catch {
+      // Never created, or already removed.
+    }
+  }
+
   /** Issues a challenge. Throws ProtocolError(503) when too many are outstanding. */
   issue(now: number = Date.now()): Challenge {
     this.#purge(now);

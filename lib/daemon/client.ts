@@ -115,6 +115,24 @@ export function listCall(request: ListRequest): DaemonCall<ListReply> {
 }
 
 /**
+ * Asks for an identity challenge; while the daemon answers 503 (too many pending, as under a
+ * flood), waits and asks again, for up to about 5 seconds.
+ */
+async function askChallenge(
+  conn: Deno.Conn,
+  reader: ConnReader,
+): Promise<Record<string, unknown>> {
+  for (let wait = 50;; wait *= 2) {
+    try {
+      return await exchange(conn, reader, "/v1/challenge", { version: PROTOCOL_VERSION });
+    } catch (error) {
+      if (!(error instanceof ProtocolError) || error.status !== 503 || wait > 2000) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * wait));
+    }
+  }
+}
+
+/**
  * Sends `call` to the daemon on the Unix socket `socket`, answering its identity challenge in
  * `challengeDir`. Wipes the call's secret. Throws StoreError ("unreachable", "not-secure").
  */
@@ -139,9 +157,7 @@ export async function sendLocal<T>(
   let cleanup = () => {};
   try {
     const reader = new ConnReader(conn);
-    const challenge = decodeChallenge(
-      await exchange(conn, reader, "/v1/challenge", { version: PROTOCOL_VERSION }),
-    );
+    const challenge = decodeChallenge(await askChallenge(conn, reader));
     cleanup = answerChallenge(challenge, challengeDir);
     const body = {
       version: PROTOCOL_VERSION,

@@ -248,9 +248,11 @@ export async function serve(options: ServeOptions): Promise<number> {
   const executor: Executor = workers > 0
     ? await workerPool(workers, options.configOptions, euid, options.debug)
     : inThreadExecutor(config, euid, debug);
+  // Every connection may hold its full share of unanswered challenges; a closed connection's
+  // are discarded at once, so no caller can crowd others out of the table.
   const challenges = new Challenges(challengeDir, {
     ttlMs: Math.max(1, config.getInt("CREDD_CHALLENGE_LIFETIME", 10)) * 1000,
-    max: 20_000,
+    max: Math.max(20_000, limit.maxConnections * limit.challengesPerConnection),
   });
   const listeners: { listener: Deno.Listener; auth: Authenticator }[] = [
     { listener, auth: socketAuthenticator(config, challenges) },
@@ -407,6 +409,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       // The peer went away; nothing to answer.
     } finally {
       connections.delete(connection);
+      for (const id of connection.challenges) auth.challenges?.discard(id);
       try {
         conn.close();
       } catch {
