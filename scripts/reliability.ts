@@ -1,15 +1,17 @@
 /**
  * The reliability and security suite (`deno task reliability`): crash safety under SIGKILL,
  * concurrent writers, full and read-only disks, filesystem attacks, hostile input and secret
- * hygiene, all against the real program. It counts everything and writes RELIABILITY.md
- * (fully generated), and exits 1 when any property fails.
+ * hygiene, all against the real program; and the daemon (`serve`) under attack by local clients,
+ * killed mid-add and stopped under load, and sent forged tokens on its TLS port
+ * (scripts/reliability_daemon.ts, scripts/reliability_tokens.ts, scripts/forge.ts). It counts
+ * everything and writes RELIABILITY.md (fully generated), and exits 1 when any property fails.
  *
  * Usage: deno task reliability [--quick] [--out FILE] [--no-core] [--only SECTION]
  *   --quick    a bounded subset (what `deno task test` runs through tests/reliability_test.ts)
  *   --no-core  skip the core-dump check (gdb's gcore)
  *
- * Needs root for the tmpfs, the non-root attacker user and gcore; each part that cannot run says
- * why and is reported as skipped.
+ * Needs root for the tmpfs, the non-root attacker user, gcore and the daemon sections; each part
+ * that cannot run says why and is reported as skipped.
  *
  * Permissions: -A.
  */
@@ -18,6 +20,14 @@ import { unseal } from "../lib/crypto/seal.ts";
 import { scramblePoolPassword } from "../lib/crypto/scramble.ts";
 import { generateCases, runFuzz } from "./fuzz.ts";
 import { machineDescription, markdownTable } from "./report.ts";
+import {
+  type AttackFigures,
+  daemonAttackSection,
+  type DaemonCrashFigures,
+  daemonCrashSection,
+  type SectionIo,
+} from "./reliability_daemon.ts";
+import { forgedTokenSection, type TokenFigures } from "./reliability_tokens.ts";
 import {
   baseEnv,
   credentialFiles,
@@ -112,6 +122,9 @@ const figures = {
   secretChecks: 0,
   fuzzCases: 0,
   fuzzBroken: 0,
+  daemonAttack: null as AttackFigures | null,
+  daemonCrash: null as DaemonCrashFigures | null,
+  tokens: null as TokenFigures | null,
 };
 
 /** Failed properties (each one fails the run). */
@@ -1419,6 +1432,72 @@ async function hardeningSection(options: Options): Promise<void> {
   );
 }
 
+// ---- 9-11. the daemon: under attack, crash safety, forged tokens (scripts/reliability_*.ts) ----
+
+function sectionIo(options: Options): SectionIo {
+  return {
+    quick: options.quick,
+    fail,
+    skip: (reason) => skipped.push(reason),
+    report: (...lines) => report.push(...lines),
+  };
+}
+
+/** Summary rows of the daemon sections (a dash for a section that did not run). */
+function daemonSummary(): (string | number)[][] {
+  const a = figures.daemonAttack;
+  const c = figures.daemonCrash;
+  const t = figures.tokens;
+  const dash = "-";
+  return [
+    [
+      "daemon under attack: hostile requests / connections",
+      a ? `${a.hostileRequests} / ${a.hostileConnections}` : dash,
+    ],
+    [
+      "daemon under attack: legitimate requests / succeeded (worst latency)",
+      a ? `${a.legitRequests} / ${a.legitSucceeded} (${a.legitWorstMs.toFixed(0)} ms)` : dash,
+    ],
+    [
+      "daemon under a connection churn: legitimate requests / succeeded (not a property)",
+      a ? `${a.churnRequests} / ${a.churnSucceeded}` : dash,
+    ],
+    [
+      "daemon under attack: answers afterwards / data intact",
+      a ? `${a.answersAfterwards ? "yes" : "no"} / ${a.dataIntact ? "yes" : "no"}` : dash,
+    ],
+    [
+      "daemon kills (SIGKILL) sent / landed with an add in flight / inside the write window",
+      c ? `${c.kills} / ${c.killsInFlight} / ${c.killsInWriteWindow}` : dash,
+    ],
+    ["credentials neither old nor new after a daemon kill", c ? c.partial : dash],
+    ["temp files left after the next add through the daemon", c ? c.debrisAfterNextAdd : dash],
+    [
+      "adds through the daemon during SIGTERM: sent / acknowledged",
+      c ? `${c.sigtermAdds} / ${c.sigtermAcknowledged}` : dash,
+    ],
+    [
+      "lost acknowledged writes through the daemon (SIGKILL and SIGTERM)",
+      c ? c.lostAcknowledged + c.sigtermLost : dash,
+    ],
+    ["forged tokens and requests tried / accepted", t ? `${t.tried} / ${t.accepted}` : dash],
+    [
+      "forged tokens refused with the expected reason",
+      t ? `${t.refusedAsExpected} of ${t.tried}` : dash,
+    ],
+    [
+      "daemon exits / internal errors under forged tokens",
+      t ? `${t.crashes} / ${t.internalErrors}` : dash,
+    ],
+    ["valid token served after the forgeries", t ? (t.validServedAtEnd ? "yes" : "no") : dash],
+    ["forged requests handled per second", t ? t.perSecond : dash],
+    [
+      "failed authentications before 429 (default limit) / median 429 answer",
+      t ? `${t.limiterFailuresBefore429} / ${t.limiter429Ms.toFixed(1)} ms` : dash,
+    ],
+  ];
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 const options = parseOptions(Deno.args);
@@ -1432,6 +1511,15 @@ const sections: [string, () => Promise<void>][] = [
   ["secrets", () => secretsSection(options)],
   ["fuzz", () => fuzzSection(options)],
   ["hardening", () => hardeningSection(options)],
+  ["daemon under attack", async () => {
+    figures.daemonAttack = await daemonAttackSection(sectionIo(options));
+  }],
+  ["daemon crash safety", async () => {
+    figures.daemonCrash = await daemonCrashSection(sectionIo(options));
+  }],
+  ["forged tokens", async () => {
+    figures.tokens = await forgedTokenSection(sectionIo(options));
+  }],
 ];
 const ran: string[] = [];
 for (const [name, run] of sections) {
@@ -1478,6 +1566,7 @@ const summary = table(["figure", "value"], [
   ["changes made by refused attacks", figures.attackChanges],
   ["secret checks / leaks", `${figures.secretChecks} / ${figures.secretLeaks}`],
   ["fuzz cases run / broken", `${figures.fuzzCases} / ${figures.fuzzBroken}`],
+  ...daemonSummary(),
 ]);
 const document = [
   "# Reliability and security",

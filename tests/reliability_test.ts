@@ -1,13 +1,20 @@
 /**
  * The bounded subset of the reliability suite (scripts/reliability.ts --quick): kills, 32
  * concurrent processes, full disk, filesystem attacks, hostile input and secret checks, all
- * against the real program. The full run (`deno task reliability`) writes RELIABILITY.md.
+ * against the real program; and a real daemon under attack, killed mid-add, stopped under load,
+ * and sent 400 forged tokens. The full run (`deno task reliability`) writes RELIABILITY.md.
  */
 
 import assert from "node:assert/strict";
-import { REPO } from "../testing/harness.ts";
+import { IS_ROOT, REPO } from "../testing/harness.ts";
 
-Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak", async () => {
+/** The value cell of a summary row, or null when the row is missing. */
+function summaryValue(report: string, figure: string): string | null {
+  const line = report.split("\n").find((l) => l.startsWith(`| ${figure} | `));
+  return line === undefined ? null : line.slice(`| ${figure} | `.length, -" |".length);
+}
+
+Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak, no forgery", async () => {
   const dir = await Deno.makeTempDir({ prefix: "csc-reliability-test-" });
   try {
     const out = `${dir}/RELIABILITY.md`;
@@ -16,10 +23,13 @@ Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak
       stdout: "piped",
       stderr: "piped",
     }).output();
-    const stdout = new TextDecoder().decode(run.stdout);
-    assert.equal(run.code, 0, stdout + new TextDecoder().decode(run.stderr));
-    const report = await Deno.readTextFile(out);
-    assert.match(report, /Result: \*\*every property held\*\*/);
+    const output = new TextDecoder().decode(run.stdout) + new TextDecoder().decode(run.stderr);
+    const report = await Deno.readTextFile(out).catch(() => null);
+    assert.ok(report !== null, `no report was written:\n${output}`);
+    // Figure by figure first (a failure names the property), then the overall result.
+    const failures = report.includes("## Failures")
+      ? report.slice(report.indexOf("## Failures"))
+      : "";
     for (
       const zero of [
         "partial or lost credentials after a kill",
@@ -44,13 +54,68 @@ Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak
     assert.equal(planned, 96);
     assert.equal(answered, planned);
     assert.match(report, /\| fuzz cases run \/ broken \| 300 \/ 0 \|/);
-    assert.match(report, /\| sections run \| 8 of 8 \|/);
+    assert.match(report, /\| sections run \| 11 of 11 \|/);
     const [tried, refused] = /\| attacks tried \/ refused \| (\d+) \/ (\d+)/.exec(report)!.slice(1);
     assert.equal(tried, refused);
     const [htried, hrefused] = /\| hostile inputs tried \/ refused \| (\d+) \/ (\d+)/.exec(report)!
       .slice(1);
     assert.equal(htried, hrefused);
     assert.match(report, /\| secret checks \/ leaks \| \d+ \/ 0 \|/);
+
+    // The daemon sections need root (a daemon owning a root store, real users as clients).
+    const value = (figure: string) => {
+      const v = summaryValue(report, figure);
+      assert.notEqual(v, null, `no summary row "${figure}"`);
+      return v!;
+    };
+    if (!IS_ROOT) {
+      assert.equal(value("forged tokens and requests tried / accepted"), "-");
+      assert.match(report, /- forged tokens: needs root/);
+      assert.equal(run.code, 0, output);
+      assert.match(report, /Result: \*\*every property held\*\*/);
+      return;
+    }
+    // Forged tokens: none accepted, each refused for its reason, the daemon alive and serving.
+    const [forged, accepted] = value("forged tokens and requests tried / accepted").split(" / ")
+      .map(Number);
+    assert.equal(forged, 400);
+    assert.equal(accepted, 0);
+    assert.equal(value("forged tokens refused with the expected reason"), "400 of 400");
+    assert.equal(value("daemon exits / internal errors under forged tokens"), "0 / 0");
+    assert.equal(value("valid token served after the forgeries"), "yes");
+    assert.match(
+      value("failed authentications before 429 (default limit) / median 429 answer"),
+      /^10 \/ /,
+    );
+    // Through the daemon: no acknowledged write lost to SIGKILL or SIGTERM, no torn credential.
+    assert.equal(value("lost acknowledged writes through the daemon (SIGKILL and SIGTERM)"), "0");
+    assert.equal(value("credentials neither old nor new after a daemon kill"), "0");
+    assert.equal(value("temp files left after the next add through the daemon"), "0");
+    const [kills, inFlight] = value(
+      "daemon kills (SIGKILL) sent / landed with an add in flight / inside the write window",
+    ).split(" / ").map(Number);
+    assert.equal(kills, 10);
+    assert.ok(inFlight >= 1, "no kill landed while an add was in flight");
+    const [sigtermAdds, sigtermAcknowledged] = value(
+      "adds through the daemon during SIGTERM: sent / acknowledged",
+    ).split(" / ").map(Number);
+    assert.equal(sigtermAdds, 32);
+    assert.ok(sigtermAcknowledged >= 1, "no add was acknowledged around the SIGTERM");
+    // Under attack: the legitimate user was served, every time, and the data held.
+    const legit = /^(\d+) \/ (\d+) \(\d+ ms\)$/.exec(
+      value("daemon under attack: legitimate requests / succeeded (worst latency)"),
+    );
+    assert.ok(legit, "no legitimate-user figures");
+    const [requests, succeeded] = legit.slice(1).map(Number);
+    assert.ok(requests >= 20, `only ${requests} legitimate requests during the attack`);
+    assert.equal(
+      succeeded,
+      requests,
+      `the legitimate user was refused during the attack:\n${failures}`,
+    );
+    assert.equal(value("daemon under attack: answers afterwards / data intact"), "yes / yes");
+    assert.equal(run.code, 0, output);
+    assert.match(report, /Result: \*\*every property held\*\*/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
