@@ -142,23 +142,15 @@ export async function sendLocal<T>(
   call: DaemonCall<T>,
 ): Promise<T> {
   const where = `the condor_store_cred daemon on ${quote(socket)}`;
-  let conn: Deno.Conn;
+  let proof: Proof;
   try {
-    conn = await Deno.connect({ transport: "unix", path: socket });
+    proof = await prove(socket, challengeDir, where);
   } catch (error) {
     call.wipe();
-    throw new StoreError(
-      "unreachable",
-      `no condor_store_cred daemon answers on ${quote(socket)}: ` +
-        `${(error as Error).message.replace(/: \w+ '.*'$/, "")}`,
-      { remedy: "ask an administrator to start it (systemctl start condor_store_cred)" },
-    );
+    throw error;
   }
-  let cleanup = () => {};
+  const { conn, reader, challenge } = proof;
   try {
-    const reader = new ConnReader(conn);
-    const challenge = decodeChallenge(await askChallenge(conn, reader));
-    cleanup = answerChallenge(challenge, challengeDir);
     const body = {
       version: PROTOCOL_VERSION,
       challenge: { id: challenge.id, nonce: challenge.nonce },
@@ -171,14 +163,73 @@ export async function sendLocal<T>(
     throw failure(error, where);
   } finally {
     call.wipe();
-    cleanup();
+    proof.cleanup();
+    close(conn);
+  }
+}
+
+function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/** A connection with an answered challenge, ready for its request. */
+interface Proof {
+  readonly conn: Deno.Conn;
+  readonly reader: ConnReader;
+  readonly challenge: { readonly id: string; readonly nonce: string };
+  /** Removes the challenge file. */
+  readonly cleanup: () => void;
+}
+
+/** True for a failure that a busy daemon causes and a second try may not meet. */
+function transient(error: unknown): boolean {
+  return error instanceof Deno.errors.WouldBlock || error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe || error instanceof HttpError ||
+    /temporarily unavailable|os error 11\b/i.test((error as Error)?.message ?? "");
+}
+
+/**
+ * Connects and answers an identity challenge. Nothing is sent before that, so when a busy daemon
+ * drops the connection or its listen queue is full (a flood of connections), it tries again, for
+ * up to about 5 seconds. A socket nobody listens on fails at once.
+ */
+async function prove(socket: string, challengeDir: string, where: string): Promise<Proof> {
+  for (let wait = 50;; wait *= 2) {
+    let conn: Deno.Conn;
     try {
-      conn.close();
-    } catch {
-      // Already closed.
+      conn = await Deno.connect({ transport: "unix", path: socket });
+    } catch (error) {
+      if (transient(error) && wait <= 2000) {
+        await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * wait));
+        continue;
+      }
+      throw new StoreError(
+        "unreachable",
+        `no condor_store_cred daemon answers on ${quote(socket)}: ` +
+          `${(error as Error).message.replace(/: \w+ '.*'$/, "")}`,
+        { remedy: "ask an administrator to start it (systemctl start condor_store_cred)" },
+      );
+    }
+    try {
+      const reader = new ConnReader(conn);
+      const challenge = decodeChallenge(await askChallenge(conn, reader));
+      const cleanup = answerChallenge(challenge, challengeDir);
+      return { conn, reader, challenge, cleanup };
+    } catch (error) {
+      close(conn);
+      if (transient(error) && wait <= 2000) {
+        await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * wait));
+        continue;
+      }
+      throw failure(error, where);
     }
   }
 }
+
 /** Options of `sendRemote`. */
 export interface RemoteOptions {
   readonly host: string;
