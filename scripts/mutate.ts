@@ -218,6 +218,63 @@ export const MUTATIONS: readonly Mutation[] = [
     tests: ["service_test.ts"],
     filter: "refuses",
   },
+  {
+    behaviour: "the daemon's identity file must hold the challenge's nonce",
+    file: "lib/daemon/challenge.ts",
+    from: "    if (diff !== 0) throw refuse(",
+    to: "    if (diff !== 0 && false) throw refuse(",
+    tests: ["daemon_test.ts"],
+    filter: "moved onto a challenge",
+  },
+  {
+    behaviour: "the daemon's identity file must not be writable by others",
+    file: "lib/daemon/challenge.ts",
+    from: "  if ((info.mode! & 0o022) !== 0) {",
+    to: "  if ((info.mode! & 0o022) !== 0 && false) {",
+    tests: ["daemon_test.ts"],
+    filter: "moved onto a challenge",
+  },
+  {
+    behaviour: "the daemon refuses a challenge answered with another nonce",
+    file: "lib/daemon/challenge.ts",
+    from: "    if (!equalText(pending.nonce, nonce)) {",
+    to: "    if (!equalText(pending.nonce, pending.nonce)) {",
+    tests: ["daemon_test.ts"],
+    filter: "faked identity",
+  },
+  {
+    behaviour: "the service enforces credential limits whoever calls it",
+    file: "lib/store/service.ts",
+    from: '    if (request.action === "add") checkCredential(request.type, request.credential);',
+    to: "",
+    tests: ["daemon_test.ts"],
+    filter: "enforces the credential limits",
+  },
+  {
+    behaviour: "no caller can forge a line of the daemon's log (line breaks are escaped)",
+    file: "lib/errors.ts",
+    from: 'if (c === "\\n") return "\\\\n";',
+    to: 'if (c === "\\n") return "\\n";',
+    tests: ["daemon_test.ts"],
+    filter: "enforces the credential limits",
+  },
+  {
+    behaviour: "Kerberos and OAuth of another domain are refused through the daemon",
+    file: "lib/store/service.ts",
+    from: '  if (!target.pool && type !== "password" && target.domain !== domain) {',
+    to: "  if (false) {",
+    tests: ["service_test.ts"],
+    filter: "refuses",
+  },
+  {
+    behaviour: "a bare CRED_SUPER_USERS name is a user of this domain only",
+    file: "lib/store/service.ts",
+    from:
+      '  return list.includes(caller.name) && caller.domain === (config.get("UID_DOMAIN") ?? "");',
+    to: "  return list.includes(caller.name);",
+    tests: ["remote_test.ts"],
+    filter: "domain counts",
+  },
 ];
 
 interface Options {
