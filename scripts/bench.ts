@@ -282,7 +282,11 @@ interface Spool {
   readonly env: Record<string, string>;
 }
 
-/** A spool with its configuration (plus `extra` lines) and its own DENO_DIR. */
+/**
+ * A spool with its configuration (plus `extra` lines) and its own DENO_DIR. CONDOR_IDS = 0.0
+ * names the condor account, so the layout is the packaged one (directories 2770) whether or not
+ * a `condor` user exists while the benchmark runs (tests create and remove one).
+ */
 async function makeSpool(dir: string, extra: string[] = []): Promise<Spool> {
   await Deno.mkdir(`${dir}/spool`, { recursive: true, mode: 0o700 });
   await Deno.chmod(dir, 0o755);
@@ -295,6 +299,7 @@ async function makeSpool(dir: string, extra: string[] = []): Promise<Spool> {
       `SEC_CREDENTIAL_DIRECTORY_OAUTH = ${dir}/spool/oauth`,
       `SEC_CREDENTIAL_DIRECTORY_PWD = ${dir}/spool/pwd`,
       `UID_DOMAIN = ${DOMAIN}`,
+      "CONDOR_IDS = 0.0",
       ...extra,
       "",
     ].join("\n"),
@@ -1538,6 +1543,11 @@ try {
       ],
       ["runtime flags", `\`${SHIPPED_FLAGS.join(" ")}\` (lib/permissions.ts)`],
       ["run as", "`deno run --quiet <flags> condor_store_cred.js …`, from `/`, clean environment"],
+      [
+        "spools",
+        "temp directories on the temp filesystem; CONDOR_IDS = 0.0 (the packaged layout, " +
+        "directories 2770, whether or not a condor user exists)",
+      ],
     ]),
     "",
     "## Findings",
