@@ -1100,6 +1100,7 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
     const p99Target = unixAdd.p99 < 20 && unixQuery.p99 < 20;
     // Little's law: with `clients` requests always in flight, the mean latency is clients / rate.
     const littleAdd = (clients / unixAdd.perSecond) * 1000;
+    const littleQuery = (clients / unixQuery.perSecond) * 1000;
     const workers = 4;
     const fsyncBound = workers / ((fsync.file + fsync.dir) / 1000);
     ctx.findings.push(
@@ -1143,14 +1144,23 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
         note: `${loadNote} Adds are add-oauth -P of an access token (durable: temp file fsync, ` +
           "rename, directory fsync), root acting for 64 users u0…u63 (one lock each); queries " +
           "are query-oauth -s of the same users.\n\nWhat limits them: (1) two cores shared by " +
-          "the daemon and its load generator (see the CPU columns: together they " +
-          `use most of both cores). (2) fsync: here a file fsync takes ${ms(fsync.file)} ms and ` +
-          `a directory fsync ${ms(fsync.dir)} ms (median); each add makes both in a store ` +
-          `worker, so ${workers} workers cannot pass ~${perSecond(fsyncBound)} adds/s on ` +
-          "fsync alone. (3) Little's law: with 64 requests always in flight, the mean latency " +
-          `is 64 / throughput: ${ms(littleAdd)} ms at ${perSecond(unixAdd.perSecond)} adds/s, ` +
-          "so a p99 under 20 ms needs more than 3,200 adds/s even with no variance; the p99 " +
-          "target is reachable at this concurrency only for queries, or with fewer clients.",
+          `the daemon and its load generator: during the adds the daemon used ${
+            unixAdd.daemonCpu.toFixed(2)
+          } cores and the load generator ${unixAdd.cpu.toFixed(2)} (the machine ` +
+          `${unixAdd.machineCpu.toFixed(2)}); during the queries ${
+            unixQuery.daemonCpu.toFixed(2)
+          }, ${unixQuery.cpu.toFixed(2)} and ${unixQuery.machineCpu.toFixed(2)}. (2) fsync: ` +
+          `here a file fsync takes ${ms(fsync.file)} ms and a directory fsync ${
+            ms(fsync.dir)
+          } ms (median); each add makes both in a store worker, so ${workers} workers cannot ` +
+          `pass ~${perSecond(fsyncBound)} adds/s on fsync alone. (3) Little's law: with ` +
+          `${clients} requests always in flight, the mean latency is ${clients} / throughput: ` +
+          `${ms(littleAdd)} ms at ${perSecond(unixAdd.perSecond)} adds/s, so an add p99 under ` +
+          `20 ms needs more than ${perSecond(clients / 0.02)} adds/s even with no variance; ` +
+          `for queries the mean is ${ms(littleQuery)} ms at ${
+            perSecond(unixQuery.perSecond)
+          }/s, so their p99 is set by how evenly the two cores serve the ${clients} clients. ` +
+          "With fewer clients in flight the same throughput gives proportionally lower latency.",
         header: [
           "workload",
           "requests/s",
