@@ -1,47 +1,181 @@
 /**
- * The benchmark script runs end to end in its quick mode and writes a report with every
- * section and numeric ratios. No timing is asserted: timing belongs to the benchmark itself.
+ * The benchmark script runs end to end in its quick mode and writes a report with every section
+ * and numeric figures; it measures a bundle built from this source (byte for byte what `deno task
+ * bundle` builds) with the flags of lib/permissions.ts; a measured run that fails fails it. No
+ * timing is asserted: timing belongs to the benchmark itself.
  */
 
 import assert from "node:assert/strict";
+import * as permissions from "../lib/permissions.ts";
 import { REPO } from "../testing/harness.ts";
+import { NEEDS_ROOT } from "../testing/users.ts";
 
-Deno.test("scripts/bench.ts --quick writes a complete report", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "csc-bench-test-" });
-  try {
-    const out = `${dir}/BENCHMARKS.md`;
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${REPO}/scripts/bench.ts`, "--quick", "--no-baselines", "--out", out],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
-    const report = await Deno.readTextFile(out);
-    for (
-      const heading of [
-        "## Machine",
-        "## Findings",
-        "## Latency per action (bundle, in-process, durable writes)",
-        "## Forms of the program",
-        "## Scale: median ms with N other users stored",
-        "## Timeline of one add-oauth -P -d (median of 21 runs)",
-      ]
-    ) assert.ok(report.includes(heading), heading);
-    // Every action row has a median, a p95 and a ratio.
-    for (
-      const action of ["add -c (pool password)", "add-krb", "query-oauth -s", "delete-oauth -s"]
-    ) {
+const decoder = new TextDecoder();
+
+async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO}/scripts/bench.ts`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** The sha256 of the bundle `deno task bundle` builds from this source (run in the repository). */
+async function bundleDigest(dir: string): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO}/scripts/bundle.ts`, "--out", `${dir}/condor_store_cred.js`],
+    cwd: REPO,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, decoder.decode(out.stderr));
+  return /sha256 ([0-9a-f]{64})/.exec(decoder.decode(out.stdout))![1];
+}
+
+const N = String.raw`\d+\.\d`;
+const RATE = String.raw`\d{1,3}(,\d{3})*`;
+const CORES = String.raw`\d\.\d\d`;
+const escape = (s: string) => s.replace(/[()[\]{}.*+?^$|\\]/g, "\\$&");
+
+/** Asserts a table row: its first cell, then cells matching `cells` (regex sources). */
+function assertRow(report: string, first: string, cells: string[]): void {
+  const row = new RegExp(`^\\| ${escape(first)} \\| ${cells.join(" \\| ")} \\|$`, "m");
+  assert.match(report, row, `row "${first}"`);
+}
+
+Deno.test({
+  name: "scripts/bench.ts --quick writes a complete report of the fresh bundle (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "csc-bench-test-" });
+    try {
+      const out = `${dir}/BENCHMARKS.md`;
+      const run = await bench(["--quick", "--no-baselines", "--out", out]);
+      assert.equal(run.code, 0, run.stderr);
+      const report = await Deno.readTextFile(out);
+      for (
+        const heading of [
+          "## Machine",
+          "## What was measured",
+          "## Findings",
+          "## Latency per action (bundle, in-process, durable writes)",
+          "## Forms of the program",
+          "## Cold code cache",
+          "## Credmon: add with a pid file to signal",
+          "## V8 flag experiment",
+          "## Scale: median ms with N other users stored",
+          "## Daemon over the Unix socket",
+          "## Remote daemon over TLS",
+          "## Daemon: spawn-to-answer of one client process",
+          "## Timeline of one add-oauth -P -d (median of 21 runs)",
+          "## Timeline of one query-oauth -s -d (median of 21 runs)",
+        ]
+      ) assert.ok(report.includes(`\n${heading}\n`), heading);
+
+      // What ships: this source's bundle, byte for byte, run with lib/permissions.ts's flags.
+      const digest = await bundleDigest(dir);
+      assert.match(report, new RegExp(`\\| bundle \\| .* sha256 ${digest} \\|`));
+      const flagsLine = /^\| runtime flags \| `([^`]*)` \(lib\/permissions\.ts\) \|$/m.exec(report);
+      assert.ok(flagsLine, "the runtime flags row");
+      assert.ok(flagsLine[1].startsWith(permissions.RUNTIME_PERMISSIONS.join(" ")), flagsLine[1]);
+      const v8 = (permissions as unknown as Record<string, unknown>).RUNTIME_V8_FLAGS;
+      for (const flag of Array.isArray(v8) ? v8 : []) {
+        assert.ok(flagsLine[1].includes(String(flag).replace(/^--v8-flags=/, "")), String(flag));
+      }
+
+      // Every action, both floors: median, p95 and two ratios.
+      for (
+        const name of [
+          "system calls only: query-oauth -s",
+          "system calls only: add-oauth -P",
+          "add -c (pool password)",
+          "add-krb",
+          "query-oauth -s",
+          "delete-oauth -s",
+        ]
+      ) assertRow(report, name, [N, N, `${N}\\dx`, `${N}\\dx`]);
+      assertRow(report, "deno run (empty program): start-up floor", [N, N, "1\\.00x", ""]);
+      for (const name of ["query-oauth -s (cold cache)", "add-oauth -P (.use) (cold cache)"]) {
+        assertRow(report, name, [N, N, `${N}\\dx`]);
+      }
+      for (const name of ["add-krb, credmon pid file", "add-oauth (.top), credmon pid file"]) {
+        assertRow(report, name, [N, N, `${N}\\dx`, `[+-]${N}`]);
+      }
+      for (
+        const label of [
+          "none (shipped)",
+          "--v8-flags=--no-lazy",
+          "--v8-flags=--jitless",
+          "--v8-flags=--no-lazy,--jitless",
+          "--v8-flags=--max-lazy",
+        ]
+      ) {
+        const startUp = `${N} \\(${N}\\dx\\)`;
+        const daemon = `${RATE} \\(p99 ${N}\\)`;
+        assertRow(report, label, [N, startUp, startUp, daemon, daemon]);
+      }
+      for (const name of ["durable adds (add-oauth -P)", "queries (query-oauth -s)"]) {
+        assertRow(report, name, [
+          RATE,
+          `${RATE}–${RATE}`,
+          N,
+          N,
+          "[^|]+",
+          CORES,
+          CORES,
+          CORES,
+        ]);
+      }
+      for (const name of ["durable adds", "queries"]) {
+        assertRow(report, name, [RATE, RATE, N, N, N, N, N, N]);
+      }
+      assertRow(report, "through the socket: query-oauth -s svc, as csc_tester", [
+        N,
+        N,
+        `${N}\\dx`,
+      ]);
+
+      assert.match(report, /Latency target .*: (met|not met); the slowest action is \d+\.\d\dx\./);
+      assert.match(report, /Scale target .*: (met|not met); the largest growth is -?\d+\.\d%\./);
       assert.match(
         report,
         new RegExp(
-          `\\| ${
-            action.replace(/[()]/g, "\\$&")
-          } \\| \\d+\\.\\d \\| \\d+\\.\\d \\| \\d+\\.\\d\\dx \\|`,
+          `Daemon targets .*: durable adds ${RATE}/s \\(target ≥ 2,000: (met|not met)\\), ` +
+            `queries ${RATE}/s \\(target ≥ 10,000: (met|not met)\\), p99 ${N} ms`,
         ),
       );
+      assert.match(
+        report,
+        new RegExp(`Over TLS with IDTOKENs: ${RATE} adds/s and ${RATE} queries`),
+      );
+      // What limits the daemon, with figures measured in the run.
+      assert.match(report, new RegExp(`a file fsync takes ${N} ms and a directory fsync ${N} ms`));
+      assert.match(report, new RegExp(`Little's law: .* ${N} ms at ${RATE} adds/s`));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    assert.match(report, /Latency target .*: (met|not met); the slowest action is \d+\.\d\dx\./);
-    assert.match(report, /Scale target .*: (met|not met); the largest growth is -?\d+\.\d%\./);
+  },
+});
+
+Deno.test("scripts/bench.ts fails with the command and its stderr when a measured run fails", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-bench-test-" });
+  try {
+    const out = `${dir}/BENCHMARKS.md`;
+    // A V8 flag the runtime refuses: the first run of that candidate exits 1.
+    const run = await bench([
+      "--quick",
+      "--only",
+      "flags",
+      "--v8-candidate",
+      "--no-such-v8-flag",
+      "--out",
+      out,
+    ]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stderr, /bench failed: exit 1: .*deno run .*--v8-flags=--no-such-v8-flag /);
+    assert.match(run.stderr, /V8 did not recognize flag '--no-such-v8-flag'/);
+    assert.equal(await Deno.stat(out).then(() => true, () => false), false, "no report");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
