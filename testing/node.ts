@@ -124,6 +124,11 @@ export async function withNode<T>(
           return credmon;
         },
         async webFlow(user, provider) {
+          // The web app runs as condor, which may not read this checkout (a 0700 clone, a home
+          // directory): it runs a copy in the node's root (0755).
+          const script = `${root}/webflow.py`;
+          await Deno.copyFile(`${REPO}/testing/standins/webflow.py`, script);
+          await Deno.chmod(script, 0o644);
           const r = await sh([
             "setpriv",
             `--reuid=${condor.uid}`,
@@ -131,7 +136,7 @@ export async function withNode<T>(
             "--clear-groups",
             "--",
             "/usr/bin/python3",
-            `${REPO}/testing/standins/webflow.py`,
+            script,
             oauth,
             user,
             provider,

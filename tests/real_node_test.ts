@@ -51,7 +51,7 @@ Deno.test({
       assert.deepEqual(add, {
         code: 0,
         stdout: `${HEADER_KRB}Operation succeeded. Credential was stored on ${
-          localTime(mtime(cc))
+          localTime(mtime(cc), "UTC")
         }\n${INFO}`,
         stderr: "",
       }, await credmonLog(node, "krb"));
@@ -63,7 +63,9 @@ Deno.test({
       const query = await ok(node, ["query-krb"]);
       assert.equal(
         query.stdout,
-        `${HEADER_KRB}A credential was stored on ${localTime(mtime(cc))} and is valid.\n${INFO}`,
+        `${HEADER_KRB}A credential was stored on ${
+          localTime(mtime(cc), "UTC")
+        } and is valid.\n${INFO}`,
       );
       const other = await ok(node, ["add-krb", "-u", "alice@node.example", "-i", "-"], "A");
       assert.match(other.stdout, /Operation succeeded\. Credential was stored on /);
@@ -128,7 +130,10 @@ Deno.test({
       // -P stores the access token itself; no signal.
       const p = await ok(node, ["add-oauth", "-s", "tok", "-P", "-i", "-"], "AT");
       const tokUse = await Deno.lstat(`${node.oauth}/root/tok.use`);
-      assert.match(p.stdout, new RegExp(`Credential was stored on ${localTime(mtime(tokUse))}\n`));
+      assert.match(
+        p.stdout,
+        new RegExp(`Credential was stored on ${localTime(mtime(tokUse), "UTC")}\n`),
+      );
       assert.equal(await credmon.hups(), 2);
 
       // A LOCAL: Kerberos credential asks the OAuth local issuer, whose credmon is signalled.
