@@ -219,10 +219,10 @@ export const MUTATIONS: readonly Mutation[] = [
     filter: "refuses",
   },
   {
-    behaviour: "the daemon's identity file must hold the challenge's nonce",
+    behaviour: "the daemon's identity file must carry the time the challenge's nonce names",
     file: "lib/daemon/challenge.ts",
-    from: "    if (diff !== 0) throw refuse(",
-    to: "    if (diff !== 0 && false) throw refuse(",
+    from: "  if (info.mtime?.getTime() !== challengeTime(nonce)) {",
+    to: "  if (false) {",
     tests: ["daemon_test.ts"],
     filter: "moved onto a challenge",
   },
@@ -233,6 +233,17 @@ export const MUTATIONS: readonly Mutation[] = [
     to: "  if ((info.mode! & 0o022) !== 0 && false) {",
     tests: ["daemon_test.ts"],
     filter: "moved onto a challenge",
+  },
+  {
+    behaviour: "a wrong nonce does not use up someone else's pending challenge",
+    file: "lib/daemon/challenge.ts",
+    from: `    const pending = this.#pending.get(id);
+    if (pending === undefined) throw refuse(`,
+    to: `    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    if (pending === undefined) throw refuse(`,
+    tests: ["daemon_test.ts"],
+    filter: "faked identity",
   },
   {
     behaviour: "the daemon refuses a challenge answered with another nonce",

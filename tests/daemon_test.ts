@@ -20,6 +20,7 @@ import {
 } from "../testing/harness.ts";
 import { NEEDS_ROOT, nonRootUsers, type TestUser } from "../testing/users.ts";
 import { connectWire, rawExchange } from "../testing/wire.ts";
+import { challengeTime } from "../lib/daemon/challenge.ts";
 
 const DOMAIN = "test.example";
 
@@ -53,9 +54,17 @@ async function shellAs(user: TestUser, command: string): Promise<void> {
   if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
 }
 
-/** Answers a challenge as `user` would: its file, holding its nonce. */
+/** `touch -d` argument for a time in milliseconds. */
+function touchTime(ms: number): string {
+  return `@${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, "0")}`;
+}
+
+/** Answers a challenge as `user` would: its file, with the time its nonce names. */
 function write(user: TestUser, c: { nonce: string; path: string }): Promise<void> {
-  return shellAs(user, `umask 077 && printf %s '${c.nonce}' > ${c.path}`);
+  return shellAs(
+    user,
+    `umask 077 && touch ${c.path} && touch -d ${touchTime(challengeTime(c.nonce))} ${c.path}`,
+  );
 }
 
 /** The sequence of everything a user does with their own credentials. */
@@ -259,6 +268,9 @@ Deno.test({
           401,
           "the identity challenge's nonce is not the one issued with it",
         ]);
+        // Whoever knows a pending id (it is in the file name) cannot cancel it with a wrong nonce:
+        // its owner's answer still works.
+        assert.equal((await answer(theirs)).status, 200);
         // Expired (lifetime 1 s).
         const late = await challenge();
         await write(attacker, late);
@@ -588,7 +600,7 @@ Deno.test({
         (r.body.error as { message: string }).message;
       try {
         // The victim's own file, one link, 0600: the attacker may rename it (the directory is
-        // theirs to write) but cannot make it hold the nonce.
+        // theirs to write) but cannot give it the challenge's time (only its owner may).
         await shellAs(tester, `umask 077 && echo mine > ${shared}/victim`);
         const moved = await challenge();
         await shellAs(attacker, `mv ${shared}/victim ${moved.path}`);
@@ -596,7 +608,7 @@ Deno.test({
         let r = await answer(moved);
         assert.deepEqual([r.status, message(r)], [
           401,
-          "the identity challenge file does not hold the challenge's nonce",
+          "the identity challenge file does not carry the challenge's time",
         ]);
         // The victim's file that others may write: the attacker writes the nonce into it.
         await shellAs(
@@ -828,10 +840,15 @@ Deno.test({
           stdin: "SECRET-ACCESS-TOKEN",
         });
         assert.equal(r.code, 0, r.stderr);
+        const list = await runCli(["list"], { env: daemon.env, user: tester });
+        assert.equal(list.code, 0, list.stderr);
       } finally {
         log = (await daemon.stop()).log;
       }
       assert.match(log, / debug: store-\d: wrote .*\/csc_tester\/svc\.use\n/);
+      // A listing reads every file of a user: it runs in a worker too, never on the thread that
+      // serves everyone's connections.
+      assert.match(log, / debug: store-\d: listed 1 credentials of "csc_tester@test\.example"\n/);
       assert.equal(log.includes("SECRET-ACCESS-TOKEN"), false);
     });
   },
@@ -880,6 +897,65 @@ Deno.test({
           [],
         );
       } finally {
+        await daemon.stop();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "request bodies are bounded: a challenge's is small, large ones share a budget answered 503 beyond it, freed when their connections go (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool);
+      const head = (path: string, length: number) =>
+        new TextEncoder().encode(
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n`,
+        );
+      const held: Deno.Conn[] = [];
+      try {
+        // A challenge request with a 2 KiB body is refused before the body is read.
+        const big = await rawExchange(daemon.socket, head("/v1/challenge", 2048), 2000);
+        assert.match(big, /^HTTP\/1\.1 413 /);
+        // 128 connections announce 2 MiB bodies and send nothing more: 256 MiB, the budget.
+        for (let i = 0; i < 128; i++) {
+          const conn = await Deno.connect({ transport: "unix", path: daemon.socket });
+          await conn.write(head("/v1/request", 2 * 1024 * 1024));
+          held.push(conn);
+        }
+        // Each head is read as soon as it comes: wait until the daemon has seen them all.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const refused = await rawExchange(
+          daemon.socket,
+          head("/v1/request", 2 * 1024 * 1024),
+          2000,
+        );
+        assert.match(refused, /^HTTP\/1\.1 503 /);
+        assert.match(refused, /busy reading other large requests; retry/);
+        // Small requests are not held up.
+        const health = await rawExchange(
+          daemon.socket,
+          new TextEncoder().encode("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"),
+          2000,
+        );
+        assert.match(health, /^HTTP\/1\.1 200 /);
+        for (const conn of held.splice(0)) conn.close();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        // Their budget is back: the same announcement is now read (and then refused for what it
+        // is, an unproven request), not turned away as busy.
+        const conn = await Deno.connect({ transport: "unix", path: daemon.socket });
+        held.push(conn);
+        await conn.write(head("/v1/request", 16));
+        await conn.write(new TextEncoder().encode('{"version":1}   '));
+        const answer = new Uint8Array(4096);
+        const n = await conn.read(answer);
+        assert.match(new TextDecoder().decode(answer.subarray(0, n ?? 0)), /^HTTP\/1\.1 401 /);
+        const again = await rawExchange(daemon.socket, head("/v1/request", 2 * 1024 * 1024), 1000);
+        assert.doesNotMatch(again, /^HTTP\/1\.1 503 /);
+      } finally {
+        for (const conn of held) conn.close();
         await daemon.stop();
       }
     });

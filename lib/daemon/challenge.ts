@@ -1,24 +1,27 @@
 /**
  * Proving who the caller is on the Unix socket (README "The daemon", after HTCondor's FS method):
  * the daemon names a fresh, single-use, short-lived path in a sticky, world-writable directory;
- * the client creates it exclusively and writes the challenge's nonce into it; the daemon requires
- * a regular file with one link, not writable by group or others, holding exactly that nonce, and
- * takes its owner as the caller. Deno has no SO_PEERCRED, and FFI would escape the permission
- * sandbox, so the kernel's file ownership is the proof.
+ * the client creates it exclusively and sets its modification time to a value derived from the
+ * challenge's nonce; the daemon `lstat`s it (it never opens it) and requires a regular file with
+ * one link, not writable by group or others, with exactly that time, and takes its owner as the
+ * caller. Deno has no SO_PEERCRED, and FFI would escape the permission sandbox, so the kernel's
+ * file ownership is the proof.
  *
  * Why it holds: the name is 128 random bits sent only to the requester, so nobody can make it
  * beforehand; in a sticky directory nobody can rename another user's file onto it; a hard link
  * gives two links and a symlink is not a regular file; and a file of someone else's moved there
  * from elsewhere on the same file system (a rename needs only write access to the directories)
- * does not hold the nonce, which is 256 random bits sent only to the requester, and cannot be
- * made to: only its owner (or anyone, were it writable by others, which is refused) can write it.
- * Each name is good once, for CREDD_CHALLENGE_LIFETIME seconds, and only with its nonce.
+ * does not carry the time, 40 bits drawn from the nonce (256 random bits sent only to the
+ * requester), and cannot be given it: only a file's owner (and root) may set an arbitrary time.
+ * The daemon only `lstat`s the path, so a link swapped in makes it open nothing. Each name is good
+ * once, for CREDD_CHALLENGE_LIFETIME seconds, and only with its nonce, which is checked before the
+ * challenge is used up (knowing a pending id from the file names cancels nothing).
  *
  * Permissions: --allow-read and --allow-write on the challenge directory.
  */
 
 import { quote, StoreError } from "../errors.ts";
-import { base64UrlEncode } from "../jwt.ts";
+import { base64UrlDecode, base64UrlEncode } from "../jwt.ts";
 import { type Challenge, ProtocolError } from "./protocol.ts";
 
 /** The prefix of challenge file names. */
@@ -152,10 +155,11 @@ export class Challenges {
   }
 
   /**
-   * Proves the caller of a challenge answer: the id must be pending (it is then used up, whatever
-   * follows), the nonce must match, it must not have expired, and its path must be a regular file
-   * with one link, not writable by group or others, holding the nonce. Returns the file's owner.
-   * The file is removed. Throws ProtocolError(401).
+   * Proves the caller of a challenge answer: the id must be pending and the nonce must match
+   * (a wrong nonce leaves the challenge to its owner); the challenge is then used up, whatever
+   * follows; it must not have expired, and its path must be a regular file with one link, not
+   * writable by group or others, with the modification time the nonce gives. Returns the file's
+   * owner. The file is removed. Throws ProtocolError(401).
    */
   verify(id: unknown, nonce: unknown, now: number = Date.now()): number {
     const refuse = (why: string) => new ProtocolError(401, "not-secure", why);
@@ -163,11 +167,11 @@ export class Challenges {
       throw refuse("the request carries no identity challenge");
     }
     const pending = this.#pending.get(id);
-    this.#pending.delete(id);
     if (pending === undefined) throw refuse("the identity challenge is unknown or already used");
     if (!equalText(pending.nonce, nonce)) {
       throw refuse("the identity challenge's nonce is not the one issued with it");
     }
+    this.#pending.delete(id);
     if (pending.expires < now) throw refuse("the identity challenge has expired");
     try {
       return proveOwner(pending.path, pending.nonce, refuse);
@@ -181,7 +185,22 @@ export class Challenges {
   }
 }
 
-/** Reads a challenge file and returns its owner, or throws `refuse(why)`. */
+/**
+ * The modification time (milliseconds since the epoch) that answers a challenge: 40 bits of the
+ * nonce, from 2001 on. Only the file's owner (or root) can give a file an arbitrary time.
+ */
+export function challengeTime(nonce: string): number {
+  const bytes = base64UrlDecode(nonce) ?? new Uint8Array();
+  let value = 0;
+  for (let i = 0; i < 5; i++) value = value * 256 + (bytes[i] ?? 0);
+  return 1_000_000_000_000 + value;
+}
+
+/**
+ * Returns the owner of a challenge file, or throws `refuse(why)`. Only `lstat`: the path is the
+ * caller's to change, so the daemon never opens it (a link swapped in would make root open its
+ * target).
+ */
 function proveOwner(path: string, nonce: string, refuse: (why: string) => Error): number {
   let info: Deno.FileInfo;
   try {
@@ -194,44 +213,17 @@ function proveOwner(path: string, nonce: string, refuse: (why: string) => Error)
   if ((info.mode! & 0o022) !== 0) {
     throw refuse("the identity challenge file may be written by group or others");
   }
-  // Read and write: opening a FIFO swapped in meanwhile then returns at once instead of blocking
-  // (Linux), and the handle is checked against what was lstat'ed. Nothing is written.
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true, write: true });
-  } catch {
-    throw refuse("the identity challenge file cannot be opened");
+  if (info.mtime?.getTime() !== challengeTime(nonce)) {
+    throw refuse("the identity challenge file does not carry the challenge's time");
   }
-  try {
-    const opened = file.statSync();
-    if (
-      !opened.isFile || opened.dev !== info.dev || opened.ino !== info.ino ||
-      opened.uid !== info.uid || opened.nlink !== 1
-    ) {
-      throw refuse("the identity challenge file changed while it was read");
-    }
-    const expected = new TextEncoder().encode(nonce);
-    const content = new Uint8Array(expected.length + 1);
-    let length = 0;
-    while (length < content.length) {
-      const n = file.readSync(content.subarray(length));
-      if (n === null) break;
-      length += n;
-    }
-    let diff = length ^ expected.length;
-    for (let i = 0; i < expected.length; i++) diff |= content[i] ^ expected[i];
-    if (diff !== 0) throw refuse("the identity challenge file does not hold the challenge's nonce");
-    return opened.uid!;
-  } finally {
-    file.close();
-  }
+  return info.uid!;
 }
 
 /**
  * The client's answer to a challenge: creates its file exclusively (never through a link) with
- * mode 0600, in the challenge directory this client was configured with, and writes the nonce
- * into it. Returns a function that removes it. Throws StoreError("not-secure") for a challenge
- * outside that directory.
+ * mode 0600, in the challenge directory this client was configured with, and gives it the time the
+ * nonce names (`challengeTime`). Returns a function that removes it. Throws
+ * StoreError("not-secure") for a challenge outside that directory.
  */
 export function answerChallenge(challenge: Challenge, dir: string): () => void {
   const expected = `${dir.replace(/\/+$/, "")}/${CHALLENGE_PREFIX}${challenge.id}`;
@@ -244,9 +236,8 @@ export function answerChallenge(challenge: Challenge, dir: string): () => void {
   try {
     const file = Deno.openSync(expected, { write: true, createNew: true, mode: 0o600 });
     try {
-      const nonce = new TextEncoder().encode(challenge.nonce);
-      let written = 0;
-      while (written < nonce.length) written += file.writeSync(nonce.subarray(written));
+      const time = new Date(challengeTime(challenge.nonce));
+      file.utimeSync(time, time);
     } finally {
       file.close();
     }

@@ -49,12 +49,21 @@ export class ConnReader {
     return this.#length > 0;
   }
 
-  /** Drops the first `n` buffered bytes, zeroing what moves or goes. */
+  /**
+   * Drops the first `n` buffered bytes, zeroing what moves or goes. A buffer a large body grew is
+   * given back once that body is out, so an idle connection holds little memory.
+   */
   #consume(n: number): void {
     this.#store.copyWithin(0, n, this.#length);
     this.#store.fill(0, this.#length - n, this.#length);
     this.#length -= n;
     this.#scanned = 0;
+    if (this.#store.length > 4 * CHUNK && this.#length <= CHUNK) {
+      const small = new Uint8Array(2 * CHUNK);
+      small.set(this.#store.subarray(0, this.#length));
+      this.#store.fill(0);
+      this.#store = small;
+    }
   }
 
   async #fill(deadline: number): Promise<boolean> {
@@ -160,6 +169,11 @@ export interface ReadLimits {
   /** Milliseconds for the whole message once its first byte arrived. */
   readonly messageMs: number;
   readonly maxBody: number;
+  /**
+   * Called with a request's method, path and Content-Length before its body is read; it throws
+   * an HttpError (413, 503) to refuse the body without reading it.
+   */
+  readonly admit?: (method: string, path: string, length: number) => void;
 }
 
 /** Reads one request; null when the peer closed the connection between requests. */
@@ -178,6 +192,7 @@ export async function readRequest(
   if (!match) throw new HttpError(400, "a malformed request line");
   const headers = parseHeaders(lines);
   const length = contentLength(headers, limits.maxBody);
+  limits.admit?.(match[1], match[2], length);
   const body = await reader.readBody(length, Date.now() + limits.messageMs);
   return { method: match[1], path: match[2], status: 0, headers, body };
 }

@@ -19,7 +19,7 @@ import { isObject } from "../jwt.ts";
 import { type Caller, callerAccount, type CredRequest } from "../request.ts";
 import { type StorePath } from "../store/context.ts";
 import { storeRoot } from "../store/layout.ts";
-import { createStoreContext, performList, type Reply } from "../store/service.ts";
+import { createStoreContext, type Reply } from "../store/service.ts";
 import { AccountDb } from "../accounts.ts";
 import { Challenges, checkChallengeDirectory } from "./challenge.ts";
 import {
@@ -223,6 +223,13 @@ function describeRequest(request: CredRequest, reply: Reply): string {
   return `${request.action}-${type} for ${quote(target)}${service}: ${result}`;
 }
 
+/** The body a challenge or health request may have. */
+const CHALLENGE_BODY_BYTES = 1024;
+/** Bodies up to this size are not counted against the budget (the connection limit bounds them). */
+const SMALL_BODY_BYTES = 64 * 1024;
+/** Larger bodies (credentials) being read or handled at once, in all. */
+const LARGE_BODY_BUDGET = 256 * 1024 * 1024;
+
 /**
  * Runs the daemon until `options.stop` resolves. Returns the exit status. Throws StoreError when
  * it cannot start (insecure socket directory or store, a live daemon on the socket).
@@ -265,6 +272,26 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   const connections = new Set<Connection>();
   let stopping = false;
+  // Memory for request bodies is bounded: a challenge or health request has at most a small one,
+  // and large bodies (stored credentials) share a budget, beyond which a request is answered 503
+  // before its body is read. Small bodies are bounded by the connection limit.
+  let largeBodies = 0;
+  const admit = (_method: string, path: string, length: number) => {
+    if ((path === "/v1/challenge" || path === "/v1/health") && length > CHALLENGE_BODY_BYTES) {
+      throw new HttpError(
+        413,
+        `a ${path} request has no body larger than ${CHALLENGE_BODY_BYTES} bytes`,
+      );
+    }
+    if (length <= SMALL_BODY_BYTES) return;
+    if (largeBodies + length > LARGE_BODY_BUDGET) {
+      throw new HttpError(503, "the daemon is busy reading other large requests; retry");
+    }
+    largeBodies += length;
+  };
+  const release = (length: number) => {
+    if (length > SMALL_BODY_BYTES) largeBodies -= length;
+  };
   const inFlight = new Set<Promise<void>>();
 
   const handle = async (
@@ -332,8 +359,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       }
       const caller = await prove(request, body);
       const listRequest = decodeListRequest(body.list);
-      const ctx = createStoreContext(config, { euid, debug });
-      const reply = performList(ctx, caller, listRequest);
+      const reply = await executor.list(caller, listRequest);
       log(
         `${auth.transport} ${quote(callerAccount(caller))}: list ${listRequest.type ?? "all"} for ${
           quote(reply.user ?? "everyone")
@@ -356,21 +382,33 @@ export async function serve(options: ServeOptions): Promise<number> {
     const reader = new ConnReader(conn);
     const peer = conn.remoteAddr.transport === "tcp" ? conn.remoteAddr.hostname : "local";
     let served = 0;
+    // The large-body budget this connection holds for its current request.
+    let reserved = 0;
+    const admitHere = (method: string, path: string, length: number) => {
+      admit(method, path, length);
+      reserved = length;
+    };
     try {
       while (!stopping) {
+        release(reserved);
+        reserved = 0;
         let request: HttpMessage | null;
         try {
           request = await readRequest(reader, {
             idleMs: served === 0 ? limit.firstRequestMs : limit.idleMs,
             messageMs: limit.messageMs,
             maxBody: MAX_BODY_BYTES,
+            admit: admitHere,
           });
         } catch (error) {
           if (error instanceof HttpError && error.status !== 408) {
             log(`${auth.transport} ${peer}: refused (${error.status}): ${error.message}`);
             await writeJsonResponse(conn, error.status, {
               version: PROTOCOL_VERSION,
-              error: { code: "bad-args", message: error.message },
+              error: {
+                code: error.status === 503 ? "unreachable" : "bad-args",
+                message: error.message,
+              },
             }, false).catch(() => {});
             connections.delete(connection);
             await lingerClose(conn);
@@ -408,6 +446,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     } catch {
       // The peer went away; nothing to answer.
     } finally {
+      release(reserved);
       connections.delete(connection);
       for (const id of connection.challenges) auth.challenges?.discard(id);
       try {

@@ -8,13 +8,23 @@
 
 import { type Config, loadConfig, type LoadConfigOptions } from "../config/mod.ts";
 import { StoreError } from "../errors.ts";
-import type { Caller, CredRequest } from "../request.ts";
-import { createStoreContext, perform, type Reply } from "../store/service.ts";
-import { decodeReply, encodeReply } from "./protocol.ts";
+import type { Caller, CredRequest, ListRequest } from "../request.ts";
+import {
+  createStoreContext,
+  type ListReply,
+  perform,
+  performList,
+  type Reply,
+} from "../store/service.ts";
+import { decodeListReply, decodeReply, encodeListReply, encodeReply } from "./protocol.ts";
 
-/** Performs requests for the daemon. */
+/**
+ * Performs requests for the daemon, off the thread that serves connections (a listing reads
+ * every credential of a user, so it runs there too: one user's listings never stall others).
+ */
 export interface Executor {
   perform(caller: Caller, request: CredRequest): Promise<Reply>;
+  list(caller: Caller, request: ListRequest): Promise<ListReply>;
   close(): void;
 }
 
@@ -27,6 +37,8 @@ export function inThreadExecutor(
   return {
     perform: (caller, request) =>
       perform(createStoreContext(config, { euid, debug }), caller, request),
+    list: (caller, request) =>
+      Promise.resolve(performList(createStoreContext(config, { euid, debug }), caller, request)),
     close() {},
   };
 }
@@ -44,13 +56,20 @@ type ToWorker =
     readonly id: number;
     readonly caller: Caller;
     readonly request: CredRequest;
+  }
+  | {
+    readonly kind: "list";
+    readonly id: number;
+    readonly caller: Caller;
+    readonly request: ListRequest;
   };
 
 type FromWorker =
   | { readonly kind: "ready" }
   | { readonly kind: "failed"; readonly message: string }
   | { readonly kind: "debug"; readonly line: string }
-  | { readonly kind: "reply"; readonly id: number; readonly reply: Record<string, unknown> };
+  | { readonly kind: "reply"; readonly id: number; readonly reply: Record<string, unknown> }
+  | { readonly kind: "listed"; readonly id: number; readonly reply: Record<string, unknown> };
 
 /** True when this code runs inside a Web Worker. */
 export function inWorker(): boolean {
@@ -80,11 +99,13 @@ export function workerMain(): void {
       }
       return;
     }
-    const reply = await perform(
-      createStoreContext(config!, { euid, debug }),
-      message.caller,
-      message.request,
-    );
+    const ctx = createStoreContext(config!, { euid, debug });
+    if (message.kind === "list") {
+      const reply = performList(ctx, message.caller, message.request);
+      port.postMessage({ kind: "listed", id: message.id, reply: encodeListReply(reply) });
+      return;
+    }
+    const reply = await perform(ctx, message.caller, message.request);
     port.postMessage({ kind: "reply", id: message.id, reply: encodeReply(reply) });
   };
 }
@@ -101,7 +122,11 @@ export async function workerPool(
 ): Promise<Executor> {
   interface Slot {
     readonly worker: Worker;
-    readonly waiting: Map<number, (reply: Reply) => void>;
+    /** What each request waits for: its decoded answer, or a failure (the worker died). */
+    readonly waiting: Map<
+      number,
+      { answer: (value: unknown) => void; fail: (e: StoreError) => void }
+    >;
   }
   let next = 0;
   const slots: Slot[] = [];
@@ -120,7 +145,7 @@ export async function workerPool(
           else {
             const done = slot.waiting.get(message.id);
             slot.waiting.delete(message.id);
-            done?.(decodeReply(message.reply));
+            done?.answer(message.reply);
           }
         };
         worker.onerror = (event) => {
@@ -128,9 +153,7 @@ export async function workerPool(
           const failure = new StoreError("io", `a store worker failed: ${event.message}`);
           reject(failure);
           // Requests the worker held get an answer rather than hanging.
-          for (const done of slot.waiting.values()) {
-            done({ ok: false, error: failure, warnings: [], target: null });
-          }
+          for (const done of slot.waiting.values()) done.fail(failure);
           slot.waiting.clear();
         };
       }),
@@ -143,21 +166,42 @@ export async function workerPool(
     for (const slot of slots) slot.worker.terminate();
     throw error;
   }
+  /** Sends one message to the least busy worker (ties round-robin); resolves with its answer. */
+  const send = <T>(
+    message: (id: number) => ToWorker,
+    transfer: Transferable[],
+    decode: (reply: Record<string, unknown>) => T,
+    failed: (error: StoreError) => T,
+  ): Promise<T> => {
+    let slot = slots[next++ % slots.length];
+    for (const s of slots) if (s.waiting.size < slot.waiting.size) slot = s;
+    const id = next;
+    return new Promise((resolve) => {
+      slot.waiting.set(id, {
+        answer: (value) => resolve(decode(value as Record<string, unknown>)),
+        fail: (error) => resolve(failed(error)),
+      });
+      slot.worker.postMessage(message(id), transfer);
+    });
+  };
   return {
     perform(caller, request) {
-      // The least busy worker; ties go round-robin.
-      let slot = slots[next++ % slots.length];
-      for (const s of slots) if (s.waiting.size < slot.waiting.size) slot = s;
-      const id = next;
-      return new Promise((resolve) => {
-        slot.waiting.set(id, resolve);
-        // The credential's buffer moves to the worker: no copy stays on this thread.
-        const transfer = request.action === "add" ? [request.credential.buffer as ArrayBuffer] : [];
-        slot.worker.postMessage(
-          { kind: "perform", id, caller, request } satisfies ToWorker,
-          transfer,
-        );
-      });
+      // The credential's buffer moves to the worker: no copy stays on this thread.
+      const transfer = request.action === "add" ? [request.credential.buffer as ArrayBuffer] : [];
+      return send(
+        (id) => ({ kind: "perform", id, caller, request }),
+        transfer,
+        decodeReply,
+        (error) => ({ ok: false, error, warnings: [], target: null }),
+      );
+    },
+    list(caller, request) {
+      return send(
+        (id) => ({ kind: "list", id, caller, request }),
+        [],
+        decodeListReply,
+        (error) => ({ ok: false, error, warnings: [], user: null }),
+      );
     },
     close() {
       for (const slot of slots) slot.worker.terminate();

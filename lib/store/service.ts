@@ -326,6 +326,7 @@ export function performList(ctx: StoreContext, caller: Caller, request: ListRequ
       { type: request.type, user: account, localUser },
       poolAccount(ctx.config) ?? `${POOL_USER}@`,
     );
+    ctx.debug(`listed ${rows.length} credentials of ${quote(account ?? "everyone")}`);
     return { ok: true, rows, warnings: ctx.warnings, user: account };
   } catch (error) {
     const failure = asStoreError(error);
