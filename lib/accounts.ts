@@ -25,6 +25,16 @@ export interface CondorIds {
   readonly source: string;
 }
 
+/** True when `text` is one or more ASCII digits (a plain loop: no regular expression to compile). */
+function isDigits(text: string): boolean {
+  if (text === "") return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 /** Parses passwd(5) text. Pure. */
 export function parsePasswd(text: string): PasswdEntry[] {
   const entries: PasswdEntry[] = [];
@@ -32,10 +42,13 @@ export function parsePasswd(text: string): PasswdEntry[] {
     if (line === "" || line.startsWith("#")) continue;
     const fields = line.split(":");
     if (fields.length < 7) continue;
-    const uid = Number(fields[2]);
-    const gid = Number(fields[3]);
-    if (!/^\d+$/.test(fields[2]) || !/^\d+$/.test(fields[3])) continue;
-    entries.push({ name: fields[0], uid, gid, home: fields[5] });
+    if (!isDigits(fields[2]) || !isDigits(fields[3])) continue;
+    entries.push({
+      name: fields[0],
+      uid: Number(fields[2]),
+      gid: Number(fields[3]),
+      home: fields[5],
+    });
   }
   return entries;
 }
@@ -88,9 +101,15 @@ export function findCondorIds(
   accounts: AccountDb,
 ): CondorIds | null {
   if (condorIds !== undefined) {
-    const match = /^\s*(\d{1,10})\.(\d{1,10})\s*$/.exec(condorIds);
-    const uid = match ? Number(match[1]) : NaN;
-    const gid = match ? Number(match[2]) : NaN;
+    // `uid.gid` between white space, each 1 to 10 digits.
+    const ids = condorIds.trim();
+    const dot = ids.indexOf(".");
+    const uidText = dot < 0 ? "" : ids.slice(0, dot);
+    const gidText = dot < 0 ? "" : ids.slice(dot + 1);
+    const match = uidText.length <= 10 && gidText.length <= 10 && isDigits(uidText) &&
+      isDigits(gidText);
+    const uid = match ? Number(uidText) : NaN;
+    const gid = match ? Number(gidText) : NaN;
     if (!match || uid > 0xfffffffe || gid > 0xfffffffe) {
       throw new CondorIdsError(
         `CONDOR_IDS is ${quote(condorIds)}; it must be the condor account's uid and gid as ` +

@@ -81,6 +81,7 @@ export class StoreError extends Error {
  * colours. Printable text, including non-ASCII letters, is kept.
  */
 export function printable(value: string): string {
+  if (!hasControl(value)) return value;
   // deno-lint-ignore no-control-regex
   return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     const code = c.charCodeAt(0);
@@ -91,6 +92,18 @@ export function printable(value: string): string {
       ? `\\u${code.toString(16).padStart(4, "0")}`
       : `\\x${code.toString(16).padStart(2, "0")}`;
   });
+}
+
+/**
+ * True when `value` has a character `printable` escapes. A loop, so that the common clean string
+ * costs no regular expression (compiled on first use).
+ */
+function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
+  }
+  return false;
 }
 
 /** Quotes a user-supplied value for a message: double quotes, control characters escaped. */

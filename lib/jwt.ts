@@ -41,14 +41,44 @@ export function parseJson(input: Uint8Array | string): unknown {
   } catch {
     return undefined;
   }
-  // Only text that starts like JSON is parsed: a cheap test that spares a thrown exception
-  // for the common non-JSON token.
-  if (!/^\s*[[{"\-0-9tfn]/.test(text)) return undefined;
+  // Only text that can be JSON is parsed: a thrown SyntaxError costs far more than these tests,
+  // and most tokens (a JWT, an opaque string) are not JSON.
+  if (!mayBeJson(text)) return undefined;
   try {
     return JSON.parse(text);
   } catch {
     return undefined;
   }
+}
+
+/** JSON's white space (RFC 8259): space, tab, line feed, carriage return. */
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * False when `JSON.parse(text)` certainly throws: the text between JSON white space must be an
+ * object, array or string with its closing character, a literal, or a number. True does not
+ * promise valid JSON.
+ */
+function mayBeJson(text: string): boolean {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isJsonSpace(text.charCodeAt(start))) start++;
+  while (end > start && isJsonSpace(text.charCodeAt(end - 1))) end--;
+  if (start === end) return false;
+  const first = text[start];
+  const last = text[end - 1];
+  if (first === "{") return last === "}";
+  if (first === "[") return last === "]";
+  if (first === '"') return end - start >= 2 && last === '"';
+  const value = text.slice(start, end);
+  if (first === "t" || first === "f" || first === "n") {
+    return value === "true" || value === "false" || value === "null";
+  }
+  return (first === "-" || (first >= "0" && first <= "9")) && JSON_NUMBER.test(value);
 }
 
 /** True for a plain JSON object. */

@@ -458,6 +458,11 @@ function parseServe(args: readonly string[]): ParseResult {
   return { kind: "serve", debug, help };
 }
 
+/** True for `list` and `list-…` in any case: `/^list(-|$)/i` without a regular expression. */
+function isListWord(arg: string): boolean {
+  return arg.slice(0, 4).toLowerCase() === "list" && (arg.length === 4 || arg[4] === "-");
+}
+
 /**
  * Parses the program's arguments (without argv0). Pure: no I/O, no environment.
  * Never throws; every problem is a `{kind: "error"}` result carrying upstream's message text.
@@ -481,7 +486,7 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
   }
   if (args[0] === SERVE_COMMAND) return parseServe(args.slice(1));
   if (args[0] === DOCTOR_COMMAND) return parseDoctor(args.slice(1));
-  if (args[0] !== undefined && /^list(-|$)/i.test(args[0])) {
+  if (args[0] !== undefined && isListWord(args[0])) {
     return parseList(args[0].toLowerCase(), args.slice(1));
   }
   if (args[0] === TOKEN_COMMAND) {

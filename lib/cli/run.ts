@@ -206,7 +206,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
     if (draft !== null) {
       try {
         warnings = auditRefusal(
-          createStoreContext(config, { euid: uid, debug }),
+          createStoreContext(config, { euid: uid, debug, accounts }),
           caller,
           draft,
           error,
@@ -242,7 +242,7 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
       reply = await sendLocal(route.socket, route.challengeDir, storeCall(request));
     } else if (route.kind === "remote") {
       debug(`sending the request to the daemon at ${route.shown} (TLS)`);
-      const owners = createStoreContext(config, { euid: uid }).owners;
+      const owners = createStoreContext(config, { euid: uid, accounts }).owners;
       reply = await sendRemote({
         host: route.host,
         port: route.port,
@@ -258,7 +258,11 @@ async function execute(command: CommandLine, io: Io): Promise<number> {
         }),
       }, storeCall(request));
     } else {
-      reply = await perform(createStoreContext(config, { euid: uid, debug }), caller, request);
+      reply = await perform(
+        createStoreContext(config, { euid: uid, debug, accounts }),
+        caller,
+        request,
+      );
     }
     debug(`${command.action} done: ${reply.ok ? reply.outcome.status : reply.error.code}`);
     return render(io, command, header, reply, inputWarnings);

@@ -107,6 +107,16 @@ function compareBytes(a: string, b: string): number {
   return x.length - y.length;
 }
 
+/** True for `[+-]?[0-9]+` (a loop: a regular expression is compiled on first use). */
+function isInteger(text: string): boolean {
+  const start = text[0] === "+" || text[0] === "-" ? 1 : 0;
+  if (text.length === start) return false;
+  for (let i = start; i < text.length; i++) {
+    if (text.charCodeAt(i) < 0x30 || text.charCodeAt(i) > 0x39) return false;
+  }
+  return true;
+}
+
 function parseBool(value: string): boolean | undefined {
   const v = trimSpace(value).toLowerCase();
   if (v === "true" || v === "yes" || v === "t" || v === "1") return true;
@@ -459,7 +469,7 @@ class LoadedConfig implements Config {
     if (value === undefined) return fallback;
     const text = trimSpace(value);
     const n = Number(text);
-    if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(n)) {
+    if (!isInteger(text) || !Number.isSafeInteger(n)) {
       throw badValue(this.#table, name, value, "an integer");
     }
     return n;

@@ -201,6 +201,9 @@ class SourceParser {
 
   /** Handles if/elif/else/endif lines; returns false for any other line. */
   #conditional(text: string, line: number): boolean {
+    // Every keyword begins with i or e: other lines skip the regular expression.
+    const first = text.charCodeAt(0) | 0x20;
+    if (first !== 0x69 && first !== 0x65) return false;
     const match = /^(if|elif|else|endif)(\s|$)/i.exec(text);
     if (match === null) return false;
     const keyword = match[1].toLowerCase();

@@ -2,7 +2,7 @@
 
 /** The directory part of a path (`.` for a bare name). */
 export function dirname(path: string): string {
-  const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  const trimmed = path.length > 1 && path.endsWith("/") ? path.replace(/\/+$/, "") : path;
   const i = trimmed.lastIndexOf("/");
   if (i < 0) return ".";
   return i === 0 ? "/" : trimmed.slice(0, i);
@@ -10,13 +10,21 @@ export function dirname(path: string): string {
 
 /** The last component of a path. */
 export function basename(path: string): string {
-  const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  const trimmed = path.length > 1 && path.endsWith("/") ? path.replace(/\/+$/, "") : path;
   return trimmed.slice(trimmed.lastIndexOf("/") + 1);
 }
 
 /** Joins path components with `/`, collapsing repeated slashes. */
 export function join(...parts: string[]): string {
-  return parts.join("/").replace(/\/{2,}/g, "/");
+  const joined = parts.join("/");
+  if (!joined.includes("//")) return joined;
+  // A loop rather than a regular expression, which would be compiled on first use (this is on
+  // every command's path: joining onto `/`).
+  let out = "";
+  for (let i = 0; i < joined.length; i++) {
+    if (joined[i] !== "/" || joined[i - 1] !== "/") out += joined[i];
+  }
+  return out;
 }
 
 /** Formats a mode as four octal digits, e.g. `0644`. */

@@ -45,7 +45,10 @@ export function formatLocalTime(unixSeconds: number): string {
 
 function classAdValue(value: string | number): string {
   if (typeof value === "number") return String(value);
-  return `"${printable(value.replace(/\\/g, "\\\\").replace(/"/g, '\\"'))}"`;
+  const escaped = value.includes("\\") || value.includes('"')
+    ? value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')
+    : value;
+  return `"${printable(escaped)}"`;
 }
 
 /** Prints an ad in old ClassAd form, attributes sorted by byte order. */

@@ -9,7 +9,11 @@ import { TEMP_NAME_EXTRA } from "../fs/files.ts";
 import { LOCK_NAME_EXTRA } from "../fs/lock.ts";
 import { NAME_MAX, nameBytes } from "../fs/paths.ts";
 
-const NAME = /^[A-Za-z0-9+=_-][A-Za-z0-9+=_.-]*$/;
+/** True for a character of `[A-Za-z0-9+=_-]`, and `.` too when `dot`. */
+function isNameChar(c: number, dot: boolean): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) ||
+    c === 0x2b || c === 0x3d || c === 0x5f || c === 0x2d || (dot && c === 0x2e);
+}
 
 /** Names the store's own files use at a store root (credmons, the web flow). */
 const RESERVED_USERS = new Set([
@@ -23,9 +27,15 @@ const RESERVED_SUFFIXES = [".mark", ".cred", ".cc"];
 /** The kinds of checked name. */
 export type NameKind = "user" | "service" | "handle" | "domain";
 
-/** True when `value` has the allowed characters and does not begin with `.` (so not `.`/`..`). */
+/**
+ * True when `value` has the allowed characters and does not begin with `.` (so not `.`/`..`):
+ * `^[A-Za-z0-9+=_-][A-Za-z0-9+=_.-]*$`, tested with a loop (a regular expression is compiled on
+ * first use, and every command checks its names).
+ */
 export function isValidName(value: string): boolean {
-  return NAME.test(value);
+  if (value === "" || !isNameChar(value.charCodeAt(0), false)) return false;
+  for (let i = 1; i < value.length; i++) if (!isNameChar(value.charCodeAt(i), true)) return false;
+  return true;
 }
 
 function refuse(kind: NameKind, value: string, why: string): StoreError {

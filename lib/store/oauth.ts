@@ -103,6 +103,9 @@ export async function addOAuth(
     : null;
   const store = storeRoot(ctx, "oauth", true)!;
   const name = `${stem}.${extension}`;
+  // The expiry of an access token comes from the bytes written, before they are zeroed (reading
+  // the file back would give the same bytes).
+  const expires = extension === "use" ? accessTokenExpiry(credential) ?? undefined : undefined;
   let useBefore: Deno.FileInfo | null = null;
   let written: Deno.FileInfo;
   let changed: boolean;
@@ -125,15 +128,7 @@ export async function addOAuth(
   }
   const userDir = join(store.path, user);
   ctx.debug(`wrote ${join(userDir, name)}`);
-  if (extension === "use") {
-    const dir = oauthUserDirectory(ctx, store, user, false)!;
-    return {
-      status: "success",
-      time: seconds(written),
-      changed,
-      expires: useExpiry(ctx, dir, name),
-    };
-  }
+  if (extension === "use") return { status: "success", time: seconds(written), changed, expires };
   if (useBefore !== null) return { status: "success", time: seconds(useBefore), changed };
   const kick = await kickCredmon(ctx, store);
   if (!kick.signalled) {

@@ -63,6 +63,11 @@ export interface StoreContextOptions {
   readonly euid: number;
   /** Debug lines (never secret bytes); default: dropped. */
   readonly debug?: (line: string) => void;
+  /**
+   * The passwd lookups of this request, when the caller already made them (the command line
+   * reads the file once per run); default: a fresh `AccountDb`.
+   */
+  readonly accounts?: AccountDb;
 }
 
 /**
@@ -72,7 +77,7 @@ export interface StoreContextOptions {
  */
 export function createStoreContext(config: Config, options: StoreContextOptions): StoreContext {
   const debug = options.debug ?? (() => {});
-  const accounts = new AccountDb();
+  const accounts = options.accounts ?? new AccountDb();
   let condor;
   try {
     condor = findCondorIds(config.get("CONDOR_IDS"), accounts);
