@@ -15,3 +15,25 @@ export const RUNTIME_PERMISSIONS: readonly string[] = [
   "--allow-net",
   "--no-prompt",
 ];
+
+/**
+ * V8 flags the program runs with (V8 spellings), chosen from `deno task bench`'s flag experiment
+ * (BENCHMARKS.md): `--no-lazy` compiles every function when the module is compiled, so Deno's
+ * code cache, written after the first run, holds all of them and later runs compile nothing
+ * (without it the cache holds only the top level and each run compiles again every function it
+ * calls). It made every action faster to start and the daemon faster too; `--jitless` started
+ * short runs a little faster still but cost the daemon about a third of its queries, so it is not
+ * used (one set of flags applies to every command of a binary, `serve` included).
+ */
+export const RUNTIME_V8_FLAGS: readonly string[] = ["--no-lazy"];
+
+/**
+ * Every runtime flag of the program: RUNTIME_PERMISSIONS, then RUNTIME_V8_FLAGS as Deno's
+ * `--v8-flags=`. The one list that the compile script bakes in, the tests, the `run` and `demo`
+ * tasks, the README's bundle line and the benchmark run with, so that what is measured and tested
+ * is what ships.
+ */
+export const RUNTIME_FLAGS: readonly string[] = [
+  ...RUNTIME_PERMISSIONS,
+  `--v8-flags=${RUNTIME_V8_FLAGS.join(",")}`,
+];

@@ -33,15 +33,8 @@ import { machineDescription, markdownTable } from "./report.ts";
 
 // ---- the flags that ship -----------------------------------------------------------------------
 
-const exported = permissions as unknown as Record<string, unknown>;
-
-/**
- * V8 flags the program ships with: lib/permissions.ts's `RUNTIME_V8_FLAGS` once it exports one
- * (V8 spellings such as "--no-lazy", or Deno's "--v8-flags=..."), else none.
- */
-const SHIPPED_V8_FLAGS: readonly string[] = Array.isArray(exported.RUNTIME_V8_FLAGS)
-  ? (exported.RUNTIME_V8_FLAGS as unknown[]).map(String)
-  : [];
+/** V8 flags the program ships with (lib/permissions.ts; V8 spellings such as "--no-lazy"). */
+const SHIPPED_V8_FLAGS: readonly string[] = permissions.RUNTIME_V8_FLAGS;
 
 /** Deno arguments for a list of V8 flags: one `--v8-flags=a,b` (Deno spellings kept as they are). */
 function v8FlagArgs(flags: readonly string[]): string[] {
@@ -51,10 +44,7 @@ function v8FlagArgs(flags: readonly string[]): string[] {
 }
 
 /** Every runtime flag of the shipped program: permissions, then V8 flags. */
-const SHIPPED_FLAGS: readonly string[] = [
-  ...permissions.RUNTIME_PERMISSIONS,
-  ...v8FlagArgs(SHIPPED_V8_FLAGS),
-];
+const SHIPPED_FLAGS: readonly string[] = permissions.RUNTIME_FLAGS;
 
 // ---- options ---------------------------------------------------------------------------------
 

@@ -2,13 +2,13 @@
  * Builds the offline artefact `dist/condor_store_cred.js` with `deno bundle` (`deno task
  * bundle`). Run it with Deno from npm and the program's own permission flags:
  *
- *   npx -y deno@2.9.6 run <RUNTIME_PERMISSIONS> dist/condor_store_cred.js --help
+ *   npx -y deno@2.9.6 run <RUNTIME_FLAGS> dist/condor_store_cred.js --help
  *
  * Usage: deno task bundle [--out FILE]
  * Permissions: --allow-read, --allow-write=dist, --allow-run (deno bundle), --allow-env.
  */
 
-import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
+import { RUNTIME_FLAGS } from "../lib/permissions.ts";
 import { VERSION } from "../lib/version.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -38,4 +38,4 @@ const digest = Array.from(
 ).join("");
 console.log(`built ${out} (condor_store_cred ${VERSION}, ${bytes.length} bytes)`);
 console.log(`sha256 ${digest}`);
-console.log(`run it with: deno run ${RUNTIME_PERMISSIONS.join(" ")} ${out}`);
+console.log(`run it with: deno run ${RUNTIME_FLAGS.join(" ")} ${out}`);

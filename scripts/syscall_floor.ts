@@ -20,7 +20,7 @@
  *          fsync, close, rename over the .use; open, fsync and close <user>/; lstat the .use;
  *          clear the journal; close (unlock); write the answer
  *
- * Usage: deno run <RUNTIME_PERMISSIONS> scripts/syscall_floor.ts query|add CONDOR_CONFIG
+ * Usage: deno run <RUNTIME_FLAGS> scripts/syscall_floor.ts query|add CONDOR_CONFIG
  *        OAUTH_DIRECTORY USER SERVICE   (add reads the credential on stdin)
  *
  * Permissions: those of the program (lib/permissions.ts); it reads /etc/passwd, the configuration

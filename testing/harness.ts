@@ -8,7 +8,7 @@
  * (`*.js`, run with `deno run`) or a compiled binary (anything else, executed directly).
  */
 
-import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
+import { RUNTIME_FLAGS } from "../lib/permissions.ts";
 import { IS_ROOT, type TestUser } from "./users.ts";
 import { checkJsonResult } from "./json_schema.ts";
 
@@ -119,7 +119,7 @@ export async function programCommand(user?: TestUser): Promise<string[]> {
   const target = user ? await targetForAll() : TARGET;
   if (IS_BINARY) return [target];
   const deno = user ? await denoForAll() : Deno.execPath();
-  return [deno, "run", "--no-config", "--quiet", ...RUNTIME_PERMISSIONS, target];
+  return [deno, "run", "--no-config", "--quiet", ...RUNTIME_FLAGS, target];
 }
 
 /** The clean base environment of a run. */

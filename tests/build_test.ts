@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
+import { RUNTIME_FLAGS, RUNTIME_PERMISSIONS, RUNTIME_V8_FLAGS } from "../lib/permissions.ts";
 import { compileArgs, outputName, TARGETS } from "../scripts/compile.ts";
 import { REPO, withSpool } from "../testing/harness.ts";
 
@@ -68,7 +68,7 @@ Deno.test("the bundle runs with the program's permission flags and stores a cred
         args: [
           "run",
           "--quiet",
-          ...RUNTIME_PERMISSIONS,
+          ...RUNTIME_FLAGS,
           bundle,
           "add-oauth",
           "-s",
@@ -215,7 +215,7 @@ function expectedPermissions(): Record<string, unknown> {
 
 Deno.test({
   name:
-    "compileArgs() bakes exactly RUNTIME_PERMISSIONS into the executable (needs a release-target host)",
+    "compileArgs() bakes exactly RUNTIME_FLAGS into the executable (needs a release-target host)",
   ignore: HOST === null,
   fn: async (t) => {
     const args = compileArgs(HOST!, "OUT");
@@ -244,6 +244,12 @@ Deno.test({
         // The Unix socket and TLS: any host (it comes from -n and the configuration).
         assert.deepEqual(permissions.allow_net, []);
         assert.equal(permissions.allow_ffi, null);
+      });
+      await t.step("the V8 flags are RUNTIME_V8_FLAGS", () => {
+        // Deno records its own defaults first (argv0, stack size, …), then the given flags.
+        const flags = metadata.v8_flags as string[];
+        assert.deepEqual(flags.slice(-RUNTIME_V8_FLAGS.length), RUNTIME_V8_FLAGS);
+        assert.equal(flags.includes("--jitless"), false);
       });
       await t.step("the program itself is embedded", () => {
         const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

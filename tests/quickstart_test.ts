@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { baseEnv, copyTree, denoForAll, REPO } from "../testing/harness.ts";
 import { NEEDS_ROOT, nonRootUsers, type TestUser } from "../testing/users.ts";
-import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
+import { RUNTIME_FLAGS } from "../lib/permissions.ts";
 
 /** The README's quick-start block: the two commands. */
 async function quickStart(): Promise<[string, string]> {
@@ -84,14 +84,14 @@ async function runFirst(dir: string, user: TestUser | null) {
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }
 
-Deno.test("the quick start is the demo task, then the test task; demo runs with RUNTIME_PERMISSIONS", async () => {
+Deno.test("the quick start is the demo task, then the test task; demo runs with RUNTIME_FLAGS", async () => {
   const [first, second] = await quickStart();
   assert.equal(first, "printf demo-token | npx -y deno@2.9.6 task demo add-oauth -s demo -P -i -");
   assert.equal(second, "npx -y deno@2.9.6 task test");
   const tasks = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).tasks;
   assert.equal(
     tasks.demo,
-    `CONDOR_CONFIG=demo/condor_config deno run --quiet ${RUNTIME_PERMISSIONS.join(" ")} main.ts`,
+    `CONDOR_CONFIG=demo/condor_config deno run --quiet ${RUNTIME_FLAGS.join(" ")} main.ts`,
   );
 });
 

@@ -12,7 +12,7 @@ import { OPTIONS } from "../lib/cli/grammar.ts";
 import { completionsHelp } from "../lib/cli/usage.ts";
 import { KNOB_REFERENCE } from "../lib/config/reference.ts";
 import { JSON_STATUSES } from "../lib/output/json.ts";
-import { RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
+import { RUNTIME_FLAGS, RUNTIME_PERMISSIONS, RUNTIME_V8_FLAGS } from "../lib/permissions.ts";
 import { programCommand, REPO, runCli, withSpool } from "../testing/harness.ts";
 import { have } from "../testing/users.ts";
 
@@ -337,9 +337,13 @@ Deno.test({
   },
 });
 
-Deno.test("the run task and the tests use the same permission flags (RUNTIME_PERMISSIONS)", () => {
+Deno.test("the run task and the tests use the same flags (RUNTIME_FLAGS: permissions, then V8 flags)", () => {
   const task: string = denoJson.tasks.run;
-  assert.equal(task, `deno run --quiet ${RUNTIME_PERMISSIONS.join(" ")} main.ts`);
+  assert.equal(task, `deno run --quiet ${RUNTIME_FLAGS.join(" ")} main.ts`);
+  assert.deepEqual(RUNTIME_FLAGS, [
+    ...RUNTIME_PERMISSIONS,
+    `--v8-flags=${RUNTIME_V8_FLAGS.join(",")}`,
+  ]);
   assert.equal(RUNTIME_PERMISSIONS.includes("-A"), false);
   assert.equal(RUNTIME_PERMISSIONS.includes("--allow-all"), false);
   assert.equal(RUNTIME_PERMISSIONS.some((p) => p === "--allow-run"), false);
@@ -358,16 +362,16 @@ Deno.test("the black-box tests run CSC_TARGET (a bundle or a binary) when set, e
     "run",
     "--no-config",
     "--quiet",
-    ...RUNTIME_PERMISSIONS,
+    ...RUNTIME_FLAGS,
     target ?? `${REPO}/main.ts`,
   ]);
 });
 
-Deno.test("the README runs the bundle with exactly RUNTIME_PERMISSIONS", async () => {
+Deno.test("the README runs the bundle with exactly RUNTIME_FLAGS", async () => {
   // Shell line continuations folded, so the wrapped command reads as one line.
   const readme = (await Deno.readTextFile(`${REPO}/README.md`)).replace(/\\\n\s*/g, "");
   assert.ok(
-    readme.includes(`run ${RUNTIME_PERMISSIONS.join(" ")} dist/condor_store_cred.js`),
+    readme.includes(`run ${RUNTIME_FLAGS.join(" ")} dist/condor_store_cred.js`),
     "the README's bundle command has other flags than lib/permissions.ts",
   );
 });
