@@ -17,23 +17,37 @@ export const RUNTIME_PERMISSIONS: readonly string[] = [
 ];
 
 /**
- * V8 flags the program runs with (V8 spellings), chosen from `deno task bench`'s flag experiment
+ * V8 flags of `deno run` forms (V8 spellings), chosen from `deno task bench`'s flag experiment
  * (BENCHMARKS.md): `--no-lazy` compiles every function when the module is compiled, so Deno's
- * code cache, written after the first run, holds all of them and later runs compile nothing
- * (without it the cache holds only the top level and each run compiles again every function it
- * calls). It made every action faster to start and the daemon faster too; `--jitless` started
- * short runs a little faster still but cost the daemon about a third of its queries, so it is not
- * used (one set of flags applies to every command of a binary, `serve` included).
+ * code cache (in the caller's own DENO_DIR), written after the first run, holds all of them and
+ * later runs compile nothing (without it the cache holds only the top level and each run
+ * compiles again every function it calls). It made every action faster to start and left the
+ * daemon as fast; `--jitless` started short runs a little faster still but cost the daemon about
+ * a third of its queries, so it is not used (one set of flags applies to every command, `serve`
+ * included).
  */
 export const RUNTIME_V8_FLAGS: readonly string[] = ["--no-lazy"];
 
 /**
- * Every runtime flag of the program: RUNTIME_PERMISSIONS, then RUNTIME_V8_FLAGS as Deno's
- * `--v8-flags=`. The one list that the compile script bakes in, the tests, the `run` and `demo`
- * tasks, the README's bundle line and the benchmark run with, so that what is measured and tested
- * is what ships.
+ * Every runtime flag of the `deno run` forms: RUNTIME_PERMISSIONS, then RUNTIME_V8_FLAGS as
+ * Deno's `--v8-flags=`. The one list that the tests, the `run` and `demo` tasks, the README's
+ * bundle line and the benchmark run with.
  */
 export const RUNTIME_FLAGS: readonly string[] = [
   ...RUNTIME_PERMISSIONS,
   `--v8-flags=${RUNTIME_V8_FLAGS.join(",")}`,
 ];
+
+/**
+ * What the compiled binaries bake in: RUNTIME_PERMISSIONS and `--no-code-cache`, no V8 flags.
+ *
+ * A binary made by `deno compile` keeps its V8 code cache in one file of the temp directory,
+ * `$TMPDIR/deno-compile-<name>.cache` (usually `/tmp`), shared by every user who runs it, read
+ * without any owner check and handed to V8, which runs the compiled code it holds (V8 does not
+ * verify a code cache: its checks are a source length and a flag hash). A local user who runs the
+ * binary first owns that file and can put any code in it, which root's next run, or the daemon,
+ * would then execute. So the binaries run with no code cache, and therefore without `--no-lazy`
+ * (which, with nothing cached, compiles every function on every run: slower than lazy
+ * compilation; measured in BENCHMARKS.md's "Forms of the program").
+ */
+export const BINARY_FLAGS: readonly string[] = [...RUNTIME_PERMISSIONS, "--no-code-cache"];

@@ -16,7 +16,7 @@
  * Permissions: --allow-read, --allow-write=dist, --allow-run, --allow-env, --allow-net.
  */
 
-import { RUNTIME_FLAGS } from "../lib/permissions.ts";
+import { BINARY_FLAGS } from "../lib/permissions.ts";
 import { VERSION } from "../lib/version.ts";
 
 /** Every target the release ships. */
@@ -40,7 +40,7 @@ export function outputName(target: string): string {
 
 /**
  * The `deno compile` arguments that build `target` into `output`: the program's own
- * RUNTIME_FLAGS (the permissions and V8 flags the tests and the `run` task use) are baked in.
+ * BINARY_FLAGS (the permissions the tests and the `run` task use, and no code cache) are baked in.
  */
 export function compileArgs(target: string, output: string): string[] {
   return [
@@ -52,7 +52,7 @@ export function compileArgs(target: string, output: string): string[] {
     target,
     "--output",
     output,
-    ...RUNTIME_FLAGS,
+    ...BINARY_FLAGS,
     `${root}main.ts`,
   ];
 }

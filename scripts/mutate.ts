@@ -286,6 +286,15 @@ export const MUTATIONS: readonly Mutation[] = [
     tests: ["remote_test.ts"],
     filter: "domain counts",
   },
+  {
+    behaviour: "the compiled binaries never use the code cache file in the shared temp directory",
+    file: "lib/permissions.ts",
+    from:
+      'export const BINARY_FLAGS: readonly string[] = [...RUNTIME_PERMISSIONS, "--no-code-cache"];',
+    to: "export const BINARY_FLAGS: readonly string[] = [...RUNTIME_PERMISSIONS];",
+    tests: ["build_test.ts"],
+    filter: "bakes exactly",
+  },
 ];
 
 interface Options {

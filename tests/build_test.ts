@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { RUNTIME_FLAGS, RUNTIME_PERMISSIONS, RUNTIME_V8_FLAGS } from "../lib/permissions.ts";
+import { BINARY_FLAGS, RUNTIME_FLAGS, RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
 import { compileArgs, outputName, TARGETS } from "../scripts/compile.ts";
 import { REPO, withSpool } from "../testing/harness.ts";
 
@@ -215,7 +215,7 @@ function expectedPermissions(): Record<string, unknown> {
 
 Deno.test({
   name:
-    "compileArgs() bakes exactly RUNTIME_FLAGS into the executable (needs a release-target host)",
+    "compileArgs() bakes exactly BINARY_FLAGS into the executable (needs a release-target host)",
   ignore: HOST === null,
   fn: async (t) => {
     const args = compileArgs(HOST!, "OUT");
@@ -245,11 +245,14 @@ Deno.test({
         assert.deepEqual(permissions.allow_net, []);
         assert.equal(permissions.allow_ffi, null);
       });
-      await t.step("the V8 flags are RUNTIME_V8_FLAGS", () => {
-        // Deno records its own defaults first (argv0, stack size, …), then the given flags.
+      await t.step("no code cache (a shared file in the temp directory) and no V8 flags", () => {
+        // A code cache key makes the binary read and write $TMPDIR/deno-compile-<name>.cache,
+        // which any local user can plant first (lib/permissions.ts, BINARY_FLAGS).
+        assert.ok(BINARY_FLAGS.includes("--no-code-cache"));
+        assert.equal(metadata.code_cache_key, null);
+        // Deno records only its own defaults (argv0, stack size, …): nothing of ours.
         const flags = metadata.v8_flags as string[];
-        assert.deepEqual(flags.slice(-RUNTIME_V8_FLAGS.length), RUNTIME_V8_FLAGS);
-        assert.equal(flags.includes("--jitless"), false);
+        assert.equal(flags.some((f) => f === "--no-lazy" || f === "--jitless"), false);
       });
       await t.step("the program itself is embedded", () => {
         const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
