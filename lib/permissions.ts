@@ -44,7 +44,7 @@ export const RUNTIME_FLAGS: readonly string[] = [
  * A binary made by `deno compile` keeps its V8 code cache in one file of the temp directory,
  * `$TMPDIR/deno-compile-<name>.cache` (usually `/tmp`), shared by every user who runs it, read
  * without any owner check and handed to V8, which runs the compiled code it holds (V8 does not
- * verify a code cache: its checks are a source length and a flag hash). A local user who runs the
+ * authenticate a code cache: it checks only its version, the source's length and a flag hash). A local user who runs the
  * binary first owns that file and can put any code in it, which root's next run, or the daemon,
  * would then execute. So the binaries run with no code cache, and therefore without `--no-lazy`
  * (which, with nothing cached, compiles every function on every run: slower than lazy

@@ -95,6 +95,17 @@ Deno.test({
       for (const name of ["query-oauth -s (cold cache)", "add-oauth -P (.use) (cold cache)"]) {
         assertRow(report, name, [N, N, `${N}\\dx`]);
       }
+      // The release binaries' form (no code cache), and the --no-lazy alternative it rejects.
+      for (
+        const form of [
+          "bundle with the binaries' flags (no code cache)",
+          "bundle, no code cache, --no-lazy",
+        ]
+      ) {
+        for (const action of ["query-oauth -s", "add-oauth -P (.use)"]) {
+          assertRow(report, `${form}: ${action}`, [N, N, `${N}\\dx`]);
+        }
+      }
       for (const name of ["add-krb, credmon pid file", "add-oauth (.top), credmon pid file"]) {
         assertRow(report, name, [N, N, `${N}\\dx`, `[+-]${N}`]);
       }
