@@ -560,8 +560,9 @@ async function formsSection(ctx: Context): Promise<Table[]> {
   return [{
     title: "Forms of the program",
     note: "main.ts loads ~40 modules (run as `deno task run` does, with deno.json); the bundle " +
-      "is one file (what the binaries embed). The compiled binaries are not measured: building " +
-      "them needs Deno's `denort`, which this machine cannot download. They run with " +
+      "is the same program as one file. The compiled binaries (main.ts's modules, transpiled " +
+      "and embedded) are not measured: building them needs Deno's `denort`, which this machine " +
+      "cannot download. They run with " +
       `\`${permissions.BINARY_FLAGS.join(" ")}\` (lib/permissions.ts: a compiled binary's code ` +
       "cache is a shared file in the temp directory that another local user could plant), so " +
       "the bundle run with those flags stands in for them; the last rows show why they do not " +
