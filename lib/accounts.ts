@@ -7,6 +7,7 @@
  * Permissions: --allow-read=/etc/passwd.
  */
 
+import { isDigits } from "./config/lines.ts";
 import { quote } from "./errors.ts";
 
 /** One passwd entry. */
@@ -23,16 +24,6 @@ export interface CondorIds {
   readonly gid: number;
   /** Where the ids came from, for messages: `CONDOR_IDS` or `the condor account`. */
   readonly source: string;
-}
-
-/** True when `text` is one or more ASCII digits (a plain loop: no regular expression to compile). */
-function isDigits(text: string): boolean {
-  if (text === "") return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return false;
-  }
-  return true;
 }
 
 /** Parses passwd(5) text. Pure. */

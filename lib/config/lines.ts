@@ -37,6 +37,16 @@ export function trimSpace(s: string): string {
   return trimStartSpace(trimEndSpace(s));
 }
 
+/** True when `text` is one or more ASCII digits (a loop: a regular expression is compiled on first use). */
+export function isDigits(text: string): boolean {
+  if (text === "") return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 /**
  * Splits a configuration file into logical lines.
  *

@@ -7,7 +7,7 @@ import { LoadBudget } from "./budget.ts";
 import { EMBEDDED_ROOT_DEFAULTS, EMBEDDED_USER_DEFAULTS, PERSONAL_SPOOL_NAME } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 import { errorAt, Expander } from "./expand.ts";
-import { trimSpace, trimStartSpace } from "./lines.ts";
+import { isDigits, trimSpace, trimStartSpace } from "./lines.ts";
 import { isValidName } from "./macros.ts";
 import { fileErrorReason, type ParseContext, parseSource, readConfigFile } from "./parser.ts";
 import { type Definition, describeOrigin, KnobTable } from "./table.ts";
@@ -107,14 +107,9 @@ function compareBytes(a: string, b: string): number {
   return x.length - y.length;
 }
 
-/** True for `[+-]?[0-9]+` (a loop: a regular expression is compiled on first use). */
+/** True for `[+-]?[0-9]+`. */
 function isInteger(text: string): boolean {
-  const start = text[0] === "+" || text[0] === "-" ? 1 : 0;
-  if (text.length === start) return false;
-  for (let i = start; i < text.length; i++) {
-    if (text.charCodeAt(i) < 0x30 || text.charCodeAt(i) > 0x39) return false;
-  }
-  return true;
+  return isDigits(text[0] === "+" || text[0] === "-" ? text.slice(1) : text);
 }
 
 function parseBool(value: string): boolean | undefined {

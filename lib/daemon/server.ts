@@ -301,8 +301,12 @@ export async function serve(options: ServeOptions): Promise<number> {
     peer: string,
   ): Promise<[number, unknown]> => {
     // The first request of a connection proves who the caller is; later ones on the same
-    // connection (keep-alive) are that caller, unless they prove again.
+    // connection (keep-alive) are that caller, unless they prove again. A challenge the body
+    // names is no longer this connection's to answer, whatever the proof's outcome.
     const prove = async (request: HttpMessage, body: Record<string, unknown>) => {
+      if (isObject(body.challenge) && typeof body.challenge.id === "string") {
+        connection.challenges.delete(body.challenge.id);
+      }
       const proves = body.challenge !== undefined || request.headers.has("authorization");
       if (!proves && connection.caller !== null) return connection.caller;
       // A failed proof also ends whatever identity the connection had.
@@ -341,9 +345,6 @@ export async function serve(options: ServeOptions): Promise<number> {
     }
     if (request.method === "POST" && request.path === "/v1/request") {
       const body = jsonBody(request);
-      if (isObject(body.challenge) && typeof body.challenge.id === "string") {
-        connection.challenges.delete(body.challenge.id);
-      }
       const caller = await prove(request, body);
       const credRequest = decodeRequest(body.request);
       const reply = await executor.perform(caller, credRequest);
@@ -354,9 +355,6 @@ export async function serve(options: ServeOptions): Promise<number> {
     }
     if (request.method === "POST" && request.path === "/v1/list") {
       const body = jsonBody(request);
-      if (isObject(body.challenge) && typeof body.challenge.id === "string") {
-        connection.challenges.delete(body.challenge.id);
-      }
       const caller = await prove(request, body);
       const listRequest = decodeListRequest(body.list);
       const reply = await executor.list(caller, listRequest);

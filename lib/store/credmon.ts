@@ -27,6 +27,21 @@ export const PID_LIMIT = 4194304;
 const decoder = new TextDecoder();
 
 /**
+ * Runs `/bin/kill <options> -- <pid>` with no environment and no output; returns its exit code
+ * (0: the process exists and, for a signal, was sent it). Throws when the program cannot run.
+ */
+export async function runKill(options: readonly string[], pid: number): Promise<number> {
+  const { code } = await new Deno.Command(KILL_PROGRAM, {
+    args: [...options, "--", String(pid)],
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return code;
+}
+
+/**
  * Parses a credmon pid file: a decimal pid, optionally surrounded by white space (the Python
  * credmons write none, `condor_credmon_krb` a newline). Returns the pid only when it is between
  * 2 and `max - 1` (default PID_LIMIT - 1); anything else (0, 1, negative, huge, trailing junk)
@@ -80,13 +95,7 @@ export async function kickCredmon(ctx: StoreContext, dir: Directory): Promise<Ki
     return { signalled: false, reason: pid };
   }
   try {
-    const { code } = await new Deno.Command(KILL_PROGRAM, {
-      args: ["-s", "HUP", "--", String(pid)],
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).output();
+    const code = await runKill(["-s", "HUP"], pid);
     ctx.debug(`SIGHUP to credmon pid ${pid}: ${code === 0 ? "sent" : "no such process"}`);
     if (code === 0) return { signalled: true };
     return { signalled: false, reason: `no process ${pid} (named by ${join(dir.path, "pid")})` };

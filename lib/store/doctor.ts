@@ -14,7 +14,7 @@ import { LOCK_DIRECTORY } from "../fs/lock.ts";
 import { join, octal } from "../fs/paths.ts";
 import { accessTokenExpiry } from "../jwt.ts";
 import { seconds, type StoreContext, type StorePath } from "./context.ts";
-import { KILL_PROGRAM, parsePid } from "./credmon.ts";
+import { parsePid, runKill } from "./credmon.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { isValidName } from "./names.ts";
 import { OAUTH_LIMIT } from "./oauth.ts";
@@ -131,14 +131,7 @@ async function credmon(store: Directory, which: string, findings: Finding[], ctx
     });
     return;
   }
-  const { code } = await new Deno.Command(KILL_PROGRAM, {
-    args: ["-0", "--", String(pid)],
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  if (code !== 0) {
+  if (await runKill(["-0"], pid) !== 0) {
     findings.push({
       kind: "credmon-dead",
       path: pidPath,
