@@ -27,7 +27,7 @@
 
 import * as permissions from "../lib/permissions.ts";
 import { makeCertificates } from "../testing/tls.ts";
-import { nonRootUsers } from "../testing/users.ts";
+import { nonRootUsers, setprivAs } from "../testing/users.ts";
 import type { LoadResult } from "./bench_load.ts";
 import { machineDescription, markdownTable } from "./report.ts";
 
@@ -1079,16 +1079,16 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
     const tlsQuery = t("tls query");
 
     // One client process: as a real user through the socket, against root in-process.
-    const setpriv = (uid: number, gid: number) => [
-      "setpriv",
-      `--reuid=${uid}`,
-      `--regid=${gid}`,
-      "--clear-groups",
-      "--",
+    const asRoot = [
+      ...setprivAs({ uid: 0, gid: 0 }),
+      deno,
+      "run",
+      "--quiet",
+      ...SHIPPED_FLAGS,
+      ctx.build.bundle,
     ];
-    const asRoot = [...setpriv(0, 0), deno, "run", "--quiet", ...SHIPPED_FLAGS, ctx.build.bundle];
     const asUser = [
-      ...setpriv(tester.uid, tester.gid),
+      ...setprivAs(tester),
       deno,
       "run",
       "--quiet",
@@ -1099,7 +1099,14 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
     const spawnStats = await measure([
       {
         name: "deno run (empty program): start-up floor, as root",
-        argv: [...setpriv(0, 0), deno, "run", "--quiet", ...SHIPPED_FLAGS, ctx.emptyProgram],
+        argv: [
+          ...setprivAs({ uid: 0, gid: 0 }),
+          deno,
+          "run",
+          "--quiet",
+          ...SHIPPED_FLAGS,
+          ctx.emptyProgram,
+        ],
         env: spool.env,
       },
       {

@@ -9,6 +9,8 @@
  * Scripts only; never imported by lib/.
  */
 
+import { generator, type Random } from "./random.ts";
+
 const encoder = new TextEncoder();
 
 /** One forged request. */
@@ -37,26 +39,6 @@ export interface PoolKey {
   readonly fileBytes: Uint8Array;
   readonly trustDomain: string;
 }
-
-/** A deterministic generator (xorshift32). */
-function generator(seed: number) {
-  let x = seed >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    between: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)],
-    bytes: (n: number) => Uint8Array.from({ length: n }, () => Math.floor(next() * 256)),
-  };
-}
-
-type Random = ReturnType<typeof generator>;
 
 function b64url(bytes: Uint8Array): string {
   let binary = "";

@@ -7,6 +7,7 @@
  */
 
 import { baseEnv, programCommand } from "../testing/harness.ts";
+import { generator } from "./random.ts";
 
 /** One generated case. */
 export interface FuzzCase {
@@ -34,22 +35,6 @@ export interface FuzzFigures {
 }
 
 const encoder = new TextEncoder();
-
-/** A deterministic generator (xorshift32). */
-function generator(seed: number) {
-  let x = seed >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)],
-  };
-}
 
 function b64url(text: string): string {
   return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

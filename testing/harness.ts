@@ -9,7 +9,7 @@
  */
 
 import { RUNTIME_FLAGS } from "../lib/permissions.ts";
-import { IS_ROOT, type TestUser } from "./users.ts";
+import { IS_ROOT, setprivAs, type TestUser } from "./users.ts";
 import { checkJsonResult } from "./json_schema.ts";
 
 /** The repository root. */
@@ -133,18 +133,23 @@ export async function baseEnv(user?: TestUser): Promise<Record<string, string>> 
   };
 }
 
+/** Runs `/bin/sh -c command` as `user` in the clean base environment; throws with its stderr. */
+export async function shellAs(user: TestUser, command: string): Promise<void> {
+  const argv = [...setprivAs(user), "/bin/sh", "-c", command];
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    clearEnv: true,
+    env: await baseEnv(),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
 /** Runs the program with `args` and returns exit code, stdout and stderr. */
 export async function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
   const command = await programCommand(options.user);
-  const prefix = options.user
-    ? [
-      "setpriv",
-      `--reuid=${options.user.uid}`,
-      `--regid=${options.user.gid}`,
-      "--clear-groups",
-      "--",
-    ]
-    : [];
+  const prefix = options.user ? setprivAs(options.user) : [];
   const argv = [...prefix, ...command, ...args];
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),

@@ -8,7 +8,7 @@
 
 import { baseEnv, readText, REPO, runCli, type RunOptions, type RunResult } from "./harness.ts";
 import { type Credmon, startCredmon } from "./credmon.ts";
-import { type TestUser, withCondorUser } from "./users.ts";
+import { setprivAs, type TestUser, withCondorUser } from "./users.ts";
 
 /** The node fixture. */
 export interface Node {
@@ -130,11 +130,7 @@ export async function withNode<T>(
           await Deno.copyFile(`${REPO}/testing/standins/webflow.py`, script);
           await Deno.chmod(script, 0o644);
           const r = await sh([
-            "setpriv",
-            `--reuid=${condor.uid}`,
-            `--regid=${condor.gid}`,
-            "--clear-groups",
-            "--",
+            ...setprivAs(condor),
             "/usr/bin/python3",
             script,
             oauth,
@@ -145,11 +141,7 @@ export async function withNode<T>(
         },
         async asCondor(command) {
           const r = await sh([
-            "setpriv",
-            `--reuid=${condor.uid}`,
-            `--regid=${condor.gid}`,
-            "--clear-groups",
-            "--",
+            ...setprivAs(condor),
             "/bin/sh",
             "-c",
             command,

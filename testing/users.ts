@@ -83,3 +83,11 @@ export async function have(command: string): Promise<boolean> {
   return await new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" })
     .output().then((o) => o.success, () => false);
 }
+
+/**
+ * The `setpriv` words that run the rest of a command line as `user`: its real and effective uid
+ * and gid, no supplementary groups.
+ */
+export function setprivAs(user: { readonly uid: number; readonly gid: number }): string[] {
+  return ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--"];
+}

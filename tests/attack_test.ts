@@ -15,34 +15,15 @@ import {
   programCommand,
   readText,
   runCli,
+  shellAs,
   snapshot,
   startCredmon,
   withSpool,
 } from "../testing/harness.ts";
-import { NEEDS_ROOT, nonRootUsers, type TestUser } from "../testing/users.ts";
+import { NEEDS_ROOT, nonRootUsers, setprivAs, type TestUser } from "../testing/users.ts";
 
 async function attacker(): Promise<TestUser> {
   return (await nonRootUsers())![1];
-}
-
-/** Runs a shell command as `user`. */
-async function as(user: TestUser, command: string): Promise<void> {
-  const out = await new Deno.Command("setpriv", {
-    args: [
-      `--reuid=${user.uid}`,
-      `--regid=${user.gid}`,
-      "--clear-groups",
-      "--",
-      "/bin/sh",
-      "-c",
-      command,
-    ],
-    clearEnv: true,
-    env: await baseEnv(),
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
 }
 
 /** A root-owned sticky, world-writable directory like /tmp (removed afterwards). */
@@ -197,16 +178,14 @@ Deno.test({
         const good = `${spool.root}/good`;
         const theirs = `${sticky}/theirs`;
         await Deno.mkdir(good, { mode: 0o755 });
-        await as(evil, `mkdir -m 755 ${theirs} && ln -s ${good} ${sticky}/link`);
+        await shellAs(evil, `mkdir -m 755 ${theirs} && ln -s ${good} ${sticky}/link`);
         const env = { ...spool.env, _CONDOR_SEC_CREDENTIAL_DIRECTORY_KRB: `${sticky}/link/krb` };
         const before = await snapshot(spool.root);
         // The attacker flips the link between the good target and their own directory.
-        const flipper = new Deno.Command("setpriv", {
+        const [setpriv, ...asEvil] = setprivAs(evil);
+        const flipper = new Deno.Command(setpriv, {
           args: [
-            `--reuid=${evil.uid}`,
-            `--regid=${evil.gid}`,
-            "--clear-groups",
-            "--",
+            ...asEvil,
             "/bin/sh",
             "-c",
             `while [ ! -e ${theirs}/stop ]; do ln -sfn ${theirs} ${sticky}/link; ` +
@@ -226,7 +205,7 @@ Deno.test({
           }
         } finally {
           // The attacker's loop stops by itself (a killed shell could leave an ln running).
-          await as(evil, `touch ${theirs}/stop`);
+          await shellAs(evil, `touch ${theirs}/stop`);
           await flipper.status;
         }
         assert.deepEqual([...Deno.readDirSync(theirs)].map((e) => e.name), ["stop"]);
@@ -306,7 +285,7 @@ Deno.test({
     const evil = await attacker();
     await withStickyDir(async (sticky) => {
       await withSpool(async (spool) => {
-        await as(
+        await shellAs(
           evil,
           `mkfifo ${sticky}/fifo && ln -s /etc/shadow ${sticky}/shadow && echo planted > ${sticky}/file`,
         );

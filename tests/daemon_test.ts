@@ -9,12 +9,12 @@
 import assert from "node:assert/strict";
 import { startDaemon } from "../testing/daemon.ts";
 import {
-  baseEnv,
   exists,
   listTree,
   modeOf,
   readText,
   runCli,
+  shellAs,
   type Spool,
   withSpool,
 } from "../testing/harness.ts";
@@ -33,25 +33,6 @@ function timeless(text: string): string {
 
 async function users(): Promise<[TestUser, TestUser]> {
   return (await nonRootUsers())!;
-}
-
-/** Runs as `as` (setpriv) a shell command. */
-async function shellAs(user: TestUser, command: string): Promise<void> {
-  const out = await new Deno.Command("setpriv", {
-    args: [
-      `--reuid=${user.uid}`,
-      `--regid=${user.gid}`,
-      "--clear-groups",
-      "--",
-      "/bin/sh",
-      "-c",
-      command,
-    ],
-    clearEnv: true,
-    env: await baseEnv(),
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
 }
 
 /** `touch -d` argument for a time in milliseconds. */

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { baseEnv, copyTree, denoForAll, REPO } from "../testing/harness.ts";
-import { NEEDS_ROOT, nonRootUsers, type TestUser } from "../testing/users.ts";
+import { NEEDS_ROOT, nonRootUsers, setprivAs, type TestUser } from "../testing/users.ts";
 import { RUNTIME_FLAGS } from "../lib/permissions.ts";
 
 /** The README's quick-start block: the two commands. */
@@ -62,16 +62,7 @@ async function runFirst(dir: string, user: TestUser | null) {
   const deno = user === null ? Deno.execPath() : await denoForAll();
   const command = first.replace("npx -y deno@2.9.6", deno);
   assert.notEqual(command, first, "the quick start runs Deno 2.9.6 from npm");
-  const argv = user === null ? ["sh", "-c", command] : [
-    "setpriv",
-    `--reuid=${user.uid}`,
-    `--regid=${user.gid}`,
-    "--clear-groups",
-    "--",
-    "sh",
-    "-c",
-    command,
-  ];
+  const argv = [...(user === null ? [] : setprivAs(user)), "sh", "-c", command];
   const out = await new Deno.Command(argv[0], {
     args: argv.slice(1),
     cwd: dir,

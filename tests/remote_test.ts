@@ -38,6 +38,11 @@ interface Remote {
   tokenFile(token: string, user: TestUser | null, name?: string): Promise<string>;
   /** Mints with the independent Python implementation. */
   python(args: string[]): Promise<string>;
+  /** Sends one protocol request over TLS with `token` (none when empty) and returns the answer. */
+  request(
+    request: Record<string, unknown>,
+    token: string,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 async function withRemote(
@@ -99,6 +104,14 @@ async function withRemote(
           assert.ok(out.success, new TextDecoder().decode(out.stderr));
           return new TextDecoder().decode(out.stdout).trim();
         },
+        request: (request, token) =>
+          tlsCall(
+            daemon.tlsPort!,
+            certs.ca,
+            "/v1/request",
+            { version: 1, request },
+            token || undefined,
+          ),
       });
     } finally {
       await daemon.stop();
@@ -244,10 +257,10 @@ Deno.test({
       ];
       const before = await snapshot(remote.spool.root + "/spool");
       for (const [what, token, why] of bad) {
-        const r = await tlsCall(remote.port, remote.certs.ca, "/v1/request", {
-          version: 1,
-          request: { action: "add", type: "kerberos", user: null, credential: "dA" },
-        }, token || undefined);
+        const r = await remote.request(
+          { action: "add", type: "kerberos", user: null, credential: "dA" },
+          token,
+        );
         assert.equal(r.status, 401, what);
         assert.match((r.body.error as { message: string }).message, why, what);
       }
@@ -264,10 +277,7 @@ Deno.test({
     await withRemote(async (remote) => {
       const good = await remote.token(["-identity", `alice@${DOMAIN}`]);
       const call = (token: string) =>
-        tlsCall(remote.port, remote.certs.ca, "/v1/request", {
-          version: 1,
-          request: { action: "query", type: "kerberos", user: null },
-        }, token);
+        remote.request({ action: "query", type: "kerberos", user: null }, token);
       assert.equal((await call(good)).status, 200);
       for (let i = 0; i < 10; i++) assert.equal((await call(`${good}x`)).status, 401);
       // Now even a valid token from this address waits.
@@ -506,10 +516,7 @@ Deno.test({
     await withRemote(async (remote) => {
       const good = await remote.token(["-identity", `alice@${DOMAIN}`]);
       const call = (token: string) =>
-        tlsCall(remote.port, remote.certs.ca, "/v1/request", {
-          version: 1,
-          request: { action: "query", type: "kerberos", user: null },
-        }, token);
+        remote.request({ action: "query", type: "kerberos", user: null }, token);
       for (let i = 0; i < 15; i++) assert.equal((await call(`${good}x`)).status, 401);
       assert.equal((await call(good)).status, 200);
       // The CA file list: an unreadable first entry, then the CA.
