@@ -10,8 +10,20 @@ import { baseEnv, readText, REPO } from "./harness.ts";
 export interface Credmon {
   readonly pid: number;
   stop(): Promise<void>;
-  /** SIGHUPs it has received so far. */
+  /**
+   * SIGHUPs it has handled so far. A HUP is logged when the stand-in's handler runs, which on a
+   * busy machine may be after the signalling process exited: to count the HUPs an action sent,
+   * use `hupsReach`.
+   */
   hups(): Promise<number>;
+  /**
+   * Waits until it has logged at least `n` HUPs (or a deadline of 30 s passes) and returns the
+   * count then, so that `assert.equal(await credmon.hupsReach(2), 2)` fails on a missing signal
+   * and on an extra one alike. Two HUPs sent before the stand-in handles the first are
+   * delivered once (signals do not queue): a test that sends several waits for each one's
+   * effect before sending the next.
+   */
+  hupsReach(n: number): Promise<number>;
   /** Scans it has finished. */
   scans(): Promise<number>;
 }
@@ -71,6 +83,15 @@ export async function startCredmon(dir: string, options: CredmonOptions): Promis
       await child.status;
     },
     hups: () => count("HUP"),
+    async hupsReach(n) {
+      const deadline = Date.now() + 30_000;
+      let seen = await count("HUP");
+      while (seen < n && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        seen = await count("HUP");
+      }
+      return seen;
+    },
     scans: () => count("DONE"),
   };
 }

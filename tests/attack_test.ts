@@ -83,15 +83,19 @@ Deno.test({
           );
           assert.equal(await credmon.hups(), 0, content);
         }
-        // The real pid, with and without a newline, is signalled.
+        // The real pid, with and without a newline, is signalled: each signal's effect (the
+        // stand-in's log line) is awaited before the next is sent, since two HUPs sent before
+        // the first is handled arrive as one.
+        let sent = 0;
         for (const content of [`${credmon.pid}\n`, String(credmon.pid)]) {
           await Deno.writeTextFile(`${spool.krb}/pid`, content, { mode: 0o644 });
           await runCli(["add-krb", "-i", "-"], {
             env: { ...spool.env, _CONDOR_CREDD_POLLING_TIMEOUT: "0" },
             stdin: "t",
           });
+          sent++;
+          assert.equal(await credmon.hupsReach(sent), sent, JSON.stringify(content));
         }
-        assert.equal(await credmon.hups(), 2);
         // A pid file another user may write is refused, and nobody is signalled.
         await Deno.chmod(`${spool.krb}/pid`, 0o666);
         const r = await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: "t" });

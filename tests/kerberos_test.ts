@@ -71,7 +71,7 @@ Deno.test("add-krb signals the credmon and waits for its .cc", async () => {
           `Operation succeeded. Credential was stored on ${t}\n${INFO}`,
         stderr: "",
       });
-      assert.deepEqual(await credmon.hups(), 1);
+      assert.deepEqual(await credmon.hupsReach(1), 1);
       assert.deepEqual(await readText(`${spool.krb}/alice.cc`), "TICKET");
 
       const q = await runCli(["query-krb", "-u", "alice@test.example"], { env: spool.env });
@@ -90,7 +90,7 @@ Deno.test("add-krb signals the credmon and waits for its .cc", async () => {
       assert.deepEqual(again.code, 0);
       assert.deepEqual(await readText(`${spool.krb}/alice.cred`), "TICKET2");
       assert.deepEqual(await readText(`${spool.krb}/alice.cc`), "TICKET2");
-      assert.deepEqual(await credmon.hups(), 2);
+      assert.deepEqual(await credmon.hupsReach(2), 2);
     } finally {
       await credmon.stop();
     }
@@ -115,7 +115,7 @@ Deno.test("add-krb times out after CREDD_POLLING_TIMEOUT when the credmon does n
         r.stderr,
         /^The credmon did not process credentials within the timeout period\n {4}the credential was stored in .*root\.cred.*within 1 seconds/,
       );
-      assert.deepEqual(await credmon.hups(), 1);
+      assert.deepEqual(await credmon.hupsReach(1), 1);
       // The credential stays stored.
       assert.deepEqual(await readText(`${spool.krb}/root.cred`), "TICKET");
     } finally {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { startDaemon } from "../testing/daemon.ts";
 import { runCli, snapshot, withSpool } from "../testing/harness.ts";
 import { type Node, withNode } from "../testing/node.ts";
-import { lookupUser, NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
+import { isRealUser, NEEDS_ROOT, nonRootUsers, withCondorLock } from "../testing/users.ts";
 
 /** Every secret the fixture stores; none may appear in a listing. */
 const SECRETS = [
@@ -310,16 +310,19 @@ Deno.test({
 Deno.test({
   name:
     "doctor says when a shared OAuth directory has no condor account to share it with (needs root, no condor)",
-  ignore: NEEDS_ROOT || await lookupUser("condor") !== null,
+  ignore: NEEDS_ROOT || await isRealUser("condor"),
   fn: () =>
-    withSpool(async (spool) => {
-      await runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], { env: spool.env, stdin: "t" });
-      await Deno.chmod(spool.oauth, 0o2770);
-      const r = await runCli(["doctor", "--json"], { env: spool.env });
-      assert.equal(r.code, 1);
-      const findings = JSON.parse(r.stdout).findings.map((
-        f: { kind: string; path: string },
-      ) => [f.kind, f.path]);
-      assert.deepEqual(findings, [["no-condor", spool.oauth]]);
-    }),
+    // No other run of the tests may create a condor account meanwhile.
+    withCondorLock(() =>
+      withSpool(async (spool) => {
+        await runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], { env: spool.env, stdin: "t" });
+        await Deno.chmod(spool.oauth, 0o2770);
+        const r = await runCli(["doctor", "--json"], { env: spool.env });
+        assert.equal(r.code, 1);
+        const findings = JSON.parse(r.stdout).findings.map((
+          f: { kind: string; path: string },
+        ) => [f.kind, f.path]);
+        assert.deepEqual(findings, [["no-condor", spool.oauth]]);
+      })
+    ),
 });

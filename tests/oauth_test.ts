@@ -68,7 +68,7 @@ Deno.test("add-oauth without -P writes .top, signals the credmon and is pending"
         await readText(`${spool.oauth}/root/scitokens.top`),
         '{"refresh_token":"r1"}',
       );
-      assert.deepEqual(await credmon.hups(), 1);
+      assert.deepEqual(await credmon.hupsReach(1), 1);
 
       // With a .use already there: the old .use time, and no signal (docs/upstream.md "OAuth").
       await Deno.writeTextFile(`${spool.oauth}/root/scitokens.use`, "AT", { mode: 0o400 });
@@ -84,7 +84,7 @@ Deno.test("add-oauth without -P writes .top, signals the credmon and is pending"
         await readText(`${spool.oauth}/root/scitokens.top`),
         '{"refresh_token":"r2"}',
       );
-      assert.deepEqual(await credmon.hups(), 1);
+      assert.deepEqual(await credmon.hupsReach(1), 1);
     } finally {
       await credmon.stop();
     }

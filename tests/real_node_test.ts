@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import { exists, modeOf, nonRootUsers, readText, snapshot } from "../testing/harness.ts";
 import { credmonLog, type Node, withNode } from "../testing/node.ts";
-import { lookupUser, NEEDS_ROOT } from "../testing/users.ts";
+import { isRealUser, NEEDS_ROOT, withCondorLock } from "../testing/users.ts";
 import { localTime, runCli, withSpool } from "../testing/harness.ts";
 
 /** This machine has its own condor account (the no-condor layout cannot be shown then). */
-const HAS_CONDOR = await lookupUser("condor") !== null;
+const HAS_CONDOR = await isRealUser("condor");
 
 function mtime(info: Deno.FileInfo): number {
   return Math.floor(info.mtime!.getTime() / 1000);
@@ -55,7 +55,7 @@ Deno.test({
         }\n${INFO}`,
         stderr: "",
       }, await credmonLog(node, "krb"));
-      assert.equal(await credmon.hups(), 1);
+      assert.equal(await credmon.hupsReach(1), 1);
       assert.equal(await readText(`${node.krb}/root.cc`), "TICKET");
       assert.equal(cc.uid, 0);
       assert.equal(await modeOf(`${node.krb}/root.cred`), 0o600);
@@ -70,7 +70,7 @@ Deno.test({
       const other = await ok(node, ["add-krb", "-u", "alice@node.example", "-i", "-"], "A");
       assert.match(other.stdout, /Operation succeeded\. Credential was stored on /);
       assert.equal(await readText(`${node.krb}/alice.cc`), "A");
-      assert.equal(await credmon.hups(), 2);
+      assert.equal(await credmon.hupsReach(2), 2);
 
       await ok(node, ["delete-krb", "-u", "alice@node.example"]);
       assert.equal(await exists(`${node.krb}/alice.cc`), false);
@@ -92,7 +92,7 @@ Deno.test({
       assert.equal(add.code, 0, add.stderr);
       assert.match(add.stdout, /Operation succeeded and is waiting for processing\.\n/);
       assert.equal(add.stderr, "");
-      assert.equal(await credmon.hups(), 1);
+      assert.equal(await credmon.hupsReach(1), 1);
       const use = await waitFor(`${node.oauth}/root/scitokens.use`);
       assert.equal(use.uid, 0);
       assert.equal(use.mode! & 0o7777, 0o400);
@@ -125,7 +125,7 @@ Deno.test({
       );
       await waitFor(`${node.oauth}/root/svc_h.use`);
       await ok(node, ["query-oauth", "-s", "svc", "-H", "h", "-S", "a,b", "-A", "aud"]);
-      assert.equal(await credmon.hups(), 2);
+      assert.equal(await credmon.hupsReach(2), 2);
 
       // -P stores the access token itself; no signal.
       const p = await ok(node, ["add-oauth", "-s", "tok", "-P", "-i", "-"], "AT");
@@ -134,12 +134,12 @@ Deno.test({
         p.stdout,
         new RegExp(`Credential was stored on ${localTime(mtime(tokUse), "UTC")}\n`),
       );
-      assert.equal(await credmon.hups(), 2);
+      assert.equal(await credmon.hupsReach(2), 2);
 
       // A LOCAL: Kerberos credential asks the OAuth local issuer, whose credmon is signalled.
       await ok(node, ["add-krb", "-i", "-"], "LOCAL:issued");
       assert.equal(await readText(`${node.oauth}/root/issued.top`), "root");
-      assert.equal(await credmon.hups(), 3);
+      assert.equal(await credmon.hupsReach(3), 3);
       await waitFor(`${node.oauth}/root/issued.use`);
 
       const all = await ok(node, ["query-oauth"]);
@@ -340,16 +340,19 @@ Deno.test({
   name: "without a condor account the OAuth directories are root's, 0700 (needs root, no condor)",
   ignore: NEEDS_ROOT || HAS_CONDOR,
   fn: async () => {
-    await withSpool(async (spool) => {
-      const r = await runCli(["add-oauth", "-s", "s", "-P", "-i", "-", "-d"], {
-        env: spool.env,
-        stdin: "t",
-      });
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /no condor account \(CONDOR_IDS unset, no condor user\)/);
-      assert.equal(await modeOf(spool.oauth), 0o700);
-      const user = await Deno.lstat(`${spool.oauth}/root`);
-      assert.deepEqual([user.uid, user.mode! & 0o7777], [0, 0o700]);
-    });
+    // No other run of the tests may create a condor account meanwhile.
+    await withCondorLock(() =>
+      withSpool(async (spool) => {
+        const r = await runCli(["add-oauth", "-s", "s", "-P", "-i", "-", "-d"], {
+          env: spool.env,
+          stdin: "t",
+        });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /no condor account \(CONDOR_IDS unset, no condor user\)/);
+        assert.equal(await modeOf(spool.oauth), 0o700);
+        const user = await Deno.lstat(`${spool.oauth}/root`);
+        assert.deepEqual([user.uid, user.mode! & 0o7777], [0, 0o700]);
+      })
+    );
   },
 });

@@ -68,7 +68,7 @@ Deno.test("a silent credmon ends add-krb after CREDD_POLLING_TIMEOUT (1 s: withi
         /^The credmon did not process credentials within the timeout period\n/,
       );
       assert.ok(seconds >= 0.8 && seconds <= 2.5, `took ${seconds.toFixed(2)} s`);
-      assert.equal(await credmon.hups(), 1);
+      assert.equal(await credmon.hupsReach(1), 1);
     } finally {
       await credmon.stop();
     }
