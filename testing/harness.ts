@@ -9,7 +9,7 @@
  */
 
 import { RUNTIME_FLAGS } from "../lib/permissions.ts";
-import { IS_ROOT, setprivAs, type TestUser } from "./users.ts";
+import { IS_ROOT, setprivAs, type TestUser, withCondorShared } from "./users.ts";
 import { checkJsonResult } from "./json_schema.ts";
 
 /** The repository root. */
@@ -222,10 +222,15 @@ export interface SpoolOptions {
  * Runs `fn` with a fresh spool in a temp directory (removed afterwards). The credential
  * directories are not created: the program creates them.
  */
-export async function withSpool(
+export function withSpool(
   fn: (spool: Spool) => Promise<void>,
   options: SpoolOptions = {},
 ): Promise<void> {
+  // Another run of the tests must not add or remove the condor account while this spool is used.
+  return withCondorShared(() => spoolIn(fn, options));
+}
+
+async function spoolIn(fn: (spool: Spool) => Promise<void>, options: SpoolOptions): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "csc-spool-" });
   try {
     await Deno.chmod(root, 0o755);

@@ -142,12 +142,34 @@ export async function nonRootUsers(): Promise<[TestUser, TestUser] | null> {
  */
 export const NEEDS_ROOT: boolean = !IS_ROOT;
 
+/** True while this test module holds `CONDOR_LOCK` exclusively (inside `withCondorLock`). */
+let condorLockHeld = false;
+
 /**
- * Runs `fn` holding `CONDOR_LOCK`, so that no other run of the tests creates or removes the
- * condor account meanwhile (for tests of a node with, or without, a condor account).
+ * Runs `fn` holding `CONDOR_LOCK` exclusively, so that no other run of the tests creates or
+ * removes the condor account meanwhile, nor uses a spool whose layout depends on it (for tests
+ * of a node with, or without, a condor account).
  */
 export async function withCondorLock<T>(fn: () => Promise<T>): Promise<T> {
   const lock = await takeLock(CONDOR_LOCK, true);
+  condorLockHeld = true;
+  try {
+    return await fn();
+  } finally {
+    condorLockHeld = false;
+    lock.close();
+  }
+}
+
+/**
+ * Runs `fn` holding `CONDOR_LOCK` shared (root only; otherwise just runs it): a spool's layout
+ * depends on whether a condor account exists (the OAuth directory is root:condor 2770 with one),
+ * so while a test uses a spool no other run may create or remove that account. Inside
+ * `withCondorLock` the exclusive lock already covers it.
+ */
+export async function withCondorShared<T>(fn: () => Promise<T>): Promise<T> {
+  if (!IS_ROOT || condorLockHeld) return await fn();
+  const lock = await takeLock(CONDOR_LOCK, false);
   try {
     return await fn();
   } finally {
