@@ -265,16 +265,16 @@ Deno.test("names that collide with the store's own files are refused; nothing is
 
 Deno.test("adds racing a delete-all of the same user all succeed: one user's writers serialise", async () => {
   await withSpool(async (spool) => {
+    // 48 writers queue on one lock: on a busy machine the last waits far longer than the spool's
+    // 3 s CRED_LOCK_TIMEOUT (tested on its own in timeouts_test.ts), so only a hang may fail here.
+    const env = { ...spool.env, _CONDOR_CRED_LOCK_TIMEOUT: "300" };
     const results = await Promise.all(
       Array.from(
         { length: 48 },
         (_, i) =>
           i % 2 === 0
-            ? runCli(["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], {
-              env: spool.env,
-              stdin: `t${i}`,
-            })
-            : runCli(["delete-oauth"], { env: spool.env }),
+            ? runCli(["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], { env, stdin: `t${i}` })
+            : runCli(["delete-oauth"], { env }),
       ),
     );
     results.forEach((r, i) => assert.equal(r.code, 0, `${i}: ${r.stderr}`));
