@@ -72,7 +72,7 @@ export function configuredPath(ctx: StoreContext, which: StorePath): string {
 
 /** Seconds to wait for a per-user lock (knob CRED_LOCK_TIMEOUT). */
 export function lockTimeout(ctx: Pick<StoreContext, "config">): number {
-  return ctx.config.getInt("CRED_LOCK_TIMEOUT", 10);
+  return ctx.config.integer("CRED_LOCK_TIMEOUT");
 }
 
 /**
