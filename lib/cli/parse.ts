@@ -71,10 +71,18 @@ export function isOptionSpelling(options: readonly OptionSpec[], arg: string): b
 }
 
 /**
+ * True when any argument spells the option with `key`, even where it would be another option's
+ * value: how `-h` wins wherever it stands and whatever else is wrong on the line (deviation 1:
+ * `list -u -h` is help, not a user called `-h`).
+ */
+export function mentions(args: readonly string[], options: readonly OptionSpec[], key: string) {
+  return args.some((arg) => lookup(options, arg)?.spec.key === key && !arg.includes("="));
+}
+
+/**
  * True when an option with `key` stands on the line as an option (not as another option's
- * value): how `-h` wins wherever it stands and whatever else is wrong (deviation 1), and how
- * `--json` applies to errors found before the parser reaches it. Words it does not know are
- * taken as flags.
+ * value): how `--json` and `-d` apply to errors found before the parser reaches them. Words it
+ * does not know are taken as flags.
  */
 export function hasOption(args: readonly string[], options: readonly OptionSpec[], key: string) {
   for (let i = 0; i < args.length; i++) {

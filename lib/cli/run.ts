@@ -11,7 +11,7 @@ import type { Report } from "../output/text.ts";
 import type { Command, CommandEntry } from "./command.ts";
 import { UsageError } from "./command.ts";
 import { commandNamed, COMMANDS } from "./commands.ts";
-import { hasOption, identify, parseLine } from "./parse.ts";
+import { hasOption, identify, mentions, parseLine } from "./parse.ts";
 import { openSession } from "./session.ts";
 
 function emit(io: Io, report: Report): number {
@@ -34,7 +34,7 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
   let entry: CommandEntry = identify(args, COMMANDS) ?? commandNamed("action");
   let command: Command = (await entry.load()).command;
   // Deviation 1: -h wins wherever it stands, whatever else is wrong on the line.
-  if (hasOption(args, command.options, "help")) {
+  if (mentions(args, command.options, "help")) {
     return emit(io, render({ kind: "text", text: command.usage() }, { json: false }));
   }
   const json = hasOption(args, command.options, "json");

@@ -46,7 +46,7 @@ function own(
   };
 }
 
-const [HELP] = optionsOf("help");
+const [DEBUG, HELP] = optionsOf("debug", "help");
 
 const OWN_OPTIONS: readonly OptionSpec[] = [
   own("identity", "USER@DOMAIN", "Who the token names (its sub claim)"),
@@ -56,6 +56,7 @@ const OWN_OPTIONS: readonly OptionSpec[] = [
     aliases: ["-authz", "-scope", "--scope"],
     duplicate: { kind: "append" },
   }),
+  DEBUG,
   { ...HELP, aliases: ["-help"] },
 ];
 
@@ -78,6 +79,7 @@ export const command: Command<TokenCreate, { words: number }> = {
       "                               the default) or a file in SEC_PASSWORD_DIRECTORY",
       "    -authz NAME             Limit it to an authorization level (WRITE is what storing",
       "                               needs); repeatable; -scope is the same",
+      "    -d, --debug             Display debugging messages",
       "",
     ].join("\n"),
   // Nothing on this line is a secret: the word is shown as given (at most 20 characters).
