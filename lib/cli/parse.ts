@@ -37,6 +37,17 @@ export function shownOption(arg: string): string {
   return printable(arg);
 }
 
+/**
+ * A word a command does not take, as it may be shown: a command-like word (letters, `-`, `_`) in
+ * a command's place is repeated; any other (the rest of an unquoted secret, say) is named by
+ * its position.
+ */
+export function shownWord(word: Word): string {
+  return /^[A-Za-z_-]*$/.test(word.text) && !word.followsValue
+    ? word.text
+    : `argument ${word.index + 1}`;
+}
+
 const SPELLINGS = new WeakMap<readonly OptionSpec[], Map<string, OptionSpec>>();
 
 /** The options' exact spellings: `-u`, `--user`, and aliases such as `-identity`. */
@@ -97,8 +108,9 @@ export function hasOption(args: readonly string[], options: readonly OptionSpec[
 
 /**
  * The command a line is: the first word (not an option or an option's value, read with the
- * shared options) that selects a command of `table`. Null when that is an action word or no
- * word selects one: the actions' grammar then reads the line (and reports what is wrong).
+ * shared options; another dash word is taken as a flag) that selects a command of `table`. Null
+ * when an action word comes first or no word selects one: the actions' grammar then reads the
+ * line (and reports what is wrong).
  */
 export function identify(
   args: readonly string[],
@@ -115,7 +127,7 @@ export function identify(
       e.words.length > 0 && (e.selects ? e.selects(arg) : e.words.includes(arg))
     );
     if (entry !== undefined) return entry;
-    if (ACTIONS.some((a) => a[0] === arg[0]?.toLowerCase())) return null;
+    if ((ACTIONS as readonly string[]).includes(arg.split("-", 1)[0].toLowerCase())) return null;
   }
   return null;
 }

@@ -10,7 +10,7 @@ import { examineStore, type Finding } from "../../store/doctor.ts";
 import { createStoreContext } from "../../store/service.ts";
 import { type Command, UsageError } from "../command.ts";
 import { optionsOf, PROGRAM_NAME } from "../grammar.ts";
-import { shownOption } from "../parse.ts";
+import { shownWord } from "../parse.ts";
 
 const refuse = (shown: string) => `ERROR: doctor takes only --json, -d and -h, not '${shown}'\n`;
 
@@ -31,7 +31,7 @@ export const command: Command<null, { seen: boolean }> = {
   reader: {
     start: () => ({ seen: false }),
     word(state, word) {
-      if (state.seen) throw new UsageError(refuse(shownOption(word.text)));
+      if (state.seen) throw new UsageError(refuse(shownWord(word)));
       state.seen = true;
     },
     finish: () => null,

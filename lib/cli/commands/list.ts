@@ -10,7 +10,7 @@ import type { CredType, ListRequest } from "../../request.ts";
 import { createStoreContext, type ListReply, performList } from "../../store/service.ts";
 import { type Command, UsageError } from "../command.ts";
 import { matchTypeSuffix, optionsOf, PROGRAM_NAME, sharedValues } from "../grammar.ts";
-import { shownOption } from "../parse.ts";
+import { shownWord } from "../parse.ts";
 import { chooseRoute } from "../route.ts";
 import { send } from "../send.ts";
 import { unknownType } from "./action.ts";
@@ -43,7 +43,7 @@ export const command: Command<ListCommand, { word: string | null }> = {
   reader: {
     start: () => ({ word: null }),
     word(state, word) {
-      if (state.word !== null) throw new UsageError(refuse(shownOption(word.text)));
+      if (state.word !== null) throw new UsageError(refuse(shownWord(word)));
       state.word = word.text.toLowerCase();
     },
     finish(state, given) {

@@ -9,7 +9,7 @@ import { printable, StoreError } from "../../errors.ts";
 import type { Result } from "../../output/result.ts";
 import { type Command, UsageError } from "../command.ts";
 import { optionsOf, PROGRAM_NAME } from "../grammar.ts";
-import { shownOption } from "../parse.ts";
+import { shownWord } from "../parse.ts";
 
 const refuse = (shown: string) =>
   `ERROR: serve takes only -d (--debug) and -h (--help), not '${shown}'; it is configured ` +
@@ -42,7 +42,7 @@ export const command: Command<null, { seen: boolean }> = {
   reader: {
     start: () => ({ seen: false }),
     word(state, word) {
-      if (state.seen) throw new UsageError(refuse(shownOption(word.text)));
+      if (state.seen) throw new UsageError(refuse(shownWord(word)));
       state.seen = true;
     },
     finish: () => null,
