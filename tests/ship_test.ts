@@ -371,7 +371,7 @@ Deno.test("the README runs the bundle with exactly RUNTIME_FLAGS", async () => {
   // Shell line continuations folded, so the wrapped command reads as one line.
   const readme = (await Deno.readTextFile(`${REPO}/README.md`)).replace(/\\\n\s*/g, "");
   assert.ok(
-    readme.includes(`run ${RUNTIME_FLAGS.join(" ")} dist/condor_store_cred.js`),
+    readme.includes(`run ${RUNTIME_FLAGS.join(" ")} dist/condor_store_cred/condor_store_cred.js`),
     "the README's bundle command has other flags than lib/permissions.ts",
   );
 });
