@@ -48,6 +48,20 @@ export function shownWord(word: Word): string {
     : `argument ${word.index + 1}`;
 }
 
+/** The reader of a command that takes no word beyond its own (`doctor`, `serve`). */
+export function ownWordOnly(
+  refuse: (shown: string) => string,
+): LineReader<{ seen: boolean }, null> {
+  return {
+    start: () => ({ seen: false }),
+    word(state, word) {
+      if (state.seen) throw new UsageError(refuse(shownWord(word)));
+      state.seen = true;
+    },
+    finish: () => null,
+  };
+}
+
 const SPELLINGS = new WeakMap<readonly OptionSpec[], Map<string, OptionSpec>>();
 
 /** The options' exact spellings: `-u`, `--user`, and aliases such as `-identity`. */

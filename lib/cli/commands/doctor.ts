@@ -8,9 +8,9 @@ import { StoreError } from "../../errors.ts";
 import type { Result } from "../../output/result.ts";
 import { examineStore, type Finding } from "../../store/doctor.ts";
 import { createStoreContext } from "../../store/service.ts";
-import { type Command, UsageError } from "../command.ts";
+import type { Command } from "../command.ts";
 import { optionsOf, PROGRAM_NAME } from "../grammar.ts";
-import { shownWord } from "../parse.ts";
+import { ownWordOnly } from "../parse.ts";
 
 const refuse = (shown: string) => `ERROR: doctor takes only --json, -d and -h, not '${shown}'\n`;
 
@@ -28,14 +28,7 @@ export const command: Command<null, { seen: boolean }> = {
       "",
     ].join("\n"),
   refuse,
-  reader: {
-    start: () => ({ seen: false }),
-    word(state, word) {
-      if (state.seen) throw new UsageError(refuse(shownWord(word)));
-      state.seen = true;
-    },
-    finish: () => null,
-  },
+  reader: ownWordOnly(refuse),
   details: [
     "Examines the configured store as HTCondor's daemons see it: owners and modes up every",
     "directory chain, files with group or other bits, links, temporary files, credmon pid files",

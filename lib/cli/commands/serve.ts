@@ -7,9 +7,9 @@ import { ConfigError } from "../../config/mod.ts";
 import { serve } from "../../daemon/server.ts";
 import { printable, StoreError } from "../../errors.ts";
 import type { Result } from "../../output/result.ts";
-import { type Command, UsageError } from "../command.ts";
+import type { Command } from "../command.ts";
 import { optionsOf, PROGRAM_NAME } from "../grammar.ts";
-import { shownWord } from "../parse.ts";
+import { ownWordOnly } from "../parse.ts";
 
 const refuse = (shown: string) =>
   `ERROR: serve takes only -d (--debug) and -h (--help), not '${shown}'; it is configured ` +
@@ -39,14 +39,7 @@ export const command: Command<null, { seen: boolean }> = {
       "",
     ].join("\n"),
   refuse,
-  reader: {
-    start: () => ({ seen: false }),
-    word(state, word) {
-      if (state.seen) throw new UsageError(refuse(shownWord(word)));
-      state.seen = true;
-    },
-    finish: () => null,
-  },
+  reader: ownWordOnly(refuse),
   details: [
     "Runs in the foreground as root (systemctl start condor_store_cred). It owns the store and",
     "serves local users over CREDD_SOCKET and, with CREDD_TLS_ADDRESS, remote callers over TLS.",
