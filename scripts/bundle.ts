@@ -1,41 +1,79 @@
 /**
- * Builds the offline artefact `dist/condor_store_cred.js` with `deno bundle` (`deno task
- * bundle`). Run it with Deno from npm and the program's own permission flags:
+ * Builds the offline artefact `dist/condor_store_cred/` with `deno bundle --code-splitting`
+ * (`deno task bundle`): a directory whose entry is `condor_store_cred.js`, with one chunk per
+ * command and per piece of code the commands share, so that a run compiles only what its command
+ * uses (README "Architecture"). Run the entry with Deno from npm and the program's own permission
+ * flags:
  *
- *   npx -y deno@2.9.6 run <RUNTIME_FLAGS> dist/condor_store_cred.js --help
+ *   npx -y deno@2.9.6 run <RUNTIME_FLAGS> dist/condor_store_cred/condor_store_cred.js --help
  *
- * Usage: deno task bundle [--out FILE]
+ * It prints the entry, the directory's size, and one sha256 for the whole directory (of each
+ * file's name and sha256, in name order).
+ *
+ * Usage: deno task bundle [--out DIRECTORY]
  * Permissions: --allow-read, --allow-write=dist, --allow-run (deno bundle), --allow-env.
  */
 
 import { RUNTIME_FLAGS } from "../lib/permissions.ts";
 import { VERSION } from "../lib/version.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-let out = `${root}dist/condor_store_cred.js`;
-if (Deno.args.length === 2 && Deno.args[0] === "--out" && Deno.args[1]) out = Deno.args[1];
-else if (Deno.args.length > 0) {
-  console.error("usage: deno task bundle [--out FILE]");
-  Deno.exit(2);
+/** The entry's name inside the bundle's directory. */
+export const BUNDLE_ENTRY = "condor_store_cred.js";
+
+const hex = (bytes: ArrayBuffer) =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** The sha256 of a bundle directory: of each file's name and sha256, in name order. */
+export async function bundleDigest(dir: string): Promise<{ sha256: string; bytes: number }> {
+  const names = [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => e.name).sort();
+  let bytes = 0;
+  let listing = "";
+  for (const name of names) {
+    const data = await Deno.readFile(`${dir}/${name}`);
+    bytes += data.length;
+    listing += `${name}\0${hex(await crypto.subtle.digest("SHA-256", data))}\n`;
+  }
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(listing));
+  return { sha256: hex(digest), bytes };
 }
 
-const slash = out.lastIndexOf("/");
-await Deno.mkdir(slash > 0 ? out.slice(0, slash) : slash === 0 ? "/" : ".", { recursive: true });
-const result = await new Deno.Command(Deno.execPath(), {
-  args: ["bundle", "--quiet", "--config", `${root}deno.json`, "-o", out, `${root}main.ts`],
-  stdout: "inherit",
-  stderr: "inherit",
-}).output();
-if (!result.success) {
-  console.error(`deno bundle failed with exit code ${result.code}`);
-  Deno.exit(1);
+if (import.meta.main) {
+  const root = new URL("..", import.meta.url).pathname;
+  let out = `${root}dist/condor_store_cred`;
+  if (Deno.args.length === 2 && Deno.args[0] === "--out" && Deno.args[1]) out = Deno.args[1];
+  else if (Deno.args.length > 0) {
+    console.error("usage: deno task bundle [--out DIRECTORY]");
+    Deno.exit(2);
+  }
+  out = out.replace(/\/+$/, "");
+  // A fresh directory: no chunk of an earlier build may be left beside this one's.
+  await Deno.remove(out, { recursive: true }).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+  await Deno.mkdir(out, { recursive: true });
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--code-splitting",
+      "--config",
+      `${root}deno.json`,
+      "--outdir",
+      out,
+      `${root}main.ts`,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!result.success) {
+    console.error(`deno bundle failed with exit code ${result.code}`);
+    Deno.exit(1);
+  }
+  // Nothing imports the entry by name (the daemon's workers run Deno.mainModule).
+  await Deno.rename(`${out}/main.js`, `${out}/${BUNDLE_ENTRY}`);
+  const { sha256, bytes } = await bundleDigest(out);
+  const entry = `${out}/${BUNDLE_ENTRY}`;
+  console.log(`built ${entry} (condor_store_cred ${VERSION}, ${bytes} bytes in ${out}/)`);
+  console.log(`sha256 ${sha256}`);
+  console.log(`run it with: deno run ${RUNTIME_FLAGS.join(" ")} ${entry}`);
 }
-
-const bytes = await Deno.readFile(out);
-const digest = Array.from(
-  new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
-  (b) => b.toString(16).padStart(2, "0"),
-).join("");
-console.log(`built ${out} (condor_store_cred ${VERSION}, ${bytes.length} bytes)`);
-console.log(`sha256 ${digest}`);
-console.log(`run it with: deno run ${RUNTIME_FLAGS.join(" ")} ${out}`);

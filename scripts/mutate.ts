@@ -27,7 +27,7 @@ interface Mutation {
 export const MUTATIONS: readonly Mutation[] = [
   {
     behaviour: "no secret in output: -d never shows a -p value",
-    file: "lib/cli/run.ts",
+    file: "lib/cli/commands/action.ts",
     from: "debug(`reading the credential from ${describeSource(source)}`);",
     to: "debug(`reading the credential from ${JSON.stringify(source)}`);",
     tests: ["secrets_test.ts"],
@@ -149,7 +149,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     behaviour: "the user's mark is removed before the write",
     file: "lib/store/write.ts",
-    from: "      if (write.user !== null) removeMark(write.store, write.user);\n",
+    from: "  if (write.user !== null) removeMark(write.store, write.user);\n",
     to: "",
     tests: ["real_node_test.ts"],
     filter: "mark",

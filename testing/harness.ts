@@ -4,8 +4,9 @@
  * real non-root user (testing/users.ts); credmon stand-ins (testing/credmon.ts); the packaged
  * node layout (testing/node.ts).
  *
- * The program under test is `main.ts` run by this Deno, unless CSC_TARGET names a bundle
- * (`*.js`, run with `deno run`) or a compiled binary (anything else, executed directly).
+ * The program under test is `main.ts` run by this Deno, unless CSC_TARGET names a bundle's entry
+ * (`dist/condor_store_cred/condor_store_cred.js`, run with `deno run`) or a compiled binary
+ * (anything else, executed directly).
  */
 
 import { RUNTIME_FLAGS } from "../lib/permissions.ts";
@@ -105,6 +106,11 @@ async function targetForAll(): Promise<string> {
     }
     await copyTree(`${REPO}/lib`, `${dir}/lib`);
     sharedTarget = `${dir}/main.ts`;
+  } else if (!IS_BINARY) {
+    // A bundle is a directory of chunks (scripts/bundle.ts): its entry and everything beside it.
+    const slash = TARGET.lastIndexOf("/");
+    await copyTree(TARGET.slice(0, slash), dir);
+    sharedTarget = `${dir}/${TARGET.slice(slash + 1)}`;
   } else {
     const name = TARGET.slice(TARGET.lastIndexOf("/") + 1);
     await Deno.copyFile(TARGET, `${dir}/${name}`);

@@ -24,7 +24,7 @@ async function bench(args: string[]): Promise<{ code: number; stdout: string; st
 /** The sha256 of the bundle `deno task bundle` builds from this source (run in the repository). */
 async function bundleDigest(dir: string): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO}/scripts/bundle.ts`, "--out", `${dir}/condor_store_cred.js`],
+    args: ["run", "-A", `${REPO}/scripts/bundle.ts`, "--out", `${dir}/condor_store_cred`],
     cwd: REPO,
     stdout: "piped",
     stderr: "piped",
@@ -60,6 +60,7 @@ Deno.test({
           "## What was measured",
           "## Findings",
           "## Latency per action (bundle, in-process, durable writes)",
+          "## Code each command loads (bundle chunks)",
           "## Forms of the program",
           "## Cold code cache",
           "## Credmon: add with a pid file to signal",

@@ -49,20 +49,29 @@ async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("the bundle runs with the program's permission flags and stores a credential", async () => {
+Deno.test("the bundle (a directory of chunks) runs with the program's permission flags and stores a credential", async () => {
   await withTemp(async (dir) => {
-    const bundle = `${dir}/condor_store_cred.js`;
-    const built = await script("bundle.ts", ["--out", bundle]);
+    const out = `${dir}/bundle`;
+    const bundle = `${out}/condor_store_cred.js`;
+    const built = await script("bundle.ts", ["--out", out]);
     assert.equal(built.code, 0, built.stderr);
     assert.match(
       built.stdout,
-      /^built .*condor_store_cred\.js \(condor_store_cred \d+\.\d+\.\d+, \d+ bytes\)\nsha256 [0-9a-f]{64}\n/,
+      /^built .*condor_store_cred\.js \(condor_store_cred \d+\.\d+\.\d+, \d+ bytes in .*\/\)\nsha256 [0-9a-f]{64}\n/,
     );
     assert.ok(built.stdout.startsWith(`built ${bundle} `), built.stdout);
-    // One self-contained file: nothing left to import at run time (it runs with no lib/ beside).
-    const text = await Deno.readTextFile(bundle);
-    assert.doesNotMatch(text, /^\s*(import|export)\b/m);
-    assert.doesNotMatch(text, /\bimport\s*\(|\brequire\s*\(/);
+    // A self-contained directory: its entry and chunks import only each other, by relative
+    // name, and every chunk they name is there (it runs with no lib/ beside).
+    const files = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+    assert.ok(files.includes("condor_store_cred.js") && files.length > 5, files.join(" "));
+    for (const file of files) {
+      const text = await Deno.readTextFile(`${out}/${file}`);
+      for (const m of text.matchAll(/\b(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+        assert.match(m[1], /^\.\/[\w-]+\.js$/, `${file} imports ${m[1]}`);
+        assert.ok(files.includes(m[1].slice(2)), `${file} imports the missing ${m[1]}`);
+      }
+      assert.doesNotMatch(text, /\brequire\s*\(/);
+    }
     await withSpool(async (spool) => {
       const child = new Deno.Command(Deno.execPath(), {
         args: [

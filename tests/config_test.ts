@@ -377,6 +377,13 @@ Deno.test("KNOB_DEFAULTS is frozen and holds the documented defaults", () => {
     CRED_LOCK_TIMEOUT: "10",
     CREDD_SOCKET: "$(RUN)/credd.sock",
     COLLECTOR_PORT: "9618",
+    // The daemon's limits, once defaults in its code, now rows of the knob table.
+    CREDD_CHALLENGE_DIRECTORY: "/tmp",
+    CREDD_CHALLENGE_LIFETIME: "10",
+    CREDD_MAX_CONNECTIONS: "4096",
+    CREDD_WORKERS: "4",
+    CREDD_AUTH_FAILURE_LIMIT: "10",
+    SEC_TOKEN_POOL_SIGNING_KEY_IS_PASSWORD: "false",
   });
   assert.equal(KNOB_DEFAULTS.LOCAL_CONFIG_DIR_EXCLUDE_REGEXP, DEFAULT_EXCLUDE_REGEXP);
   assert.ok(Object.isFrozen(KNOBS_WITHOUT_DEFAULT));

@@ -52,7 +52,7 @@ export function readSigningKey(config: Config, owners: Owners, kid: string): Uin
   try {
     return signingKeyMaterial(bytes, {
       pool: kid === "POOL",
-      truncateAtNul: config.getBool("SEC_TOKEN_POOL_SIGNING_KEY_IS_PASSWORD", false),
+      truncateAtNul: config.flag("SEC_TOKEN_POOL_SIGNING_KEY_IS_PASSWORD"),
     });
   } finally {
     bytes.fill(0);

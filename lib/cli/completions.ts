@@ -3,18 +3,60 @@
  * from the same grammar declarations as the parser, so they cannot drift from it. Pure.
  */
 
+import { DECLARED, type Declared } from "./declarations.ts";
 import {
   ACTIONS,
-  type CommandOption,
-  COMMANDS,
   COMPLETION_SHELLS,
-  COMPLETIONS_COMMAND,
   type CompletionShell,
-  OPTIONS,
+  OPTIONS as SHARED,
   type OptionSpec,
   PROGRAM_NAME,
 } from "./grammar.ts";
 import { USAGE_ACTIONS, USAGE_TYPES } from "./usage.ts";
+
+const COMPLETIONS_COMMAND = "completions";
+const OPTIONS: readonly OptionSpec[] = SHARED;
+
+/** An option of a command beyond the actions, as the completions offer it. */
+interface CommandOption {
+  /** Its spellings, e.g. `-u`, `--user`. */
+  readonly names: readonly string[];
+  /** What its argument is, or null for a flag. */
+  readonly argument: "file" | "host" | "value" | null;
+  readonly description: string;
+}
+
+/** A command beyond the actions, as the completions offer it. */
+interface CommandSpec {
+  readonly words: readonly string[];
+  readonly sub: string | null;
+  readonly description: string;
+  readonly options: readonly CommandOption[];
+}
+
+function commandSpec({ entry, command }: Declared): CommandSpec {
+  return {
+    words: entry.words,
+    sub: entry.sub ?? null,
+    description: entry.summary,
+    options: command.options.map((o) => ({
+      names: spellings(o),
+      argument: o.argument === null
+        ? null
+        : o.completes === "file"
+        ? "file"
+        : o.completes === "host"
+        ? "host"
+        : "value",
+      description: describe(o),
+    })),
+  };
+}
+
+/** The commands beyond add, delete and query (those selected by a word). */
+const COMMANDS: readonly CommandSpec[] = DECLARED.filter((d) => d.entry.words.length > 0).map(
+  commandSpec,
+);
 
 /** The action words offered: each action alone and with each canonical type suffix. */
 export function actionWords(): string[] {
@@ -28,7 +70,7 @@ export function commandWords(): string[] {
 }
 
 /** The commands that complete their own options (all but `completions`, which takes a shell). */
-const OWN_OPTIONS = COMMANDS.filter((c) => c.options.length > 0);
+const OWN_OPTIONS = COMMANDS.filter((c) => !c.words.includes(COMPLETIONS_COMMAND));
 
 function actionDescription(word: string): string {
   const action = word.split("-")[0];
@@ -38,7 +80,11 @@ function actionDescription(word: string): string {
 }
 
 function spellings(option: OptionSpec): string[] {
-  return [...(option.short ? [`-${option.short}`] : []), `--${option.long}`];
+  return [
+    ...(option.short ? [`-${option.short}`] : []),
+    `--${option.long}`,
+    ...(option.aliases ?? []),
+  ];
 }
 
 /** The option's first sentence: its first usage line with the lines that continue it. */

@@ -5,6 +5,7 @@
  * these tables, so they cannot drift apart. Upstream's grammar: docs/upstream.md "Command line".
  */
 
+import { printable } from "../errors.ts";
 import type { Action, CredType } from "../request.ts";
 
 export type { Action, CredType };
@@ -31,30 +32,12 @@ export const TYPE_KEYWORDS: readonly TypeKeyword[] = [
   { keyword: "scitokens", minLength: 3, type: "oauth" },
 ];
 
-/** The names of the fields an option sets on the parsed command line. */
-export type OptionKey =
-  | "name"
-  | "password"
-  | "pool"
-  | "user"
-  | "input"
-  | "service"
-  | "handle"
-  | "scopes"
-  | "audience"
-  | "accessToken"
-  | "poolFile"
-  | "debug"
-  | "help"
-  | "json"
-  | "version"
-  | "minTtl"
-  | "tokenFile";
-
 /** How a repeated option is treated. */
 export type Duplicate =
   | { readonly kind: "allowed" }
   | { readonly kind: "replace" }
+  /** Each value is kept, in order (token create's -authz). */
+  | { readonly kind: "append" }
   | { readonly kind: "error"; readonly message: string };
 
 /** One option of the grammar. */
@@ -63,7 +46,14 @@ export interface OptionSpec {
   readonly short: string | null;
   /** The long name after `--` (README "Usage"). */
   readonly long: string;
-  readonly key: OptionKey;
+  /** Other exact spellings (token create's `-identity`, as condor_token_create spells it). */
+  readonly aliases?: readonly string[];
+  /** The field the option sets on the parsed line. */
+  readonly key: string;
+  /** An option that may not be given with this one: giving both is this one's duplicate. */
+  readonly conflicts?: string;
+  /** Checks a value; returns the error line (with its `ERROR: `), or null when it is good. */
+  readonly check?: (value: string) => string | null;
   /** The word in "requires a <word> argument", or null for a flag. */
   readonly argument: string | null;
   readonly duplicate: Duplicate;
@@ -75,6 +65,14 @@ export interface OptionSpec {
   readonly completes?: "file" | "host" | "user" | "none";
 }
 
+/** Checks `-u`'s value: an `@` that is neither the first nor the last character. */
+function checkAccount(value: string): string | null {
+  const at = value.indexOf("@");
+  return at > 0 && at !== value.length - 1
+    ? null
+    : `ERROR: Username '${printable(value)}' is not of the form: account@domain\n`;
+}
+
 const DUPLICATE_USER = "ERROR: only one of '-s' or '-u' may be provided";
 const DUPLICATE_POOL = "ERROR: only one '-c' or '-u' arg may be provided";
 
@@ -82,11 +80,13 @@ const DUPLICATE_POOL = "ERROR: only one '-c' or '-u' arg may be provided";
  * Options in usage-text order. The duplicate messages are upstream's, byte for byte (including
  * its typo in the `-u` message, README "Differences from HTCondor").
  */
-export const OPTIONS: readonly OptionSpec[] = [
+export const OPTIONS = [
   {
     short: "u",
     long: "user",
     key: "user",
+    conflicts: "pool",
+    check: checkAccount,
     argument: "username",
     duplicate: { kind: "error", message: DUPLICATE_USER },
     synopsis: "-u username",
@@ -97,6 +97,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: "c",
     long: "pool",
     key: "pool",
+    conflicts: "user",
     argument: null,
     duplicate: { kind: "error", message: DUPLICATE_POOL },
     synopsis: "-c",
@@ -262,119 +263,31 @@ export const OPTIONS: readonly OptionSpec[] = [
     synopsis: null,
     description: ["Print the result as one JSON object on stdout"],
   },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The names of the fields the shared options set (OPTIONS' keys). */
+export type OptionKey = typeof OPTIONS[number]["key"];
+
+/** What a parsed option holds: a flag is true or false, an option with an argument its value
+ * or null, a repeatable one its values. */
+export type OptionValue = boolean | string | readonly string[] | null;
+
+/** The shared options' values, typed from OPTIONS: flags are booleans, the others strings. */
+export type Values = {
+  readonly [S in typeof OPTIONS[number] as S["key"]]: S["argument"] extends null ? boolean
+    : string | null;
+};
+
+/** The shared options with these keys, in OPTIONS' order. */
+export function optionsOf(...keys: OptionKey[]): readonly OptionSpec[] {
+  return OPTIONS.filter((o) => keys.includes(o.key));
+}
 
 /** Shells `condor_store_cred completions SHELL` knows. */
 export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
 
 /** One of the completion shells. */
 export type CompletionShell = typeof COMPLETION_SHELLS[number];
-
-/** The word that selects the completions command (only as the first argument). */
-export const COMPLETIONS_COMMAND = "completions";
-
-/** The word that selects the daemon (only as the first argument). */
-export const SERVE_COMMAND = "serve";
-
-/** The word that selects token minting (`token create`, only as the first argument). */
-export const TOKEN_COMMAND = "token";
-
-/** The word that selects the listing (`list[-type]`, only as the first argument). */
-export const LIST_COMMAND = "list";
-
-/** The word that selects the store's health check (only as the first argument). */
-export const DOCTOR_COMMAND = "doctor";
-
-/** An option of a command beyond add, delete and query (for its completions). */
-export interface CommandOption {
-  /** Its spellings, e.g. `-u`, `--user`. */
-  readonly names: readonly string[];
-  /** What its argument is, or null for a flag. */
-  readonly argument: "file" | "host" | "value" | null;
-  readonly description: string;
-}
-
-/** A command of this product beyond upstream's actions (README "Usage"). */
-export interface CommandSpec {
-  /** The first words that select it (`list`, `list-krb`, ...). */
-  readonly words: readonly string[];
-  /** The word after the first one, if the command has one (`token create`). */
-  readonly sub: string | null;
-  /** The usage-text synopsis. */
-  readonly synopsis: string;
-  /** One line for the usage text, the man page and the completions. */
-  readonly description: string;
-  /** Its options (each command also takes -h, --help). */
-  readonly options: readonly CommandOption[];
-}
-
-const HELP_OPTION: CommandOption = {
-  names: ["-h", "--help"],
-  argument: null,
-  description: "Display this message",
-};
-const DEBUG_OPTION: CommandOption = {
-  names: ["-d", "--debug"],
-  argument: null,
-  description: "Display debugging messages",
-};
-const JSON_OPTION: CommandOption = {
-  names: ["--json"],
-  argument: null,
-  description: "Print the result as one JSON object on stdout",
-};
-
-/** The commands beyond add, delete and query, in usage-text order. */
-export const COMMANDS: readonly CommandSpec[] = [
-  {
-    words: ["list", "list-pwd", "list-krb", "list-oauth"],
-    sub: null,
-    synopsis: "list[-type]",
-    description: "List stored credentials and their metadata, never a secret",
-    options: [
-      { names: ["-u", "--user"], argument: "value", description: "Only this user@domain" },
-      { names: ["-n", "--name"], argument: "host", description: "List on the named machine" },
-      { names: ["--token-file"], argument: "file", description: "The IDTOKEN for -n" },
-      JSON_OPTION,
-      DEBUG_OPTION,
-      HELP_OPTION,
-    ],
-  },
-  {
-    words: ["doctor"],
-    sub: null,
-    synopsis: "doctor",
-    description: "Check the credential store's owners, modes and credmons",
-    options: [JSON_OPTION, DEBUG_OPTION, HELP_OPTION],
-  },
-  {
-    words: ["serve"],
-    sub: null,
-    synopsis: "serve",
-    description: "Run the credential daemon (root)",
-    options: [DEBUG_OPTION, HELP_OPTION],
-  },
-  {
-    words: ["token"],
-    sub: "create",
-    synopsis: "token create",
-    description: "Mint an IDTOKEN for callers of a remote daemon (root)",
-    options: [
-      { names: ["-identity"], argument: "value", description: "Who the token names" },
-      { names: ["-lifetime"], argument: "value", description: "Seconds it is valid" },
-      { names: ["-key"], argument: "value", description: "The signing key's name" },
-      { names: ["-authz"], argument: "value", description: "An authorization level" },
-      HELP_OPTION,
-    ],
-  },
-  {
-    words: ["completions"],
-    sub: null,
-    synopsis: "completions SHELL",
-    description: "Print bash, zsh or fish completions",
-    options: [],
-  },
-];
 
 /** The program name used in the usage text and messages. */
 export const PROGRAM_NAME = "condor_store_cred";
@@ -394,4 +307,11 @@ export function matchTypeSuffix(suffix: string): CredType | null {
   const word = lower.slice(1);
   const hit = TYPE_KEYWORDS.find((k) => word.length >= k.minLength && k.keyword.startsWith(word));
   return hit?.type ?? null;
+}
+
+/** The shared options' values of a parsed line, each key present (false or null when absent). */
+export function sharedValues(given: Readonly<Record<string, OptionValue>>): Values {
+  const values: Record<string, OptionValue> = {};
+  for (const o of OPTIONS) values[o.key] = given[o.key] ?? (o.argument === null ? false : null);
+  return values as Values;
 }

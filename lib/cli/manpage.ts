@@ -5,11 +5,12 @@
 
 import { IGNORED_KNOBS, KNOB_REFERENCE, type KnobGroup } from "../config/reference.ts";
 import { JSON_SCHEMA_VERSION, JSON_STATUSES, type JsonStatus } from "../output/json.ts";
+import { DECLARED } from "./declarations.ts";
 import {
   ACTIONS,
-  COMMANDS,
   matchTypeSuffix,
   OPTIONS,
+  type OptionSpec,
   PROGRAM_NAME,
   TYPE_KEYWORDS,
 } from "./grammar.ts";
@@ -99,11 +100,15 @@ function t(line: string): string {
 const tp = (heading: string, ...body: string[]) => [".TP", t(heading), ...body.map(t)];
 const example = (...lines: string[]) => [".PP", ".nf", ".RS 4", ...lines.map(roff), ".RE", ".fi"];
 
+/** The commands of the man page's COMMANDS section (those the help lists). */
+const LISTED = DECLARED.filter((d) => d.entry.synopsis !== null);
+
 /** Renders the man page for `version`. */
 export function renderManPage(version: string): string {
   const P = PROGRAM_NAME;
   const lines: string[] = [
-    `.\\" Generated from lib/cli/grammar.ts, lib/cli/usage.ts and lib/config/reference.ts by`,
+    `.\\" Generated from lib/cli/grammar.ts, lib/cli/commands/, lib/cli/usage.ts and`,
+    `.\\" lib/config/reference.ts by`,
     `.\\" scripts/man.ts (deno task man); do not edit.`,
     `.TH CONDOR_STORE_CRED 1 "" "${P} ${version}" "User Commands"`,
     ".SH NAME",
@@ -114,10 +119,10 @@ export function renderManPage(version: string): string {
     ".br",
     `.B ${roff(P)}`,
     t("`-f` ~file~ [`-p` ~password~]"),
-    ...COMMANDS.flatMap((c) => {
-      const [word, ...rest] = c.synopsis.split(" ");
+    ...LISTED.flatMap(({ entry: c, command }) => {
+      const [word, ...rest] = c.synopsis!.split(" ");
       const args = rest.map((w) => (/^[A-Z]+$/.test(w) ? `~${w.toLowerCase()}~` : `\`${w}\``));
-      const options = c.options.length > 0 ? " [~options~]" : "";
+      const options = command.options.some((o) => o.key !== "help") ? " [~options~]" : "";
       return [".br", `.B ${roff(P)}`, t([`\`${word}\``, ...args].join(" ") + options)];
     }),
     ".br",
@@ -155,7 +160,7 @@ export function renderManPage(version: string): string {
     lines.push(".TP", bold(suffix), `${roff(description)}. Spellings: ${typeSpellings(type)}.`);
   }
   lines.push(".SH OPTIONS");
-  for (const option of OPTIONS) {
+  for (const option of OPTIONS as readonly OptionSpec[]) {
     const text = joinDescription(option.description);
     lines.push(".TP", optionHeading(option.short, option.long, option.argument), roff(text));
   }
@@ -167,16 +172,17 @@ export function renderManPage(version: string): string {
     ".SH COMMANDS",
     t("Each takes `-h` for its own usage."),
   );
-  for (const c of COMMANDS) {
-    lines.push(".TP", bold(c.synopsis), t(`${c.description}.`));
-    const options = c.options.filter((o) => o.names[0] !== "-h");
+  for (const { entry, command } of LISTED) {
+    lines.push(".TP", bold(entry.synopsis!), t(`${entry.summary}.`));
+    const options = command.options.filter((o) => o.key !== "help");
     if (options.length > 0) {
       const shown = options.map((o) =>
-        o.names.map((n) => `\`${n}\``).join(", ") + (o.argument === null ? "" : ` ~${o.argument}~`)
+        [...(o.short ? [`-${o.short}`] : []), `--${o.long}`, ...(o.aliases ?? [])]
+          .map((n) => `\`${n}\``).join(", ") + (o.argument === null ? "" : ` ~${o.argument}~`)
       );
       lines.push(t(`Options: ${shown.join("; ")}.`));
     }
-    lines.push(...COMMAND_DETAILS[c.words[0]].map(t));
+    lines.push(...command.details.map(t));
   }
   lines.push(
     ".SH OUTPUT",
@@ -307,31 +313,3 @@ export function renderManPage(version: string): string {
   );
   return lines.join("\n") + "\n";
 }
-
-/** What each command does, beyond its one-line description. */
-const COMMAND_DETAILS: Readonly<Record<string, readonly string[]>> = {
-  list: [
-    "One row per credential: type, user, name, files, size, time, and scopes, audience and an",
-    "access token's claims and expiry; never a secret byte. Without -u, your own credentials, or",
-    "everyone's for root and CRED_SUPER_USERS. Exit 0 when something is listed, 1 when nothing.",
-  ],
-  doctor: [
-    "Examines the configured store as HTCondor's daemons see it: owners and modes up every",
-    "directory chain, files with group or other bits, links, temporary files, credmon pid files",
-    "and scans, credentials waiting too long for their credmon, expired access tokens, stale",
-    "marks, configuration warnings. One finding per line with its fix. It changes nothing.",
-    "Exit 0 when healthy, else 1.",
-  ],
-  serve: [
-    "Runs in the foreground as root (systemctl start condor_store_cred). It owns the store and",
-    "serves local users over CREDD_SOCKET and, with CREDD_TLS_ADDRESS, remote callers over TLS.",
-    "One log line per request on stderr; SIGTERM stops it after the requests in flight.",
-  ],
-  token: [
-    "Prints an IDTOKEN signed with this pool's key, for a caller of a remote daemon: -identity",
-    "user@domain, -lifetime seconds, -key name (default POOL), -authz level (repeatable).",
-  ],
-  completions: [
-    "For example: `condor_store_cred completions bash > /etc/bash_completion.d/condor_store_cred`.",
-  ],
-};

@@ -6,13 +6,12 @@
  */
 
 import type { Config } from "../config/mod.ts";
-import { challengeDirectory, socketPath } from "../daemon/server.ts";
-import { isSocket } from "../daemon/client.ts";
-import { parseAddress } from "../daemon/tls.ts";
 import { quote, StoreError } from "../errors.ts";
 import { dirname } from "../fs/paths.ts";
 import type { CredType } from "../request.ts";
-import type { CommandLine } from "./parse.ts";
+
+// The daemon's modules are imported only on the routes that use them, so that an in-process
+// run never loads them (README "Architecture").
 
 /** Where a request is performed. */
 export type Route =
@@ -30,7 +29,10 @@ export type Route =
  * `name@host[:port]` and sinful `<host:port?params>` forms (the name and parameters are dropped,
  * as upstream drops them). Null when it is none of these.
  */
-export function daemonAddress(value: string): { host: string; port: number } | null {
+export async function daemonAddress(
+  value: string,
+): Promise<{ host: string; port: number } | null> {
+  const { parseAddress } = await import("../daemon/tls.ts");
   let text = value.trim();
   if (text.startsWith("<") && text.endsWith(">")) text = text.slice(1, -1).replace(/\?.*$/, "");
   text = text.slice(text.lastIndexOf("@") + 1);
@@ -39,6 +41,12 @@ export function daemonAddress(value: string): { host: string; port: number } | n
     return null;
   }
   return { host: address.hostname, port: address.port };
+}
+
+/** Where a remote daemon was named: `-n`, and `--token-file` with it. */
+export interface RouteOptions {
+  readonly name: string | null;
+  readonly tokenFile: string | null;
 }
 
 /** What routing needs to know of a request. */
@@ -78,17 +86,17 @@ function nearestExisting(path: string): { path: string; uid: number } | null {
  * socket. Throws StoreError("bad-args") for a malformed daemon name and ("unreachable") when this
  * user may not write the store and no daemon socket is there.
  */
-export function chooseRoute(
-  command: Pick<CommandLine, "name" | "tokenFile">,
+export async function chooseRoute(
+  command: RouteOptions,
   config: Config,
   draft: RouteSubject,
   euid: number,
-): Route {
+): Promise<Route> {
   const credd = config.get("CREDD_HOST");
   const pool = draft.type === "password" && (draft.pool || draft.user?.startsWith("condor_pool@"));
   const named = command.name ?? (credd !== undefined && !pool ? credd : null);
   if (named !== null) {
-    const address = daemonAddress(named);
+    const address = await daemonAddress(named);
     if (address === null) {
       // (-n was checked before the header, with upstream's message.)
       throw new StoreError(
@@ -112,6 +120,8 @@ export function chooseRoute(
   if (store === null || !store.startsWith("/")) return { kind: "local" };
   const existing = nearestExisting(store);
   if (existing === null || existing.uid === euid) return { kind: "local" };
+  const { challengeDirectory, socketPath } = await import("../daemon/server.ts");
+  const { isSocket } = await import("../daemon/client.ts");
   const socket = socketPath(config);
   if (isSocket(socket)) return { kind: "socket", socket, challengeDir: challengeDirectory(config) };
   throw new StoreError(

@@ -1,45 +1,94 @@
 /**
- * What every command-line run shares: the configuration loaded for this user, the login name,
- * and the in-process caller.
+ * What every command of one run shares, set up once: the caller's uid and passwd entry, the
+ * `-d` channel (the same trace for every command), and the configuration, loaded by one call
+ * when a command first asks for it (`-f`, `completions` and `--version` never do).
  */
 
 import { AccountDb } from "../accounts.ts";
-import { type Config, loadConfig } from "../config/mod.ts";
+import { type Config, loadConfig, type LoadConfigOptions } from "../config/mod.ts";
+import type { Owners } from "../fs/owners.ts";
 import type { Io } from "../io.ts";
+import { formatDebugLine } from "../output/text.ts";
 import type { Caller } from "../request.ts";
+import { trustedOwners } from "../store/context.ts";
 
-/** One run's identity and configuration. */
+/** One run's identity, configuration and debug channel. */
 export interface Session {
+  readonly io: Io;
+  /** The effective uid. */
   readonly uid: number;
+  /** `--json` was given. */
+  readonly json: boolean;
+  /** `-d` was given. */
+  readonly traced: boolean;
+  /** The -d channel: a line on stderr with the time since start; dropped without -d. */
+  readonly debug: (line: string) => void;
+  /** The passwd database, read once. */
   readonly accounts: AccountDb;
   /** The login name (passwd, else USER/LOGNAME), or null. */
   readonly login: string | null;
-  readonly config: Config;
-  /** The caller of an in-process operation. */
-  readonly caller: Caller;
+  /**
+   * The configuration, loaded on first use (as `subsystem`, default TOOL; the daemon is CREDD).
+   * Throws ConfigError.
+   */
+  config(subsystem?: string): Config;
+  /** What loading the configuration takes (the daemon's workers load it again with it). */
+  configOptions(subsystem?: string): LoadConfigOptions;
+  /** The caller of an in-process operation. Throws ConfigError. */
+  caller(): Caller;
+  /** The trusted owners of this process's file operations. Throws StoreError("config"). */
+  owners(): Owners;
 }
 
-/** Loads the configuration for this user. Throws ConfigError. */
-export function openSession(io: Io): Session {
+/** Options of `openSession`. */
+export interface SessionOptions {
+  readonly debug: boolean;
+  readonly json: boolean;
+}
+
+/** Sets up the session of one run. Reads the passwd database; loads nothing else yet. */
+export function openSession(io: Io, options: SessionOptions): Session {
   const uid = io.uid();
   const accounts = new AccountDb();
   const login = accounts.byUid(uid)?.name ?? io.env.USER ?? io.env.LOGNAME ?? null;
-  const config = loadConfig({
-    env: { ...io.env },
+  const debug = options.debug
+    ? (line: string) => io.writeErr(formatDebugLine(line, performance.now()))
+    : () => {};
+  const loaded = new Map<string, Config>();
+  const session: Session = {
+    io,
     uid,
-    hostname: io.hostname(),
-    home: accounts.byUid(uid)?.home,
-  });
-  return {
-    uid,
+    json: options.json,
+    traced: options.debug,
+    debug,
     accounts,
     login,
-    config,
-    caller: {
+    configOptions: (subsystem = "TOOL") => ({
+      env: { ...io.env },
+      uid,
+      hostname: io.hostname(),
+      subsystem,
+      home: accounts.byUid(uid)?.home,
+    }),
+    config(subsystem = "TOOL") {
+      let config = loaded.get(subsystem);
+      if (config === undefined) {
+        config = loadConfig(session.configOptions(subsystem));
+        loaded.set(subsystem, config);
+        debug(
+          `configuration loaded: ${config.rootFile ?? (config.embedded ? "embedded" : "none")}`,
+        );
+        for (const warning of config.warnings) debug(`warning: ${warning}`);
+      }
+      return config;
+    },
+    caller: () => ({
       uid,
       name: login ?? `uid${uid}`,
-      domain: config.get("UID_DOMAIN") ?? "",
+      domain: session.config().get("UID_DOMAIN") ?? "",
       inProcess: true,
-    },
+    }),
+    owners: () => trustedOwners(session.config(), { euid: uid, accounts }),
   };
+  return session;
 }

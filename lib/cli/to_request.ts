@@ -8,7 +8,7 @@ import { StoreError } from "../errors.ts";
 import type { CredentialSource } from "../input.ts";
 import { POOL_USER, type RequestDraft, splitAccount } from "../request.ts";
 import { poolAccount } from "../store/service.ts";
-import type { CommandLine } from "./parse.ts";
+import type { CommandLine } from "./commands/action.ts";
 
 /**
  * The account as the header shows it (docs/upstream.md "Account and header", deviation 5):

@@ -3,13 +3,8 @@
  * `-h`, the man page and the completions share one source.
  */
 
-import {
-  COMMANDS,
-  COMPLETION_SHELLS,
-  COMPLETIONS_COMMAND,
-  OPTIONS,
-  PROGRAM_NAME,
-} from "./grammar.ts";
+import { COMMANDS } from "./commands.ts";
+import { COMPLETION_SHELLS, OPTIONS, type OptionSpec, PROGRAM_NAME } from "./grammar.ts";
 
 const SYNOPSIS_WIDTH = 18;
 const CONTINUATION_INDENT = " ".repeat(4 + SYNOPSIS_WIDTH);
@@ -88,7 +83,7 @@ function longForms(): string[] {
  * option names, the options upstream lacks and the commands beyond add, delete and query.
  */
 export function additionsText(program: string = PROGRAM_NAME): string {
-  const extra = OPTIONS.filter((o) => o.synopsis === null).map((o) => {
+  const extra = OPTIONS.filter((o) => o.synopsis === null).map((o: OptionSpec) => {
     const name = `${o.short ? `-${o.short}, ` : ""}--${o.long}`;
     return row(o.argument === null ? name : `${name} <${o.argument}>`, o.description);
   });
@@ -98,7 +93,7 @@ export function additionsText(program: string = PROGRAM_NAME): string {
     row("--<long>", longForms()),
     ...extra,
     "  commands (each takes -h):",
-    ...COMMANDS.map((c) => row(c.synopsis, [c.description])),
+    ...COMMANDS.flatMap((c) => c.synopsis === null ? [] : [row(c.synopsis, [c.summary])]),
     "",
     `See ${program}(1) for configuration, files, exit status and examples.`,
     "",
@@ -114,11 +109,11 @@ export function helpText(program: string = PROGRAM_NAME): string {
 /** The usage text of `completions`. */
 export function completionsHelp(program: string = PROGRAM_NAME): string {
   return [
-    `Usage: ${program} ${COMPLETIONS_COMMAND} ${COMPLETION_SHELLS.join("|")}`,
+    `Usage: ${program} completions ${COMPLETION_SHELLS.join("|")}`,
     "  Prints the completion script for that shell on stdout. For example:",
-    `    ${program} ${COMPLETIONS_COMMAND} bash > /etc/bash_completion.d/${program}`,
-    `    ${program} ${COMPLETIONS_COMMAND} zsh > "\${fpath[1]}/_${program}"`,
-    `    ${program} ${COMPLETIONS_COMMAND} fish > ~/.config/fish/completions/${program}.fish`,
+    `    ${program} completions bash > /etc/bash_completion.d/${program}`,
+    `    ${program} completions zsh > "\${fpath[1]}/_${program}"`,
+    `    ${program} completions fish > ~/.config/fish/completions/${program}.fish`,
     "",
   ].join("\n");
 }

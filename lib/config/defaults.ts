@@ -3,63 +3,26 @@
  * two metaknobs this reader implements (docs/upstream.md "Configuration").
  */
 
+import { KNOBS } from "./knobs.ts";
+
 /** The HTCondor version this reader claims in `if version …` conditions. */
 export const CONFIG_VERSION: readonly number[] = Object.freeze([25, 0, 0]);
 
-/** Upstream's default LOCAL_CONFIG_DIR_EXCLUDE_REGEXP (docs/upstream.md "Configuration"), used as a
- * JS RegExp. */
-export const DEFAULT_EXCLUDE_REGEXP =
-  "^((\\..*)|(.*\\.pl)|(.*\\.py)|(.*\\.sh)|(.*~)|(#.*)|(.*\\.rpmsave)|(.*\\.rpmnew)|" +
-  "(.*\\.dpkg-old)|(.*\\.dpkg-dist)|(.*\\.cfsaved))$";
+export { DEFAULT_EXCLUDE_REGEXP } from "./knobs.ts";
 
 /**
- * Built-in defaults of the knobs this program reads, as raw (unexpanded) values keyed by
- * upper-case name. A knob missing here has no default (see {@link KNOBS_WITHOUT_DEFAULT}).
+ * Built-in defaults of the knobs this program reads (the table of knobs.ts), as raw (unexpanded)
+ * values keyed by upper-case name. A knob missing here has no default (see
+ * {@link KNOBS_WITHOUT_DEFAULT}).
  */
-export const KNOB_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({
-  RELEASE_DIR: "/usr",
-  LOCAL_DIR: "$(TILDE)",
-  ETC: "$(LOCAL_DIR)",
-  LOG: "$(LOCAL_DIR)/log",
-  LOCK: "$(LOG)",
-  RUN: "$(LOCK)",
-  SPOOL: "$(LOCAL_DIR)/spool",
-  LIBEXEC: "$(RELEASE_DIR)/libexec",
-  UID_DOMAIN: "$(FULL_HOSTNAME)",
-  TRUST_DOMAIN: "$(UID_DOMAIN)",
-  SEC_PASSWORD_DIRECTORY: "$(ETC)/passwords.d",
-  SEC_PASSWORD_FILE: "$(SEC_PASSWORD_DIRECTORY)/POOL",
-  SEC_TOKEN_POOL_SIGNING_KEY_FILE: "$(SEC_PASSWORD_FILE)",
-  SEC_TOKEN_SYSTEM_DIRECTORY: "$(ETC)/tokens.d",
-  SEC_CREDENTIAL_DIRECTORY_PWD: "$(LOCAL_DIR)/lib/condor/pwd_credentials",
-  SEC_CREDENTIAL_REFRESH_INTERVAL: "-1",
-  CREDD_POLLING_TIMEOUT: "20",
-  SEC_CREDENTIAL_SWEEP_INTERVAL: "300",
-  SEC_CREDENTIAL_SWEEP_DELAY: "3600",
-  CREDD_OAUTH_MODE: "true",
-  TRUST_CREDENTIAL_DIRECTORY: "false",
-  CREDMON_ALLOW_SPECIAL_CHAR_NAMES: "false",
-  LOCAL_CONFIG_DIR_EXCLUDE_REGEXP: DEFAULT_EXCLUDE_REGEXP,
-  REQUIRE_LOCAL_CONFIG_FILE: "true",
-  CRED_LOCK_TIMEOUT: "10",
-  CREDD_SOCKET: "$(RUN)/credd.sock",
-  COLLECTOR_PORT: "9618",
-});
+export const KNOB_DEFAULTS: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(KNOBS.flatMap((k) => k.default === null ? [] : [[k.name, k.default]])),
+);
 
 /** Knobs this program reads that have no built-in default (undefined unless configured). */
-export const KNOBS_WITHOUT_DEFAULT: readonly string[] = Object.freeze([
-  "SEC_CREDENTIAL_DIRECTORY_KRB",
-  "SEC_CREDENTIAL_DIRECTORY_OAUTH",
-  "SEC_PASSWORD_DOMAIN",
-  "CREDD_HOST",
-  "CRED_SUPER_USERS",
-  "TRUSTED_VAULT_HOSTS",
-  "CRED_AUDIT_LOG",
-  "LOCAL_CONFIG_FILE",
-  "LOCAL_CONFIG_DIR",
-  "NETWORK_HOSTNAME",
-  "DEFAULT_DOMAIN_NAME",
-]);
+export const KNOBS_WITHOUT_DEFAULT: readonly string[] = Object.freeze(
+  KNOBS.flatMap((k) => k.default === null ? [k.name] : []),
+);
 
 /**
  * The embedded default for root: the paths of the upstream Linux packages (docs/upstream.md

@@ -8,6 +8,7 @@ import { EMBEDDED_ROOT_DEFAULTS, EMBEDDED_USER_DEFAULTS, PERSONAL_SPOOL_NAME } f
 import { ConfigError } from "./errors.ts";
 import { errorAt, Expander } from "./expand.ts";
 import { isDigits, trimSpace, trimStartSpace } from "./lines.ts";
+import { type BooleanKnob, type IntegerKnob, knob } from "./knobs.ts";
 import { isValidName } from "./macros.ts";
 import { fileErrorReason, type ParseContext, parseSource, readConfigFile } from "./parser.ts";
 import { type Definition, describeOrigin, KnobTable } from "./table.ts";
@@ -36,6 +37,18 @@ export interface Config {
    * @throws {ConfigError} when the value is not a boolean, naming knob, value and origin.
    */
   getBool(name: string, fallback: boolean): boolean;
+  /**
+   * A whole-number knob of the table (knobs.ts), its default when unset.
+   *
+   * @throws {ConfigError} when the value is not an integer, naming knob, value and origin.
+   */
+  integer(name: IntegerKnob): number;
+  /**
+   * A boolean knob of the table (knobs.ts), its default when unset.
+   *
+   * @throws {ConfigError} when the value is not a boolean, naming knob, value and origin.
+   */
+  flag(name: BooleanKnob): boolean;
   /**
    * Where a knob's effective value comes from: `"/etc/condor/condor_config", line 12`,
    * `environment _CONDOR_X`, `built-in default`, `embedded default` or `detected`; undefined
@@ -476,6 +489,14 @@ class LoadedConfig implements Config {
     const parsed = parseBool(value);
     if (parsed === undefined) throw badValue(this.#table, name, value, "a boolean (true or false)");
     return parsed;
+  }
+
+  integer(name: IntegerKnob): number {
+    return this.getInt(name, Number(knob(name).default));
+  }
+
+  flag(name: BooleanKnob): boolean {
+    return this.getBool(name, parseBool(knob(name).default ?? "") ?? false);
   }
 
   origin(name: string): string | undefined {

@@ -12,7 +12,7 @@ import { TokenError, verifyToken } from "../auth/idtoken.ts";
 import { readSigningKey } from "../auth/keys.ts";
 import { quote, StoreError } from "../errors.ts";
 import type { Caller } from "../request.ts";
-import { createStoreContext } from "../store/service.ts";
+import { trustedOwners } from "../store/context.ts";
 import { ProtocolError } from "./protocol.ts";
 import type { Authenticator } from "./server.ts";
 
@@ -168,7 +168,7 @@ export function tokenAuthenticator(config: Config, euid: number): Authenticator 
           "the request carries no IDTOKEN (Authorization: Bearer)",
         );
       }
-      const owners = createStoreContext(config, { euid }).owners;
+      const owners = trustedOwners(config, { euid });
       try {
         const verified = await verifyToken(match[1], {
           keyMaterial: (kid) => readSigningKey(config, owners, kid),

@@ -195,3 +195,13 @@ export function reportError(
 export function formatWarnings(warnings: readonly string[]): string {
   return warnings.map((w) => `WARNING: ${printable(w)}\n`).join("");
 }
+
+/**
+ * One `-d` line: local time, then milliseconds since the process started (so a debug run is also
+ * a coarse profile of where the time goes), then the message, escaped. Never secret bytes.
+ */
+export function formatDebugLine(line: string, sinceStartMs: number): string {
+  return `${formatLocalTime(Math.floor(Date.now() / 1000))} +${sinceStartMs.toFixed(1)}ms ${
+    printable(line)
+  }\n`;
+}

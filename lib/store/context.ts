@@ -4,7 +4,8 @@
  * for the caller. Also the outcome type of a successful operation.
  */
 
-import type { Config } from "../config/mod.ts";
+import { AccountDb, CondorIdsError, findCondorIds } from "../accounts.ts";
+import { type Config, ConfigError } from "../config/mod.ts";
 import { quote, StoreError } from "../errors.ts";
 import type { Owners } from "../fs/owners.ts";
 
@@ -70,6 +71,30 @@ export function configuredPath(ctx: StoreContext, which: StorePath): string {
 }
 
 /** Seconds to wait for a per-user lock (knob CRED_LOCK_TIMEOUT). */
-export function lockTimeout(ctx: StoreContext): number {
-  return ctx.config.getInt("CRED_LOCK_TIMEOUT", 10);
+export function lockTimeout(ctx: Pick<StoreContext, "config">): number {
+  return ctx.config.integer("CRED_LOCK_TIMEOUT");
+}
+
+/**
+ * The trusted owners of this process's file operations (docs/storage.md "Trusted owners"): root,
+ * the condor account (CONDOR_IDS, else the passwd file, read anew each time) and `euid`.
+ * Throws StoreError("config") for a malformed CONDOR_IDS or configuration.
+ */
+export function trustedOwners(
+  config: Config,
+  options: { readonly euid: number; readonly accounts?: AccountDb },
+): Owners {
+  const accounts = options.accounts ?? new AccountDb();
+  try {
+    return {
+      self: options.euid,
+      condor: findCondorIds(config.get("CONDOR_IDS"), accounts),
+      accounts,
+    };
+  } catch (error) {
+    if (error instanceof CondorIdsError || error instanceof ConfigError) {
+      throw new StoreError("config", error.message);
+    }
+    throw error;
+  }
 }

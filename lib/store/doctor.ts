@@ -152,7 +152,7 @@ async function credmon(store: Directory, which: string, findings: Finding[], ctx
 
 /** Marks older than SEC_CREDENTIAL_SWEEP_DELAY: nobody sweeps. */
 function staleMarks(store: Directory, findings: Finding[], ctx: StoreContext, now: number) {
-  const delay = ctx.config.getInt("SEC_CREDENTIAL_SWEEP_DELAY", 3600);
+  const delay = ctx.config.integer("SEC_CREDENTIAL_SWEEP_DELAY");
   for (const name of listNames(store)) {
     if (!name.endsWith(".mark")) continue;
     const mark = info(join(store.path, name));

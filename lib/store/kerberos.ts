@@ -82,7 +82,7 @@ export async function addKerberos(
     );
     return { status: "pending", changed };
   }
-  const timeout = ctx.config.getInt("CREDD_POLLING_TIMEOUT", 20);
+  const timeout = ctx.config.integer("CREDD_POLLING_TIMEOUT");
   const done = await waitForFile(store, cc, written.mtime?.getTime() ?? 0, timeout);
   if (done === null) {
     throw new StoreError(

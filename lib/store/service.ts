@@ -5,11 +5,10 @@
  * error together with the warnings for the caller. It never prints.
  */
 
-import { AccountDb, CondorIdsError, findCondorIds } from "../accounts.ts";
+import type { AccountDb } from "../accounts.ts";
 import { type Config, ConfigError } from "../config/mod.ts";
 import { quote, StoreError } from "../errors.ts";
 import { DEVIATION } from "../messages.ts";
-import type { Owners } from "../fs/owners.ts";
 import {
   type Caller,
   callerAccount,
@@ -23,7 +22,7 @@ import {
   wipeRequest,
 } from "../request.ts";
 import { appendAudit } from "./audit.ts";
-import type { Outcome, StoreContext } from "./context.ts";
+import { type Outcome, type StoreContext, trustedOwners } from "./context.ts";
 import { addKerberos, deleteKerberos, queryKerberos } from "./kerberos.ts";
 import { type CredentialRow, listCredentials } from "./list.ts";
 import { checkName, checkNameLength, oauthName } from "./names.ts";
@@ -77,18 +76,10 @@ export interface StoreContextOptions {
  */
 export function createStoreContext(config: Config, options: StoreContextOptions): StoreContext {
   const debug = options.debug ?? (() => {});
-  const accounts = options.accounts ?? new AccountDb();
-  let condor;
-  try {
-    condor = findCondorIds(config.get("CONDOR_IDS"), accounts);
-  } catch (error) {
-    if (error instanceof CondorIdsError) throw new StoreError("config", error.message);
-    throw asStoreError(error);
-  }
-  if (condor === null) {
+  const owners = trustedOwners(config, options);
+  if (owners.condor === null) {
     debug("no condor account (CONDOR_IDS unset, no condor user): using the layout without one");
   }
-  const owners: Owners = { self: options.euid, condor, accounts };
   return { config, owners, debug, warnings: [] };
 }
 
