@@ -5,7 +5,7 @@
  * serve the request, one message names the store that could not be written and the socket tried.
  */
 
-import type { Config } from "../config/mod.ts";
+import { type Config, PACKAGED_SOCKET } from "../config/mod.ts";
 import { quote, StoreError } from "../errors.ts";
 import { dirname } from "../fs/paths.ts";
 import type { CredType } from "../request.ts";
@@ -15,7 +15,11 @@ import type { CredType } from "../request.ts";
 
 /** Where a request is performed. */
 export type Route =
-  | { readonly kind: "local" }
+  /**
+   * In this process; `personal` names the store directory when it is the personal spool of a
+   * caller with no HTCondor configuration (which no HTCondor daemon reads).
+   */
+  | { readonly kind: "local"; readonly personal: string | null }
   | { readonly kind: "socket"; readonly socket: string; readonly challengeDir: string }
   | {
     readonly kind: "remote";
@@ -68,6 +72,23 @@ function storePathOf(config: Config, draft: RouteSubject): string | null {
   ) ?? null;
 }
 
+/** True when `path` is `dir` or inside it. */
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir.replace(/\/+$/, "")}/`);
+}
+
+/**
+ * The socket of the daemon that serves a store other than the personal spool: CREDD_SOCKET; or,
+ * while that knob still has the personal spool's embedded value (a non-root caller with no
+ * configuration file), the packaged node's socket, where that store's daemon listens (SPEC §4).
+ */
+function daemonSocket(config: Config, socketPath: (config: Config) => string): string {
+  // Only the personal spool's embedded default sets CREDD_SOCKET (lib/config/defaults.ts); its
+  // value is not read, so a caller without a home directory gets here too.
+  if (config.origin("CREDD_SOCKET") === "embedded default") return PACKAGED_SOCKET;
+  return socketPath(config);
+}
+
 /** The store directory, or its nearest existing ancestor, with its owner. */
 function nearestExisting(path: string): { path: string; uid: number } | null {
   for (let p = path;; p = dirname(p)) {
@@ -114,15 +135,20 @@ export async function chooseRoute(
       "--token-file applies only to a remote daemon (named with -n or CREDD_HOST)",
     );
   }
-  if (euid === 0 || config.personalSpool !== null) return { kind: "local" };
+  const local = { kind: "local", personal: null } as const;
+  if (euid === 0) return local;
+  // The store the request will use decides, whatever the configuration's source (SPEC §4): a
+  // knob that still has the personal spool's value is read here, and fails without a home.
   const store = storePathOf(config, draft);
   // An unset directory is reported by the in-process path, with the knob that sets it.
-  if (store === null || !store.startsWith("/")) return { kind: "local" };
+  if (store === null || !store.startsWith("/")) return local;
+  const spool = config.personalSpool;
+  if (spool !== null && within(store, spool)) return { kind: "local", personal: store };
   const existing = nearestExisting(store);
-  if (existing === null || existing.uid === euid) return { kind: "local" };
+  if (existing === null || existing.uid === euid) return local;
   const { challengeDirectory, socketPath } = await import("../daemon/server.ts");
   const { isSocket } = await import("../daemon/client.ts");
-  const socket = socketPath(config);
+  const socket = daemonSocket(config, socketPath);
   if (isSocket(socket)) return { kind: "socket", socket, challengeDir: challengeDirectory(config) };
   throw new StoreError(
     "unreachable",

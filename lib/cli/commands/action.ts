@@ -10,7 +10,7 @@
  */
 
 import { ConfigError } from "../../config/mod.ts";
-import { printable, StoreError } from "../../errors.ts";
+import { printable, quote, StoreError } from "../../errors.ts";
 import { CANCELLED, describeSource, readCredential, trailingNewlineWarning } from "../../input.ts";
 import { UPSTREAM } from "../../messages.ts";
 import { EXIT_CANCELLED, type Result } from "../../output/result.ts";
@@ -141,6 +141,16 @@ function finish(state: ActionState, given: OptionValues): CommandLine | Redirect
   return values.poolFile !== null ? { redirect: "pool-file", parsed: line } : line;
 }
 
+/**
+ * What a caller with no HTCondor configuration is told after an add (README "Configuration"): the
+ * credential is in their personal spool, which no HTCondor daemon reads.
+ */
+function personalStoreNote(store: string): string {
+  return `the credential went to your personal store ${quote(store)}, which HTCondor's daemons ` +
+    "do not read (no HTCondor configuration was found); to store it for HTCondor, set " +
+    "CONDOR_CONFIG to your pool's configuration";
+}
+
 /** An in-process reply, or a refusal before the request was performed. */
 type Answer = Reply | {
   readonly ok: false;
@@ -241,6 +251,9 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
       tokenFile: command.tokenFile,
     });
     debug(`${command.action} done: ${reply.ok ? reply.outcome.status : reply.error.code}`);
+    if (reply.ok && draft.action === "add" && route.kind === "local" && route.personal !== null) {
+      inputWarnings.push(personalStoreNote(route.personal));
+    }
     return result(header, reply, inputWarnings, command.minTtl);
   } catch (error) {
     if (error instanceof ConfigError) return refuse(new StoreError("config", error.message));
