@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { startDaemon } from "../testing/daemon.ts";
 import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
 import { localTime, runCli, type Spool, startCredmon, withSpool } from "../testing/harness.ts";
 
@@ -448,6 +449,69 @@ Deno.test({
         message:
           /^ERROR: you may not write the credential store ".*krb" .*and no condor_store_cred daemon listens on/,
       }, { user: "tester" });
+    });
+  },
+});
+
+Deno.test("--json: caller is who asked, for list, doctor and the pool password too", async () => {
+  await withSpool(async (spool) => {
+    const run = async (args: string[], stdin?: string) => {
+      const r = await runCli([...args, "--json"], { env: spool.env, stdin });
+      return JSON.parse(r.stdout);
+    };
+    const pool = await run(["add", "-c", "-p", "-"], "pool");
+    assert.equal(pool.status, "stored");
+    assert.equal(pool.info.caller, ROOT);
+    assert.equal((await run(["delete", "-c"])).info.caller, ROOT);
+    assert.equal((await run(["query", "-c"])).info.caller, ROOT, "refused before anything runs");
+    const file = await run(["-f", `${spool.root}/POOL`, "-p", "-"], "pool");
+    assert.deepEqual([file.status, file.info.caller], ["stored", ROOT]);
+    await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: "t" });
+    const list = await run(["list"]);
+    assert.deepEqual([list.status, list.info.caller], ["listed", ROOT]);
+    const doctor = await run(["doctor"]);
+    assert.equal(doctor.info.caller, ROOT);
+    // A refusal before the store is reached still says who asked.
+    const bad = await run(["query-krb", "-u", "a b@test.example"]);
+    assert.deepEqual([bad.status, bad.info.caller], ["invalid", ROOT]);
+  });
+});
+
+Deno.test({
+  name: "--json: caller through the daemon is the account the daemon served (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = (await nonRootUsers())!;
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool);
+      try {
+        const run = async (args: string[], stdin?: string) => {
+          const r = await runCli([...args, "--json"], { env: daemon.env, stdin, user: tester });
+          return JSON.parse(r.stdout);
+        };
+        const me = "csc_tester@test.example";
+        const service = "fully_qualified_user";
+        assert.equal(
+          (await run(["add-oauth", "-s", service, "-P", "-i", "-"], "t")).info.caller,
+          me,
+        );
+        const use = Math.floor(
+          (await Deno.stat(`${spool.oauth}/csc_tester/${service}.use`)).mtime!.getTime() / 1000,
+        );
+        const query = await run(["query-oauth", "-s", service]);
+        assert.equal(query.info.caller, me);
+        assert.deepEqual(query.info.ad, { "fully_qualified_user.use": use });
+        await run(["add-oauth", "-s", "__proto__", "-P", "-i", "-"], "t");
+        assert.deepEqual(Object.keys((await run(["query-oauth", "-s", "__proto__"])).info.ad), [
+          "__proto__",
+        ]);
+        const list = await run(["list"]);
+        assert.deepEqual([list.status, list.info.caller], ["listed", me]);
+        const pool = await run(["add", "-c", "-p", "-"], "pool");
+        assert.deepEqual([pool.status, pool.info.caller], ["denied", me]);
+      } finally {
+        await daemon.stop();
+      }
     });
   },
 });

@@ -102,6 +102,20 @@ function nearestExisting(path: string): { path: string; uid: number } | null {
 }
 
 /**
+ * The remote daemon a request goes to: `-n` (every type), else CREDD_HOST (all but the pool
+ * password); null when neither names one.
+ */
+export function namedDaemon(
+  command: RouteOptions,
+  config: Config,
+  draft: RouteSubject,
+): string | null {
+  const credd = config.get("CREDD_HOST");
+  const pool = draft.type === "password" && (draft.pool || draft.user?.startsWith("condor_pool@"));
+  return command.name ?? (credd !== undefined && !pool ? credd : null);
+}
+
+/**
  * Chooses the route of a request: `-n` (every type) and CREDD_HOST (all but the pool password)
  * name a remote daemon; else in-process when this user may write the store; else the local
  * socket. Throws StoreError("bad-args") for a malformed daemon name and ("unreachable") when this
@@ -113,9 +127,7 @@ export async function chooseRoute(
   draft: RouteSubject,
   euid: number,
 ): Promise<Route> {
-  const credd = config.get("CREDD_HOST");
-  const pool = draft.type === "password" && (draft.pool || draft.user?.startsWith("condor_pool@"));
-  const named = command.name ?? (credd !== undefined && !pool ? credd : null);
+  const named = namedDaemon(command, config, draft);
   if (named !== null) {
     const address = await daemonAddress(named);
     if (address === null) {

@@ -16,7 +16,7 @@
 import { StoreError, type StoreErrorCode } from "../errors.ts";
 import { base64UrlDecode, base64UrlEncode, isObject } from "../jwt.ts";
 import type { CredRequest } from "../request.ts";
-import type { Outcome } from "../store/context.ts";
+import { type Outcome, setAttribute } from "../store/context.ts";
 import type { ListReply, Reply, Target } from "../store/service.ts";
 import type { CredentialRow } from "../store/list.ts";
 import type { CredType, ListRequest } from "../request.ts";
@@ -136,7 +136,7 @@ const ERROR_CODES: readonly StoreErrorCode[] = [
  * local remedy (which is for the daemon's operator).
  */
 export function encodeReply(reply: Reply): Record<string, unknown> {
-  const base = { warnings: reply.warnings, target: reply.target };
+  const base = { warnings: reply.warnings, target: reply.target, caller: reply.caller };
   if (reply.ok) return { ...base, ok: true, outcome: reply.outcome };
   return { ...base, ok: false, error: { code: reply.error.code, message: reply.error.message } };
 }
@@ -150,6 +150,15 @@ function decodeTarget(value: unknown): Target | null {
     typeof pool !== "boolean"
   ) throw bad("the reply's target is malformed");
   return { account, user, domain, pool };
+}
+
+/** Who the daemon served, as `user@domain`; null when the reply does not say. */
+function decodeCaller(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string" || value.length > 1024) {
+    throw bad("the reply's caller is malformed");
+  }
+  return value;
 }
 
 /** A reply's error: a known code and a message. */
@@ -176,7 +185,7 @@ function decodeOutcome(value: unknown): Outcome {
     if (!isObject(value.ad)) throw bad("the reply's ad is malformed");
     for (const [k, v] of Object.entries(value.ad)) {
       if (typeof v !== "string" && typeof v !== "number") throw bad("the reply's ad is malformed");
-      ad[k] = v;
+      setAttribute(ad, k, v);
     }
   }
   const changed = value.changed;
@@ -198,14 +207,16 @@ export function decodeReply(value: unknown): Reply {
     throw bad("the reply's warnings are malformed");
   }
   const target = decodeTarget(value.target);
+  const caller = decodeCaller(value.caller);
   if (value.ok === true) {
-    return { ok: true, outcome: decodeOutcome(value.outcome), warnings, target };
+    return { ok: true, outcome: decodeOutcome(value.outcome), warnings, target, caller };
   }
   return {
     ok: false,
     error: decodeError(value.error),
     warnings,
     target,
+    caller,
   };
 }
 
@@ -242,7 +253,7 @@ export function decodeListRequest(value: unknown): ListRequest {
 
 /** A listing reply as JSON (rows hold no secret bytes by construction). */
 export function encodeListReply(reply: ListReply): Record<string, unknown> {
-  const base = { warnings: reply.warnings, user: reply.user };
+  const base = { warnings: reply.warnings, user: reply.user, caller: reply.caller };
   if (reply.ok) return { ...base, ok: true, rows: reply.rows };
   return { ...base, ok: false, error: { code: reply.error.code, message: reply.error.message } };
 }
@@ -255,16 +266,18 @@ export function decodeListReply(value: unknown): ListReply {
     throw bad("the reply's warnings are malformed");
   }
   const user = typeof value.user === "string" ? value.user : null;
+  const caller = decodeCaller(value.caller);
   if (value.ok === true) {
     if (!Array.isArray(value.rows) || !value.rows.every((r) => isObject(r) && isObject(r.files))) {
       throw bad("the reply's rows are malformed");
     }
-    return { ok: true, rows: value.rows as CredentialRow[], warnings, user };
+    return { ok: true, rows: value.rows as CredentialRow[], warnings, user, caller };
   }
   return {
     ok: false,
     error: decodeError(value.error),
     warnings,
     user,
+    caller,
   };
 }

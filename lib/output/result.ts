@@ -60,13 +60,20 @@ export type Result =
     readonly kind: "credential";
     readonly subject: Subject;
     readonly user: string | null;
+    /** Who asked (`user@domain`), where the program knows it. */
+    readonly caller?: string | null;
     readonly reply: ActionReply;
     readonly warnings: readonly string[];
     readonly minTtl?: number | null;
     readonly poolFile?: string;
   }
   /** A refusal in upstream's own complete line (stderr as is), exit 1. */
-  | { readonly kind: "refused"; readonly line: string; readonly subject: Subject | null }
+  | {
+    readonly kind: "refused";
+    readonly line: string;
+    readonly subject: Subject | null;
+    readonly caller?: string | null;
+  }
   /** The configuration could not be loaded: its message as is, exit 1. */
   | { readonly kind: "config"; readonly message: string; readonly about: About }
   /** `list`: the rows, or why there are none. */
@@ -77,9 +84,15 @@ export type Result =
     readonly rows: readonly CredentialRow[];
     readonly warnings: readonly string[];
     readonly error?: StoreError;
+    /** Who asked (`user@domain`), where the program knows it. */
+    readonly caller?: string | null;
   }
-  /** `doctor`: what it found (nothing: healthy). */
-  | { readonly kind: "doctor"; readonly findings: readonly Finding[] }
+  /** `doctor`: what it found (nothing: healthy), and who asked. */
+  | {
+    readonly kind: "doctor";
+    readonly findings: readonly Finding[];
+    readonly caller?: string | null;
+  }
   /** A command that failed as a whole (`serve` cannot start, `token create` has no key). */
   | { readonly kind: "failure"; readonly error: StoreError; readonly doing?: string }
   /** A finished run whose output was its own (the daemon's log), or an interrupted prompt. */
@@ -94,6 +107,12 @@ export type About =
   | { readonly command: "other" };
 
 const quiet = (code: number, stderr = ""): Report => ({ stdout: "", stderr, exitCode: code });
+
+/** A JSON result with `info.caller` set to who asked, when the program knows it. */
+function jsonFor(result: JsonResult, caller: string | null | undefined): string {
+  if (caller === undefined || caller === null) return formatJson(result);
+  return formatJson({ ...result, info: { ...result.info, caller } });
+}
 
 /** The text form of `doctor`: one finding per line with its fix, then the count. */
 export function formatFindings(findings: readonly Finding[]): string {
@@ -137,7 +156,7 @@ function renderCredential(result: Extract<Result, { kind: "credential" }>, json:
   if (reply.ok) {
     if (json) {
       return {
-        stdout: formatJson(jsonOutcome(subject, user, reply.outcome, warnings)),
+        stdout: jsonFor(jsonOutcome(subject, user, reply.outcome, warnings), result.caller),
         stderr: warned,
         exitCode: 0,
       };
@@ -155,7 +174,7 @@ function renderCredential(result: Extract<Result, { kind: "credential" }>, json:
     : "";
   if (json) {
     return {
-      stdout: formatJson(jsonError(subject, user, error, warnings)),
+      stdout: jsonFor(jsonError(subject, user, error, warnings), result.caller),
       stderr: preface + (result.poolFile !== undefined ? report.stderr : "") + warned,
       exitCode: report.exitCode,
     };
@@ -169,19 +188,19 @@ function renderList(result: Extract<Result, { kind: "list" }>, json: boolean): R
   if (result.error !== undefined) {
     const message = `ERROR: ${errorText(result.error)}`;
     const stdout = json
-      ? formatJson({
+      ? jsonFor({
         ...jsonList(result.type, result.user, [], [], now),
         ok: false,
         status: "config",
         reason: result.error.code,
         message,
-      })
+      }, result.caller)
       : "";
     return { stdout, stderr: `${message}\n`, exitCode: 1 };
   }
   const found = result.rows.length > 0;
   const stdout = json
-    ? formatJson(jsonList(result.type, result.user, result.rows, result.warnings, now))
+    ? jsonFor(jsonList(result.type, result.user, result.rows, result.warnings, now), result.caller)
     : found
     ? formatList(result.rows, now)
     : "No credential is stored.\n";
@@ -204,8 +223,9 @@ export function render(result: Result, options: { readonly json: boolean }): Rep
       return renderCredential(result, json);
     case "refused": {
       const stdout = json && result.subject !== null
-        ? formatJson(
+        ? jsonFor(
           jsonError(result.subject, null, new Failure("bad-args", result.line), []),
+          result.caller,
         )
         : "";
       return { stdout, stderr: `${result.line}\n`, exitCode: 1 };
@@ -227,7 +247,9 @@ export function render(result: Result, options: { readonly json: boolean }): Rep
       return renderList(result, json);
     case "doctor":
       return {
-        stdout: json ? formatJson(jsonFindings(result.findings)) : formatFindings(result.findings),
+        stdout: json
+          ? jsonFor(jsonFindings(result.findings), result.caller)
+          : formatFindings(result.findings),
         stderr: "",
         exitCode: result.findings.length === 0 ? 0 : 1,
       };

@@ -19,7 +19,15 @@ import { withLock } from "../fs/lock.ts";
 import { join } from "../fs/paths.ts";
 import { accessTokenExpiry, decodeJwt, isObject, parseJson, timeClaim } from "../jwt.ts";
 import type { OAuthSelector } from "../request.ts";
-import { type Ad, lockTimeout, type Outcome, seconds, type StoreContext } from "./context.ts";
+import {
+  type Ad,
+  lockTimeout,
+  type Outcome,
+  seconds,
+  setAttribute,
+  type StoreContext,
+  useAttribute,
+} from "./context.ts";
 import { kickCredmon, removeMark } from "./credmon.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { oauthName } from "./names.ts";
@@ -282,7 +290,7 @@ export function queryOAuth(
       if (!match) continue;
       const info = inspectFile(dir, name, ctx.owners, "secret");
       if (info === null) continue;
-      ad[name] = seconds(info);
+      setAttribute(ad, name, seconds(info));
       (match[2] === "top" ? tops : uses).add(match[1]);
     }
     if (tops.size === 0 && uses.size === 0) throw new StoreError("not-found", "");
@@ -293,7 +301,7 @@ export function queryOAuth(
   const top = inspectFile(dir, `${stem}.top`, ctx.owners, "secret");
   const use = inspectFile(dir, `${stem}.use`, ctx.owners, "secret");
   if (top !== null) {
-    ad[`Top${stem}Time`] = seconds(top);
+    setAttribute(ad, `Top${stem}Time`, seconds(top));
     const path = join(dir.path, `${stem}.top`);
     const content = readFile(dir, `${stem}.top`, ctx.owners, {
       role: "secret",
@@ -315,7 +323,7 @@ export function queryOAuth(
   let expires: number | undefined;
   if (minTtl !== null) expires = checkLifetime(ctx, dir, `${stem}.use`, minTtl);
   if (use !== null) {
-    ad[stem] = seconds(use);
+    setAttribute(ad, useAttribute(stem), seconds(use));
     return { status: "success", ad, expires: expires ?? useExpiry(ctx, dir, `${stem}.use`) };
   }
   if (top !== null) return { status: "pending", ad };

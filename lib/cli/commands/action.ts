@@ -27,7 +27,7 @@ import {
 import { type Command, type OptionValues, type Redirect, UsageError } from "../command.ts";
 import { ACTIONS, matchTypeSuffix, OPTIONS, sharedValues, type Values } from "../grammar.ts";
 import { isOptionSpelling } from "../parse.ts";
-import { chooseRoute, daemonAddress } from "../route.ts";
+import { chooseRoute, daemonAddress, namedDaemon } from "../route.ts";
 import { send } from "../send.ts";
 import type { Session } from "../session.ts";
 import { credentialSource, headerAccount, planRequest } from "../to_request.ts";
@@ -157,6 +157,7 @@ type Answer = Reply | {
   readonly error: StoreError;
   readonly target: { readonly account: string } | null;
   readonly warnings: readonly string[];
+  readonly caller: string | null;
 };
 
 /** The result of an answer: the header's subject, the account acted on, the warnings. */
@@ -170,6 +171,7 @@ function result(
     kind: "credential",
     subject: header,
     user: answer.target?.account ?? null,
+    caller: answer.caller ?? null,
     reply: answer.ok ? { ok: true, outcome: answer.outcome } : { ok: false, error: answer.error },
     warnings: [...inputWarnings, ...answer.warnings],
     minTtl,
@@ -192,7 +194,8 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
     return { kind: "config", message: error.message, about: { command: "action", subject } };
   }
   if (command.pool && command.action === "query") {
-    return { kind: "refused", line: UPSTREAM.poolQueryUnsupported, subject };
+    const caller = command.name === null ? session.account() : null;
+    return { kind: "refused", line: UPSTREAM.poolQueryUnsupported, subject, caller };
   }
   if (command.name !== null && await daemonAddress(command.name) === null) {
     return { kind: "refused", line: UPSTREAM.invalidDaemonName(printable(command.name)), subject };
@@ -219,7 +222,20 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
       }
     }
     const target = account === null ? null : { account };
-    return result(header, { ok: false, error, target, warnings }, inputWarnings, command.minTtl);
+    // Who asked: this user, unless a remote daemon (which knows the caller by a token) was named.
+    let remote = command.name !== null;
+    try {
+      remote ||= draft !== null && namedDaemon(command, config, draft) !== null;
+    } catch (configError) {
+      if (!(configError instanceof ConfigError)) throw configError;
+    }
+    const caller = remote ? null : session.account();
+    return result(
+      header,
+      { ok: false, error, target, warnings, caller },
+      inputWarnings,
+      command.minTtl,
+    );
   };
   try {
     draft = planRequest(command, config, session.login, uid);

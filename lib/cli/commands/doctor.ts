@@ -58,6 +58,6 @@ export const command: Command<null, { seen: boolean }> = {
       }];
     }
     session.debug(`doctor done: ${findings.length} finding(s)`);
-    return { kind: "doctor", findings };
+    return { kind: "doctor", findings, caller: session.account() };
   },
 };

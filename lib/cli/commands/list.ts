@@ -91,10 +91,21 @@ export const command: Command<ListCommand, { word: string | null }> = {
         ? new StoreError("config", error.message)
         : error;
       if (!(failure instanceof StoreError)) throw failure;
-      return { kind: "list", type, user, rows: [], warnings: [], error: failure };
+      const caller = line.name === null ? session.account() : null;
+      return { kind: "list", type, user, rows: [], warnings: [], error: failure, caller };
     }
-    if (!reply.ok) return { kind: "list", type, user, rows: [], warnings: [], error: reply.error };
+    const caller = reply.caller ?? null;
+    if (!reply.ok) {
+      return { kind: "list", type, user, rows: [], warnings: [], error: reply.error, caller };
+    }
     session.debug(`list done: ${reply.rows.length} credential(s)`);
-    return { kind: "list", type, user: reply.user, rows: reply.rows, warnings: reply.warnings };
+    return {
+      kind: "list",
+      type,
+      user: reply.user,
+      rows: reply.rows,
+      warnings: reply.warnings,
+      caller,
+    };
   },
 };

@@ -64,6 +64,14 @@ async function writePoolPasswordFile(
   }
 }
 
+/**
+ * Who asked, for `--json` only: `-f` reads no configuration otherwise, and the caller's domain
+ * (UID_DOMAIN) comes from it.
+ */
+function callerOf(session: Session): string | null {
+  return session.json ? session.account() : null;
+}
+
 /** The pool-password file of `-f FILE`. */
 export const command: Command<CommandLine> = {
   options: optionsOf("poolFile", "password", "input", "json", "debug", "help"),
@@ -91,6 +99,7 @@ export const command: Command<CommandLine> = {
         kind: "credential",
         subject,
         user: null,
+        caller: callerOf(session),
         reply: { ok: true, outcome },
         warnings,
         poolFile: file,
@@ -101,6 +110,7 @@ export const command: Command<CommandLine> = {
         kind: "credential",
         subject,
         user: null,
+        caller: callerOf(session),
         reply: { ok: false, error },
         warnings,
         poolFile: file,
