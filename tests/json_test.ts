@@ -193,7 +193,25 @@ Deno.test("--json: mismatch, expiring, denied, invalid, input and usage", async 
         /^Credential was found but it did not match requested scopes or audience\n {4}stored scopes "a"/,
     });
     await runCli(["add-oauth", "-s", "e", "-P", "-i", "-"], { env: spool.env, stdin: "not-a-jwt" });
+    // A token whose expiry cannot be read has its own status (issue 21 item 7).
     await expectJson(spool, ["query-oauth", "-s", "e", "--min-ttl", "60"], {
+      exit: 1,
+      ok: false,
+      action: "query",
+      type: "oauth",
+      user: ROOT,
+      status: "expiry-unknown",
+      reason: "expiry-unknown",
+      code: 0,
+      changed: null,
+      message: /^ERROR: --min-ttl: the access token in .* is not a JWT with an "exp" claim/,
+    });
+    const claims = btoa(JSON.stringify({ exp: Math.floor(Date.now() / 1000) - 10 }));
+    await runCli(["add-oauth", "-s", "x", "-P", "-i", "-"], {
+      env: spool.env,
+      stdin: `eyJhbGciOiJFUzI1NiJ9.${claims.replace(/=+$/, "")}.c2ln`,
+    });
+    await expectJson(spool, ["query-oauth", "-s", "x", "--min-ttl", "60"], {
       exit: 1,
       ok: false,
       action: "query",
@@ -203,7 +221,7 @@ Deno.test("--json: mismatch, expiring, denied, invalid, input and usage", async 
       reason: "expiring",
       code: 0,
       changed: null,
-      message: /^ERROR: --min-ttl: the access token in .* is not a JWT with an "exp" claim/,
+      message: /^ERROR: the access token in .* expired \d+ seconds ago/,
     });
     await expectJson(spool, ["add-oauth", "-s", "v", "-i", "-"], {
       exit: 1,

@@ -56,7 +56,10 @@ const STATUS_MEANING: Readonly<Record<JsonStatus, string>> = {
   healthy: "doctor found nothing wrong",
   "not-found": "no such credential",
   mismatch: "query-oauth: stored, with other scopes or audience (exit 2)",
-  expiring: "query-oauth --min-ttl: the access token expires too soon",
+  expiring: "query-oauth --min-ttl: the access token expires too soon, or is not there yet " +
+    "(info.expires and expires_in say when)",
+  "expiry-unknown": "query-oauth --min-ttl: the access token's expiry cannot be read (not a JWT " +
+    'with an "exp" claim)',
   denied: "the caller may not do this",
   insecure: "a file or directory is not safe to use; nothing was done",
   config: "the configuration is missing or wrong",

@@ -127,6 +127,7 @@ const ERROR_CODES: readonly StoreErrorCode[] = [
   "io",
   "unsupported",
   "expiring",
+  "expiry-unknown",
   "unreachable",
   "not-secure",
 ];
@@ -138,7 +139,12 @@ const ERROR_CODES: readonly StoreErrorCode[] = [
 export function encodeReply(reply: Reply): Record<string, unknown> {
   const base = { warnings: reply.warnings, target: reply.target, caller: reply.caller };
   if (reply.ok) return { ...base, ok: true, outcome: reply.outcome };
-  return { ...base, ok: false, error: { code: reply.error.code, message: reply.error.message } };
+  const { code, message, expires } = reply.error;
+  return {
+    ...base,
+    ok: false,
+    error: { code, message, ...(expires === undefined ? {} : { expires }) },
+  };
 }
 
 function decodeTarget(value: unknown): Target | null {
@@ -161,13 +167,19 @@ function decodeCaller(value: unknown): string | null {
   return value;
 }
 
-/** A reply's error: a known code and a message. */
+/** A reply's error: a known code, a message, and for `expiring` the token's `exp`. */
 function decodeError(error: unknown): StoreError {
   if (
     !isObject(error) || typeof error.message !== "string" ||
-    !ERROR_CODES.includes(error.code as StoreErrorCode)
+    !ERROR_CODES.includes(error.code as StoreErrorCode) ||
+    !(error.expires === undefined || Number.isSafeInteger(error.expires))
   ) throw bad("the reply's error is malformed");
-  return new StoreError(error.code as StoreErrorCode, error.message);
+  const expires = error.expires as number | undefined;
+  return new StoreError(
+    error.code as StoreErrorCode,
+    error.message,
+    expires === undefined ? {} : { expires },
+  );
 }
 
 function decodeOutcome(value: unknown): Outcome {

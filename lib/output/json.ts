@@ -23,6 +23,7 @@ export const JSON_STATUSES = [
   "not-found",
   "mismatch",
   "expiring",
+  "expiry-unknown",
   "denied",
   "insecure",
   "config",
@@ -49,6 +50,7 @@ const ERROR_STATUS: Readonly<Record<StoreErrorCode, JsonStatus>> = {
   "not-found": "not-found",
   "mismatch": "mismatch",
   "expiring": "expiring",
+  "expiry-unknown": "expiry-unknown",
   "not-allowed": "denied",
   "untrusted-host": "denied",
   "insecure": "insecure",
@@ -177,6 +179,8 @@ export function jsonError(
   warnings: readonly string[],
 ): JsonResult {
   const report = reportError(subject, error);
+  const now = Math.floor(Date.now() / 1000);
+  const expires = error.expires;
   return {
     schema: JSON_SCHEMA_VERSION,
     ok: false,
@@ -189,7 +193,13 @@ export function jsonError(
     message: (report.stdout + report.stderr).trimEnd(),
     changed: subject.action === "add" ? false : null,
     warnings,
-    info: emptyInfo(),
+    // An access token that expires too soon (--min-ttl) says how long it has left.
+    info: expires === undefined ? emptyInfo() : {
+      ...emptyInfo(),
+      expires: formatLocalTime(expires),
+      expires_unix: expires,
+      expires_in: expires - now,
+    },
   };
 }
 

@@ -224,8 +224,10 @@ function storedString(value: unknown, key: string, path: string): string {
 
 /**
  * `--min-ttl`: the access token in `<stem>.use` (a bare JWT, or credmon JSON with an
- * `access_token`) must not expire within `minTtl` seconds. Returns its `exp`.
- * Throws StoreError("expiring").
+ * `access_token`) must not expire within `minTtl` seconds. Returns its `exp`. Messages name the
+ * file by its name alone: a remote caller is never told the daemon's paths. Throws
+ * StoreError("expiring") for a token that expires too soon (with its `exp`) or that is not there
+ * yet, and ("expiry-unknown") for one whose expiry cannot be read.
  */
 function checkLifetime(
   ctx: StoreContext,
@@ -238,7 +240,7 @@ function checkLifetime(
   if (content === null) {
     throw new StoreError(
       "expiring",
-      `--min-ttl: there is no access token ${quote(path)} yet to check`,
+      `--min-ttl: there is no access token ${quote(name)} yet to check`,
       { path, remedy: "wait for the credmon, or store one with add-oauth -P" },
     );
   }
@@ -246,10 +248,10 @@ function checkLifetime(
   content.fill(0);
   if (exp === null) {
     throw new StoreError(
-      "expiring",
-      `--min-ttl: the access token in ${quote(path)} is not a JWT with an "exp" claim, so its ` +
+      "expiry-unknown",
+      `--min-ttl: the access token in ${quote(name)} is not a JWT with an "exp" claim, so its ` +
         "lifetime cannot be checked",
-      { path },
+      { path, remedy: "query it without --min-ttl, or store a JWT access token" },
     );
   }
   const left = exp - Math.floor(Date.now() / 1000);
@@ -258,8 +260,8 @@ function checkLifetime(
     const state = left < 0 ? `expired ${-left} seconds ago` : `expires in ${left} seconds`;
     throw new StoreError(
       "expiring",
-      `the access token in ${quote(path)} ${state} (${when} UTC), less than --min-ttl ${minTtl}`,
-      { path, remedy: "refresh it (add-oauth -P) or wait for the credmon" },
+      `the access token in ${quote(name)} ${state} (${when} UTC), less than --min-ttl ${minTtl}`,
+      { path, remedy: "refresh it (add-oauth -P) or wait for the credmon", expires: exp },
     );
   }
   return exp;
@@ -320,6 +322,8 @@ export function queryOAuth(
       );
     }
   }
+  // A credential that is not there at all is not found, --min-ttl or not.
+  if (top === null && use === null) throw new StoreError("not-found", "");
   let expires: number | undefined;
   if (minTtl !== null) expires = checkLifetime(ctx, dir, `${stem}.use`, minTtl);
   if (use !== null) {
