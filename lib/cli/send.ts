@@ -18,7 +18,7 @@ export interface SendOptions<T> {
   readonly call: (client: Client) => DaemonCall<T>;
   /** The same request performed in this process. */
   readonly local: () => T | Promise<T>;
-  /** `--token-file`, or null for the token directory. */
+  /** `--token-file` (`-`: standard input), or null for the environment or the token directory. */
   readonly tokenFile: string | null;
 }
 
@@ -31,8 +31,10 @@ export async function send<T>(session: Session, route: Route, options: SendOptio
     return await client.sendLocal(route.socket, route.challengeDir, options.call(client));
   }
   session.debug(`sending the request to the daemon at ${route.shown} (TLS)`);
-  const { caCertificates, tokenChooser } = await import("./remote.ts");
+  const { caCertificates, tokenChooser, tokenOrigin } = await import("./remote.ts");
   const config = session.config();
+  // (A credential read for an add is zeroed by its command whatever happens here.)
+  const origin = await tokenOrigin(options.tokenFile, session.io, session.debug);
   return await client.sendRemote({
     host: route.host,
     port: route.port,
@@ -43,7 +45,7 @@ export async function send<T>(session: Session, route: Route, options: SendOptio
       accounts: session.accounts,
       euid: session.uid,
       cwd: session.io.cwd(),
-      tokenFile: options.tokenFile,
+      origin,
       shown: route.shown,
     }),
   }, options.call(client));

@@ -41,8 +41,8 @@ export type ActionReply =
 
 /** What a command returns. */
 export type Result =
-  /** Text for stdout, exit 0: help, the version, completions, a token. */
-  | { readonly kind: "text"; readonly text: string }
+  /** Text for stdout, exit 0: help, the version, completions, a token (with its warnings). */
+  | { readonly kind: "text"; readonly text: string; readonly warnings?: readonly string[] }
   /** A usage error: the parser's message, then the command's usage (on stderr), exit 1. */
   | {
     readonly kind: "usage";
@@ -212,7 +212,7 @@ export function render(result: Result, options: { readonly json: boolean }): Rep
   const { json } = options;
   switch (result.kind) {
     case "text":
-      return { stdout: result.text, stderr: "", exitCode: 0 };
+      return { stdout: result.text, stderr: formatWarnings(result.warnings ?? []), exitCode: 0 };
     case "usage":
       return {
         stdout: json ? formatJson(jsonUsage(result.message, result.action, result.type)) : "",

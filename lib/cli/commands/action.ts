@@ -11,7 +11,14 @@
 
 import { ConfigError } from "../../config/mod.ts";
 import { printable, quote, StoreError } from "../../errors.ts";
-import { CANCELLED, describeSource, readCredential, trailingNewlineWarning } from "../../input.ts";
+import { classifyInput } from "../../fs/input_path.ts";
+import {
+  CANCELLED,
+  type CredentialSource,
+  describeSource,
+  readCredential,
+  trailingNewlineWarning,
+} from "../../input.ts";
 import { UPSTREAM } from "../../messages.ts";
 import { EXIT_CANCELLED, type Result } from "../../output/result.ts";
 import { formatHeader, type Subject } from "../../output/text.ts";
@@ -25,7 +32,14 @@ import {
   type Reply,
 } from "../../store/service.ts";
 import { type Command, type OptionValues, type Redirect, UsageError } from "../command.ts";
-import { ACTIONS, matchTypeSuffix, OPTIONS, sharedValues, type Values } from "../grammar.ts";
+import {
+  ACTIONS,
+  matchTypeSuffix,
+  OPTIONS,
+  sharedValues,
+  TOKEN_VARIABLE,
+  type Values,
+} from "../grammar.ts";
 import { isOptionSpelling } from "../parse.ts";
 import { chooseRoute, daemonAddress, namedDaemon } from "../route.ts";
 import { send } from "../send.ts";
@@ -138,7 +152,22 @@ function finish(state: ActionState, given: OptionValues): CommandLine | Redirect
     legacy: state.type === null || values.poolFile !== null,
     minTtl,
   };
+  if (line.tokenFile === "-" && action === "add" && readsStandardInput(credentialSource(line))) {
+    throw new UsageError(
+      "ERROR: --token-file - reads the IDTOKEN from standard input, and so does this add's " +
+        `credential; give the credential with -i FILE, or the IDTOKEN in a file or in ${TOKEN_VARIABLE}\n`,
+      false,
+    );
+  }
   return values.poolFile !== null ? { redirect: "pool-file", parsed: line } : line;
+}
+
+/** True when a credential comes from standard input (`-i -`, `-p -`, or the prompt). */
+function readsStandardInput(source: CredentialSource): boolean {
+  if (source.kind === "input") {
+    return source.path === "-" || classifyInput(source.path).kind === "stdin";
+  }
+  return source.kind !== "password";
 }
 
 /**
