@@ -41,7 +41,7 @@ import {
   type Values,
 } from "../grammar.ts";
 import { isOptionSpelling } from "../parse.ts";
-import { chooseRoute, daemonAddress, namedDaemon } from "../route.ts";
+import { chooseRoute, daemonAddress, namedDaemon, type Route } from "../route.ts";
 import { send } from "../send.ts";
 import type { Session } from "../session.ts";
 import { credentialSource, headerAccount, planRequest } from "../to_request.ts";
@@ -239,10 +239,15 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
   let draft: RequestDraft | null = null;
   /** Warnings about the input itself (a password ending in a newline). */
   const inputWarnings: string[] = [];
-  /** A refusal before the request was performed: audited, then the result. */
-  const refuse = (error: StoreError): Result => {
+  let route: Route | null = null;
+  /**
+   * A refusal before the request was performed: audited when this process would have performed
+   * it (a request for a daemon is the daemon's to audit: this client never writes its log), then
+   * the result.
+   */
+  const refuse = async (error: StoreError): Promise<Result> => {
     let warnings: readonly string[] = [];
-    if (draft !== null) {
+    if (draft !== null && (await wouldRunHere(draft)) && command.action !== "query") {
       try {
         const ctx = createStoreContext(config, { euid: uid, debug, accounts: session.accounts });
         warnings = auditRefusal(ctx, session.caller(), draft, error);
@@ -266,10 +271,20 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
       command.minTtl,
     );
   };
+  /** Whether `draft` is performed in this process: its route, when it could be chosen. */
+  const wouldRunHere = async (draft: RequestDraft): Promise<boolean> => {
+    if (route !== null) return route.kind === "local";
+    try {
+      return (await chooseRoute(command, config, draft, uid)).kind === "local";
+    } catch (routeError) {
+      if (routeError instanceof StoreError || routeError instanceof ConfigError) return false;
+      throw routeError;
+    }
+  };
   try {
     draft = planRequest(command, config, session.login, uid);
     account = checkRequest(config, session.caller(), draft).account;
-    const route = await chooseRoute(command, config, draft, uid);
+    route = await chooseRoute(command, config, draft, uid);
     if (draft.action === "add") {
       const source = credentialSource(command);
       debug(`reading the credential from ${describeSource(source)}`);
@@ -301,9 +316,9 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
     }
     return result(header, reply, inputWarnings, command.minTtl);
   } catch (error) {
-    if (error instanceof ConfigError) return refuse(new StoreError("config", error.message));
+    if (error instanceof ConfigError) return await refuse(new StoreError("config", error.message));
     if (!(error instanceof StoreError)) throw error;
-    return refuse(error);
+    return await refuse(error);
   } finally {
     if (credential instanceof Uint8Array) credential.fill(0);
   }
