@@ -9,17 +9,23 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /** Decodes base64url (padding optional); null when it is not base64url. */
 export function base64UrlDecode(text: string): Uint8Array | null {
   if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text)) return null;
-  const base64 = text.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
-  if (base64.length % 4 === 1) return null;
+  const unpadded = text.replace(/=+$/, "");
+  if (unpadded.length % 4 === 1) return null;
   try {
-    return Uint8Array.from(
-      atob(base64 + "=".repeat((4 - base64.length % 4) % 4)),
-      (c) => c.charCodeAt(0),
-    );
+    // The engine's decoder: a megabyte takes milliseconds, not the second a string round trip takes.
+    return fromBase64(unpadded, { alphabet: "base64url", lastChunkHandling: "loose" });
   } catch {
     return null;
   }
 }
+
+/** `Uint8Array.fromBase64` (V8 15; not yet in TypeScript's library). */
+const fromBase64 = (Uint8Array as unknown as {
+  fromBase64(
+    text: string,
+    options: { alphabet: "base64url"; lastChunkHandling: "loose" },
+  ): Uint8Array;
+}).fromBase64;
 
 /** Encodes bytes as base64url without padding. */
 export function base64UrlEncode(bytes: Uint8Array): string {

@@ -1,11 +1,16 @@
 /**
- * `condor_store_cred serve`: the credd role (README "The daemon"). It owns the store, listens on
- * a Unix socket (and, with CREDD_TLS_ADDRESS, on TLS), proves each caller's identity, and hands
- * each request to the store service, one line per request on stderr. It stops cleanly on
- * SIGTERM or SIGINT, and runs the mark-and-sweep of idle users.
+ * `condor_store_cred serve`: the credd role (docs/daemon.md). It owns the store, listens on a Unix
+ * socket (and, with CREDD_TLS_ADDRESS, on TLS), proves each caller's identity (lib/daemon/auth.ts),
+ * and answers each request by its route (lib/daemon/routes.ts), the store's work done by worker
+ * threads (lib/daemon/workers.ts), one line per request on stderr. It stops cleanly on SIGTERM or
+ * SIGINT, runs the mark-and-sweep of idle users, and exits non-zero when its store workers cannot
+ * be restored.
  *
- * Hostile clients cost bounded resources: a cap on connections (the oldest idle one makes room
- * for a new one), deadlines on every read, a body size limit, a cap on pending challenges.
+ * Hostile clients cost bounded resources (docs/daemon.md "Limits and fairness"): every connection
+ * is in one table (lib/daemon/connections.ts) with caps per caller and for connections not yet
+ * proven, every read has a deadline, every body a size limit checked before it is read, large
+ * bodies a budget reserved once the caller is proven, and a failed accept (no descriptor left)
+ * backs off.
  *
  * Permissions: --allow-read, --allow-write (store, socket, challenge directory), --allow-env,
  * --allow-sys=hostname,uid,gid, --allow-run=/bin/kill; --allow-net for TLS.
@@ -16,42 +21,34 @@ import { printable, quote, StoreError } from "../errors.ts";
 import { storeDirectory } from "../fs/directories.ts";
 import { dirname } from "../fs/paths.ts";
 import { isObject } from "../jwt.ts";
-import { type Caller, callerAccount, type CredRequest } from "../request.ts";
 import { type StorePath } from "../store/context.ts";
 import { storeRoot } from "../store/layout.ts";
-import { createStoreContext, type Reply } from "../store/service.ts";
-import { AccountDb } from "../accounts.ts";
+import { createStoreContext } from "../store/service.ts";
+import {
+  type Authenticator,
+  FailureLimiter,
+  type Identity,
+  type Session,
+  socketAuthenticator,
+  tokenAuthenticator,
+} from "./auth.ts";
 import { Challenges, checkChallengeDirectory } from "./challenge.ts";
+import { type ConnectionLimits, ConnectionTable } from "./connections.ts";
 import {
   ConnReader,
   HttpError,
-  type HttpMessage,
   lingerClose,
-  readRequest,
+  readRequestHead,
+  type RequestHead,
   writeJsonResponse,
 } from "./http.ts";
-import {
-  decodeListRequest,
-  decodeRequest,
-  encodeListReply,
-  encodeReply,
-  MAX_BODY_BYTES,
-  PROTOCOL_VERSION,
-  ProtocolError,
-} from "./protocol.ts";
+import { challengeDirectory, socketPath, tlsAddress } from "./places.ts";
+import { MAX_BODY_BYTES, PROTOCOL_VERSION, ProtocolError } from "./protocol.ts";
+import { CHALLENGES_PER_CONNECTION, findRoute, type Route, SMALL_REQUEST_BYTES } from "./routes.ts";
+import type { ByteConn } from "./stream.ts";
 import { sweep } from "./sweep.ts";
-import { type Executor, inThreadExecutor, workerPool } from "./workers.ts";
-import { listenTls, tlsAddress, tokenAuthenticator } from "./tls.ts";
-
-/** How the daemon authenticates a request on one listener. */
-export interface Authenticator {
-  /** The transport, for logs: `unix` or `tls`. */
-  readonly transport: "unix" | "tls";
-  /** Proves the caller of a request, or throws ProtocolError(401). */
-  authenticate(request: HttpMessage, body: Record<string, unknown>, peer: string): Promise<Caller>;
-  /** Whether this listener issues challenges (the Unix socket). */
-  readonly challenges: Challenges | null;
-}
+import { listenTcp, startTls, type TlsContext, tlsContext } from "./tls.ts";
+import { describeError, type Executor, inThreadExecutor, workerPool } from "./workers.ts";
 
 /** Options of `serve`. */
 export interface ServeOptions {
@@ -68,44 +65,44 @@ export interface ServeOptions {
   readonly configOptions: LoadConfigOptions;
 }
 
-/** Limits of the daemon's connections. */
-interface Limits {
-  readonly maxConnections: number;
+/** The daemon's limits (docs/daemon.md "Limits and fairness"; docs/protocol.md). */
+export interface DaemonLimits {
+  readonly table: ConnectionLimits;
+  /** The first request's first byte, after the connection opened (TLS: its handshake too). */
   readonly firstRequestMs: number;
+  /** A connection not yet proven is closed this long after it opened. */
+  readonly unprovenMs: number;
+  /** Between keep-alive requests. */
   readonly idleMs: number;
+  /** A request's head once its first byte came; its body once its head did. */
   readonly messageMs: number;
+  /** Requests in progress at a stop. */
   readonly shutdownMs: number;
-  readonly challengesPerConnection: number;
 }
 
-function limits(config: Config): Limits {
+/** The limits the configuration sets. Throws ConfigError for a knob that is not a number. */
+export function daemonLimits(config: Config): DaemonLimits {
+  const maxConnections = Math.max(1, config.getInt("CREDD_MAX_CONNECTIONS", 4096));
   return {
-    maxConnections: config.getInt("CREDD_MAX_CONNECTIONS", 4096),
+    table: {
+      maxConnections,
+      maxUnproven: Math.max(
+        1,
+        config.getInt("CREDD_MAX_UNPROVEN_CONNECTIONS", Math.min(256, maxConnections)),
+      ),
+      maxCallerConnections: Math.max(1, config.getInt("CREDD_MAX_CALLER_CONNECTIONS", 64)),
+      maxCallerRequests: Math.max(1, config.getInt("CREDD_MAX_CALLER_REQUESTS", 4)),
+      smallBody: 64 * 1024,
+      bodyBudget: 256 * 1024 * 1024,
+      callerBodyBudget: 32 * 1024 * 1024,
+      unprovenBodyBudget: 16 * 1024 * 1024,
+    },
     firstRequestMs: 10_000,
+    unprovenMs: Math.max(10, config.getInt("CREDD_CHALLENGE_LIFETIME", 10)) * 1000,
     idleMs: 60_000,
     messageMs: 10_000,
     shutdownMs: 15_000,
-    challengesPerConnection: 8,
   };
-}
-
-/** The socket path the configuration names. Throws StoreError("config"). */
-export function socketPath(config: Config): string {
-  const path = config.get("CREDD_SOCKET");
-  if (path === undefined || !path.startsWith("/")) {
-    throw new StoreError(
-      "config",
-      `CREDD_SOCKET is ${
-        path === undefined ? "not set" : quote(path)
-      }; it must be an absolute path`,
-    );
-  }
-  return path;
-}
-
-/** The challenge directory the configuration names (default /tmp). */
-export function challengeDirectory(config: Config): string {
-  return config.get("CREDD_CHALLENGE_DIRECTORY") ?? "/tmp";
 }
 
 /**
@@ -158,24 +155,15 @@ function checkStore(config: Config, euid: number): void {
   }
 }
 
-interface Connection {
-  readonly conn: Deno.Conn;
-  /** Who this connection proved to be (a Unix socket connection cannot change hands). */
-  caller: Caller | null;
-  busy: boolean;
-  readonly opened: number;
-  /** Challenges issued on this connection and not yet answered. */
-  readonly challenges: Set<string>;
-}
-
-function jsonBody(request: HttpMessage): Record<string, unknown> {
+/** A JSON body: UTF-8, an object, this protocol's version. Zeroes the raw bytes. */
+function jsonBody(bytes: Uint8Array): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(request.body));
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
     throw new ProtocolError(400, "bad-args", "the request body is not JSON");
   } finally {
-    request.body.fill(0);
+    bytes.fill(0);
   }
   if (!isObject(value)) {
     throw new ProtocolError(400, "bad-args", "the request body is not an object");
@@ -191,48 +179,63 @@ function jsonBody(request: HttpMessage): Record<string, unknown> {
   return value;
 }
 
-/** The caller behind a uid, from the passwd file, with this node's UID_DOMAIN. */
-export function localCaller(config: Config, uid: number): Caller {
-  const name = new AccountDb().byUid(uid)?.name;
-  if (name === undefined) {
-    throw new ProtocolError(401, "not-secure", `uid ${uid} has no name in the passwd file`);
+/**
+ * Failures of `accept` (no descriptor left: EMFILE, ENFILE), counted and logged at most once a
+ * second with the count. `delay` is how long to wait before the next accept: it doubles while
+ * accepts keep failing (up to a second) and is back to nothing after one succeeds.
+ */
+export class AcceptFailures {
+  #count = 0;
+  #lastLog = -Infinity;
+  #delay = 0;
+  /** Lines logged (for the tests). */
+  logged = 0;
+
+  constructor(readonly log: (line: string) => void, readonly name: string) {}
+
+  /** Records a failed accept at `now`; returns the milliseconds to wait before the next. */
+  failed(error: Error, now: number = Date.now()): number {
+    this.#count++;
+    this.#delay = Math.min(1000, Math.max(10, this.#delay * 2));
+    if (now - this.#lastLog >= 1000) {
+      const code = (error as { code?: string }).code;
+      this.log(
+        `accept on ${this.name} failed ${this.#count} time(s) since the last report: ` +
+          `${code ?? error.name}: ${error.message.replace(/ \(os error \d+\)$/, "")}; backing off`,
+      );
+      this.logged++;
+      this.#count = 0;
+      this.#lastLog = now;
+    }
+    return this.#delay;
   }
-  return { uid, name, domain: config.get("UID_DOMAIN") ?? "", inProcess: false };
+
+  /** Records a successful accept. */
+  succeeded(): void {
+    this.#delay = 0;
+  }
 }
 
-/** The Unix socket's authenticator: the file-ownership challenge. */
-export function socketAuthenticator(config: Config, challenges: Challenges): Authenticator {
-  return {
-    transport: "unix",
-    challenges,
-    authenticate(_request, body) {
-      const answer = isObject(body.challenge) ? body.challenge : {};
-      const uid = challenges.verify(answer.id, answer.nonce);
-      return Promise.resolve(localCaller(config, uid));
-    },
-  };
+/** True for an accept failure that means no descriptor (or memory) was free. */
+function outOfDescriptors(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === "EMFILE" || code === "ENFILE" || code === "ENOBUFS" || code === "ENOMEM" ||
+    /too many open files/i.test((error as Error)?.message ?? "");
 }
 
-function describeRequest(request: CredRequest, reply: Reply): string {
-  const type = { password: "pwd", kerberos: "krb", oauth: "oauth" }[request.type];
-  const target = reply.target?.account ?? request.user ?? "-";
-  const service = request.type === "oauth" && request.service
-    ? ` service=${quote(request.service)}`
-    : "";
-  const result = reply.ok ? reply.outcome.status : reply.error.code;
-  return `${request.action}-${type} for ${quote(target)}${service}: ${result}`;
+/** One listener and how its callers are proven. */
+interface Listening {
+  readonly listener: Deno.Listener;
+  readonly auth: Authenticator;
+  /** TLS, started on each connection before anything else; null on the socket. */
+  readonly tls: TlsContext | null;
+  readonly name: string;
 }
-
-/** The body a challenge or health request may have. */
-const CHALLENGE_BODY_BYTES = 1024;
-/** Bodies up to this size are not counted against the budget (the connection limit bounds them). */
-const SMALL_BODY_BYTES = 64 * 1024;
-/** Larger bodies (credentials) being read or handled at once, in all. */
-const LARGE_BODY_BUDGET = 256 * 1024 * 1024;
 
 /**
- * Runs the daemon until `options.stop` resolves. Returns the exit status. Throws StoreError when
- * it cannot start (insecure socket directory or store, a live daemon on the socket).
+ * Runs the daemon until `options.stop` resolves (exit status 0), or its store workers cannot be
+ * restored (exit status 1). Throws StoreError when it cannot start (insecure socket directory or
+ * store, a live daemon on the socket, an unusable certificate).
  */
 export async function serve(options: ServeOptions): Promise<number> {
   const { config, euid } = options;
@@ -240,256 +243,318 @@ export async function serve(options: ServeOptions): Promise<number> {
   // nobody can forge a line of the log.
   const log = (line: string) => options.log(printable(line));
   const debug = options.debug ?? (() => {});
-  const limit = limits(config);
+  const limits = daemonLimits(config);
   const path = socketPath(config);
   const challengeDir = challengeDirectory(config);
   checkChallengeDirectory(challengeDir);
   checkStore(config, euid);
-  await prepareSocket(config, path, euid);
   const address = tlsAddress(config);
-  // The TLS listener (and its certificate) first: a refusal then leaves no socket behind.
-  const tls = address === null ? null : listenTls(config, address);
-  const listener = Deno.listen({ transport: "unix", path });
-  Deno.chmodSync(path, 0o666);
+  // The TLS certificate first: a refusal then leaves no socket behind.
+  const secure = address === null ? null : tlsContext(config);
+  await prepareSocket(config, path, euid);
   const workers = config.getInt("CREDD_WORKERS", 4);
   const executor: Executor = workers > 0
-    ? await workerPool(workers, options.configOptions, euid, options.debug)
+    ? await workerPool({
+      size: workers,
+      config: options.configOptions,
+      euid,
+      debug: options.debug,
+      log,
+    })
     : inThreadExecutor(config, euid, debug);
+  let tcp: Deno.Listener | null = null;
+  let unix: Deno.Listener;
+  try {
+    tcp = address === null ? null : listenTcp(address);
+    unix = Deno.listen({ transport: "unix", path });
+  } catch (error) {
+    tcp?.close();
+    executor.close();
+    throw error;
+  }
+  Deno.chmodSync(path, 0o666);
   // Every connection may hold its full share of unanswered challenges; a closed connection's
   // are discarded at once, so no caller can crowd others out of the table.
   const challenges = new Challenges(challengeDir, {
     ttlMs: Math.max(1, config.getInt("CREDD_CHALLENGE_LIFETIME", 10)) * 1000,
-    max: Math.max(20_000, limit.maxConnections * limit.challengesPerConnection),
+    max: Math.max(20_000, limits.table.maxConnections * CHALLENGES_PER_CONNECTION),
   });
-  const listeners: { listener: Deno.Listener; auth: Authenticator }[] = [
-    { listener, auth: socketAuthenticator(config, challenges) },
+  const limiter = new FailureLimiter({
+    perToken: config.getInt("CREDD_AUTH_FAILURE_LIMIT", 10),
+    total: config.getInt("CREDD_AUTH_FAILURES_PER_MINUTE", 600),
+    windowMs: 60_000,
+    maxKeys: 10_000,
+  });
+  const listeners: Listening[] = [
+    {
+      listener: unix,
+      auth: socketAuthenticator(config, challenges),
+      tls: null,
+      name: "the socket",
+    },
   ];
-  if (tls !== null) listeners.push({ listener: tls, auth: tokenAuthenticator(config, euid) });
-  const tlsText = tls === null
+  if (tcp !== null && secure !== null) {
+    listeners.push({
+      listener: tcp,
+      auth: tokenAuthenticator(config, () => createStoreContext(config, { euid }).owners, limiter),
+      tls: secure,
+      name: "the TLS port",
+    });
+  }
+  const tlsText = tcp === null
     ? ""
-    : ` and TLS ${(tls.addr as Deno.NetAddr).hostname}:${(tls.addr as Deno.NetAddr).port}`;
+    : ` and TLS ${(tcp.addr as Deno.NetAddr).hostname}:${(tcp.addr as Deno.NetAddr).port}`;
   log(`serving on ${path}${tlsText} (pid ${Deno.pid})`);
 
-  const connections = new Set<Connection>();
+  const table = new ConnectionTable(limits.table);
+  /** Every open connection (as it is now: TLS replaces the accepted one), by table id. */
+  const open = new Map<number, () => ByteConn>();
   let stopping = false;
-  // Memory for request bodies is bounded: a challenge or health request has at most a small one,
-  // and large bodies (stored credentials) share a budget, beyond which a request is answered 503
-  // before its body is read. Small bodies are bounded by the connection limit.
-  let largeBodies = 0;
-  const admit = (_method: string, path: string, length: number) => {
-    if ((path === "/v1/challenge" || path === "/v1/health") && length > CHALLENGE_BODY_BYTES) {
-      throw new HttpError(
-        413,
-        `a ${path} request has no body larger than ${CHALLENGE_BODY_BYTES} bytes`,
-      );
-    }
-    if (length <= SMALL_BODY_BYTES) return;
-    if (largeBodies + length > LARGE_BODY_BUDGET) {
-      throw new HttpError(503, "the daemon is busy reading other large requests; retry");
-    }
-    largeBodies += length;
-  };
-  const release = (length: number) => {
-    if (length > SMALL_BODY_BYTES) largeBodies -= length;
-  };
   const inFlight = new Set<Promise<void>>();
 
-  const handle = async (
-    request: HttpMessage,
-    auth: Authenticator,
-    connection: Connection,
+  /** Answers a refusal. A refusal that leaves the body unread, or a broken stream, closes. */
+  const refuse = async (
+    conn: ByteConn,
+    listening: Listening,
     peer: string,
-  ): Promise<[number, unknown]> => {
-    // The first request of a connection proves who the caller is; later ones on the same
-    // connection (keep-alive) are that caller, unless they prove again. A challenge the body
-    // names is no longer this connection's to answer, whatever the proof's outcome.
-    const prove = async (request: HttpMessage, body: Record<string, unknown>) => {
-      if (isObject(body.challenge) && typeof body.challenge.id === "string") {
-        connection.challenges.delete(body.challenge.id);
-      }
-      const proves = body.challenge !== undefined || request.headers.has("authorization");
-      if (!proves && connection.caller !== null) return connection.caller;
-      // A failed proof also ends whatever identity the connection had.
-      connection.caller = null;
-      connection.caller = await auth.authenticate(request, body, peer);
-      return connection.caller;
-    };
-    if (request.method === "GET" && request.path === "/v1/health") {
-      // The trust domain lets a remote client choose a token this daemon accepts.
-      return [200, {
-        version: PROTOCOL_VERSION,
-        ok: true,
-        trustDomain: config.get("TRUST_DOMAIN") ?? "",
-      }];
+    error: ProtocolError | HttpError,
+    keepAlive: boolean,
+  ): Promise<boolean> => {
+    const code = error instanceof ProtocolError
+      ? error.code
+      : error.status === 503
+      ? "unreachable"
+      : "bad-args";
+    const detail = error instanceof ProtocolError ? error.detail ?? error.message : error.message;
+    log(`${listening.auth.transport} ${peer}: refused (${error.status}): ${detail}`);
+    const body = { version: PROTOCOL_VERSION, error: { code, message: error.message } };
+    if (keepAlive && !stopping) {
+      await writeJsonResponse(conn, error.status, body, true);
+      return true;
     }
-    if (request.method === "POST" && request.path === "/v1/challenge") {
-      // The body is optional; when there is one, its version must be this daemon's.
-      if (request.body.length > 0) jsonBody(request);
-      if (auth.challenges === null) {
-        throw new ProtocolError(
-          404,
-          "unsupported",
-          "challenges are issued on the Unix socket only",
-        );
-      }
-      if (connection.challenges.size >= limit.challengesPerConnection) {
+    await writeJsonResponse(conn, error.status, body, false).catch(() => {});
+    await lingerClose(conn);
+    return false;
+  };
+
+  /**
+   * Serves the requests of one connection until it closes, is closed, or idles out. Returns
+   * when it is done; the caller closes it.
+   */
+  const serveConnection = async (
+    conn: ByteConn,
+    id: number,
+    listening: Listening,
+    session: Session,
+    opened: number,
+  ) => {
+    const { auth } = listening;
+    const peer = session.peer;
+    const reader = new ConnReader(conn);
+    // Who this connection proved to be (a proof holds for its next requests too).
+    const proof: { identity: Identity | null } = { identity: null };
+    let served = 0;
+    /** Proves `proven` the caller of this connection, within its caps. */
+    const claim = (proven: Identity) => {
+      if (table.claim(id, proven.account, proven.exempt) === "refused") {
+        proof.identity = null;
+        table.disown(id);
         throw new ProtocolError(
           429,
           "unreachable",
-          "too many unanswered challenges on one connection",
+          `${proven.account} already holds ${limits.table.maxCallerConnections} connections to ` +
+            "the daemon, all busy (CREDD_MAX_CALLER_CONNECTIONS); retry when one is done",
         );
       }
-      const challenge = auth.challenges.issue();
-      connection.challenges.add(challenge.id);
-      return [200, { version: PROTOCOL_VERSION, ...challenge }];
+      proof.identity = proven;
+    };
+    /** A failed proof also ends whatever identity the connection had. */
+    const prove = async <T>(attempt: () => T | Promise<T>): Promise<T> => {
+      try {
+        return await attempt();
+      } catch (error) {
+        proof.identity = null;
+        table.disown(id);
+        throw error;
+      }
+    };
+    while (!stopping) {
+      table.setBusy(id, false);
+      table.releaseBody(id);
+      const unprovenLeft = proof.identity === null
+        ? opened + limits.unprovenMs - Date.now()
+        : Infinity;
+      if (unprovenLeft <= 0) return;
+      let head: RequestHead | null;
+      try {
+        head = await readRequestHead(reader, {
+          idleMs: Math.min(served === 0 ? limits.firstRequestMs : limits.idleMs, unprovenLeft),
+          messageMs: limits.messageMs,
+          maxBody: MAX_BODY_BYTES,
+        });
+      } catch (error) {
+        // A read that times out gets no answer; the others are told why, then the connection goes.
+        if (error instanceof HttpError && error.status !== 408) {
+          await refuse(conn, listening, peer, error, false);
+        }
+        return;
+      }
+      if (head === null) return;
+      served++;
+      let keepAlive = head.headers.get("connection")?.toLowerCase() !== "close";
+      // Until the body is read, a refusal closes the connection (the body would be taken for
+      // the next request).
+      let bodyRead = false;
+      let status: number;
+      let answer: Record<string, unknown>;
+      try {
+        let route: Route | null = null;
+        try {
+          route = findRoute(head.method, head.path, auth.transport);
+        } catch (error) {
+          if (head.length > SMALL_REQUEST_BYTES) throw error;
+          (await reader.readBody(head.length, Date.now() + limits.messageMs)).fill(0);
+          bodyRead = true;
+          throw error;
+        }
+        if (head.length > route.maxBody) {
+          throw new HttpError(
+            413,
+            `a ${route.path} request has no body larger than ${route.maxBody} bytes`,
+          );
+        }
+        // The caller, when the head proves it: known before a byte of the body is read.
+        if (route.proven) {
+          const proven = await prove(() => auth.fromHead(head!.headers, session));
+          if (proven !== null) claim(proven);
+        }
+        const fits = table.reserveBody(id, head.length);
+        if (fits !== "ok") {
+          throw new HttpError(
+            503,
+            fits === "share" && proof.identity !== null
+              ? `${proof.identity.account} is already sending other large requests; ` +
+                "retry when they are done"
+              : "the daemon is busy reading other large requests; retry",
+          );
+        }
+        const bytes = await reader.readBody(head.length, Date.now() + limits.messageMs);
+        bodyRead = true;
+        const body = route.body === "none" || (route.body === "optional" && bytes.length === 0)
+          ? (bytes.fill(0), null)
+          : jsonBody(bytes);
+        if (route.proven) {
+          const proven = body === null ? null : await prove(() => auth.fromBody(body, session));
+          if (proven !== null) claim(proven);
+          if (proof.identity === null) throw auth.missing();
+        }
+        table.setBusy(id, true);
+        const current = proof.identity;
+        const end = route.work && current !== null
+          ? await table.turn(current.account, current.exempt)
+          : null;
+        try {
+          [status, answer] = await route.handle({
+            config,
+            log,
+            executor,
+            transport: auth.transport,
+            identity: current,
+            body,
+            session,
+            challenges: auth.challenges,
+          });
+        } finally {
+          end?.();
+        }
+      } catch (error) {
+        let failure: ProtocolError | HttpError;
+        if (error instanceof ProtocolError || error instanceof HttpError) {
+          failure = error;
+        } else {
+          log(`internal error: ${describeError(error)}`);
+          failure = new ProtocolError(500, "io", "the daemon failed unexpectedly; see its log");
+        }
+        table.releaseBody(id);
+        if (!(await refuse(conn, listening, peer, failure, keepAlive && bodyRead))) return;
+        continue;
+      }
+      table.releaseBody(id);
+      keepAlive &&= !stopping;
+      await writeJsonResponse(conn, status, answer, keepAlive);
+      if (!keepAlive) return;
     }
-    if (request.method === "POST" && request.path === "/v1/request") {
-      const body = jsonBody(request);
-      const caller = await prove(request, body);
-      const credRequest = decodeRequest(body.request);
-      const reply = await executor.perform(caller, credRequest);
-      log(
-        `${auth.transport} ${quote(callerAccount(caller))}: ${describeRequest(credRequest, reply)}`,
-      );
-      return [200, { version: PROTOCOL_VERSION, reply: encodeReply(reply) }];
-    }
-    if (request.method === "POST" && request.path === "/v1/list") {
-      const body = jsonBody(request);
-      const caller = await prove(request, body);
-      const listRequest = decodeListRequest(body.list);
-      const reply = await executor.list(caller, listRequest);
-      log(
-        `${auth.transport} ${quote(callerAccount(caller))}: list ${listRequest.type ?? "all"} for ${
-          quote(reply.user ?? "everyone")
-        }: ${reply.ok ? `${reply.rows.length} credentials` : reply.error.code}`,
-      );
-      return [200, { version: PROTOCOL_VERSION, reply: encodeListReply(reply) }];
-    }
-    throw new ProtocolError(404, "unsupported", `no ${request.method} ${request.path} here`);
   };
 
-  const serveConnection = async (conn: Deno.Conn, auth: Authenticator) => {
-    const connection: Connection = {
-      conn,
-      caller: null,
-      busy: false,
-      opened: Date.now(),
-      challenges: new Set(),
-    };
-    connections.add(connection);
-    const reader = new ConnReader(conn);
-    const peer = conn.remoteAddr.transport === "tcp" ? conn.remoteAddr.hostname : "local";
-    let served = 0;
-    // The large-body budget this connection holds for its current request.
-    let reserved = 0;
-    const admitHere = (method: string, path: string, length: number) => {
-      admit(method, path, length);
-      reserved = length;
-    };
-    try {
-      while (!stopping) {
-        release(reserved);
-        reserved = 0;
-        let request: HttpMessage | null;
-        try {
-          request = await readRequest(reader, {
-            idleMs: served === 0 ? limit.firstRequestMs : limit.idleMs,
-            messageMs: limit.messageMs,
-            maxBody: MAX_BODY_BYTES,
-            admit: admitHere,
-          });
-        } catch (error) {
-          if (error instanceof HttpError && error.status !== 408) {
-            log(`${auth.transport} ${peer}: refused (${error.status}): ${error.message}`);
-            await writeJsonResponse(conn, error.status, {
-              version: PROTOCOL_VERSION,
-              error: {
-                code: error.status === 503 ? "unreachable" : "bad-args",
-                message: error.message,
-              },
-            }, false).catch(() => {});
-            connections.delete(connection);
-            await lingerClose(conn);
-          }
-          return;
-        }
-        if (request === null) return;
-        connection.busy = true;
-        let status: number;
-        let body: unknown;
-        try {
-          [status, body] = await handle(request, auth, connection, peer);
-        } catch (error) {
-          let failure: ProtocolError;
-          if (error instanceof ProtocolError) {
-            failure = error;
-          } else {
-            log(`internal error: ${(error as Error).stack ?? error}`);
-            failure = new ProtocolError(500, "io", "the daemon failed unexpectedly; see its log");
-          }
-          log(`${auth.transport} ${peer}: refused (${failure.status}): ${failure.message}`);
-          status = failure.status;
-          body = {
-            version: PROTOCOL_VERSION,
-            error: { code: failure.code, message: failure.message },
-          };
-        }
-        served++;
-        const keepAlive = !stopping &&
-          request.headers.get("connection")?.toLowerCase() !== "close";
-        await writeJsonResponse(conn, status, body, keepAlive);
-        connection.busy = false;
-        if (!keepAlive) return;
-      }
-    } catch {
-      // The peer went away; nothing to answer.
-    } finally {
-      release(reserved);
-      connections.delete(connection);
-      for (const id of connection.challenges) auth.challenges?.discard(id);
+  /** Takes a connection just accepted: counts it, secures it (TLS), serves it, closes it. */
+  const take = (accepted: Deno.Conn, listening: Listening) => {
+    let conn: ByteConn = accepted;
+    const opened = Date.now();
+    const close = () => {
       try {
         conn.close();
       } catch {
         // Already closed.
       }
+      if (conn !== accepted) {
+        try {
+          accepted.close();
+        } catch {
+          // Already closed.
+        }
+      }
+    };
+    const id = table.open(close, opened);
+    if (id === null) {
+      close();
+      return;
     }
+    open.set(id, () => conn);
+    const peer = accepted.remoteAddr.transport === "tcp"
+      ? (accepted.remoteAddr as Deno.NetAddr).hostname
+      : "local";
+    const session: Session = { peer, challenges: new Set(), token: null };
+    const task = (async () => {
+      try {
+        if (listening.tls !== null) {
+          conn = await startTls(accepted, listening.tls, limits.firstRequestMs);
+        }
+        await serveConnection(conn, id, listening, session, opened);
+      } catch {
+        // The peer went away, or never finished its TLS handshake: nothing to answer.
+      } finally {
+        table.remove(id);
+        open.delete(id);
+        for (const challenge of session.challenges) listening.auth.challenges?.discard(challenge);
+        close();
+      }
+    })();
+    inFlight.add(task);
+    task.finally(() => inFlight.delete(task));
   };
 
-  /** Makes room for a new connection by closing the oldest idle one. */
-  const makeRoom = (): boolean => {
-    if (connections.size < limit.maxConnections) return true;
-    let oldest: Connection | null = null;
-    for (const c of connections) {
-      if (!c.busy && (oldest === null || c.opened < oldest.opened)) oldest = c;
-    }
-    if (oldest === null) return false;
-    connections.delete(oldest);
-    try {
-      oldest.conn.close();
-    } catch {
-      // Already closed.
-    }
-    return true;
-  };
-
-  const acceptLoop = async (l: Deno.Listener, auth: Authenticator) => {
+  const acceptLoop = async (listening: Listening) => {
+    const failures = new AcceptFailures(log, listening.name);
     while (!stopping) {
       let conn: Deno.Conn;
       try {
-        conn = await l.accept();
+        conn = await listening.listener.accept();
       } catch (error) {
-        if (stopping) return;
-        if (error instanceof Deno.errors.BadResource) return;
-        log(`accept failed: ${(error as Error).message}`);
+        if (stopping || error instanceof Deno.errors.BadResource) return;
+        if (!outOfDescriptors(error)) {
+          log(`accept on ${listening.name} failed: ${(error as Error).message}`);
+          continue;
+        }
+        // No descriptor is free: close an idle connection (of whoever holds the most) so that
+        // the next accept may succeed, and wait a little; the connections waiting to be
+        // accepted stay in the listen queue meanwhile.
+        table.evictOne();
+        const wait = failures.failed(error as Error);
+        await new Promise((resolve) => setTimeout(resolve, wait));
         continue;
       }
-      if (!makeRoom()) {
-        conn.close();
-        continue;
-      }
-      const task = serveConnection(conn, auth);
-      inFlight.add(task);
-      task.finally(() => inFlight.delete(task));
+      failures.succeeded();
+      take(conn, listening);
     }
   };
 
@@ -504,17 +569,22 @@ export async function serve(options: ServeOptions): Promise<number> {
         for (const user of swept.kerberos) log(`swept the Kerberos credentials of ${quote(user)}`);
         for (const user of swept.oauth) log(`swept the OAuth credentials of ${quote(user)}`);
       } catch (error) {
-        log(`sweep failed: ${(error as Error).message}`);
+        log(`sweep failed: ${describeError(error)}`);
       } finally {
         sweeping = null;
       }
     })();
   }, Math.max(1, sweepInterval) * 1000);
 
-  const loops = listeners.map(({ listener, auth }) => acceptLoop(listener, auth));
-  await options.stop;
+  const loops = listeners.map(acceptLoop);
+  let fatal: string | null = null;
+  await Promise.race([options.stop, executor.failed.then((reason) => fatal = reason)]);
   stopping = true;
-  log("stopping: no new connections; finishing requests in progress");
+  log(
+    fatal === null
+      ? "stopping: no new connections; finishing requests in progress"
+      : `stopping: ${fatal}; exiting with status 1 so that the service manager restarts the daemon`,
+  );
   clearInterval(timer);
   for (const { listener } of listeners) {
     try {
@@ -524,10 +594,10 @@ export async function serve(options: ServeOptions): Promise<number> {
     }
   }
   // Idle connections go now; busy ones finish their request (bounded).
-  for (const c of connections) {
-    if (!c.busy) {
+  for (const [id, conn] of open) {
+    if (table.entry(id)?.busy !== true) {
       try {
-        c.conn.close();
+        conn().close();
       } catch {
         // Already closed.
       }
@@ -537,16 +607,16 @@ export async function serve(options: ServeOptions): Promise<number> {
   const drained = await Promise.race([
     Promise.all([...inFlight]).then(() => true),
     new Promise<boolean>((r) => {
-      drainTimer = setTimeout(() => r(false), limit.shutdownMs);
+      drainTimer = setTimeout(() => r(false), limits.shutdownMs);
     }),
   ]);
   clearTimeout(drainTimer);
   if (!drained) {
-    log(`stopping: ${inFlight.size} requests still running after ${limit.shutdownMs} ms`);
+    log(`stopping: ${inFlight.size} requests still running after ${limits.shutdownMs} ms`);
   }
-  for (const c of connections) {
+  for (const conn of open.values()) {
     try {
-      c.conn.close();
+      conn().close();
     } catch {
       // Already closed.
     }
@@ -560,5 +630,5 @@ export async function serve(options: ServeOptions): Promise<number> {
     // Gone already.
   }
   log("stopped");
-  return 0;
+  return fatal === null ? 0 : 1;
 }

@@ -5,6 +5,7 @@
  */
 
 import type { Config } from "../config/mod.ts";
+import { constantTimeEqual } from "../crypto/equal.ts";
 import { quote, StoreError } from "../errors.ts";
 import type { Directory } from "../fs/directories.ts";
 import { inspectFile, readFile, replaceFile, tempNameFor } from "../fs/files.ts";
@@ -51,13 +52,6 @@ export interface CredentialWrite {
    * regular file is refused either way.
    */
   readonly previous?: "credential" | "replace";
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
 }
 
 /**
@@ -119,7 +113,7 @@ async function writeHeld(
       });
       if (old !== null) {
         try {
-          changed = !(await (write.same ?? ((o) => equalBytes(o, write.data)))(old));
+          changed = !(await (write.same ?? ((o) => constantTimeEqual(o, write.data)))(old));
         } finally {
           old.fill(0);
         }

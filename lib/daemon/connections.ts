@@ -1,0 +1,326 @@
+/**
+ * The daemon's accounting of its connections (docs/daemon.md "Limits and fairness"): one object
+ * holding every open connection, who it belongs to, whether it is busy, the large request bodies
+ * it holds, and each caller's requests in progress. It decides, and only decides: which
+ * connection makes room for a new one, whether a caller may hold one more, whether a body may be
+ * read now, when a caller's next request may run. Closing a connection is the callback each one
+ * registers; nothing here does I/O, so it is tested in-process (tests/connections_unit_test.ts).
+ *
+ * The rules:
+ * - Every accepted connection counts against `maxConnections` from accept until its descriptor is
+ *   closed. A connection belongs to no caller until it proves one (a challenge on the socket, a
+ *   token over TLS); such unproven connections have their own, smaller cap, `maxUnproven`.
+ * - A new connection over a cap makes room by closing an idle connection: among the unproven
+ *   when that cap is the one reached, else of the group holding the most connections (each proven
+ *   caller is a group, the unproven are one); the oldest idle one of that group goes. A busy
+ *   connection (a request being read or performed, an add-krb waiting for its credmon) is never
+ *   closed to make room, but counts. When nothing is idle, the new connection is refused.
+ * - A caller holds at most `maxCallerConnections`; proving one more closes its own oldest idle
+ *   connection, or is refused when all of them are busy.
+ * - A caller has at most `maxCallerRequests` requests performed at once; the next ones wait their
+ *   turn, in order.
+ * - Bodies larger than `smallBody` bytes are counted while they are read and handled: at most
+ *   `bodyBudget` in all, `callerBodyBudget` per caller, `unprovenBodyBudget` for all unproven
+ *   connections together. Smaller bodies are bounded by the connection caps and never counted.
+ * - Root (`exempt`) is the operator: it is held to the daemon's caps, not to a caller's.
+ */
+
+/** The limits of a ConnectionTable. */
+export interface ConnectionLimits {
+  /** Open connections in all (CREDD_MAX_CONNECTIONS). */
+  readonly maxConnections: number;
+  /** Connections not yet proven (CREDD_MAX_UNPROVEN_CONNECTIONS). */
+  readonly maxUnproven: number;
+  /** Connections of one proven caller (CREDD_MAX_CALLER_CONNECTIONS). */
+  readonly maxCallerConnections: number;
+  /** Requests of one caller performed at once (CREDD_MAX_CALLER_REQUESTS). */
+  readonly maxCallerRequests: number;
+  /** Bodies up to this size are not counted. */
+  readonly smallBody: number;
+  /** Larger bodies being read or handled, in all. */
+  readonly bodyBudget: number;
+  /** The same, for one caller. */
+  readonly callerBodyBudget: number;
+  /** The same, for every unproven connection together. */
+  readonly unprovenBodyBudget: number;
+}
+
+/** One open connection, as the table sees it. */
+export interface Entry {
+  readonly id: number;
+  /** When it was accepted (milliseconds). */
+  readonly opened: number;
+  /** The caller it proved (an account), or null while unproven. */
+  readonly owner: string | null;
+  /** Whether a request of it is being read or performed. */
+  readonly busy: boolean;
+  /** Large-body bytes it holds. */
+  readonly body: number;
+}
+
+interface Slot {
+  readonly id: number;
+  readonly opened: number;
+  owner: string | null;
+  exempt: boolean;
+  busy: boolean;
+  body: number;
+  readonly close: () => void;
+}
+
+interface Group {
+  readonly slots: Set<Slot>;
+  /** Requests of this caller being performed. */
+  running: number;
+  /** Requests of this caller waiting their turn. */
+  readonly waiting: (() => void)[];
+  /** Large-body bytes held by its connections. */
+  body: number;
+}
+
+/** Why a connection was closed to make room (for the log). */
+export type EvictionReason = "connections" | "unproven" | "caller";
+
+/** The outcome of `claim`. */
+export type ClaimResult = "ok" | "refused";
+
+/** The table of open connections. */
+export class ConnectionTable {
+  readonly #slots = new Map<number, Slot>();
+  /** Proven callers' groups by account; the unproven are UNPROVEN. */
+  readonly #groups = new Map<string | null, Group>();
+  #nextId = 1;
+  #body = 0;
+  /** Connections closed to make room, by reason (for the log and the tests). */
+  readonly evicted: Record<EvictionReason, number> = { connections: 0, unproven: 0, caller: 0 };
+  /** New connections refused because nothing could make room. */
+  refused = 0;
+
+  constructor(readonly limits: ConnectionLimits) {}
+
+  /** Open connections. */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  /** Connections of `owner` (null: the unproven). */
+  count(owner: string | null): number {
+    return this.#groups.get(owner)?.slots.size ?? 0;
+  }
+
+  /** Large-body bytes held in all. */
+  get bodyBytes(): number {
+    return this.#body;
+  }
+
+  /** Requests of `owner` performed now, and waiting. */
+  requests(owner: string): { running: number; waiting: number } {
+    const group = this.#groups.get(owner);
+    return { running: group?.running ?? 0, waiting: group?.waiting.length ?? 0 };
+  }
+
+  /** A snapshot of connection `id`, or null when it is closed. */
+  entry(id: number): Entry | null {
+    const slot = this.#slots.get(id);
+    return slot === undefined ? null : { ...slot };
+  }
+
+  #group(owner: string | null): Group {
+    let group = this.#groups.get(owner);
+    if (group === undefined) {
+      group = { slots: new Set(), running: 0, waiting: [], body: 0 };
+      this.#groups.set(owner, group);
+    }
+    return group;
+  }
+
+  #leave(slot: Slot): void {
+    const group = this.#groups.get(slot.owner);
+    if (group === undefined) return;
+    group.slots.delete(slot);
+    group.body -= slot.body;
+    if (group.slots.size === 0 && group.running === 0 && group.waiting.length === 0) {
+      this.#groups.delete(slot.owner);
+    }
+  }
+
+  /** The oldest idle connection of `group`, other than `except`. */
+  #oldestIdle(group: Group | undefined, except?: Slot): Slot | null {
+    let oldest: Slot | null = null;
+    for (const slot of group?.slots ?? []) {
+      if (slot.busy || slot === except) continue;
+      if (oldest === null || slot.opened < oldest.opened) oldest = slot;
+    }
+    return oldest;
+  }
+
+  #evict(slot: Slot, reason: EvictionReason): void {
+    this.evicted[reason]++;
+    this.remove(slot.id);
+    slot.close();
+  }
+
+  /**
+   * Closes one idle connection of the group holding the most connections (the unproven are one
+   * group), trying the next group when the largest has none idle. False when nothing is idle.
+   */
+  evictOne(): boolean {
+    const groups = [...this.#groups.values()].filter((g) => g.slots.size > 0)
+      .sort((a, b) => b.slots.size - a.slots.size);
+    for (const group of groups) {
+      const victim = this.#oldestIdle(group);
+      if (victim !== null) {
+        this.#evict(victim, "connections");
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Registers a connection just accepted, unproven, after making room for it. `close` closes its
+   * descriptor (the table has already forgotten it then). Returns its id, or null when it must
+   * be refused (every connection that could make room is busy); the caller then closes it.
+   */
+  open(close: () => void, now: number = Date.now()): number | null {
+    const unproven = this.#groups.get(null);
+    if ((unproven?.slots.size ?? 0) >= this.limits.maxUnproven) {
+      const victim = this.#oldestIdle(unproven);
+      if (victim === null) {
+        this.refused++;
+        return null;
+      }
+      this.#evict(victim, "unproven");
+    }
+    if (this.#slots.size >= this.limits.maxConnections && !this.evictOne()) {
+      this.refused++;
+      return null;
+    }
+    const slot: Slot = {
+      id: this.#nextId++,
+      opened: now,
+      owner: null,
+      exempt: false,
+      busy: false,
+      body: 0,
+      close,
+    };
+    this.#slots.set(slot.id, slot);
+    this.#group(null).slots.add(slot);
+    return slot.id;
+  }
+
+  /** Forgets connection `id` (its descriptor is being closed). Idempotent. */
+  remove(id: number): void {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return;
+    this.#slots.delete(id);
+    this.#body -= slot.body;
+    this.#leave(slot);
+  }
+
+  /**
+   * Connection `id` proved `owner` (`exempt`: root). Over the caller's cap, its oldest idle other
+   * connection is closed; "refused" when all of them are busy (the connection is then left
+   * unproven, and its request must be refused).
+   */
+  claim(id: number, owner: string, exempt: boolean): ClaimResult {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return "refused";
+    if (slot.owner === owner) {
+      slot.exempt = exempt;
+      return "ok";
+    }
+    const group = this.#group(owner);
+    if (!exempt && group.slots.size >= this.limits.maxCallerConnections) {
+      const victim = this.#oldestIdle(group, slot);
+      if (victim === null) return "refused";
+      this.#evict(victim, "caller");
+    }
+    this.#leave(slot);
+    slot.owner = owner;
+    slot.exempt = exempt;
+    group.slots.add(slot);
+    group.body += slot.body;
+    return "ok";
+  }
+
+  /** Connection `id` lost its identity (a failed proof): it is unproven again. */
+  disown(id: number): void {
+    const slot = this.#slots.get(id);
+    if (slot === undefined || slot.owner === null) return;
+    this.#leave(slot);
+    slot.owner = null;
+    slot.exempt = false;
+    const group = this.#group(null);
+    group.slots.add(slot);
+    group.body += slot.body;
+  }
+
+  /** Marks connection `id` busy (a request is being read or performed) or idle. */
+  setBusy(id: number, busy: boolean): void {
+    const slot = this.#slots.get(id);
+    if (slot !== undefined) slot.busy = busy;
+  }
+
+  /**
+   * Reserves a body of `length` bytes for connection `id`, against its group's budget ("share")
+   * and the daemon's ("all"). Bodies up to `smallBody` are not counted. Unless "ok", the body
+   * must not be read. A connection holds one body at a time (the previous one is released).
+   */
+  reserveBody(id: number, length: number): "ok" | "share" | "all" {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return "all";
+    this.releaseBody(id);
+    if (length <= this.limits.smallBody) return "ok";
+    const group = this.#group(slot.owner);
+    const share = slot.owner === null
+      ? this.limits.unprovenBodyBudget
+      : slot.exempt
+      ? this.limits.bodyBudget
+      : this.limits.callerBodyBudget;
+    if (group.body + length > share) return "share";
+    if (this.#body + length > this.limits.bodyBudget) return "all";
+    slot.body = length;
+    group.body += length;
+    this.#body += length;
+    return "ok";
+  }
+
+  /** Gives back the body connection `id` holds. */
+  releaseBody(id: number): void {
+    const slot = this.#slots.get(id);
+    if (slot === undefined || slot.body === 0) return;
+    const group = this.#groups.get(slot.owner);
+    if (group !== undefined) group.body -= slot.body;
+    this.#body -= slot.body;
+    slot.body = 0;
+  }
+
+  /**
+   * Waits for `owner`'s turn to perform a request (at most `maxCallerRequests` at once; root has
+   * no such cap). Resolves with the function that ends the request; call it exactly once.
+   */
+  turn(owner: string, exempt: boolean): Promise<() => void> | (() => void) {
+    const group = this.#group(owner);
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      group.running--;
+      const next = group.waiting.shift();
+      if (next !== undefined) next();
+      else if (group.slots.size === 0 && group.running === 0) this.#groups.delete(owner);
+    };
+    if (exempt || group.running < this.limits.maxCallerRequests) {
+      group.running++;
+      return end;
+    }
+    return new Promise((resolve) => {
+      group.waiting.push(() => {
+        group.running++;
+        resolve(end);
+      });
+    });
+  }
+}
