@@ -8,13 +8,15 @@
  *
  * The rules:
  * - Every accepted connection counts against `maxConnections` from accept until its descriptor is
- *   closed. A connection belongs to no caller until it proves one (a challenge on the socket, a
- *   token over TLS); such unproven connections have their own, smaller cap, `maxUnproven`.
- * - A new connection over a cap makes room by closing an idle connection: among the unproven
- *   when that cap is the one reached, else of the group holding the most connections (each proven
- *   caller is a group, the unproven are one); the oldest idle one of that group goes. A busy
- *   connection (a request being read or performed, an add-krb waiting for its credmon) is never
- *   closed to make room, but counts. When nothing is idle, the new connection is refused.
+ *   closed, which may be a moment after `close()` (the descriptor goes when the read pending on it
+ *   has ended): a connection closed to make room still counts until the server `remove`s it. A
+ *   connection belongs to no caller until it proves one (a challenge on the socket, a token over
+ *   TLS); such unproven connections have their own, smaller cap, `maxUnproven`.
+ * - At the unproven cap, a new connection closes the oldest idle unproven one. At the daemon's cap,
+ *   a new connection is refused, and an idle connection is closed so that the next one finds room:
+ *   of the group holding the most connections (each proven caller is a group, the unproven are
+ *   one), its oldest idle one. A busy connection (a request being performed, an add-krb waiting
+ *   for its credmon) is never closed to make room, but counts.
  * - A caller holds at most `maxCallerConnections`; proving one more closes its own oldest idle
  *   connection, or is refused when all of them are busy.
  * - A caller has at most `maxCallerRequests` requests performed at once; the next ones wait their
@@ -52,8 +54,10 @@ export interface Entry {
   readonly opened: number;
   /** The caller it proved (an account), or null while unproven. */
   readonly owner: string | null;
-  /** Whether a request of it is being read or performed. */
+  /** Whether a request of it is being performed. */
   readonly busy: boolean;
+  /** Whether it was closed to make room and its descriptor is on its way out. */
+  readonly closing: boolean;
   /** Large-body bytes it holds. */
   readonly body: number;
 }
@@ -64,6 +68,7 @@ interface Slot {
   owner: string | null;
   exempt: boolean;
   busy: boolean;
+  closing: boolean;
   body: number;
   readonly close: () => void;
 }
@@ -91,6 +96,8 @@ export class ConnectionTable {
   readonly #groups = new Map<string | null, Group>();
   #nextId = 1;
   #body = 0;
+  /** Connections closed to make room whose descriptors are not gone yet. */
+  #closing = 0;
   /** Connections closed to make room, by reason (for the log and the tests). */
   readonly evicted: Record<EvictionReason, number> = { connections: 0, unproven: 0, caller: 0 };
   /** New connections refused because nothing could make room. */
@@ -103,9 +110,9 @@ export class ConnectionTable {
     return this.#slots.size;
   }
 
-  /** Connections of `owner` (null: the unproven). */
+  /** Connections of `owner` (null: the unproven), not counting those closing. */
   count(owner: string | null): number {
-    return this.#groups.get(owner)?.slots.size ?? 0;
+    return this.#open(this.#groups.get(owner));
   }
 
   /** Large-body bytes held in all. */
@@ -144,19 +151,28 @@ export class ConnectionTable {
     }
   }
 
+  /** Connections of `group` not closing. */
+  #open(group: Group | undefined): number {
+    let n = 0;
+    for (const slot of group?.slots ?? []) if (!slot.closing) n++;
+    return n;
+  }
+
   /** The oldest idle connection of `group`, other than `except`. */
   #oldestIdle(group: Group | undefined, except?: Slot): Slot | null {
     let oldest: Slot | null = null;
     for (const slot of group?.slots ?? []) {
-      if (slot.busy || slot === except) continue;
+      if (slot.busy || slot.closing || slot === except) continue;
       if (oldest === null || slot.opened < oldest.opened) oldest = slot;
     }
     return oldest;
   }
 
+  /** Closes `slot` to make room; it counts until `remove` (its descriptor is going). */
   #evict(slot: Slot, reason: EvictionReason): void {
     this.evicted[reason]++;
-    this.remove(slot.id);
+    slot.closing = true;
+    this.#closing++;
     slot.close();
   }
 
@@ -178,13 +194,13 @@ export class ConnectionTable {
   }
 
   /**
-   * Registers a connection just accepted, unproven, after making room for it. `close` closes its
-   * descriptor (the table has already forgotten it then). Returns its id, or null when it must
-   * be refused (every connection that could make room is busy); the caller then closes it.
+   * Registers a connection just accepted, unproven, after making room for it. `close` closes it
+   * (the table counts it until `remove`). Returns its id, or null when it must be refused (every
+   * connection that could make room is busy or already closing); the caller then closes it.
    */
   open(close: () => void, now: number = Date.now()): number | null {
     const unproven = this.#groups.get(null);
-    if ((unproven?.slots.size ?? 0) >= this.limits.maxUnproven) {
+    if (this.#open(unproven) >= this.limits.maxUnproven) {
       const victim = this.#oldestIdle(unproven);
       if (victim === null) {
         this.refused++;
@@ -192,7 +208,10 @@ export class ConnectionTable {
       }
       this.#evict(victim, "unproven");
     }
-    if (this.#slots.size >= this.limits.maxConnections && !this.evictOne()) {
+    if (this.#slots.size >= this.limits.maxConnections) {
+      // Every descriptor the cap allows is taken: this one is refused, and one idle connection
+      // is closed so that the next finds room (unless one is already on its way out).
+      if (this.#closing === 0) this.evictOne();
       this.refused++;
       return null;
     }
@@ -202,6 +221,7 @@ export class ConnectionTable {
       owner: null,
       exempt: false,
       busy: false,
+      closing: false,
       body: 0,
       close,
     };
@@ -210,11 +230,12 @@ export class ConnectionTable {
     return slot.id;
   }
 
-  /** Forgets connection `id` (its descriptor is being closed). Idempotent. */
+  /** Forgets connection `id`: its descriptor is closed. Idempotent. */
   remove(id: number): void {
     const slot = this.#slots.get(id);
     if (slot === undefined) return;
     this.#slots.delete(id);
+    if (slot.closing) this.#closing--;
     this.#body -= slot.body;
     this.#leave(slot);
   }
@@ -232,7 +253,7 @@ export class ConnectionTable {
       return "ok";
     }
     const group = this.#group(owner);
-    if (!exempt && group.slots.size >= this.limits.maxCallerConnections) {
+    if (!exempt && this.#open(group) >= this.limits.maxCallerConnections) {
       const victim = this.#oldestIdle(group, slot);
       if (victim === null) return "refused";
       this.#evict(victim, "caller");

@@ -45,8 +45,18 @@ export class ConnReader {
   #length = 0;
   /** How far readHead has looked for the blank line already. */
   #scanned = 0;
+  /** The last read asked of the connection (it may outlive a deadline). */
+  #reading: Promise<unknown> = Promise.resolve();
 
   constructor(readonly conn: ByteConn) {}
+
+  /**
+   * Resolves once no read is pending on the connection: after `close()`, its descriptor is then
+   * gone (a pending read holds it until it ends).
+   */
+  settled(): Promise<void> {
+    return this.#reading.then(() => {}, () => {});
+  }
 
   /** True when bytes are already buffered (a request has begun). */
   get pending(): boolean {
@@ -85,7 +95,9 @@ export class ConnReader {
     });
     try {
       const target = this.#store.subarray(this.#length, this.#length + CHUNK);
-      const n = await Promise.race([this.conn.read(target), timeout]);
+      const read = this.conn.read(target);
+      this.#reading = read;
+      const n = await Promise.race([read, timeout]);
       if (n === "timeout") throw new HttpError(408, "timed out reading from the peer");
       if (n === null) return false;
       this.#length += n;

@@ -80,24 +80,27 @@ export function requestDeadlineMs(config: Config, request: CredRequest | null): 
   return (Math.max(0, lock) + Math.max(0, credmon)) * 1000 + DEADLINE_MARGIN_MS;
 }
 
+/** A refusal whose request line the handler has logged already (the daemon logs no other). */
+export class LoggedRefusal extends ProtocolError {}
+
 /** What a request that got no answer from the store is told. */
-function failureAnswer(failure: WorkerFailure): ProtocolError {
+function failureAnswer(failure: WorkerFailure): LoggedRefusal {
   const unknown = "for an add or delete, check whether it was done before you retry";
   switch (failure.kind) {
     case "unavailable":
-      return new ProtocolError(
+      return new LoggedRefusal(
         503,
         "unreachable",
         "the daemon's store workers are restarting; retry",
       );
     case "deadline":
-      return new ProtocolError(
+      return new LoggedRefusal(
         503,
         "unreachable",
         `the daemon's store did not answer in time (see the daemon's log); ${unknown}`,
       );
     default:
-      return new ProtocolError(
+      return new LoggedRefusal(
         500,
         "io",
         `the daemon's store worker failed while handling the request (see the daemon's log); ` +
@@ -173,11 +176,15 @@ function who(ctx: RouteContext): string {
   return `${ctx.transport} ${quote(ctx.identity!.account)}`;
 }
 
-/** What a request is about, for its log line. */
-function describeRequest(request: CredRequest, reply: Record<string, unknown> | null): string {
+/** What a request is about, for its log line: the account the store acted on, or was asked for. */
+function describeRequest(
+  ctx: RouteContext,
+  request: CredRequest,
+  reply: Record<string, unknown> | null,
+): string {
   const type = { password: "pwd", kerberos: "krb", oauth: "oauth" }[request.type];
   const target = (reply?.target as { account?: string } | null | undefined)?.account ??
-    request.user ?? "-";
+    request.user ?? (reply === null ? ctx.identity!.account : "-");
   const service = request.type === "oauth" && request.service
     ? ` service=${quote(request.service)}`
     : "";
@@ -239,7 +246,7 @@ const request: Route = {
   async handle(ctx) {
     const credRequest = decodeRequest(ctx.body!.request, { limit: credentialLimit });
     const line = (result: string, reply: Record<string, unknown> | null) =>
-      ctx.log(`${who(ctx)}: ${describeRequest(credRequest, reply)}: ${result}`);
+      ctx.log(`${who(ctx)}: ${describeRequest(ctx, credRequest, reply)}: ${result}`);
     const answer = await work(ctx, "perform", credRequest, {
       deadlineMs: requestDeadlineMs(ctx.config, credRequest),
       // The credential's buffer moves to the worker: no copy stays on this thread.

@@ -44,8 +44,14 @@ import {
 } from "./http.ts";
 import { challengeDirectory, socketPath, tlsAddress } from "./places.ts";
 import { MAX_BODY_BYTES, PROTOCOL_VERSION, ProtocolError } from "./protocol.ts";
-import { CHALLENGES_PER_CONNECTION, findRoute, type Route, SMALL_REQUEST_BYTES } from "./routes.ts";
-import type { ByteConn } from "./stream.ts";
+import {
+  CHALLENGES_PER_CONNECTION,
+  findRoute,
+  LoggedRefusal,
+  type Route,
+  SMALL_REQUEST_BYTES,
+} from "./routes.ts";
+import { type ByteConn, duplexOf } from "./stream.ts";
 import { sweep } from "./sweep.ts";
 import { listenTcp, startTls, type TlsContext, tlsContext } from "./tls.ts";
 import { describeError, type Executor, inThreadExecutor, workerPool } from "./workers.ts";
@@ -326,7 +332,9 @@ export async function serve(options: ServeOptions): Promise<number> {
       ? "unreachable"
       : "bad-args";
     const detail = error instanceof ProtocolError ? error.detail ?? error.message : error.message;
-    log(`${listening.auth.transport} ${peer}: refused (${error.status}): ${detail}`);
+    if (!(error instanceof LoggedRefusal)) {
+      log(`${listening.auth.transport} ${peer}: refused (${error.status}): ${detail}`);
+    }
     const body = { version: PROTOCOL_VERSION, error: { code, message: error.message } };
     if (keepAlive && !stopping) {
       await writeJsonResponse(conn, error.status, body, true);
@@ -342,15 +350,15 @@ export async function serve(options: ServeOptions): Promise<number> {
    * when it is done; the caller closes it.
    */
   const serveConnection = async (
-    conn: ByteConn,
+    reader: ConnReader,
     id: number,
     listening: Listening,
     session: Session,
     opened: number,
   ) => {
     const { auth } = listening;
+    const { conn } = reader;
     const peer = session.peer;
-    const reader = new ConnReader(conn);
     // Who this connection proved to be (a proof holds for its next requests too).
     const proof: { identity: Identity | null } = { identity: null };
     let served = 0;
@@ -486,26 +494,29 @@ export async function serve(options: ServeOptions): Promise<number> {
     }
   };
 
-  /** Takes a connection just accepted: counts it, secures it (TLS), serves it, closes it. */
+  /**
+   * Takes a connection just accepted: counts it, secures it (TLS), serves it, closes it, and
+   * forgets it once its descriptor is gone (once no read is pending on it).
+   */
   const take = (accepted: Deno.Conn, listening: Listening) => {
-    let conn: ByteConn = accepted;
     const opened = Date.now();
+    // TLS runs on the accepted connection as a stream (lib/daemon/tls.ts).
+    const raw = listening.tls === null ? null : duplexOf(accepted);
+    let conn: ByteConn = accepted;
+    let reader: ConnReader | null = null;
     const close = () => {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-      if (conn !== accepted) {
+      for (const c of [conn, accepted]) {
         try {
-          accepted.close();
+          c.close();
         } catch {
           // Already closed.
         }
       }
+      raw?.destroy();
     };
     const id = table.open(close, opened);
     if (id === null) {
+      // Nothing was read from it yet: its descriptor goes at once.
       close();
       return;
     }
@@ -516,17 +527,17 @@ export async function serve(options: ServeOptions): Promise<number> {
     const session: Session = { peer, challenges: new Set(), token: null };
     const task = (async () => {
       try {
-        if (listening.tls !== null) {
-          conn = await startTls(accepted, listening.tls, limits.firstRequestMs);
-        }
-        await serveConnection(conn, id, listening, session, opened);
+        if (raw !== null) conn = await startTls(raw, listening.tls!, limits.firstRequestMs);
+        reader = new ConnReader(conn);
+        await serveConnection(reader, id, listening, session, opened);
       } catch {
         // The peer went away, or never finished its TLS handshake: nothing to answer.
       } finally {
-        table.remove(id);
-        open.delete(id);
         for (const challenge of session.challenges) listening.auth.challenges?.discard(challenge);
         close();
+        await (raw?.settled() ?? (reader as ConnReader | null)?.settled());
+        table.remove(id);
+        open.delete(id);
       }
     })();
     inFlight.add(task);

@@ -23,18 +23,24 @@ export interface ByteConn {
 /** Bytes read from the socket per read. */
 const CHUNK = 16 * 1024;
 
+/** A Node stream over a connection; `settled` resolves once no read is pending on it. */
+export type ConnDuplex = Duplex & { settled(): Promise<void> };
+
 /**
  * A Node stream over a `Deno.Conn`, for node:tls to run TLS on. Destroying it closes the
- * connection's descriptor at once.
+ * connection; its descriptor is gone once `settled()` resolves (a read pending when it was closed
+ * holds it until that read has ended).
  */
-export function duplexOf(conn: Deno.Conn): Duplex {
-  return new Duplex({
+export function duplexOf(conn: Deno.Conn): ConnDuplex {
+  let pending: Promise<unknown> = Promise.resolve();
+  const stream = new Duplex({
     read() {
       const buffer = new Uint8Array(CHUNK);
-      conn.read(buffer).then(
+      const read = conn.read(buffer).then(
         (n) => this.push(n === null ? null : Buffer.from(buffer.buffer, 0, n)),
         (error) => this.destroy(error),
       );
+      pending = read;
     },
     write(chunk: Uint8Array, _encoding, done) {
       (async () => {
@@ -54,6 +60,7 @@ export function duplexOf(conn: Deno.Conn): Duplex {
       done(error);
     },
   });
+  return Object.assign(stream, { settled: () => pending.then(() => {}, () => {}) });
 }
 
 /** Decrypted bytes a connection buffers before it stops reading from the peer. */

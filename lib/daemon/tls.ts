@@ -18,7 +18,7 @@
 import tls from "node:tls";
 import type { Config } from "../config/mod.ts";
 import { quote, StoreError } from "../errors.ts";
-import { duplexOf, StreamConn } from "./stream.ts";
+import { type ConnDuplex, StreamConn } from "./stream.ts";
 
 function readPem(path: string, what: string, key: boolean): string {
   let info: Deno.FileInfo;
@@ -113,16 +113,15 @@ export function listenTcp(address: { hostname: string; port: number }): Deno.Lis
 }
 
 /**
- * Runs the server side of a TLS handshake on `conn` within `deadlineMs`. Resolves with the
- * secured connection; rejects when the peer fails or does not finish in time, after closing
- * `conn` (its descriptor is released at once either way).
+ * Runs the server side of a TLS handshake on `raw` (a connection as a stream: `duplexOf`) within
+ * `deadlineMs`. Resolves with the secured connection; rejects when the peer fails or does not
+ * finish in time, after closing `raw`.
  */
 export function startTls(
-  conn: Deno.Conn,
+  raw: ConnDuplex,
   context: TlsContext,
   deadlineMs: number,
 ): Promise<StreamConn> {
-  const raw = duplexOf(conn);
   const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined = undefined;

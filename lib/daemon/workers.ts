@@ -329,7 +329,7 @@ export async function workerPool(options: PoolOptions): Promise<Executor> {
       // through, it would end the daemon.
       worker.onerror = (event) => {
         event.preventDefault();
-        broke(event.message);
+        broke(event.message.replace(/^Uncaught (\(in promise\) )?/, ""));
       };
       worker.postMessage(
         {
