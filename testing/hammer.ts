@@ -29,12 +29,19 @@ const statuses: Record<string, number> = {};
 let closed = 0;
 
 const count = (key: string) => statuses[key] = (statuses[key] ?? 0) + 1;
+/** Every connection open now: at the end they are all closed, answered or not. */
+const open = new Set<Deno.Conn>();
+const stop = setTimeout(() => {
+  for (const conn of open) conn.close();
+  open.clear();
+}, options.seconds * 1000);
 
 /** A proven connection: sends requests with its challenge's proof on the first one. */
 async function connect(): Promise<
   { call: (path: string, body: unknown) => Promise<number>; close: () => void }
 > {
   const conn = await Deno.connect({ transport: "unix", path: options.socket });
+  open.add(conn);
   const reader = new ConnReader(conn);
   const limits = { idleMs: 120_000, messageMs: 30_000, maxBody: 4 * 1024 * 1024 };
   const send = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
@@ -61,6 +68,7 @@ async function connect(): Promise<
       }
     },
     close() {
+      if (!open.delete(conn)) return;
       try {
         conn.close();
       } catch {
@@ -83,7 +91,11 @@ async function loop(path: string, body: unknown, pause: number): Promise<void> {
     }
     try {
       while (Date.now() < end) {
-        count(String(await connection.call(path, body)));
+        const status = await connection.call(path, body);
+        count(String(status));
+        // Refused: try again soon (a pause, so that this process does not take the machine's
+        // CPU from the daemon: that would be another attack, on the machine).
+        if (status !== 200) break;
         const wait = Math.min(pause, end - Date.now());
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       }
@@ -92,6 +104,7 @@ async function loop(path: string, body: unknown, pause: number): Promise<void> {
     } finally {
       connection.close();
     }
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -107,4 +120,5 @@ await Promise.all([
   ...Array.from({ length: options.addKrb }, () => loop("/v1/request", addKrb, 0)),
   ...Array.from({ length: options.lists }, () => loop("/v1/list", list, 0)),
 ]);
+clearTimeout(stop);
 console.log(JSON.stringify({ statuses, closed }));

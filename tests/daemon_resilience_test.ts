@@ -9,9 +9,9 @@
 
 import assert from "node:assert/strict";
 import { eventually, FAULTY_MAIN, processStats, startDaemon } from "../testing/daemon.ts";
-import { readText, runCli, withSpool } from "../testing/harness.ts";
+import { readText, runCli, runScriptAs, startCredmon, withSpool } from "../testing/harness.ts";
 import { withRemote } from "../testing/remote.ts";
-import { NEEDS_ROOT, nonRootUsers, type TestUser } from "../testing/users.ts";
+import { NEEDS_ROOT, nonRootUsers, type TestUser, withCondorLock } from "../testing/users.ts";
 import { rawExchange } from "../testing/wire.ts";
 
 async function users(): Promise<[TestUser, TestUser]> {
@@ -333,5 +333,105 @@ Deno.test({
       }
       assert.equal(await readText(`${spool.krb}/csc_tester.cred`), "after the flood");
     });
+  },
+});
+
+/** The median of some numbers. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+Deno.test({
+  name:
+    "one user hammering the socket (many connections, add-krbs waiting on a silent credmon, listings) does not starve another user (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester, attacker] = await users();
+    // (The condor account, which other tests create and remove, stays as it is meanwhile: the
+    // store's directories depend on it.)
+    await withCondorLock(() =>
+      withSpool(async (spool) => {
+        // The Kerberos credmon never answers: each add-krb of the attacker holds its connection
+        // busy for CREDD_POLLING_TIMEOUT (20 s); 70 of them would hold all 64 connections busy
+        // (busy connections are never closed to make room) if one caller could take them all.
+        // Caps small enough for one user to reach them.
+        const credmon = await startCredmon(spool.krb, {
+          mode: "krb",
+          log: `${spool.root}/credmon.log`,
+          ignore: true,
+        });
+        const daemon = await startDaemon(spool, {
+          env: {
+            _CONDOR_CREDD_POLLING_TIMEOUT: "20",
+            _CONDOR_CREDD_MAX_CONNECTIONS: "64",
+            _CONDOR_CREDD_MAX_CALLER_CONNECTIONS: "16",
+            _CONDOR_CREDD_MAX_CALLER_REQUESTS: "2",
+          },
+        });
+        try {
+          const hammer = runScriptAs(attacker, "testing/hammer.ts", [JSON.stringify({
+            socket: daemon.socket,
+            challengeDir: daemon.challengeDir,
+            idle: 20,
+            addKrb: 70,
+            lists: 8,
+            seconds: 30,
+          })]);
+          // The attack is under way: the attacker's connections reached its cap.
+          assert.ok(
+            await eventually(
+              () => /csc_other@test\.example already holds 16 connections/.test(daemon.log()),
+              60_000,
+            ),
+            daemon.log(),
+          );
+          const base = (await processStats(daemon.pid)).fds;
+          // The victim: every request answered, each as fast as the machine allows. The bound on
+          // the median, 10 s, is generous (one such command takes well under a second on a quiet
+          // machine) and still half the 20 s each request would wait behind the attacker's
+          // add-krbs if the daemon served callers in arrival order.
+          const times: number[] = [];
+          for (let i = 0; i < 6; i++) {
+            for (
+              const [args, stdin] of [
+                [["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], `token-${i}`],
+                [["query-oauth", "-s", `s${i}`]],
+                [["list-oauth"]],
+              ] as [string[], string?][]
+            ) {
+              const started = performance.now();
+              const r = await runCli(args, {
+                env: daemon.env,
+                user: tester,
+                stdin,
+                timeoutMs: 120_000,
+              });
+              times.push((performance.now() - started) / 1000);
+              assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+            }
+          }
+          const fds = (await processStats(daemon.pid)).fds;
+          const attack = await hammer;
+          assert.equal(attack.code, 0, attack.stderr);
+          const { statuses, closed } = JSON.parse(attack.stdout) as {
+            statuses: Record<string, number>;
+            closed: number;
+          };
+          assert.ok(median(times) < 10, `the victim's median: ${median(times)} s`);
+          // The caps acted on the attacker: its connections were closed or refused.
+          assert.ok(closed > 0 || (statuses["429"] ?? 0) > 0, JSON.stringify({ statuses, closed }));
+          assert.ok(fds <= base + 64, `${fds} descriptors (${base} during the attack)`);
+          assert.match(
+            daemon.log(),
+            /unix "csc_tester@test\.example": list oauth for "csc_tester@test\.example": 1 credentials\n/,
+          );
+        } finally {
+          await daemon.stop();
+          await credmon.stop();
+        }
+        assert.equal(await readText(`${spool.oauth}/csc_tester/s5.use`), "token-5");
+      })
+    );
   },
 });

@@ -222,6 +222,31 @@ export class AcceptFailures {
   }
 }
 
+/**
+ * Log lines that repeat (the same refusal, over and over): each is written at most once a second,
+ * and the next one written says how many were left out meanwhile, so a peer who is refused in a
+ * loop cannot flood the log. At most 1,000 distinct lines are remembered.
+ */
+export class RepeatedLines {
+  readonly #seen = new Map<string, { at: number; skipped: number }>();
+
+  constructor(readonly log: (line: string) => void) {}
+
+  /** Writes `line` unless it was written less than a second ago. */
+  write(line: string, now: number = Date.now()): void {
+    const seen = this.#seen.get(line);
+    if (seen !== undefined && now - seen.at < 1000) {
+      seen.skipped++;
+      return;
+    }
+    this.#seen.delete(line);
+    if (this.#seen.size >= 1000) this.#seen.delete(this.#seen.keys().next().value!);
+    this.#seen.set(line, { at: now, skipped: 0 });
+    const skipped = seen?.skipped ?? 0;
+    this.log(skipped === 0 ? line : `${line} (and ${skipped} more since the last such line)`);
+  }
+}
+
 /** True for an accept failure that means no descriptor (or memory) was free. */
 function outOfDescriptors(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
@@ -318,6 +343,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   let stopping = false;
   const inFlight = new Set<Promise<void>>();
 
+  const refusals = new RepeatedLines(log);
+
   /** Answers a refusal. A refusal that leaves the body unread, or a broken stream, closes. */
   const refuse = async (
     conn: ByteConn,
@@ -333,7 +360,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       : "bad-args";
     const detail = error instanceof ProtocolError ? error.detail ?? error.message : error.message;
     if (!(error instanceof LoggedRefusal)) {
-      log(`${listening.auth.transport} ${peer}: refused (${error.status}): ${detail}`);
+      refusals.write(`${listening.auth.transport} ${peer}: refused (${error.status}): ${detail}`);
     }
     const body = { version: PROTOCOL_VERSION, error: { code, message: error.message } };
     if (keepAlive && !stopping) {
