@@ -12,7 +12,7 @@ import { eventually, FAULTY_MAIN, processStats, startDaemon } from "../testing/d
 import { readText, runCli, runScriptAs, startCredmon, withSpool } from "../testing/harness.ts";
 import { withRemote } from "../testing/remote.ts";
 import { NEEDS_ROOT, nonRootUsers, type TestUser, withCondorLock } from "../testing/users.ts";
-import { rawExchange } from "../testing/wire.ts";
+import { provenCall, rawExchange } from "../testing/wire.ts";
 
 async function users(): Promise<[TestUser, TestUser]> {
   return (await nonRootUsers())!;
@@ -433,5 +433,158 @@ Deno.test({
         assert.equal(await readText(`${spool.oauth}/csc_tester/s5.use`), "token-5");
       })
     );
+  },
+});
+
+Deno.test({
+  name:
+    "connections that prove nobody and announce large bodies cannot make other users' large adds fail, on the socket or over TLS; a 1.4 MB password is refused unread (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = await users();
+    await withRemote(async (remote) => {
+      const { daemon } = remote;
+      const head = encoder.encode(
+        `POST /v1/request HTTP/1.1\r\nhost: x\r\ncontent-length: ${2 * 1024 * 1024}\r\n\r\n`,
+      );
+      const ca = [await Deno.readTextFile(remote.certs.ca)];
+      const held: Deno.Conn[] = [];
+      try {
+        // 130 on each listener, each announcing 2 MiB, none proving anyone: 520 MiB announced,
+        // twice the daemon's whole budget for large bodies.
+        for (let i = 0; i < 130; i++) {
+          const local = await Deno.connect({ transport: "unix", path: daemon.socket });
+          await local.write(head);
+          held.push(local);
+          const tls = await Deno.connectTls({
+            hostname: "127.0.0.1",
+            port: remote.port,
+            caCerts: ca,
+          });
+          await tls.write(head);
+          held.push(tls);
+        }
+        assert.ok(
+          await eventually(() => /busy reading other large requests/.test(daemon.log())),
+          daemon.log(),
+        );
+        // Proven callers have their own share: the victim's 1 MiB adds go through, both ways.
+        const big = "b".repeat(1024 * 1024);
+        const local = await runCli(["add-oauth", "-s", "big", "-P", "-i", "-"], {
+          env: daemon.env,
+          user: tester,
+          stdin: big,
+        });
+        assert.equal(local.code, 0, local.stderr);
+        const file = await remote.tokenFile(
+          await remote.token(["-identity", "csc_tester@test.example", "-lifetime", "600"]),
+          tester,
+        );
+        const far = await remote.run([
+          "add-oauth",
+          "-s",
+          "far",
+          "-P",
+          "-i",
+          "-",
+          "--token-file",
+          file,
+        ], {
+          user: tester,
+          stdin: big,
+        });
+        assert.equal(far.code, 0, far.stderr);
+      } finally {
+        for (const conn of held) {
+          try {
+            conn.close();
+          } catch {
+            // Closed by the daemon.
+          }
+        }
+      }
+      assert.equal((await Deno.stat(`${remote.spool.oauth}/csc_tester/big.use`)).size, 1024 * 1024);
+      assert.equal((await Deno.stat(`${remote.spool.oauth}/csc_tester/far.use`)).size, 1024 * 1024);
+      // A 1.4 MB "password" is refused by its encoded length: it is not even base64, and the
+      // answer is not "must be base64url" but "too large", so it was never decoded.
+      const r = await provenCall(daemon.socket, tester, "/v1/request", {
+        request: { action: "add", type: "password", user: null, credential: "!".repeat(1_400_000) },
+      });
+      assert.equal(r.status, 200);
+      const reply = r.body.reply as { ok: boolean; error: { code: string; message: string } };
+      assert.deepEqual([reply.ok, reply.error.code, reply.error.message], [
+        false,
+        "too-large",
+        "ERROR: credential is larger than 255 bytes",
+      ]);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "log lines escape bidirectional and other invisible characters; a failed list is logged with its subject (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = await users();
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool);
+      let log = "";
+      try {
+        const r = await provenCall(daemon.socket, tester, "/v1/request", {
+          request: {
+            action: "query",
+            type: "oauth",
+            user: null,
+            service: "evil\u202e\u2066gpj.exe\u200f",
+            handle: null,
+            scopes: null,
+            audience: null,
+            accessToken: false,
+          },
+        });
+        assert.equal(r.status, 200);
+        const list = await runCli(["list", "-u", "csc_other@test.example"], {
+          env: daemon.env,
+          user: tester,
+        });
+        assert.equal(list.code, 1);
+      } finally {
+        log = (await daemon.stop()).log;
+      }
+      assert.ok(!/[\u202a-\u202e\u2066-\u2069\u200e\u200f]/.test(log), "a raw invisible character");
+      assert.match(log, /service="evil\\u202e\\u2066gpj\.exe\\u200f": bad-args\n/);
+      assert.match(
+        log,
+        /unix "csc_tester@test\.example": list all for "csc_other@test\.example": not-allowed\n/,
+      );
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "serve refuses a challenge directory an ordinary user owns, even sticky and 1777 (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [, attacker] = await users();
+    await withSpool(async (spool) => {
+      const theirs = `${spool.root}/theirs`;
+      await Deno.mkdir(theirs);
+      await Deno.chown(theirs, attacker.uid, attacker.gid);
+      await Deno.chmod(theirs, 0o1777);
+      await assert.rejects(
+        () => startDaemon(spool, { env: { _CONDOR_CREDD_CHALLENGE_DIRECTORY: theirs } }),
+        new RegExp(
+          `the challenge directory ".*theirs" must be a root-owned, sticky directory every user ` +
+            `may write \\(like /tmp, 1777\\); it is a directory owned by uid ${attacker.uid} with ` +
+            "mode 01777",
+        ),
+      );
+      assert.equal(
+        await Deno.lstat(`${spool.root}/run/credd.sock`).then(() => true, () => false),
+        false,
+      );
+    });
   },
 });
