@@ -25,6 +25,8 @@ import {
   daemonAttackSection,
   type DaemonCrashFigures,
   daemonCrashSection,
+  daemonResilienceSection,
+  type ResilienceFigures,
   type SectionIo,
 } from "./reliability_daemon.ts";
 import { forgedTokenSection, type TokenFigures } from "./reliability_tokens.ts";
@@ -124,6 +126,7 @@ const figures = {
   fuzzBroken: 0,
   daemonAttack: null as AttackFigures | null,
   daemonCrash: null as DaemonCrashFigures | null,
+  resilience: null as ResilienceFigures | null,
   tokens: null as TokenFigures | null,
 };
 
@@ -1393,6 +1396,15 @@ const HARDENING: readonly [string, string, string][] = [
   ["a LOCAL: credential naming a path", "attack_test.ts", "a LOCAL: Kerberos credential"],
   ["secrets in -d output and error paths", "secrets_test.ts", "no input form"],
   ["Windows refuses to store", "windows_test.ts", "run() on Windows refuses"],
+  ["a failing store worker", "daemon_resilience_test.ts", "a store worker that fails"],
+  ["a store that never answers", "daemon_resilience_test.ts", "a request the store never"],
+  ["silent TLS connections", "daemon_resilience_test.ts", "silent and half-begun"],
+  ["no descriptor left", "daemon_resilience_test.ts", "when no descriptor is left"],
+  ["one user hammering the socket", "daemon_resilience_test.ts", "one user hammering"],
+  ["unproven large bodies", "daemon_resilience_test.ts", "connections that prove nobody"],
+  ["a neighbour's failed logins", "remote_attack_test.ts", "a neighbour's failed logins"],
+  ["a flood of failed logins", "remote_attack_test.ts", "the daemon bounds its failed"],
+  ["daemon paths told to a peer", "remote_attack_test.ts", "a peer learns nothing"],
 ];
 
 async function hardeningSection(options: Options): Promise<void> {
@@ -1432,7 +1444,7 @@ async function hardeningSection(options: Options): Promise<void> {
   );
 }
 
-// ---- 9-11. the daemon: under attack, crash safety, forged tokens (scripts/reliability_*.ts) ----
+// ---- 9-12. the daemon: under attack, crash safety, forged tokens, resilience (reliability_*.ts) --
 
 function sectionIo(options: Options): SectionIo {
   return {
@@ -1448,6 +1460,7 @@ function daemonSummary(): (string | number)[][] {
   const a = figures.daemonAttack;
   const c = figures.daemonCrash;
   const t = figures.tokens;
+  const r = figures.resilience;
   const dash = "-";
   return [
     [
@@ -1495,6 +1508,28 @@ function daemonSummary(): (string | number)[][] {
       "failed authentications before 429 (default limit) / median 429 answer",
       t ? `${t.limiterFailuresBefore429} / ${t.limiter429Ms.toFixed(1)} ms` : dash,
     ],
+    [
+      "silent TLS connections: opened / peak descriptors over the start / seconds until all back",
+      r
+        ? `${r.silentConnections} / ${r.silentPeakFds} / ${r.silentFdsBackSeconds.toFixed(1)}`
+        : dash,
+    ],
+    [
+      "store worker faults: set off / answered with an error / log lines",
+      r ? `${r.workerFaults} / ${r.workerFaultsAnswered} / ${r.workerFaultLines}` : dash,
+    ],
+    [
+      "one user hammering: its requests served / refused by its caps / connections closed",
+      r ? `${r.hammerServed} / ${r.hammerRefused} / ${r.hammerClosed}` : dash,
+    ],
+    ["large bodies announced by connections proving nobody", r ? r.largeAnnounced : dash],
+    [
+      "victim during the resilience attacks: requests / answered (median, worst)",
+      r
+        ? `${r.victimRequests} / ${r.victimAnswered} (${r.victimMedianSeconds.toFixed(2)} s, ` +
+          `${r.victimWorstSeconds.toFixed(2)} s)`
+        : dash,
+    ],
   ];
 }
 
@@ -1519,6 +1554,9 @@ const sections: [string, () => Promise<void>][] = [
   }],
   ["forged tokens", async () => {
     figures.tokens = await forgedTokenSection(sectionIo(options));
+  }],
+  ["daemon resilience", async () => {
+    figures.resilience = await daemonResilienceSection(sectionIo(options));
   }],
 ];
 const ran: string[] = [];

@@ -52,30 +52,39 @@ function table(limits: Partial<ConnectionLimits> = {}) {
   return { t, closed, open };
 }
 
-Deno.test("ConnectionTable counts every connection until its descriptor is gone: at the cap a new one is refused and an idle one closed", () => {
+Deno.test("ConnectionTable counts every connection until its descriptor is gone: at the cap nothing is accepted, and an idle one is closed to make room", async () => {
   const { t, closed, open } = table({ maxUnproven: 10 });
   const ids = Array.from({ length: 6 }, () => open()!);
   assert.equal(t.size, 6);
-  for (const id of ids) t.setBusy(id, true);
-  assert.equal(open(), null, "all busy: the new one is refused");
+  assert.equal(open(), null, "accepted past the cap: refused");
   assert.equal(t.refused, 1);
-  assert.deepEqual(closed, []);
+  for (const id of ids) t.setBusy(id, true);
+  let roomy = false;
+  const room = t.room().then(() => roomy = true);
+  await Promise.resolve();
+  assert.deepEqual(closed, [], "all busy: nothing is closed, the accept waits");
   t.setBusy(ids[2], false);
-  assert.equal(open(), null, "refused while the idle one is closed to make room");
-  assert.deepEqual(closed, [ids[2]]);
+  t.remove(ids[5]);
+  await room;
+  assert.ok(roomy, "a connection gone: room");
+  t.setBusy(ids[5], false);
+  open();
+  const second = t.room();
+  await Promise.resolve();
+  assert.deepEqual(closed, [ids[2]], "the idle one is closed to make room");
   assert.equal(t.entry(ids[2])?.closing, true);
   assert.equal(t.size, 6, "closing, it still counts");
-  assert.equal(open(), null, "no second one is closed while the first is on its way out");
-  assert.deepEqual(closed, [ids[2]]);
+  const third = t.room();
+  await Promise.resolve();
+  assert.deepEqual(closed, [ids[2]], "no second one is closed while the first is on its way out");
   t.remove(ids[2]);
-  const next = open();
-  assert.ok(next !== null, "its descriptor is gone: there is room");
-  t.remove(next!);
-  t.remove(next!);
+  await Promise.all([second, third]);
+  assert.equal(t.size, 5);
+  t.remove(ids[2]);
   assert.equal(t.size, 5, "remove is idempotent");
 });
 
-Deno.test("ConnectionTable makes room from the caller holding the most, its oldest idle connection first", () => {
+Deno.test("ConnectionTable makes room from the caller holding the most, its oldest idle connection first", async () => {
   const { t, closed, open } = table({
     maxConnections: 7,
     maxCallerConnections: 10,
@@ -90,17 +99,22 @@ Deno.test("ConnectionTable makes room from the caller holding the most, its olde
   const u = open()!; // unproven: 1
   assert.equal(t.size, 7);
   t.setBusy(a[0], true);
-  assert.equal(open(), null);
+  const room = t.room();
+  await Promise.resolve();
   assert.deepEqual(closed, [a[1]], "a holds the most: its oldest idle one goes (a[0] is busy)");
   t.remove(a[1]);
+  await room;
   assert.equal(t.count("a@x"), 2);
   assert.ok(open() !== null);
-  assert.equal(open(), null);
+  const again = t.room();
+  await Promise.resolve();
   // a, b and the unproven hold 2 each now: the oldest idle one of one of them goes, not c's.
   assert.equal(closed.length, 2);
   assert.ok([a[2], b[0], u].includes(closed[1]), String(closed));
   assert.ok(t.entry(c[0]) !== null);
   assert.equal(t.size, 7);
+  t.remove(closed[1]);
+  await again;
 });
 
 Deno.test("ConnectionTable bounds unproven connections apart: the oldest unproven goes, never a proven one", () => {

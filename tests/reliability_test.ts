@@ -54,7 +54,7 @@ Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak
     assert.equal(planned, 96);
     assert.equal(answered, planned);
     assert.match(report, /\| fuzz cases run \/ broken \| 300 \/ 0 \|/);
-    assert.match(report, /\| sections run \| 11 of 11 \|/);
+    assert.match(report, /\| sections run \| 12 of 12 \|/);
     const [tried, refused] = /\| attacks tried \/ refused \| (\d+) \/ (\d+)/.exec(report)!.slice(1);
     assert.equal(tried, refused);
     const [htried, hrefused] = /\| hostile inputs tried \/ refused \| (\d+) \/ (\d+)/.exec(report)!
@@ -114,6 +114,24 @@ Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak
       `the legitimate user was refused during the attack:\n${failures}`,
     );
     assert.equal(value("daemon under attack: answers afterwards / data intact"), "yes / yes");
+    // The daemon keeps serving everyone: every request of the victim answered, every fault of a
+    // store worker answered and logged once, the silent connections' descriptors back.
+    const victim = /^(\d+) \/ (\d+) /.exec(
+      value("victim during the resilience attacks: requests / answered (median, worst)"),
+    );
+    assert.ok(victim, "no resilience figures");
+    assert.equal(victim[2], victim[1], `the victim was refused:\n${failures}`);
+    const [faults, answeredFaults, faultLines] = value(
+      "store worker faults: set off / answered with an error / log lines",
+    ).split(" / ").map(Number);
+    assert.equal(faults, 6);
+    assert.deepEqual([answeredFaults, faultLines], [faults, faults]);
+    assert.match(
+      value(
+        "silent TLS connections: opened / peak descriptors over the start / seconds until all back",
+      ),
+      /^200 \/ \d+ \/ /,
+    );
     assert.equal(run.code, 0, output);
     assert.match(report, /Result: \*\*every property held\*\*/);
   } finally {

@@ -12,11 +12,12 @@
  *   has ended): a connection closed to make room still counts until the server `remove`s it. A
  *   connection belongs to no caller until it proves one (a challenge on the socket, a token over
  *   TLS); such unproven connections have their own, smaller cap, `maxUnproven`.
- * - At the unproven cap, a new connection closes the oldest idle unproven one. At the daemon's cap,
- *   a new connection is refused, and an idle connection is closed so that the next one finds room:
- *   of the group holding the most connections (each proven caller is a group, the unproven are
- *   one), its oldest idle one. A busy connection (a request being performed, an add-krb waiting
- *   for its credmon) is never closed to make room, but counts.
+ * - At the daemon's cap, nothing more is accepted (connections wait in the listen queue, holding
+ *   no descriptor of the daemon's) until one is gone; meanwhile an idle connection is closed to make
+ *   room: of the group holding the most connections (each proven caller is a group, the unproven
+ *   are one), its oldest idle one. A busy connection (a request being performed, an add-krb waiting
+ *   for its credmon) is never closed to make room, but counts. At the unproven cap, a new
+ *   connection closes the oldest idle unproven one.
  * - A caller holds at most `maxCallerConnections`; proving one more closes its own oldest idle
  *   connection, or is refused when all of them are busy.
  * - A caller has at most `maxCallerRequests` requests performed at once; the next ones wait their
@@ -98,6 +99,8 @@ export class ConnectionTable {
   #body = 0;
   /** Connections closed to make room whose descriptors are not gone yet. */
   #closing = 0;
+  /** Accept loops waiting for room. */
+  #waiting: (() => void)[] = [];
   /** Connections closed to make room, by reason (for the log and the tests). */
   readonly evicted: Record<EvictionReason, number> = { connections: 0, unproven: 0, caller: 0 };
   /** New connections refused because nothing could make room. */
@@ -209,9 +212,7 @@ export class ConnectionTable {
       this.#evict(victim, "unproven");
     }
     if (this.#slots.size >= this.limits.maxConnections) {
-      // Every descriptor the cap allows is taken: this one is refused, and one idle connection
-      // is closed so that the next finds room (unless one is already on its way out).
-      if (this.#closing === 0) this.evictOne();
+      // Accepted past the cap (`room` was not awaited): refused.
       this.refused++;
       return null;
     }
@@ -230,10 +231,24 @@ export class ConnectionTable {
     return slot.id;
   }
 
+  /**
+   * Resolves once a connection may be accepted: fewer than `maxConnections` are open. While there
+   * is no room, an idle connection is closed to make some (unless one is on its way out already).
+   */
+  async room(): Promise<void> {
+    while (this.#slots.size >= this.limits.maxConnections) {
+      if (this.#closing === 0) this.evictOne();
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+  }
+
   /** Forgets connection `id`: its descriptor is closed. Idempotent. */
   remove(id: number): void {
     const slot = this.#slots.get(id);
     if (slot === undefined) return;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const wake of waiting) wake();
     this.#slots.delete(id);
     if (slot.closing) this.#closing--;
     this.#body -= slot.body;

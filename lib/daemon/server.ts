@@ -254,6 +254,9 @@ function outOfDescriptors(error: unknown): boolean {
     /too many open files/i.test((error as Error)?.message ?? "");
 }
 
+/** A refusal after which the connection is closed, whatever its request asked. */
+class ClosingRefusal extends ProtocolError {}
+
 /** One listener and how its callers are proven. */
 interface Listening {
   readonly listener: Deno.Listener;
@@ -394,7 +397,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       if (table.claim(id, proven.account, proven.exempt) === "refused") {
         proof.identity = null;
         table.disown(id);
-        throw new ProtocolError(
+        throw new ClosingRefusal(
           429,
           "unreachable",
           `${proven.account} already holds ${limits.table.maxCallerConnections} connections to ` +
@@ -437,8 +440,9 @@ export async function serve(options: ServeOptions): Promise<number> {
       if (head === null) return;
       served++;
       let keepAlive = head.headers.get("connection")?.toLowerCase() !== "close";
-      // Until the body is read, a refusal closes the connection (the body would be taken for
-      // the next request).
+      // A refusal before the body was read drops a small body, to keep the connection; a large
+      // one is not read, and the connection is closed (its body would be taken for the next
+      // request).
       let bodyRead = false;
       let status: number;
       let answer: Record<string, unknown>;
@@ -511,6 +515,18 @@ export async function serve(options: ServeOptions): Promise<number> {
           failure = new ProtocolError(500, "io", "the daemon failed unexpectedly; see its log");
         }
         table.releaseBody(id);
+        if (failure instanceof ClosingRefusal) keepAlive = false;
+        if (
+          keepAlive && !bodyRead && head.length <= limits.table.smallBody &&
+          !(failure instanceof HttpError && failure.status === 413)
+        ) {
+          try {
+            (await reader.readBody(head.length, Date.now() + limits.messageMs)).fill(0);
+            bodyRead = true;
+          } catch {
+            return;
+          }
+        }
         if (!(await refuse(conn, listening, peer, failure, keepAlive && bodyRead))) return;
         continue;
       }
@@ -574,6 +590,9 @@ export async function serve(options: ServeOptions): Promise<number> {
   const acceptLoop = async (listening: Listening) => {
     const failures = new AcceptFailures(log, listening.name);
     while (!stopping) {
+      // At the cap, connections wait in the listen queue (holding no descriptor of ours).
+      await table.room();
+      if (stopping) return;
       let conn: Deno.Conn;
       try {
         conn = await listening.listener.accept();
