@@ -8,7 +8,15 @@
  * Scripts only; never imported by lib/.
  */
 
-import { type Daemon, FAULTY_MAIN, processStats, startDaemon } from "../testing/daemon.ts";
+import {
+  announceLargeBodies,
+  closeAll,
+  hammer,
+  HAMMERED_DAEMON_ENV,
+  silentConnections,
+  startFaultyDaemon,
+} from "../testing/attacks.ts";
+import { type Daemon, processStats, startDaemon } from "../testing/daemon.ts";
 import { withRemote } from "../testing/remote.ts";
 import { withCondorLock } from "../testing/users.ts";
 import {
@@ -18,7 +26,6 @@ import {
   populateSpool,
   runCli,
   type RunResult,
-  runScriptAs,
   snapshot,
   startCredmon,
   withSpool,
@@ -1352,15 +1359,16 @@ export async function daemonResilienceSection(io: SectionIo): Promise<Resilience
     const before = (await processStats(daemon.pid)).fds;
     let peak = before;
     const held: Deno.Conn[] = [];
-    const hello = new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03]);
     const count = io.quick ? 200 : 1000;
     try {
-      for (let i = 0; i < count; i++) {
-        const conn = await Deno.connect({ hostname: "127.0.0.1", port: remote.port });
-        if (i % 4 === 0) await conn.write(hello);
-        held.push(conn);
-        if (i % 25 === 0) peak = Math.max(peak, (await processStats(daemon.pid)).fds);
-      }
+      held.push(
+        ...await silentConnections(remote, {
+          count: count,
+          each: async (i) => {
+            if (i % 25 === 0) peak = Math.max(peak, (await processStats(daemon.pid)).fds);
+          },
+        }),
+      );
       f.silentConnections = count;
       await far(["query-krb"]);
       const start = performance.now();
@@ -1381,7 +1389,7 @@ export async function daemonResilienceSection(io: SectionIo): Promise<Resilience
       }
       await memory(daemon.pid);
     } finally {
-      for (const conn of held) close(conn);
+      closeAll(held);
     }
     rows.push([
       "silent TLS connections",
@@ -1394,12 +1402,7 @@ export async function daemonResilienceSection(io: SectionIo): Promise<Resilience
 
   // 2. Store workers failing.
   await withSpool(async (spool) => {
-    const faults = `${spool.root}/faults`;
-    await Deno.mkdir(faults);
-    const daemon = await startDaemon(spool, {
-      entry: FAULTY_MAIN,
-      env: { CSC_FAULT_DIR: faults, _CONDOR_CREDD_WORKERS: "2" },
-    });
+    const { daemon } = await startFaultyDaemon(spool);
     try {
       await victim("worker faults", ["add-oauth", "-s", "svc", "-P", "-i", "-"], {
         env: daemon.env,
@@ -1449,24 +1452,10 @@ export async function daemonResilienceSection(io: SectionIo): Promise<Resilience
         log: `${spool.root}/credmon.log`,
         ignore: true,
       });
-      const daemon = await startDaemon(spool, {
-        env: {
-          _CONDOR_CREDD_POLLING_TIMEOUT: "20",
-          _CONDOR_CREDD_MAX_CONNECTIONS: "64",
-          _CONDOR_CREDD_MAX_CALLER_CONNECTIONS: "16",
-          _CONDOR_CREDD_MAX_CALLER_REQUESTS: "2",
-        },
-      });
+      const daemon = await startDaemon(spool, { env: HAMMERED_DAEMON_ENV });
       try {
         const seconds = io.quick ? 20 : 60;
-        const hammer = runScriptAs(attacker, "testing/hammer.ts", [JSON.stringify({
-          socket: daemon.socket,
-          challengeDir: daemon.challengeDir,
-          idle: 20,
-          addKrb: 70,
-          lists: 8,
-          seconds,
-        })]);
+        const attack = hammer(daemon, { user: attacker, seconds: seconds });
         await sleep(2000);
         for (let i = 0; i < (io.quick ? 3 : 10); i++) {
           await victim("one user hammering", ["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], {
@@ -1477,15 +1466,11 @@ export async function daemonResilienceSection(io: SectionIo): Promise<Resilience
           await victim("one user hammering", ["list-oauth"], { env: daemon.env });
         }
         await memory(daemon.pid);
-        const attack = await hammer;
-        if (attack.code !== 0) io.fail(`daemon resilience: the hammer failed: ${attack.stderr}`);
-        const { statuses, closed } = JSON.parse(attack.stdout || "{}") as {
-          statuses?: Record<string, number>;
-          closed?: number;
-        };
-        f.hammerServed = statuses?.["200"] ?? 0;
-        f.hammerRefused = (statuses?.["429"] ?? 0) + (statuses?.["connect-failed"] ?? 0);
-        f.hammerClosed = closed ?? 0;
+        const { run, statuses, closed } = await attack;
+        if (run.code !== 0) io.fail(`daemon resilience: the hammer failed: ${run.stderr}`);
+        f.hammerServed = statuses["200"] ?? 0;
+        f.hammerRefused = (statuses["429"] ?? 0) + (statuses["connect-failed"] ?? 0);
+        f.hammerClosed = closed;
         rows.push([
           "one user hammering",
           `csc_other for ${seconds} s: 70 connections sending add-krbs (each waits 20 s for a ` +
@@ -1504,25 +1489,10 @@ export async function daemonResilienceSection(io: SectionIo): Promise<Resilience
   // 4. Connections that prove nobody announce large bodies, on both listeners.
   await withRemote(async (remote) => {
     const { daemon } = remote;
-    const head = encoder.encode(
-      `POST /v1/request HTTP/1.1\r\nhost: x\r\ncontent-length: ${2 * 1024 * 1024}\r\n\r\n`,
-    );
-    const ca = [await Deno.readTextFile(remote.certs.ca)];
     const held: Deno.Conn[] = [];
     try {
-      for (let i = 0; i < 130; i++) {
-        const local = await Deno.connect({ transport: "unix", path: daemon.socket });
-        await writeAll(local, head);
-        held.push(local);
-        const tls = await Deno.connectTls({
-          hostname: "127.0.0.1",
-          port: remote.port,
-          caCerts: ca,
-        });
-        await writeAll(tls, head);
-        held.push(tls);
-        f.largeAnnounced += 2;
-      }
+      held.push(...await announceLargeBodies(remote, 130));
+      f.largeAnnounced = held.length;
       const big = "b".repeat(1024 * 1024);
       await victim("unproven large bodies", ["add-oauth", "-s", "big", "-P", "-i", "-"], {
         env: daemon.env,
@@ -1549,7 +1519,7 @@ export async function daemonResilienceSection(io: SectionIo): Promise<Resilience
       });
       await memory(daemon.pid);
     } finally {
-      for (const conn of held) close(conn);
+      closeAll(held);
     }
     rows.push([
       "connections that prove nobody announce large bodies",

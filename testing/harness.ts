@@ -185,10 +185,22 @@ export async function runScriptAs(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  return await outputWithin(child, timeoutMs);
+}
+
+/**
+ * The exit code and output of `child`, which is killed (SIGKILL) if it runs past `timeoutMs`:
+ * a hung program then fails its test clearly (`timedOut`).
+ */
+async function outputWithin(child: Deno.ChildProcess, timeoutMs: number): Promise<RunResult> {
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    child.kill("SIGKILL");
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
   }, timeoutMs);
   try {
     const out = await child.output();
@@ -241,31 +253,12 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
     // The program may exit before reading all of stdin.
   }
   await writer.close().catch(() => {});
-  // A hung program is killed after the bound (a test of "never blocks" then fails clearly).
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }, options.timeoutMs ?? 120_000);
-  try {
-    const out = await child.output();
-    const result = {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
-    // Every --json output of every test is checked against the published schema.
-    if (!timedOut && args.includes("--json") && result.stdout !== "") {
-      checkJsonResult(result.stdout);
-    }
-    return timedOut ? { ...result, timedOut } : result;
-  } finally {
-    clearTimeout(timer);
+  const result = await outputWithin(child, options.timeoutMs ?? 120_000);
+  // Every --json output of every test is checked against the published schema.
+  if (!result.timedOut && args.includes("--json") && result.stdout !== "") {
+    checkJsonResult(result.stdout);
   }
+  return result;
 }
 
 /** A temporary spool with its configuration file. */

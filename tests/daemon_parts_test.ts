@@ -93,9 +93,9 @@ Deno.test("ConnectionTable makes room from the caller holding the most, its olde
   const a = [open()!, open()!, open()!];
   const b = [open()!, open()!];
   const c = [open()!];
-  for (const id of a) assert.equal(t.claim(id, "a@x", false), "ok");
-  for (const id of b) assert.equal(t.claim(id, "b@x", false), "ok");
-  assert.equal(t.claim(c[0], "c@x", false), "ok");
+  for (const id of a) assert.equal(t.claim(id, { account: "a@x", exempt: false }), "ok");
+  for (const id of b) assert.equal(t.claim(id, { account: "b@x", exempt: false }), "ok");
+  assert.equal(t.claim(c[0], { account: "c@x", exempt: false }), "ok");
   const u = open()!; // unproven: 1
   assert.equal(t.size, 7);
   t.setBusy(a[0], true);
@@ -120,7 +120,7 @@ Deno.test("ConnectionTable makes room from the caller holding the most, its olde
 Deno.test("ConnectionTable bounds unproven connections apart: the oldest unproven goes, never a proven one", () => {
   const { t, closed, open } = table({ maxConnections: 100, maxUnproven: 3 });
   const proven = open()!;
-  t.claim(proven, "a@x", false);
+  t.claim(proven, { account: "a@x", exempt: false });
   const u = [open()!, open()!, open()!];
   open();
   assert.deepEqual(closed, [u[0]]);
@@ -134,16 +134,18 @@ Deno.test("ConnectionTable bounds unproven connections apart: the oldest unprove
 Deno.test("ConnectionTable holds a caller to its connections: its own oldest idle one goes, or the proof is refused; root is not held", () => {
   const { t, closed, open } = table({ maxConnections: 100, maxUnproven: 100 });
   const ids = Array.from({ length: 4 }, () => open()!);
-  for (const id of ids.slice(0, 3)) assert.equal(t.claim(id, "a@x", false), "ok");
-  assert.equal(t.claim(ids[3], "a@x", false), "ok");
+  for (const id of ids.slice(0, 3)) {
+    assert.equal(t.claim(id, { account: "a@x", exempt: false }), "ok");
+  }
+  assert.equal(t.claim(ids[3], { account: "a@x", exempt: false }), "ok");
   assert.deepEqual(closed, [ids[0]]);
   assert.equal(t.count("a@x"), 3);
   for (const id of ids.slice(1)) t.setBusy(id, true);
   const more = open()!;
-  assert.equal(t.claim(more, "a@x", false), "refused");
+  assert.equal(t.claim(more, { account: "a@x", exempt: false }), "refused");
   assert.equal(t.entry(more)?.owner, null, "left unproven");
   const roots = Array.from({ length: 5 }, () => open()!);
-  for (const id of roots) assert.equal(t.claim(id, "root@x", true), "ok");
+  for (const id of roots) assert.equal(t.claim(id, { account: "root@x", exempt: true }), "ok");
   assert.equal(t.count("root@x"), 5);
   t.disown(roots[0]);
   assert.equal(t.count("root@x"), 4);
@@ -163,15 +165,15 @@ Deno.test("ConnectionTable counts only large bodies against the budgets: per cal
   assert.equal(t.bodyBytes, 200);
   // A proven caller: 400; another caller is not held up by the first.
   const a = [open()!, open()!, open()!];
-  for (const id of a) t.claim(id, "a@x", false);
+  for (const id of a) t.claim(id, { account: "a@x", exempt: false });
   assert.equal(t.reserveBody(a[0], 300), "ok");
   assert.equal(t.reserveBody(a[1], 200), "share");
   const b = open()!;
-  t.claim(b, "b@x", false);
+  t.claim(b, { account: "b@x", exempt: false });
   assert.equal(t.reserveBody(b, 400), "ok");
   // In all: 1000; 900 are held (200 + 300 + 400).
   const c = open()!;
-  t.claim(c, "c@x", false);
+  t.claim(c, { account: "c@x", exempt: false });
   assert.equal(t.reserveBody(c, 101), "all");
   assert.equal(t.reserveBody(c, 100), "ok", "a small one still is read");
   // Released when read and handled, and when the connection goes.
@@ -183,30 +185,32 @@ Deno.test("ConnectionTable counts only large bodies against the budgets: per cal
   t.remove(u[0]);
   const e = open()!;
   assert.equal(t.reserveBody(e, 250), "ok");
-  t.claim(e, "e@x", false);
+  t.claim(e, { account: "e@x", exempt: false });
   assert.equal(t.reserveBody(open()!, 250), "ok", "the unproven share got it back");
   assert.equal(t.bodyBytes, 900);
 });
 
 Deno.test("ConnectionTable gives each caller its turns: at most maxCallerRequests at once, in order; root has no such cap", async () => {
   const { t } = table();
-  const first = t.turn("a@x", false) as () => void;
-  const second = t.turn("a@x", false) as () => void;
+  const first = t.turn({ account: "a@x", exempt: false }) as () => void;
+  const second = t.turn({ account: "a@x", exempt: false }) as () => void;
   assert.equal(typeof first, "function");
   assert.equal(typeof second, "function");
   const order: string[] = [];
-  const third = (t.turn("a@x", false) as Promise<() => void>).then((end) => {
+  const third = (t.turn({ account: "a@x", exempt: false }) as Promise<() => void>).then((end) => {
     order.push("third");
     return end;
   });
-  const fourth = (t.turn("a@x", false) as Promise<() => void>).then((end) => {
+  const fourth = (t.turn({ account: "a@x", exempt: false }) as Promise<() => void>).then((end) => {
     order.push("fourth");
     return end;
   });
   assert.deepEqual(t.requests("a@x"), { running: 2, waiting: 2 });
   // Another caller is not held up.
-  assert.equal(typeof t.turn("b@x", false), "function");
-  for (let i = 0; i < 10; i++) assert.equal(typeof t.turn("root@x", true), "function");
+  assert.equal(typeof t.turn({ account: "b@x", exempt: false }), "function");
+  for (let i = 0; i < 10; i++) {
+    assert.equal(typeof t.turn({ account: "root@x", exempt: true }), "function");
+  }
   first();
   first();
   (await third)();
@@ -272,11 +276,10 @@ Deno.test("a TLS connection keeps its verified token: the next request with it i
       hostname: "h",
     });
     const owners: Owners = { self: Deno.uid()!, condor: null, accounts: new AccountDb() };
-    const auth = tokenAuthenticator(
-      config,
-      () => owners,
-      new FailureLimiter({ perToken: 10, total: 600, windowMs: 60_000, maxKeys: 100 }),
-    );
+    const auth = tokenAuthenticator(config, {
+      owners: () => owners,
+      limiter: new FailureLimiter({ perToken: 10, total: 600, windowMs: 60_000, maxKeys: 100 }),
+    });
     const ikm = signingKeyMaterial(new TextEncoder().encode("key-one"), { pool: false });
     const token = await mintToken(ikm, {
       kid: "k1",

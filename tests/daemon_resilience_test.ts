@@ -8,8 +8,16 @@
  */
 
 import assert from "node:assert/strict";
-import { eventually, FAULTY_MAIN, processStats, startDaemon } from "../testing/daemon.ts";
-import { readText, runCli, runScriptAs, startCredmon, withSpool } from "../testing/harness.ts";
+import {
+  announceLargeBodies,
+  closeAll,
+  hammer,
+  HAMMERED_DAEMON_ENV,
+  silentConnections,
+  startFaultyDaemon,
+} from "../testing/attacks.ts";
+import { eventually, processStats, startDaemon } from "../testing/daemon.ts";
+import { readText, runCli, startCredmon, withSpool } from "../testing/harness.ts";
 import { withRemote } from "../testing/remote.ts";
 import { NEEDS_ROOT, nonRootUsers, type TestUser, withCondorLock } from "../testing/users.ts";
 import { provenCall, rawExchange } from "../testing/wire.ts";
@@ -45,12 +53,7 @@ Deno.test({
   fn: async () => {
     const [tester, attacker] = await users();
     await withSpool(async (spool) => {
-      const faults = `${spool.root}/faults`;
-      await Deno.mkdir(faults);
-      const daemon = await startDaemon(spool, {
-        entry: FAULTY_MAIN,
-        env: { CSC_FAULT_DIR: faults, _CONDOR_CREDD_WORKERS: "2" },
-      });
+      const { daemon } = await startFaultyDaemon(spool);
       const victim = (args: string[], stdin?: string) =>
         runCli(args, { env: daemon.env, user: tester, stdin, timeoutMs: 60_000 });
       try {
@@ -114,23 +117,43 @@ Deno.test({
 });
 
 Deno.test({
+  name: "SIGTERM while a store worker is being replaced: the daemon stops and exits 0 (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [, attacker] = await users();
+    await withSpool(async (spool) => {
+      const { daemon } = await startFaultyDaemon(spool);
+      try {
+        const hit = await runCli(["add-oauth", "-s", "fault-throw", "-P", "-i", "-"], {
+          env: daemon.env,
+          user: attacker,
+          stdin: "x",
+        });
+        assert.equal(hit.code, 1);
+        // Its replacement is starting now (a worker takes a while to load).
+        Deno.kill(daemon.pid, "SIGTERM");
+        assert.ok(
+          await eventually(() => daemon.exited(), 60_000),
+          `still running:\n${daemon.log()}`,
+        );
+        assert.equal(await daemon.status(), 0);
+      } finally {
+        if (!daemon.exited()) Deno.kill(daemon.pid, "SIGKILL");
+        await daemon.stop();
+      }
+    });
+  },
+});
+
+Deno.test({
   name:
     "a request the store never answers gets an error at its deadline; a silent worker is replaced; the daemon exits 1 when its workers cannot be restored (needs root)",
   ignore: NEEDS_ROOT,
   fn: async () => {
     const [tester, attacker] = await users();
     await withSpool(async (spool) => {
-      const faults = `${spool.root}/faults`;
-      await Deno.mkdir(faults);
       // Deadlines: CRED_LOCK_TIMEOUT (1) + 30 s of margin.
-      const daemon = await startDaemon(spool, {
-        entry: FAULTY_MAIN,
-        env: {
-          CSC_FAULT_DIR: faults,
-          _CONDOR_CREDD_WORKERS: "2",
-          _CONDOR_CRED_LOCK_TIMEOUT: "1",
-        },
-      });
+      const { daemon, faults } = await startFaultyDaemon(spool, { _CONDOR_CRED_LOCK_TIMEOUT: "1" });
       const attack = (fault: string) =>
         runCli(["add-oauth", "-s", fault, "-P", "-i", "-"], {
           env: daemon.env,
@@ -203,9 +226,6 @@ Deno.test({
   },
 });
 
-/** The first bytes of a TLS ClientHello that promises more and never sends it. */
-const PARTIAL_HELLO = new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03]);
-
 Deno.test({
   name:
     "silent and half-begun connections to the TLS port are closed within the handshake deadline: never more than the cap at once, every descriptor back, users served meanwhile (needs root)",
@@ -231,12 +251,14 @@ Deno.test({
       let peak = before;
       const sample = async () => peak = Math.max(peak, (await processStats(daemon.pid)).fds);
       try {
-        for (let i = 0; i < 200; i++) {
-          const conn = await Deno.connect({ hostname: "127.0.0.1", port: remote.port });
-          if (i % 4 === 0) await conn.write(PARTIAL_HELLO);
-          held.push(conn);
-          if (i % 10 === 0) await sample();
-        }
+        held.push(
+          ...await silentConnections(remote, {
+            count: 200,
+            each: async (i) => {
+              if (i % 10 === 0) await sample();
+            },
+          }),
+        );
         await sample();
         // Users are served meanwhile, over TLS and on the socket.
         const remoteAdd = await remote.run(["add-krb", "-i", "-", "--token-file", file], {
@@ -262,13 +284,7 @@ Deno.test({
         // and a few of the users' own, at any time.
         assert.ok(peak <= before + 64 + 4, `${peak} descriptors at the peak, ${before} before`);
       } finally {
-        for (const conn of held) {
-          try {
-            conn.close();
-          } catch {
-            // Closed.
-          }
-        }
+        closeAll(held);
       }
       assert.equal(await readText(`${remote.spool.krb}/csc_tester.cred`), "T2");
     }, { env: { _CONDOR_CREDD_MAX_CONNECTIONS: "64" } });
@@ -361,23 +377,9 @@ Deno.test({
           log: `${spool.root}/credmon.log`,
           ignore: true,
         });
-        const daemon = await startDaemon(spool, {
-          env: {
-            _CONDOR_CREDD_POLLING_TIMEOUT: "20",
-            _CONDOR_CREDD_MAX_CONNECTIONS: "64",
-            _CONDOR_CREDD_MAX_CALLER_CONNECTIONS: "16",
-            _CONDOR_CREDD_MAX_CALLER_REQUESTS: "2",
-          },
-        });
+        const daemon = await startDaemon(spool, { env: HAMMERED_DAEMON_ENV });
         try {
-          const hammer = runScriptAs(attacker, "testing/hammer.ts", [JSON.stringify({
-            socket: daemon.socket,
-            challengeDir: daemon.challengeDir,
-            idle: 20,
-            addKrb: 70,
-            lists: 8,
-            seconds: 30,
-          })]);
+          const attack = hammer(daemon, { user: attacker, seconds: 30 });
           // The attack is under way: the attacker's connections reached its cap.
           assert.ok(
             await eventually(
@@ -412,12 +414,8 @@ Deno.test({
             }
           }
           const fds = (await processStats(daemon.pid)).fds;
-          const attack = await hammer;
-          assert.equal(attack.code, 0, attack.stderr);
-          const { statuses, closed } = JSON.parse(attack.stdout) as {
-            statuses: Record<string, number>;
-            closed: number;
-          };
+          const { run, statuses, closed } = await attack;
+          assert.equal(run.code, 0, run.stderr);
           assert.ok(median(times) < 10, `the victim's median: ${median(times)} s`);
           // The caps acted on the attacker: its connections were closed or refused.
           assert.ok(closed > 0 || (statuses["429"] ?? 0) > 0, JSON.stringify({ statuses, closed }));
@@ -444,26 +442,11 @@ Deno.test({
     const [tester] = await users();
     await withRemote(async (remote) => {
       const { daemon } = remote;
-      const head = encoder.encode(
-        `POST /v1/request HTTP/1.1\r\nhost: x\r\ncontent-length: ${2 * 1024 * 1024}\r\n\r\n`,
-      );
-      const ca = [await Deno.readTextFile(remote.certs.ca)];
       const held: Deno.Conn[] = [];
       try {
         // 130 on each listener, each announcing 2 MiB, none proving anyone: 520 MiB announced,
         // twice the daemon's whole budget for large bodies.
-        for (let i = 0; i < 130; i++) {
-          const local = await Deno.connect({ transport: "unix", path: daemon.socket });
-          await local.write(head);
-          held.push(local);
-          const tls = await Deno.connectTls({
-            hostname: "127.0.0.1",
-            port: remote.port,
-            caCerts: ca,
-          });
-          await tls.write(head);
-          held.push(tls);
-        }
+        held.push(...await announceLargeBodies(remote, 130));
         assert.ok(
           await eventually(() => /busy reading other large requests/.test(daemon.log())),
           daemon.log(),
@@ -495,13 +478,7 @@ Deno.test({
         });
         assert.equal(far.code, 0, far.stderr);
       } finally {
-        for (const conn of held) {
-          try {
-            conn.close();
-          } catch {
-            // Closed by the daemon.
-          }
-        }
+        closeAll(held);
       }
       assert.equal((await Deno.stat(`${remote.spool.oauth}/csc_tester/big.use`)).size, 1024 * 1024);
       assert.equal((await Deno.stat(`${remote.spool.oauth}/csc_tester/far.use`)).size, 1024 * 1024);

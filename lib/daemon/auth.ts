@@ -198,11 +198,18 @@ const TOKEN_KEPT_MS = 60_000;
 /** What a peer is told when the signing key is missing, unusable, or does not match (item 8). */
 const KEY_REFUSAL = "unknown or unusable signing key (or a signature that does not match it)";
 
+/** Options of `tokenAuthenticator`. */
+export interface TokenAuthOptions {
+  /** The trusted owners of the signing keys' files, for each verification. */
+  readonly owners: () => Owners;
+  /** The daemon's failed verifications so far. */
+  readonly limiter: FailureLimiter;
+}
+
 /** The TLS listener's authenticator: `Authorization: Bearer <IDTOKEN>`. */
 export function tokenAuthenticator(
   config: Config,
-  owners: () => Owners,
-  limiter: FailureLimiter,
+  { owners, limiter }: TokenAuthOptions,
 ): Authenticator {
   const trustDomain = config.get("TRUST_DOMAIN") ?? "";
   const maxAge = config.get("SEC_TOKEN_MAX_AGE") === undefined

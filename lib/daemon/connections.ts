@@ -84,6 +84,13 @@ interface Group {
   body: number;
 }
 
+/** Who a proven connection belongs to: a caller's account, and whether it is root's. */
+export interface Owner {
+  readonly account: string;
+  /** Root: held to the daemon's caps, not to a caller's. */
+  readonly exempt: boolean;
+}
+
 /** Why a connection was closed to make room (for the log). */
 export type EvictionReason = "connections" | "unproven" | "caller";
 
@@ -256,11 +263,11 @@ export class ConnectionTable {
   }
 
   /**
-   * Connection `id` proved `owner` (`exempt`: root). Over the caller's cap, its oldest idle other
-   * connection is closed; "refused" when all of them are busy (the connection is then left
-   * unproven, and its request must be refused).
+   * Connection `id` proved its owner. Over the caller's cap, its oldest idle other connection is
+   * closed; "refused" when all of them are busy (the connection is then left unproven, and its
+   * request must be refused).
    */
-  claim(id: number, owner: string, exempt: boolean): ClaimResult {
+  claim(id: number, { account: owner, exempt }: Owner): ClaimResult {
     const slot = this.#slots.get(id);
     if (slot === undefined) return "refused";
     if (slot.owner === owner) {
@@ -334,10 +341,10 @@ export class ConnectionTable {
   }
 
   /**
-   * Waits for `owner`'s turn to perform a request (at most `maxCallerRequests` at once; root has
-   * no such cap). Resolves with the function that ends the request; call it exactly once.
+   * Waits for the owner's turn to perform a request (at most `maxCallerRequests` at once; root
+   * has no such cap). Returns, or resolves with, the function that ends the request.
    */
-  turn(owner: string, exempt: boolean): Promise<() => void> | (() => void) {
+  turn({ account: owner, exempt }: Owner): Promise<() => void> | (() => void) {
     const group = this.#group(owner);
     let done = false;
     const end = () => {

@@ -235,55 +235,83 @@ const challenge: Route = {
   },
 };
 
-const request: Route = {
-  method: "POST",
+/** What a store route is: its path and body limit, and how its operation is asked for and logged. */
+interface StoreRouteSpec<Op extends OperationName> {
+  readonly path: string;
+  readonly maxBody: number;
+  readonly op: Op;
+  /** The operation's payload, from the request's body. Throws ProtocolError. */
+  readonly decode: (body: Record<string, unknown>) => Payload<Op>;
+  /** What the request is about, for its log line (`reply` null: the store gave none). */
+  readonly describe: (
+    ctx: RouteContext,
+    payload: Payload<Op>,
+    reply: Record<string, unknown> | null,
+  ) => string;
+  readonly deadlineMs: (config: Config, payload: Payload<Op>) => number;
+  /** Buffers that move to the worker with the payload. */
+  readonly transfer?: (payload: Payload<Op>) => Transferable[];
+  /** The result of a reply for the log line (default: its status, or its error code). */
+  readonly result?: (reply: Record<string, unknown>, hidden: string | null) => string;
+}
+
+/**
+ * A route that performs one store operation for its proven caller, in a worker, in the caller's
+ * turn: decode, perform, one log line, the reply (without the daemon's paths over TLS).
+ */
+function storeRoute<Op extends OperationName>(spec: StoreRouteSpec<Op>): Route {
+  return {
+    method: "POST",
+    path: spec.path,
+    maxBody: spec.maxBody,
+    body: "json",
+    proven: true,
+    transports: ["unix", "tls"],
+    work: true,
+    async handle(ctx) {
+      const payload = spec.decode(ctx.body!);
+      const line = (result: string, reply: Record<string, unknown> | null) =>
+        ctx.log(`${who(ctx)}: ${spec.describe(ctx, payload, reply)}: ${result}`);
+      const answer = await work(ctx, spec.op, payload, {
+        deadlineMs: spec.deadlineMs(ctx.config, payload),
+        transfer: spec.transfer?.(payload) ?? [],
+      }, (result) => line(result, null));
+      const { reply, hidden } = forTransport(answer, ctx.transport);
+      line((spec.result ?? resultOf)(answer, hidden), answer);
+      return [200, { version: PROTOCOL_VERSION, reply }];
+    },
+  };
+}
+
+const request = storeRoute({
   path: "/v1/request",
   maxBody: MAX_BODY_BYTES,
-  body: "json",
-  proven: true,
-  transports: ["unix", "tls"],
-  work: true,
-  async handle(ctx) {
-    const credRequest = decodeRequest(ctx.body!.request, { limit: credentialLimit });
-    const line = (result: string, reply: Record<string, unknown> | null) =>
-      ctx.log(`${who(ctx)}: ${describeRequest(ctx, credRequest, reply)}: ${result}`);
-    const answer = await work(ctx, "perform", credRequest, {
-      deadlineMs: requestDeadlineMs(ctx.config, credRequest),
-      // The credential's buffer moves to the worker: no copy stays on this thread.
-      transfer: credRequest.action === "add" ? [credRequest.credential.buffer as ArrayBuffer] : [],
-    }, (result) => line(result, null));
-    const { reply, hidden } = forTransport(answer, ctx.transport);
-    line(resultOf(answer, hidden), answer);
-    return [200, { version: PROTOCOL_VERSION, reply }];
-  },
-};
+  op: "perform",
+  decode: (body) => decodeRequest(body.request, { limit: credentialLimit }),
+  describe: describeRequest,
+  deadlineMs: requestDeadlineMs,
+  // The credential's buffer moves to the worker: no copy stays on this thread.
+  transfer: (request) => request.action === "add" ? [request.credential.buffer as ArrayBuffer] : [],
+});
 
-const list: Route = {
-  method: "POST",
+const list = storeRoute({
   path: "/v1/list",
   maxBody: LIST_BODY_BYTES,
-  body: "json",
-  proven: true,
-  transports: ["unix", "tls"],
-  work: true,
-  async handle(ctx) {
-    const listRequest = decodeListRequest(ctx.body!.list);
-    const line = (result: string, reply: Record<string, unknown> | null) => {
-      // The subject is the account asked for; without one, the caller's own (or everyone's,
-      // for root and CRED_SUPER_USERS: the reply says which).
-      const user = listRequest.user ?? (reply?.user as string | null | undefined) ??
-        (reply === null ? `own (${ctx.identity!.account})` : "everyone");
-      ctx.log(`${who(ctx)}: list ${listRequest.type ?? "all"} for ${quote(user)}: ${result}`);
-    };
-    const answer = await work(ctx, "list", listRequest, {
-      deadlineMs: requestDeadlineMs(ctx.config, null),
-    }, (result) => line(result, null));
-    const { reply, hidden } = forTransport(answer, ctx.transport);
-    const rows = Array.isArray(answer.rows) ? answer.rows.length : 0;
-    line(answer.ok === true ? `${rows} credentials` : resultOf(answer, hidden), answer);
-    return [200, { version: PROTOCOL_VERSION, reply }];
+  op: "list",
+  decode: (body) => decodeListRequest(body.list),
+  describe(ctx, request, reply) {
+    // The subject is the account asked for; without one, the caller's own (or everyone's, for
+    // root and CRED_SUPER_USERS: the reply says which).
+    const user = request.user ?? (reply?.user as string | null | undefined) ??
+      (reply === null ? `own (${ctx.identity!.account})` : "everyone");
+    return `list ${request.type ?? "all"} for ${quote(user)}`;
   },
-};
+  deadlineMs: (config) => requestDeadlineMs(config, null),
+  result: (reply, hidden) =>
+    reply.ok === true
+      ? `${Array.isArray(reply.rows) ? reply.rows.length : 0} credentials`
+      : resultOf(reply, hidden),
+});
 
 const whoami: Route = {
   method: "POST",

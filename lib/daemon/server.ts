@@ -254,6 +254,18 @@ function outOfDescriptors(error: unknown): boolean {
     /too many open files/i.test((error as Error)?.message ?? "");
 }
 
+/** One connection being served. */
+interface Client {
+  readonly conn: ByteConn;
+  readonly reader: ConnReader;
+  /** Its id in the connection table. */
+  readonly id: number;
+  readonly listening: Listening;
+  readonly session: Session;
+  /** When it was accepted (milliseconds). */
+  readonly opened: number;
+}
+
 /** A refusal after which the connection is closed, whatever its request asked. */
 class ClosingRefusal extends ProtocolError {}
 
@@ -330,7 +342,10 @@ export async function serve(options: ServeOptions): Promise<number> {
   if (tcp !== null && secure !== null) {
     listeners.push({
       listener: tcp,
-      auth: tokenAuthenticator(config, () => createStoreContext(config, { euid }).owners, limiter),
+      auth: tokenAuthenticator(config, {
+        owners: () => createStoreContext(config, { euid }).owners,
+        limiter,
+      }),
       tls: secure,
       name: "the TLS port",
     });
@@ -348,14 +363,15 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   const refusals = new RepeatedLines(log);
 
-  /** Answers a refusal. A refusal that leaves the body unread, or a broken stream, closes. */
+  /**
+   * Answers `error` on `client`'s connection, and logs it. Returns whether the connection is
+   * kept (`keepAlive`, unless the daemon is stopping); else it has been closed.
+   */
   const refuse = async (
-    conn: ByteConn,
-    listening: Listening,
-    peer: string,
-    error: ProtocolError | HttpError,
-    keepAlive: boolean,
+    client: Client,
+    { error, keepAlive }: { error: ProtocolError | HttpError; keepAlive: boolean },
   ): Promise<boolean> => {
+    const { conn, listening, session: { peer } } = client;
     const code = error instanceof ProtocolError
       ? error.code
       : error.status === 503
@@ -379,22 +395,15 @@ export async function serve(options: ServeOptions): Promise<number> {
    * Serves the requests of one connection until it closes, is closed, or idles out. Returns
    * when it is done; the caller closes it.
    */
-  const serveConnection = async (
-    reader: ConnReader,
-    id: number,
-    listening: Listening,
-    session: Session,
-    opened: number,
-  ) => {
+  const serveConnection = async (client: Client) => {
+    const { conn, reader, id, listening, session, opened } = client;
     const { auth } = listening;
-    const { conn } = reader;
-    const peer = session.peer;
     // Who this connection proved to be (a proof holds for its next requests too).
     const proof: { identity: Identity | null } = { identity: null };
     let served = 0;
     /** Proves `proven` the caller of this connection, within its caps. */
     const claim = (proven: Identity) => {
-      if (table.claim(id, proven.account, proven.exempt) === "refused") {
+      if (table.claim(id, proven) === "refused") {
         proof.identity = null;
         table.disown(id);
         throw new ClosingRefusal(
@@ -433,7 +442,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       } catch (error) {
         // A read that times out gets no answer; the others are told why, then the connection goes.
         if (error instanceof HttpError && error.status !== 408) {
-          await refuse(conn, listening, peer, error, false);
+          await refuse(client, { error, keepAlive: false });
         }
         return;
       }
@@ -489,9 +498,7 @@ export async function serve(options: ServeOptions): Promise<number> {
         }
         table.setBusy(id, true);
         const current = proof.identity;
-        const end = route.work && current !== null
-          ? await table.turn(current.account, current.exempt)
-          : null;
+        const end = route.work && current !== null ? await table.turn(current) : null;
         try {
           [status, answer] = await route.handle({
             config,
@@ -527,7 +534,7 @@ export async function serve(options: ServeOptions): Promise<number> {
             return;
           }
         }
-        if (!(await refuse(conn, listening, peer, failure, keepAlive && bodyRead))) return;
+        if (!(await refuse(client, { error: failure, keepAlive: keepAlive && bodyRead }))) return;
         continue;
       }
       table.releaseBody(id);
@@ -570,9 +577,14 @@ export async function serve(options: ServeOptions): Promise<number> {
     const session: Session = { peer, challenges: new Set(), token: null };
     const task = (async () => {
       try {
-        if (raw !== null) conn = await startTls(raw, listening.tls!, limits.firstRequestMs);
+        if (raw !== null) {
+          conn = await startTls(raw, {
+            context: listening.tls!,
+            deadlineMs: limits.firstRequestMs,
+          });
+        }
         reader = new ConnReader(conn);
-        await serveConnection(reader, id, listening, session, opened);
+        await serveConnection({ conn, reader, id, listening, session, opened });
       } catch {
         // The peer went away, or never finished its TLS handshake: nothing to answer.
       } finally {

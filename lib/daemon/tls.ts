@@ -119,8 +119,7 @@ export function listenTcp(address: { hostname: string; port: number }): Deno.Lis
  */
 export function startTls(
   raw: ConnDuplex,
-  context: TlsContext,
-  deadlineMs: number,
+  { context, deadlineMs }: { readonly context: TlsContext; readonly deadlineMs: number },
 ): Promise<StreamConn> {
   const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
   return new Promise((resolve, reject) => {

@@ -235,6 +235,8 @@ interface Thread {
   readonly calls: Map<number, Call>;
   /** When an unanswered ping was sent, or 0. */
   pinged: number;
+  /** While it starts: gives its start up (its timer would keep the process alive). */
+  abort: (() => void) | null;
 }
 
 /**
@@ -248,6 +250,8 @@ export async function workerPool(options: PoolOptions): Promise<Executor> {
   const retryMs = options.retryMs ?? 1_000;
   const slots: (Thread | null)[] = Array.from({ length: options.size }, () => null);
   const retiring = new Set<Thread>();
+  /** Every worker not ended yet, whatever its state: `close` ends them all. */
+  const alive = new Set<Thread>();
   let nextId = 1;
   let turn = 0;
   let closed = false;
@@ -258,8 +262,10 @@ export async function workerPool(options: PoolOptions): Promise<Executor> {
   const end = (thread: Thread, failure: WorkerFailure | null) => {
     if (thread.state === "ended") return;
     thread.state = "ended";
+    thread.abort?.();
     thread.worker.terminate();
     retiring.delete(thread);
+    alive.delete(thread);
     for (const call of thread.calls.values()) {
       call.fail(failure ?? new WorkerFailure("crashed", "the store worker was stopped"));
     }
@@ -270,15 +276,29 @@ export async function workerPool(options: PoolOptions): Promise<Executor> {
   const spawn = (index: number): Promise<Thread> => {
     const name = `store-${index}`;
     const worker = new Worker(module, { type: "module", name });
-    const thread: Thread = { name, worker, state: "starting", calls: new Map(), pinged: 0 };
+    const thread: Thread = {
+      name,
+      worker,
+      state: "starting",
+      calls: new Map(),
+      pinged: 0,
+      abort: null,
+    };
+    alive.add(thread);
     return new Promise<Thread>((resolve, reject) => {
       const timer = setTimeout(() => {
+        thread.abort = null;
         end(thread, null);
         reject(new Error(`it did not start within ${startMs / 1000} seconds`));
       }, startMs);
+      thread.abort = () => {
+        clearTimeout(timer);
+        reject(new Error("it was stopped while it started"));
+      };
       const broke = (message: string) => {
         if (thread.state === "starting") {
           clearTimeout(timer);
+          thread.abort = null;
           end(thread, null);
           reject(new Error(message));
         } else {
@@ -290,6 +310,13 @@ export async function workerPool(options: PoolOptions): Promise<Executor> {
         switch (message.kind) {
           case "ready":
             clearTimeout(timer);
+            thread.abort = null;
+            if (closed) {
+              // The pool was closed while this one started.
+              end(thread, null);
+              reject(new Error("the pool is closed"));
+              return;
+            }
             thread.state = "ready";
             resolve(thread);
             return;
@@ -355,6 +382,7 @@ export async function workerPool(options: PoolOptions): Promise<Executor> {
         slots[index] = await spawn(index);
         return;
       } catch (error) {
+        if (closed) return;
         const why = (error as Error).message;
         if (attempt === 3) {
           giveUp(`store worker store-${index} could not be restarted: ${why}`);
@@ -476,7 +504,7 @@ export async function workerPool(options: PoolOptions): Promise<Executor> {
     close() {
       closed = true;
       clearInterval(ticker);
-      for (const thread of [...slots, ...retiring]) if (thread !== null) end(thread, null);
+      for (const thread of [...alive]) end(thread, null);
     },
   };
 }
