@@ -1534,10 +1534,10 @@ export async function daemonResilienceSection(io: SectionIo): Promise<Resilience
   io.report(
     "## 12. The daemon keeps serving everyone",
     "",
-    'One attack per phase against a real `serve` as root (docs/daemon.md "Limits and ' +
-      'fairness", "When a store worker fails"), while the real user `csc_tester` keeps ' +
-      "working through the real client: every one of its requests must be answered. " +
-      "Descriptors and memory are read from /proc.",
+    "One attack per phase against a real `serve` as root, while the real user `csc_tester` " +
+      "keeps working through the real client: every one of its requests must be answered. " +
+      "Descriptors and memory are read from /proc. The limits at work are in " +
+      'docs/daemon.md "Limits and fairness" and "When a store worker fails".',
     "",
     table(["phase", "attack", "outcome"], rows),
     "",

@@ -18,7 +18,13 @@
 
 import { createRealIo } from "../lib/io.ts";
 import { run } from "../lib/cli/run.ts";
-import { inWorker, OPERATIONS, workerMain } from "../lib/daemon/workers.ts";
+import { OPERATIONS, workerMain } from "../lib/daemon/workers.ts";
+
+/** True in a Web Worker (a store worker of the daemon), as main.ts tells. */
+function inWorker(): boolean {
+  const scope = (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope;
+  return typeof scope === "function" && globalThis instanceof (scope as new () => unknown);
+}
 
 function serviceOf(payload: unknown): unknown {
   return (payload as { service?: unknown } | null)?.service;

@@ -73,9 +73,9 @@ const DEADLINE_MARGIN_MS = 30_000;
  * credmon wait (CREDD_POLLING_TIMEOUT), and a margin.
  */
 export function requestDeadlineMs(config: Config, request: CredRequest | null): number {
-  const lock = config.getInt("CRED_LOCK_TIMEOUT", 10);
+  const lock = config.integer("CRED_LOCK_TIMEOUT");
   const credmon = request?.action === "add" && request.type === "kerberos"
-    ? config.getInt("CREDD_POLLING_TIMEOUT", 20)
+    ? config.integer("CREDD_POLLING_TIMEOUT")
     : 0;
   return (Math.max(0, lock) + Math.max(0, credmon)) * 1000 + DEADLINE_MARGIN_MS;
 }

@@ -21,7 +21,7 @@ import { printable, quote, StoreError } from "../errors.ts";
 import { storeDirectory } from "../fs/directories.ts";
 import { dirname } from "../fs/paths.ts";
 import { isObject } from "../jwt.ts";
-import { type StorePath } from "../store/context.ts";
+import { type StorePath, trustedOwners } from "../store/context.ts";
 import { storeRoot } from "../store/layout.ts";
 import { createStoreContext } from "../store/service.ts";
 import {
@@ -88,23 +88,23 @@ export interface DaemonLimits {
 
 /** The limits the configuration sets. Throws ConfigError for a knob that is not a number. */
 export function daemonLimits(config: Config): DaemonLimits {
-  const maxConnections = Math.max(1, config.getInt("CREDD_MAX_CONNECTIONS", 4096));
+  const maxConnections = Math.max(1, config.integer("CREDD_MAX_CONNECTIONS"));
   return {
     table: {
       maxConnections,
       maxUnproven: Math.max(
         1,
-        config.getInt("CREDD_MAX_UNPROVEN_CONNECTIONS", Math.min(256, maxConnections)),
+        Math.min(maxConnections, config.integer("CREDD_MAX_UNPROVEN_CONNECTIONS")),
       ),
-      maxCallerConnections: Math.max(1, config.getInt("CREDD_MAX_CALLER_CONNECTIONS", 64)),
-      maxCallerRequests: Math.max(1, config.getInt("CREDD_MAX_CALLER_REQUESTS", 4)),
+      maxCallerConnections: Math.max(1, config.integer("CREDD_MAX_CALLER_CONNECTIONS")),
+      maxCallerRequests: Math.max(1, config.integer("CREDD_MAX_CALLER_REQUESTS")),
       smallBody: 64 * 1024,
       bodyBudget: 256 * 1024 * 1024,
       callerBodyBudget: 32 * 1024 * 1024,
       unprovenBodyBudget: 16 * 1024 * 1024,
     },
     firstRequestMs: 10_000,
-    unprovenMs: Math.max(10, config.getInt("CREDD_CHALLENGE_LIFETIME", 10)) * 1000,
+    unprovenMs: Math.max(10, config.integer("CREDD_CHALLENGE_LIFETIME")) * 1000,
     idleMs: 60_000,
     messageMs: 10_000,
     shutdownMs: 15_000,
@@ -298,7 +298,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   // The TLS certificate first: a refusal then leaves no socket behind.
   const secure = address === null ? null : tlsContext(config);
   await prepareSocket(config, path, euid);
-  const workers = config.getInt("CREDD_WORKERS", 4);
+  const workers = config.integer("CREDD_WORKERS");
   const executor: Executor = workers > 0
     ? await workerPool({
       size: workers,
@@ -322,12 +322,12 @@ export async function serve(options: ServeOptions): Promise<number> {
   // Every connection may hold its full share of unanswered challenges; a closed connection's
   // are discarded at once, so no caller can crowd others out of the table.
   const challenges = new Challenges(challengeDir, {
-    ttlMs: Math.max(1, config.getInt("CREDD_CHALLENGE_LIFETIME", 10)) * 1000,
+    ttlMs: Math.max(1, config.integer("CREDD_CHALLENGE_LIFETIME")) * 1000,
     max: Math.max(20_000, limits.table.maxConnections * CHALLENGES_PER_CONNECTION),
   });
   const limiter = new FailureLimiter({
-    perToken: config.getInt("CREDD_AUTH_FAILURE_LIMIT", 10),
-    total: config.getInt("CREDD_AUTH_FAILURES_PER_MINUTE", 600),
+    perToken: config.integer("CREDD_AUTH_FAILURE_LIMIT"),
+    total: config.integer("CREDD_AUTH_FAILURES_PER_MINUTE"),
     windowMs: 60_000,
     maxKeys: 10_000,
   });
@@ -343,7 +343,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     listeners.push({
       listener: tcp,
       auth: tokenAuthenticator(config, {
-        owners: () => createStoreContext(config, { euid }).owners,
+        owners: () => trustedOwners(config, { euid }),
         limiter,
       }),
       tls: secure,
@@ -627,7 +627,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     }
   };
 
-  const sweepInterval = config.getInt("SEC_CREDENTIAL_SWEEP_INTERVAL", 300);
+  const sweepInterval = config.integer("SEC_CREDENTIAL_SWEEP_INTERVAL");
   let sweeping: Promise<void> | null = null;
   const timer = setInterval(() => {
     if (sweeping !== null) return;

@@ -144,12 +144,6 @@ type FromWorker =
   | { readonly kind: "threw"; readonly id: number; readonly message: string }
   | { readonly kind: "crashed"; readonly message: string };
 
-/** True when this code runs inside a Web Worker. */
-export function inWorker(): boolean {
-  const scope = (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope;
-  return typeof scope === "function" && globalThis instanceof (scope as new () => unknown);
-}
-
 /** The body of a worker thread: load the configuration, then perform requests as they come. */
 export function workerMain(): void {
   const port = globalThis as unknown as {
