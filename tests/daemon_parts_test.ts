@@ -22,7 +22,8 @@ import {
   ProtocolError,
 } from "../lib/daemon/protocol.ts";
 import { findRoute, requestDeadlineMs, ROUTES } from "../lib/daemon/routes.ts";
-import { AcceptFailures, daemonLimits } from "../lib/daemon/server.ts";
+import { AcceptFailures } from "../lib/daemon/connections.ts";
+import { daemonLimits } from "../lib/daemon/exchange.ts";
 import { type Executor, WorkerFailure, workerPool } from "../lib/daemon/workers.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import type { Owners } from "../lib/fs/owners.ts";

@@ -239,6 +239,19 @@ export class ConnectionTable {
   }
 
   /**
+   * Closes every connection (only the idle ones with `idleOnly`), as at a stop: they count until
+   * the server `remove`s them.
+   */
+  closeEvery({ idleOnly }: { readonly idleOnly: boolean }): void {
+    for (const slot of this.#slots.values()) {
+      if (slot.closing || (idleOnly && slot.busy)) continue;
+      slot.closing = true;
+      this.#closing++;
+      slot.close();
+    }
+  }
+
+  /**
    * Resolves once a connection may be accepted: fewer than `maxConnections` are open. While there
    * is no room, an idle connection is closed to make some (unless one is on its way out already).
    */
@@ -365,5 +378,99 @@ export class ConnectionTable {
         resolve(end);
       });
     });
+  }
+}
+
+/**
+ * Failures of `accept` (no descriptor left: EMFILE, ENFILE), counted and logged at most once a
+ * second with the count. `delay` is how long to wait before the next accept: it doubles while
+ * accepts keep failing (up to a second) and is back to nothing after one succeeds.
+ */
+export class AcceptFailures {
+  #count = 0;
+  #lastLog = -Infinity;
+  #delay = 0;
+  /** Lines logged (for the tests). */
+  logged = 0;
+
+  constructor(readonly log: (line: string) => void, readonly name: string) {}
+
+  /** Records a failed accept at `now`; returns the milliseconds to wait before the next. */
+  failed(error: Error, now: number = Date.now()): number {
+    this.#count++;
+    this.#delay = Math.min(1000, Math.max(10, this.#delay * 2));
+    if (now - this.#lastLog >= 1000) {
+      const code = (error as { code?: string }).code;
+      this.log(
+        `accept on ${this.name} failed ${this.#count} time(s) since the last report: ` +
+          `${code ?? error.name}: ${error.message.replace(/ \(os error \d+\)$/, "")}; backing off`,
+      );
+      this.logged++;
+      this.#count = 0;
+      this.#lastLog = now;
+    }
+    return this.#delay;
+  }
+
+  /** Records a successful accept. */
+  succeeded(): void {
+    this.#delay = 0;
+  }
+}
+
+/** True for an accept failure that means no descriptor (or memory) was free. */
+function outOfDescriptors(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === "EMFILE" || code === "ENFILE" || code === "ENOBUFS" || code === "ENOMEM" ||
+    /too many open files/i.test((error as Error)?.message ?? "");
+}
+
+/** Options of `acceptConnections`. */
+export interface AcceptOptions {
+  readonly table: ConnectionTable;
+  readonly log: (line: string) => void;
+  /** The listener's name, for the log ("the socket", "the TLS port"). */
+  readonly name: string;
+  readonly stopping: () => boolean;
+  /** Takes a connection just accepted. */
+  readonly take: (conn: Deno.Conn) => void;
+}
+
+/**
+ * Accepts connections on `listener` until the daemon stops, each when the table has room (at the
+ * cap, connections wait in the listen queue, holding no descriptor of the daemon's). When no
+ * descriptor is free (EMFILE, ENFILE), it closes an idle connection (of whoever holds the most)
+ * so that the next accept may succeed, and waits a little: AcceptFailures says how long, and logs
+ * it at most once a second.
+ */
+export async function acceptConnections(
+  listener: Deno.Listener,
+  options: AcceptOptions,
+): Promise<void> {
+  const { table, log, name, stopping, take } = options;
+  const failures = new AcceptFailures(log, name);
+  while (!stopping()) {
+    // At the cap, connections wait in the listen queue (holding no descriptor of ours).
+    await table.room();
+    if (stopping()) return;
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      if (stopping() || error instanceof Deno.errors.BadResource) return;
+      if (!outOfDescriptors(error)) {
+        log(`accept on ${name} failed: ${(error as Error).message}`);
+        continue;
+      }
+      // No descriptor is free: close an idle connection (of whoever holds the most) so that
+      // the next accept may succeed, and wait a little; the connections waiting to be
+      // accepted stay in the listen queue meanwhile.
+      table.evictOne();
+      const wait = failures.failed(error as Error);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      continue;
+    }
+    failures.succeeded();
+    take(conn);
   }
 }
