@@ -12,13 +12,12 @@ import {
   announceLargeBodies,
   closeAll,
   hammer,
-  HAMMERED_DAEMON_ENV,
   silentConnections,
   startFaultyDaemon,
+  withHammeredDaemon,
 } from "../testing/attacks.ts";
 import { type Daemon, processStats, startDaemon } from "../testing/daemon.ts";
 import { withRemote } from "../testing/remote.ts";
-import { withCondorLock } from "../testing/users.ts";
 import {
   IS_ROOT,
   listTree,
@@ -27,7 +26,6 @@ import {
   runCli,
   type RunResult,
   snapshot,
-  startCredmon,
   withSpool,
 } from "../testing/harness.ts";
 import { markdownTable as table } from "./report.ts";
@@ -1445,46 +1443,33 @@ export async function daemonResilienceSection(io: SectionIo): Promise<Resilience
   });
 
   // 3. One user hammering the socket.
-  await withCondorLock(() =>
-    withSpool(async (spool) => {
-      const credmon = await startCredmon(spool.krb, {
-        mode: "krb",
-        log: `${spool.root}/credmon.log`,
-        ignore: true,
+  await withHammeredDaemon(async (daemon) => {
+    const seconds = io.quick ? 20 : 60;
+    const attack = hammer(daemon, { user: attacker, seconds });
+    await sleep(2000);
+    for (let i = 0; i < (io.quick ? 3 : 10); i++) {
+      await victim("one user hammering", ["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], {
+        env: daemon.env,
+        stdin: `t${i}`,
       });
-      const daemon = await startDaemon(spool, { env: HAMMERED_DAEMON_ENV });
-      try {
-        const seconds = io.quick ? 20 : 60;
-        const attack = hammer(daemon, { user: attacker, seconds: seconds });
-        await sleep(2000);
-        for (let i = 0; i < (io.quick ? 3 : 10); i++) {
-          await victim("one user hammering", ["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], {
-            env: daemon.env,
-            stdin: `t${i}`,
-          });
-          await victim("one user hammering", ["query-oauth", "-s", `s${i}`], { env: daemon.env });
-          await victim("one user hammering", ["list-oauth"], { env: daemon.env });
-        }
-        await memory(daemon.pid);
-        const { run, statuses, closed } = await attack;
-        if (run.code !== 0) io.fail(`daemon resilience: the hammer failed: ${run.stderr}`);
-        f.hammerServed = statuses["200"] ?? 0;
-        f.hammerRefused = (statuses["429"] ?? 0) + (statuses["connect-failed"] ?? 0);
-        f.hammerClosed = closed;
-        rows.push([
-          "one user hammering",
-          `csc_other for ${seconds} s: 70 connections sending add-krbs (each waits 20 s for a ` +
-          "credmon that never answers), 8 sending listings, 20 idle ones; caps 64 connections, 16 " +
-          "per caller, 2 requests per caller at once",
-          `${f.hammerServed} of its requests served, ${f.hammerRefused} refused by its caps, ` +
-          `${f.hammerClosed} of its connections closed`,
-        ]);
-      } finally {
-        await daemon.stop();
-        await credmon.stop();
-      }
-    })
-  );
+      await victim("one user hammering", ["query-oauth", "-s", `s${i}`], { env: daemon.env });
+      await victim("one user hammering", ["list-oauth"], { env: daemon.env });
+    }
+    await memory(daemon.pid);
+    const { run, statuses, closed } = await attack;
+    if (run.code !== 0) io.fail(`daemon resilience: the hammer failed: ${run.stderr}`);
+    f.hammerServed = statuses["200"] ?? 0;
+    f.hammerRefused = (statuses["429"] ?? 0) + (statuses["connect-failed"] ?? 0);
+    f.hammerClosed = closed;
+    rows.push([
+      "one user hammering",
+      `csc_other for ${seconds} s: 70 connections sending add-krbs (each waits 20 s for a ` +
+      "credmon that never answers), 8 sending listings, 20 idle ones; caps 64 connections, 16 " +
+      "per caller, 2 requests per caller at once",
+      `${f.hammerServed} of its requests served, ${f.hammerRefused} refused by its caps, ` +
+      `${f.hammerClosed} of its connections closed`,
+    ]);
+  });
 
   // 4. Connections that prove nobody announce large bodies, on both listeners.
   await withRemote(async (remote) => {

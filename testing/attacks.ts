@@ -6,9 +6,10 @@
  */
 
 import { type Daemon, FAULTY_MAIN, startDaemon } from "./daemon.ts";
-import { type RunResult, runScriptAs, type Spool } from "./harness.ts";
+import { startCredmon } from "./credmon.ts";
+import { type RunResult, runScriptAs, type Spool, withSpool } from "./harness.ts";
 import type { Remote } from "./remote.ts";
-import type { TestUser } from "./users.ts";
+import { type TestUser, withCondorLock } from "./users.ts";
 
 const encoder = new TextEncoder();
 
@@ -41,6 +42,36 @@ export const HAMMERED_DAEMON_ENV: Readonly<Record<string, string>> = {
   _CONDOR_CREDD_MAX_CALLER_CONNECTIONS: "16",
   _CONDOR_CREDD_MAX_CALLER_REQUESTS: "2",
 };
+
+/**
+ * Runs `fn` with a daemon configured for the hammering attack (HAMMERED_DAEMON_ENV) on a fresh
+ * spool, with a Kerberos credmon that never answers; both are stopped afterwards. The condor
+ * account, which other tests create and remove, stays as it is meanwhile (the store's directories
+ * depend on it).
+ */
+export function withHammeredDaemon(
+  fn: (daemon: Daemon, spool: Spool) => Promise<void>,
+): Promise<void> {
+  return withCondorLock(() =>
+    withSpool(async (spool) => {
+      const credmon = await startCredmon(spool.krb, {
+        mode: "krb",
+        log: `${spool.root}/credmon.log`,
+        ignore: true,
+      });
+      try {
+        const daemon = await startDaemon(spool, { env: HAMMERED_DAEMON_ENV });
+        try {
+          await fn(daemon, spool);
+        } finally {
+          await daemon.stop();
+        }
+      } finally {
+        await credmon.stop();
+      }
+    })
+  );
+}
 
 /** What the hammering user got: answers by HTTP status, and connections the daemon closed. */
 export interface HammerResult {

@@ -12,14 +12,14 @@ import {
   announceLargeBodies,
   closeAll,
   hammer,
-  HAMMERED_DAEMON_ENV,
   silentConnections,
   startFaultyDaemon,
+  withHammeredDaemon,
 } from "../testing/attacks.ts";
 import { eventually, processStats, startDaemon } from "../testing/daemon.ts";
-import { readText, runCli, startCredmon, withSpool } from "../testing/harness.ts";
+import { readText, runCli, withSpool } from "../testing/harness.ts";
 import { withRemote } from "../testing/remote.ts";
-import { NEEDS_ROOT, nonRootUsers, type TestUser, withCondorLock } from "../testing/users.ts";
+import { NEEDS_ROOT, nonRootUsers, type TestUser } from "../testing/users.ts";
 import { provenCall, rawExchange } from "../testing/wire.ts";
 
 async function users(): Promise<[TestUser, TestUser]> {
@@ -364,73 +364,59 @@ Deno.test({
   ignore: NEEDS_ROOT,
   fn: async () => {
     const [tester, attacker] = await users();
-    // (The condor account, which other tests create and remove, stays as it is meanwhile: the
-    // store's directories depend on it.)
-    await withCondorLock(() =>
-      withSpool(async (spool) => {
-        // The Kerberos credmon never answers: each add-krb of the attacker holds its connection
-        // busy for CREDD_POLLING_TIMEOUT (20 s); 70 of them would hold all 64 connections busy
-        // (busy connections are never closed to make room) if one caller could take them all.
-        // Caps small enough for one user to reach them.
-        const credmon = await startCredmon(spool.krb, {
-          mode: "krb",
-          log: `${spool.root}/credmon.log`,
-          ignore: true,
-        });
-        const daemon = await startDaemon(spool, { env: HAMMERED_DAEMON_ENV });
-        try {
-          const attack = hammer(daemon, { user: attacker, seconds: 30 });
-          // The attack is under way: the attacker's connections reached its cap.
-          assert.ok(
-            await eventually(
-              () => /csc_other@test\.example already holds 16 connections/.test(daemon.log()),
-              60_000,
-            ),
-            daemon.log(),
-          );
-          const base = (await processStats(daemon.pid)).fds;
-          // The victim: every request answered, each as fast as the machine allows. The bound on
-          // the median, 10 s, is generous (one such command takes well under a second on a quiet
-          // machine) and still half the 20 s each request would wait behind the attacker's
-          // add-krbs if the daemon served callers in arrival order.
-          const times: number[] = [];
-          for (let i = 0; i < 6; i++) {
-            for (
-              const [args, stdin] of [
-                [["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], `token-${i}`],
-                [["query-oauth", "-s", `s${i}`]],
-                [["list-oauth"]],
-              ] as [string[], string?][]
-            ) {
-              const started = performance.now();
-              const r = await runCli(args, {
-                env: daemon.env,
-                user: tester,
-                stdin,
-                timeoutMs: 120_000,
-              });
-              times.push((performance.now() - started) / 1000);
-              assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-            }
-          }
-          const fds = (await processStats(daemon.pid)).fds;
-          const { run, statuses, closed } = await attack;
-          assert.equal(run.code, 0, run.stderr);
-          assert.ok(median(times) < 10, `the victim's median: ${median(times)} s`);
-          // The caps acted on the attacker: its connections were closed or refused.
-          assert.ok(closed > 0 || (statuses["429"] ?? 0) > 0, JSON.stringify({ statuses, closed }));
-          assert.ok(fds <= base + 64, `${fds} descriptors (${base} during the attack)`);
-          assert.match(
-            daemon.log(),
-            /unix "csc_tester@test\.example": list oauth for "csc_tester@test\.example": 1 credentials\n/,
-          );
-        } finally {
-          await daemon.stop();
-          await credmon.stop();
+    // The Kerberos credmon never answers: each add-krb of the attacker holds its connection busy
+    // for CREDD_POLLING_TIMEOUT (20 s); 70 of them would hold all 64 connections busy (busy
+    // connections are never closed to make room) if one caller could take them all. Caps small
+    // enough for one user to reach them (HAMMERED_DAEMON_ENV).
+    await withHammeredDaemon(async (daemon, spool) => {
+      const attack = hammer(daemon, { user: attacker, seconds: 30 });
+      // The attack is under way: the attacker's connections reached its cap.
+      assert.ok(
+        await eventually(
+          () => /csc_other@test\.example already holds 16 connections/.test(daemon.log()),
+          60_000,
+        ),
+        daemon.log(),
+      );
+      const base = (await processStats(daemon.pid)).fds;
+      // The victim: every request answered, each as fast as the machine allows. The bound on
+      // the median, 10 s, is generous (one such command takes well under a second on a quiet
+      // machine) and still half the 20 s each request would wait behind the attacker's
+      // add-krbs if the daemon served callers in arrival order.
+      const times: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        for (
+          const [args, stdin] of [
+            [["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], `token-${i}`],
+            [["query-oauth", "-s", `s${i}`]],
+            [["list-oauth"]],
+          ] as [string[], string?][]
+        ) {
+          const started = performance.now();
+          const r = await runCli(args, {
+            env: daemon.env,
+            user: tester,
+            stdin,
+            timeoutMs: 120_000,
+          });
+          times.push((performance.now() - started) / 1000);
+          assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
         }
-        assert.equal(await readText(`${spool.oauth}/csc_tester/s5.use`), "token-5");
-      })
-    );
+      }
+      const fds = (await processStats(daemon.pid)).fds;
+      const { run, statuses, closed } = await attack;
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(median(times) < 10, `the victim's median: ${median(times)} s`);
+      // The caps acted on the attacker: its connections were closed or refused.
+      assert.ok(closed > 0 || (statuses["429"] ?? 0) > 0, JSON.stringify({ statuses, closed }));
+      assert.ok(fds <= base + 64, `${fds} descriptors (${base} during the attack)`);
+      assert.match(
+        daemon.log(),
+        /unix "csc_tester@test\.example": list oauth for "csc_tester@test\.example": 1 credentials\n/,
+      );
+
+      assert.equal(await readText(`${spool.oauth}/csc_tester/s5.use`), "token-5");
+    });
   },
 });
 
