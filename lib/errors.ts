@@ -76,18 +76,26 @@ export class StoreError extends Error {
 }
 
 /**
- * Escapes control characters (C0, DEL, C1, and the Unicode line and paragraph separators) so that
- * a user-supplied string printed on a terminal cannot move the cursor, forge a line or change
- * colours. Printable text, including non-ASCII letters, is kept.
+ * What `printable` escapes: control characters (C0, DEL, C1), the line and paragraph separators,
+ * the invisible format characters (Unicode category Cf: the bidirectional overrides and
+ * isolates such as U+202E, zero-width characters, the byte order mark), and lone surrogates.
+ */
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Cs}]/gu;
+
+/**
+ * Escapes the characters a terminal would act on or hide, so that a user-supplied string printed
+ * on a terminal cannot move the cursor, forge a line, change colours or reorder what is shown
+ * (a right-to-left override). Printable text, including non-ASCII letters, is kept.
  */
 export function printable(value: string): string {
   if (!hasControl(value)) return value;
-  // deno-lint-ignore no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
-    const code = c.charCodeAt(0);
+  return value.replace(UNPRINTABLE, (c) => {
+    const code = c.codePointAt(0)!;
     if (c === "\n") return "\\n";
     if (c === "\t") return "\\t";
     if (c === "\r") return "\\r";
+    if (code > 0xffff) return `\\u{${code.toString(16)}}`;
     return code > 0xff
       ? `\\u${code.toString(16).padStart(4, "0")}`
       : `\\x${code.toString(16).padStart(2, "0")}`;
@@ -95,13 +103,14 @@ export function printable(value: string): string {
 }
 
 /**
- * True when `value` has a character `printable` escapes. A loop, so that the common clean string
- * costs no regular expression (compiled on first use).
+ * True when `value` may have a character `printable` escapes. A loop, so that the common ASCII
+ * string costs no regular expression (compiled on first use); any other character is looked at
+ * by the expression.
  */
 function hasControl(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
+    if (c <= 0x1f || c >= 0x7f) return true;
   }
   return false;
 }

@@ -8,14 +8,20 @@
 
 import { StoreError } from "../errors.ts";
 import type { Directory } from "../fs/directories.ts";
-import { inspectFile, listNames, readFile } from "../fs/files.ts";
+import { inspectFile, listNames, readFileStart } from "../fs/files.ts";
 import { join } from "../fs/paths.ts";
-import { accessTokenOf, decodeJwt, isObject, parseJson, timeClaim } from "../jwt.ts";
+import {
+  decodeScalar,
+  findMembers,
+  forEachElement,
+  jsonType,
+  type MemberSpan,
+} from "../json_scan.ts";
+import { accessTokenOf, jwtClaims, timeAt } from "../jwt.ts";
 import type { CredType } from "../request.ts";
 import { configuredPath, seconds, type StoreContext } from "./context.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { isValidName } from "./names.ts";
-import { OAUTH_LIMIT } from "./oauth.ts";
 import { basename } from "../fs/paths.ts";
 
 /** One stored file of a credential. */
@@ -49,7 +55,10 @@ export interface CredentialRow {
   readonly audience: string | null;
   /** The `.use` access token's claims when it is a JWT. */
   readonly token: TokenFacts | null;
-  /** Why part of it could not be read (an insecure file, say); null when all was read. */
+  /**
+   * Why part of it could not be read or shown (an insecure file, a field of an unexpected type,
+   * a file read only in part); null when all was read.
+   */
   readonly problem: string | null;
 }
 
@@ -67,35 +76,114 @@ function facts(info: Deno.FileInfo): FileFacts {
   return { size: info.size, mtime: seconds(info) };
 }
 
-function stringOrNull(value: unknown): string | null {
-  return typeof value === "string" ? value : Array.isArray(value) ? value.join(" ") : null;
+/**
+ * Bytes of a `.top` or `.use` that `list` and `doctor` read (README "list"): enough for the
+ * scopes, audience and access token of any credential seen in practice; what lies beyond is not
+ * looked at, so a listing costs at most this much per file whatever is stored.
+ */
+export const LIST_READ_LIMIT = 64 * 1024;
+
+/**
+ * A text field of stored JSON as a listing shows it: a string as it is, an array of strings
+ * joined by spaces (a JWT's `aud` may be one), absent or null as null. Any other shape is data,
+ * not an error: null, and a note in `notes` naming `what` and the JSON type (never the value).
+ */
+function textAt(
+  bytes: Uint8Array,
+  span: MemberSpan | undefined,
+  what: string,
+  notes: string[],
+): string | null {
+  if (span === undefined) return null;
+  const type = jsonType(bytes, span.valueStart);
+  if (type === "string") return decodeScalar(bytes, span.valueStart, span.valueEnd) as string;
+  if (type === "null") return null;
+  if (type === "array") {
+    const words: string[] = [];
+    let other: string | null = null;
+    forEachElement(bytes, span, (e) => {
+      const t = jsonType(bytes, e.valueStart);
+      if (t === "string") words.push(decodeScalar(bytes, e.valueStart, e.valueEnd) as string);
+      else other ??= t;
+    });
+    if (other === null) return words.join(" ");
+    notes.push(`${what} is a JSON array holding a JSON ${other}, not text`);
+    return null;
+  }
+  notes.push(`${what} is a JSON ${type}, not text`);
+  return null;
 }
 
-/** Scopes and audience of a `.top`, when it is a JSON object. */
-function topFacts(ctx: StoreContext, dir: Directory, name: string) {
-  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
-  const json = content === null ? undefined : parseJson(content);
-  content?.fill(0);
-  if (!isObject(json)) return { scopes: null, audience: null };
-  return { scopes: stringOrNull(json.scopes), audience: stringOrNull(json.audience) };
+/** Scopes and audience of a `.top`, when it is a JSON object (read up to LIST_READ_LIMIT). */
+function topFacts(ctx: StoreContext, dir: Directory, name: string, notes: string[]) {
+  const none = { scopes: null, audience: null };
+  const read = readFileStart(dir, name, ctx.owners, { role: "secret", bytes: LIST_READ_LIMIT });
+  if (read === null) return none;
+  const { content, whole } = read;
+  try {
+    const { result, found } = findMembers(content, ["scopes", "audience"], { partial: !whole });
+    // Not a JSON object: no scopes or audience (deviation 10).
+    if (result === "invalid") return none;
+    if (result === "truncated" && found.size < 2) {
+      notes.push(
+        `only the first ${LIST_READ_LIMIT} bytes of ${name} were read, and its scopes or ` +
+          "audience may lie beyond",
+      );
+    }
+    return {
+      scopes: textAt(content, found.get("scopes"), `the "scopes" of ${name}`, notes),
+      audience: textAt(content, found.get("audience"), `the "audience" of ${name}`, notes),
+    };
+  } finally {
+    content.fill(0);
+  }
 }
 
-/** The claims of a `.use`, when its access token is a JWT. */
-function useFacts(ctx: StoreContext, dir: Directory, name: string): TokenFacts | null {
-  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
-  if (content === null) return null;
-  const token = accessTokenOf(content);
-  content.fill(0);
-  const jwt = token === null ? null : decodeJwt(token);
-  if (jwt === null) return null;
-  const c = jwt.claims;
-  return {
-    iss: stringOrNull(c.iss),
-    sub: stringOrNull(c.sub),
-    aud: stringOrNull(c.aud),
-    scope: stringOrNull(c.scope),
-    exp: timeClaim(c, "exp"),
-  };
+/** The claims a listing shows. */
+const CLAIMS = ["iss", "sub", "aud", "scope", "exp"] as const;
+
+/**
+ * The claims of a `.use`, when its access token is a JWT (read up to LIST_READ_LIMIT); claims
+ * of an unexpected type are null with a note. Also what `doctor` reads for an expired token.
+ */
+export function useFacts(
+  ctx: StoreContext,
+  dir: Directory,
+  name: string,
+  notes: string[],
+): TokenFacts | null {
+  const read = readFileStart(dir, name, ctx.owners, { role: "secret", bytes: LIST_READ_LIMIT });
+  if (read === null) return null;
+  let claims: Uint8Array | null;
+  try {
+    const token = accessTokenOf(read.content, { partial: !read.whole });
+    claims = token === null ? null : jwtClaims(token);
+  } finally {
+    read.content.fill(0);
+  }
+  if (claims === null) {
+    if (!read.whole) {
+      notes.push(
+        `only the first ${LIST_READ_LIMIT} bytes of ${name} were read, and they hold no whole ` +
+          "JWT header and claims",
+      );
+    }
+    return null;
+  }
+  const { found } = findMembers(claims, CLAIMS);
+  const text = (claim: typeof CLAIMS[number]) =>
+    textAt(claims, found.get(claim), `the access token's "${claim}" claim`, notes);
+  const facts = { iss: text("iss"), sub: text("sub"), aud: text("aud"), scope: text("scope") };
+  const exp = found.get("exp");
+  const expiry = exp === undefined ? null : timeAt(claims, exp);
+  if (exp !== undefined && expiry === null && jsonType(claims, exp.valueStart) !== "null") {
+    notes.push(
+      `the access token's "exp" claim is a JSON ${
+        jsonType(claims, exp.valueStart)
+      } that is not a time in seconds`,
+    );
+  }
+  return { ...facts, exp: expiry };
 }
 
 function oauthRows(ctx: StoreContext, store: Directory, user: string): CredentialRow[] {
@@ -120,13 +208,15 @@ function oauthRows(ctx: StoreContext, store: Directory, user: string): Credentia
   return [...stems].map(([stem, files]) => {
     let detail = { scopes: null as string | null, audience: null as string | null };
     let token: TokenFacts | null = null;
-    let problem = problems.get(stem) ?? null;
+    const notes: string[] = [];
+    const refused = problems.get(stem);
+    if (refused !== undefined) notes.push(refused);
     try {
-      if (files[".top"]) detail = topFacts(ctx, dir, `${stem}.top`);
-      if (files[".use"]) token = useFacts(ctx, dir, `${stem}.use`);
+      if (files[".top"]) detail = topFacts(ctx, dir, `${stem}.top`, notes);
+      if (files[".use"]) token = useFacts(ctx, dir, `${stem}.use`, notes);
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
-      problem ??= error.message;
+      notes.push(error.message);
     }
     return {
       type: "oauth",
@@ -135,7 +225,7 @@ function oauthRows(ctx: StoreContext, store: Directory, user: string): Credentia
       files: inOrder(files),
       ...detail,
       token,
-      problem,
+      problem: notes.length === 0 ? null : notes.join("; "),
     } as const;
   });
 }
