@@ -16,6 +16,7 @@ import {
   performList,
   type Reply,
 } from "../store/service.ts";
+import { RefusalLimiter } from "../store/audit.ts";
 import { decodeListReply, decodeReply, encodeListReply, encodeReply } from "./protocol.ts";
 
 /**
@@ -34,9 +35,10 @@ export function inThreadExecutor(
   euid: number,
   debug: (line: string) => void,
 ): Executor {
+  const auditLimiter = new RefusalLimiter();
   return {
     perform: (caller, request) =>
-      perform(createStoreContext(config, { euid, debug }), caller, request),
+      perform(createStoreContext(config, { euid, debug, auditLimiter }), caller, request),
     list: (caller, request) =>
       Promise.resolve(performList(createStoreContext(config, { euid, debug }), caller, request)),
     close() {},
@@ -86,6 +88,8 @@ export function workerMain(): void {
   let config: Config | null = null;
   let euid = 0;
   let debug: (line: string) => void = () => {};
+  // This worker's one piece of state shared by its requests (StoreContext.auditLimiter).
+  const auditLimiter = new RefusalLimiter();
   port.onmessage = async (event) => {
     const message = event.data;
     if (message.kind === "init") {
@@ -99,7 +103,7 @@ export function workerMain(): void {
       }
       return;
     }
-    const ctx = createStoreContext(config!, { euid, debug });
+    const ctx = createStoreContext(config!, { euid, debug, auditLimiter });
     if (message.kind === "list") {
       const reply = performList(ctx, message.caller, message.request);
       port.postMessage({ kind: "listed", id: message.id, reply: encodeListReply(reply) });
