@@ -11,6 +11,7 @@
  */
 
 import { runCli, type RunResult, type Spool, type TestUser } from "../testing/harness.ts";
+import { base64UrlEncode } from "../lib/jwt.ts";
 import { generator, type Random } from "./random.ts";
 
 /** One generated case: the files of a credential, and a command that reads them back. */
@@ -43,11 +44,9 @@ export interface StoredFuzzFigures {
 
 const encoder = new TextEncoder();
 
-function b64url(bytes: Uint8Array | string): string {
-  const raw = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
-  let binary = "";
-  for (const b of raw) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+/** base64url of text. */
+function b64url(text: string): string {
+  return base64UrlEncode(encoder.encode(text));
 }
 
 /** Strings a field may hold: odd characters, escapes, a lone surrogate, long ones. */

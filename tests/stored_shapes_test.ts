@@ -12,11 +12,12 @@ import assert from "node:assert/strict";
 import { startDaemon } from "../testing/daemon.ts";
 import { runCli, type Spool, withSpool } from "../testing/harness.ts";
 import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
+import { base64UrlEncode } from "../lib/jwt.ts";
 
 const encoder = new TextEncoder();
 
 function b64url(text: string): string {
-  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64UrlEncode(encoder.encode(text));
 }
 
 /** A JWT with these claims (as JSON text) and `signature` as its third part. */

@@ -243,7 +243,7 @@ function checkOAuth(store: Directory, findings: Finding[], ctx: StoreContext, no
       if (match[2] === "use") {
         // The same bounded read as list's: a .use of any size or shape costs at most that.
         collect(findings, "insecure", () => {
-          const exp = useFacts(ctx, userDir, name, [])?.exp ?? null;
+          const exp = useFacts(ctx, userDir, name).facts?.exp ?? null;
           if (exp !== null && exp < now) {
             findings.push({
               kind: "expired-token",

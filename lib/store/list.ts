@@ -91,8 +91,7 @@ export const LIST_READ_LIMIT = 64 * 1024;
 function textAt(
   bytes: Uint8Array,
   span: MemberSpan | undefined,
-  what: string,
-  notes: string[],
+  note: { readonly what: string; readonly notes: string[] },
 ): string | null {
   if (span === undefined) return null;
   const type = jsonType(bytes, span.valueStart);
@@ -107,16 +106,27 @@ function textAt(
       else other ??= t;
     });
     if (other === null) return words.join(" ");
-    notes.push(`${what} is a JSON array holding a JSON ${other}, not text`);
+    note.notes.push(`${note.what} is a JSON array holding a JSON ${other}, not text`);
     return null;
   }
-  notes.push(`${what} is a JSON ${type}, not text`);
+  note.notes.push(`${note.what} is a JSON ${type}, not text`);
   return null;
 }
 
+/** What a listing shows of a `.top` or `.use`, with notes on what it could not show. */
+interface Shown<T> {
+  readonly facts: T;
+  readonly notes: string[];
+}
+
 /** Scopes and audience of a `.top`, when it is a JSON object (read up to LIST_READ_LIMIT). */
-function topFacts(ctx: StoreContext, dir: Directory, name: string, notes: string[]) {
-  const none = { scopes: null, audience: null };
+function topFacts(
+  ctx: StoreContext,
+  dir: Directory,
+  name: string,
+): Shown<{ scopes: string | null; audience: string | null }> {
+  const notes: string[] = [];
+  const none = { facts: { scopes: null, audience: null }, notes };
   const read = readFileStart(dir, name, ctx.owners, { role: "secret", bytes: LIST_READ_LIMIT });
   if (read === null) return none;
   const { content, whole } = read;
@@ -130,10 +140,9 @@ function topFacts(ctx: StoreContext, dir: Directory, name: string, notes: string
           "audience may lie beyond",
       );
     }
-    return {
-      scopes: textAt(content, found.get("scopes"), `the "scopes" of ${name}`, notes),
-      audience: textAt(content, found.get("audience"), `the "audience" of ${name}`, notes),
-    };
+    const field = (key: string) =>
+      textAt(content, found.get(key), { what: `the "${key}" of ${name}`, notes });
+    return { facts: { scopes: field("scopes"), audience: field("audience") }, notes };
   } finally {
     content.fill(0);
   }
@@ -150,10 +159,10 @@ export function useFacts(
   ctx: StoreContext,
   dir: Directory,
   name: string,
-  notes: string[],
-): TokenFacts | null {
+): Shown<TokenFacts | null> {
+  const notes: string[] = [];
   const read = readFileStart(dir, name, ctx.owners, { role: "secret", bytes: LIST_READ_LIMIT });
-  if (read === null) return null;
+  if (read === null) return { facts: null, notes };
   let claims: Uint8Array | null;
   try {
     const token = accessTokenOf(read.content, { partial: !read.whole });
@@ -168,12 +177,12 @@ export function useFacts(
           "JWT header and claims",
       );
     }
-    return null;
+    return { facts: null, notes };
   }
   const { found } = findMembers(claims, CLAIMS);
   const text = (claim: typeof CLAIMS[number]) =>
-    textAt(claims, found.get(claim), `the access token's "${claim}" claim`, notes);
-  const facts = { iss: text("iss"), sub: text("sub"), aud: text("aud"), scope: text("scope") };
+    textAt(claims, found.get(claim), { what: `the access token's "${claim}" claim`, notes });
+  const shown = { iss: text("iss"), sub: text("sub"), aud: text("aud"), scope: text("scope") };
   const exp = found.get("exp");
   const expiry = exp === undefined ? null : timeAt(claims, exp);
   if (exp !== undefined && expiry === null && jsonType(claims, exp.valueStart) !== "null") {
@@ -183,7 +192,7 @@ export function useFacts(
       } that is not a time in seconds`,
     );
   }
-  return { ...facts, exp: expiry };
+  return { facts: { ...shown, exp: expiry }, notes };
 }
 
 function oauthRows(ctx: StoreContext, store: Directory, user: string): CredentialRow[] {
@@ -212,8 +221,16 @@ function oauthRows(ctx: StoreContext, store: Directory, user: string): Credentia
     const refused = problems.get(stem);
     if (refused !== undefined) notes.push(refused);
     try {
-      if (files[".top"]) detail = topFacts(ctx, dir, `${stem}.top`, notes);
-      if (files[".use"]) token = useFacts(ctx, dir, `${stem}.use`, notes);
+      if (files[".top"]) {
+        const top = topFacts(ctx, dir, `${stem}.top`);
+        detail = top.facts;
+        notes.push(...top.notes);
+      }
+      if (files[".use"]) {
+        const use = useFacts(ctx, dir, `${stem}.use`);
+        token = use.facts;
+        notes.push(...use.notes);
+      }
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
       notes.push(error.message);

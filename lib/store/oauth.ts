@@ -86,6 +86,63 @@ function shown(value: string): string {
 
 const encoder = new TextEncoder();
 
+/** Bytes put into a buffer of fixed capacity: past it nothing more is kept, and `over` says so. */
+class BoundedBytes {
+  readonly #buffer: Uint8Array;
+  #length = 0;
+  over = false;
+
+  constructor(limit: number) {
+    this.#buffer = new Uint8Array(limit);
+  }
+
+  put(bytes: Uint8Array): void {
+    if (this.over || this.#length + bytes.length > this.#buffer.length) {
+      this.over = true;
+      return;
+    }
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
+  }
+
+  /** Puts the (checked) JSON value at `span` of `from`, without the white space outside strings. */
+  putCompact(from: Uint8Array, span: MemberSpan): void {
+    const to = this.#buffer;
+    let at = this.#length;
+    let inString = false;
+    for (let i = span.valueStart; i < span.valueEnd && !this.over; i++) {
+      const c = from[i];
+      if (!inString && (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d)) continue;
+      // In a string, a backslash and the byte after it go together (an escaped quote).
+      const escape = inString && c === 0x5c;
+      if (at + (escape ? 2 : 1) > to.length) {
+        this.over = true;
+        break;
+      }
+      if (c === 0x22) inString = !inString;
+      to[at++] = c;
+      if (escape) to[at++] = from[++i];
+    }
+    this.#length = at;
+  }
+
+  /** A copy of what was written; the buffer is zeroed. */
+  take(): Uint8Array {
+    const out = this.#buffer.slice(0, this.#length);
+    this.wipe();
+    return out;
+  }
+
+  wipe(): void {
+    this.#buffer.fill(0);
+  }
+}
+
+const OPEN = encoder.encode("{\n  ");
+const NEXT = encoder.encode(",\n  ");
+const COLON = encoder.encode(": ");
+const CLOSE = encoder.encode("\n}\n");
+
 /**
  * Adds scopes and audience to a JSON credential, as HTCondor's ClassAd round trip does
  * (docs/upstream.md "OAuth"): members whose name matches case-insensitively are replaced, the new
@@ -103,50 +160,29 @@ function mergeScopes(
   const added: [string, string][] = [];
   if (selector.scopes) added.push(["scopes", selector.scopes]);
   if (selector.audience) added.push(["audience", selector.audience]);
-  const out = new Uint8Array(options.limit + 1);
-  let length = 0;
-  let over = false;
-  const put = (bytes: Uint8Array) => {
-    if (over || length + bytes.length > options.limit) {
-      over = true;
-      return;
-    }
-    out.set(bytes, length);
-    length += bytes.length;
-  };
-  const OPEN = encoder.encode("{\n  ");
-  const NEXT = encoder.encode(",\n  ");
-  const COLON = encoder.encode(": ");
-  let first = true;
-  const member = (key: Uint8Array, value: () => void) => {
-    put(first ? OPEN : NEXT);
-    first = false;
-    put(key);
-    put(COLON);
-    value();
-  };
+  const out = new BoundedBytes(options.limit);
+  let members = 0;
   const result = scanObject(credential, (span) => {
     if (added.some(([name]) => keyIs(credential, span, name, { ignoreCase: true }))) return;
-    member(credential.subarray(span.keyStart, span.keyEnd), () => {
-      if (over) return;
-      const end = compactInto(credential, span, out, length, options.limit);
-      if (end < 0) over = true;
-      else length = end;
-    });
+    out.put(members++ === 0 ? OPEN : NEXT);
+    out.put(credential.subarray(span.keyStart, span.keyEnd));
+    out.put(COLON);
+    out.putCompact(credential, span);
   });
   if (result !== "object") {
-    out.fill(0);
+    out.wipe();
     throw new StoreError(
       "json-parse",
       "-S and -A need the credential to be a JSON object; store it without them, or with -P",
     );
   }
   for (const [name, value] of added) {
-    member(encoder.encode(JSON.stringify(name)), () => put(encoder.encode(JSON.stringify(value))));
+    out.put(members++ === 0 ? OPEN : NEXT);
+    out.put(encoder.encode(`${JSON.stringify(name)}: ${JSON.stringify(value)}`));
   }
-  put(encoder.encode("\n}\n"));
-  if (over) {
-    out.fill(0);
+  out.put(CLOSE);
+  if (out.over) {
+    out.wipe();
     const path = options.path();
     throw new StoreError(
       "too-large",
@@ -155,42 +191,7 @@ function mergeScopes(
       { path },
     );
   }
-  const merged = out.slice(0, length);
-  out.fill(0);
-  return merged;
-}
-
-/**
- * Copies the (checked) JSON value at `span` of `from` into `to` at `at`, without the white space
- * outside its strings. Returns the end offset, or -1 when it would pass `limit`.
- */
-function compactInto(
-  from: Uint8Array,
-  span: MemberSpan,
-  to: Uint8Array,
-  at: number,
-  limit: number,
-): number {
-  let inString = false;
-  for (let i = span.valueStart; i < span.valueEnd; i++) {
-    const c = from[i];
-    if (inString) {
-      if (c === 0x5c) { // a backslash: it and the next byte go together
-        if (at + 2 > limit) return -1;
-        to[at++] = c;
-        to[at++] = from[++i];
-        continue;
-      }
-      if (c === 0x22) inString = false;
-    } else if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
-      continue;
-    } else if (c === 0x22) {
-      inString = true;
-    }
-    if (at + 1 > limit) return -1;
-    to[at++] = c;
-  }
-  return at;
+  return out.take();
 }
 
 /** The `exp` of `<name>.use` in `dir`, when it is a JWT access token. */
@@ -331,9 +332,9 @@ export async function deleteOAuth(
 function storedString(
   bytes: Uint8Array,
   span: MemberSpan | undefined,
-  key: string,
-  path: string,
+  where: { readonly key: string; readonly path: string },
 ): string {
+  const { key, path } = where;
   if (span === undefined) return "";
   const type = jsonType(bytes, span.valueStart);
   if (type === "null") return "";
@@ -438,8 +439,8 @@ export function queryOAuth(
         // A .top that is not a JSON object has no scopes or audience (deviation 10).
         const { result, found } = findMembers(content, ["scopes", "audience"]);
         if (result === "object") {
-          scopes = storedString(content, found.get("scopes"), "scopes", path);
-          audience = storedString(content, found.get("audience"), "audience", path);
+          scopes = storedString(content, found.get("scopes"), { key: "scopes", path });
+          audience = storedString(content, found.get("audience"), { key: "audience", path });
         }
       } finally {
         content.fill(0);

@@ -115,16 +115,16 @@ const REMEDY = "delete the credentials no longer used (list shows them; delete-o
   "removes one service's, delete-krb the Kerberos one) or ask the administrator to raise";
 
 /**
- * Checks that writing `size` bytes at `path` leaves `account` within `limits`. Called under the
- * user's lock, before anything is written. Throws StoreError("not-allowed") naming the limit, its
- * knob and what to do; StoreError for a store that fails the storage rules.
+ * Checks that writing `target.size` bytes at `target.path` leaves `account` within `limits`.
+ * Called under the user's lock, before anything is written. Throws StoreError("not-allowed")
+ * naming the limit, its knob and what to do; StoreError for a store that fails the storage rules.
  */
 export function checkUserLimits(
   ctx: StoreContext,
-  account: string,
-  limits: UserLimits,
   target: { readonly path: string; readonly size: number },
+  options: { readonly account: string; readonly limits: UserLimits },
 ): void {
+  const { account, limits } = options;
   if (limits.credentials === 0 && limits.bytes === 0) return;
   const { files, oauthDir } = filesOf(ctx, account);
   const credentials = new Set<string>();

@@ -222,7 +222,7 @@ function withLimits(ctx: StoreContext, caller: Caller, target: Target): StoreCon
   const limits = userLimits(ctx);
   return {
     ...ctx,
-    checkWrite: (write) => checkUserLimits(ctx, target.account, limits, write),
+    checkWrite: (write) => checkUserLimits(ctx, write, { account: target.account, limits }),
   };
 }
 
