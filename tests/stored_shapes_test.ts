@@ -5,7 +5,7 @@
  * bidirectional and control characters, invalid UTF-8 and megabyte sizes. `list`, `query-oauth`
  * and `doctor` show them as such (a field of the wrong type is null with a note naming the JSON
  * type), never fail unexpectedly, never print a secret, and `list` reads only the first 64 KiB
- * of a file. Through a real daemon, a user's odd credential leaves every user served.
+ * of a file and shows at most 2048 characters of a field. Through a real daemon, a user's odd credential leaves every user served.
  */
 
 import assert from "node:assert/strict";
@@ -42,6 +42,8 @@ function plantedFiles(): Record<string, Uint8Array> {
     "r.top": '{"scopes":["read:/a","write:/b"],"audience":"aud\\u202eevil\\u0007"}',
     // Deep nesting.
     "deep.top": `{"scopes":${"[".repeat(DEEP)}${"]".repeat(DEEP)},"refresh_token":"${SECRETS[2]}"}`,
+    // Scopes longer than a listing shows.
+    "long.top": `{"scopes":"${"s".repeat(3000)}"}`,
     // A megabyte whose scopes lie past what list reads.
     "huge.top": `{"refresh_token":"${SECRETS[3]}${"x".repeat(900_000)}","scopes":"late"}`,
     // Claims of every wrong type; the secret is the signature.
@@ -129,6 +131,12 @@ Deno.test("list, query-oauth and doctor treat stored JSON of any shape as data",
         "may lie beyond",
     });
     assert.deepEqual(shown("bad"), { scopes: null, audience: null, token: null, problem: null });
+    assert.deepEqual(shown("long"), {
+      scopes: "s".repeat(2048),
+      audience: null,
+      token: null,
+      problem: 'the "scopes" of long.top is 3000 characters long; only the first 2048 are shown',
+    });
     assert.deepEqual(shown("t").token, {
       iss: "https://i.example",
       sub: null,

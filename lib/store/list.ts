@@ -84,9 +84,16 @@ function facts(info: Deno.FileInfo): FileFacts {
 export const LIST_READ_LIMIT = 64 * 1024;
 
 /**
+ * Characters of one field (scopes, audience, a claim) a listing shows: what a row carries stays
+ * small whatever is stored (a daemon's listing of every user is one reply).
+ */
+export const LIST_FIELD_LIMIT = 2048;
+
+/**
  * A text field of stored JSON as a listing shows it: a string as it is, an array of strings
- * joined by spaces (a JWT's `aud` may be one), absent or null as null. Any other shape is data,
- * not an error: null, and a note in `notes` naming `what` and the JSON type (never the value).
+ * joined by spaces (a JWT's `aud` may be one), absent or null as null, at most LIST_FIELD_LIMIT
+ * characters. Any other shape is data, not an error: null, and a note in `notes` naming `what`
+ * and the JSON type (never the value); so is a field cut short.
  */
 function textAt(
   bytes: Uint8Array,
@@ -95,9 +102,9 @@ function textAt(
 ): string | null {
   if (span === undefined) return null;
   const type = jsonType(bytes, span.valueStart);
-  if (type === "string") return decodeScalar(bytes, span.valueStart, span.valueEnd) as string;
-  if (type === "null") return null;
-  if (type === "array") {
+  let text: string | null = null;
+  if (type === "string") text = decodeScalar(bytes, span.valueStart, span.valueEnd) as string;
+  else if (type === "array") {
     const words: string[] = [];
     let other: string | null = null;
     forEachElement(bytes, span, (e) => {
@@ -105,12 +112,19 @@ function textAt(
       if (t === "string") words.push(decodeScalar(bytes, e.valueStart, e.valueEnd) as string);
       else other ??= t;
     });
-    if (other === null) return words.join(" ");
-    note.notes.push(`${note.what} is a JSON array holding a JSON ${other}, not text`);
-    return null;
+    if (other !== null) {
+      note.notes.push(`${note.what} is a JSON array holding a JSON ${other}, not text`);
+      return null;
+    }
+    text = words.join(" ");
+  } else if (type !== "null") {
+    note.notes.push(`${note.what} is a JSON ${type}, not text`);
   }
-  note.notes.push(`${note.what} is a JSON ${type}, not text`);
-  return null;
+  if (text === null || text.length <= LIST_FIELD_LIMIT) return text;
+  note.notes.push(
+    `${note.what} is ${text.length} characters long; only the first ${LIST_FIELD_LIMIT} are shown`,
+  );
+  return text.slice(0, LIST_FIELD_LIMIT);
 }
 
 /** What a listing shows of a `.top` or `.use`, with notes on what it could not show. */
