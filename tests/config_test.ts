@@ -388,6 +388,9 @@ Deno.test("KNOB_DEFAULTS is frozen and holds the documented defaults", () => {
     CREDD_AUTH_FAILURE_LIMIT: "10",
     CREDD_AUTH_FAILURES_PER_MINUTE: "600",
     SEC_TOKEN_POOL_SIGNING_KEY_IS_PASSWORD: "false",
+    // The per-user limits of daemon callers (lib/store/quota.ts).
+    CRED_MAX_CREDENTIALS_PER_USER: "100",
+    CRED_MAX_BYTES_PER_USER: "16777216",
   });
   assert.equal(KNOB_DEFAULTS.LOCAL_CONFIG_DIR_EXCLUDE_REGEXP, DEFAULT_EXCLUDE_REGEXP);
   assert.ok(Object.isFrozen(KNOBS_WITHOUT_DEFAULT));

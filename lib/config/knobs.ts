@@ -238,6 +238,23 @@ export const KNOBS = [
     meaning: "Threads that run requests",
   },
   {
+    name: "CRED_MAX_CREDENTIALS_PER_USER",
+    group: "daemon",
+    type: "integer",
+    default: "100",
+    meaning: "Credentials a daemon caller other than root and CRED_SUPER_USERS may keep (a .top " +
+      "and .use of one name are one); an add past it is refused; 0 turns the limit off",
+  },
+  {
+    name: "CRED_MAX_BYTES_PER_USER",
+    group: "daemon",
+    type: "integer",
+    default: "16777216",
+    shown: "16777216 (16 MiB)",
+    meaning: "Bytes of credential files such a caller may keep, every file stored for them " +
+      "counted; an add that would pass it is refused; 0 turns the limit off",
+  },
+  {
     name: "SEC_CREDENTIAL_SWEEP_INTERVAL",
     group: "daemon",
     type: "integer",

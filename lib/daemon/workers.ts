@@ -24,6 +24,7 @@ import type { Caller, CredRequest, ListRequest } from "../request.ts";
 import { createStoreContext, perform, performList } from "../store/service.ts";
 import type { StoreContext } from "../store/context.ts";
 import { encodeListReply, encodeReply } from "./protocol.ts";
+import { RefusalLimiter } from "../store/audit.ts";
 
 /** One operation the workers perform: the store's work for one request, answered as JSON. */
 type Operation = (
@@ -99,12 +100,13 @@ export function inThreadExecutor(
   euid: number,
   debug: (line: string) => void,
 ): Executor {
+  const auditLimiter = new RefusalLimiter();
   return {
     async run(op, caller, payload) {
       const operation = OPERATIONS[op] as Operation;
       try {
         return await operation(
-          createStoreContext(config, { euid, debug }),
+          createStoreContext(config, { euid, debug, auditLimiter }),
           caller,
           payload as never,
         );
@@ -166,6 +168,8 @@ export function workerMain(): void {
   let config: Config | null = null;
   let euid = 0;
   let debug: (line: string) => void = () => {};
+  // This worker's one piece of state shared by its requests (StoreContext.auditLimiter).
+  const auditLimiter = new RefusalLimiter();
   port.onmessage = async (event) => {
     const message = event.data;
     if (message.kind === "init") {
@@ -185,7 +189,7 @@ export function workerMain(): void {
     }
     try {
       const operation = OPERATIONS[message.op] as Operation;
-      const ctx = createStoreContext(config!, { euid, debug });
+      const ctx = createStoreContext(config!, { euid, debug, auditLimiter });
       const value = await operation(ctx, message.caller, message.payload as never);
       port.postMessage({ kind: "answer", id: message.id, value });
     } catch (error) {
