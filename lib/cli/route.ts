@@ -36,7 +36,7 @@ export type Route =
 export async function daemonAddress(
   value: string,
 ): Promise<{ host: string; port: number } | null> {
-  const { parseAddress } = await import("../daemon/tls.ts");
+  const { parseAddress } = await import("../daemon/places.ts");
   let text = value.trim();
   if (text.startsWith("<") && text.endsWith(">")) text = text.slice(1, -1).replace(/\?.*$/, "");
   text = text.slice(text.lastIndexOf("@") + 1);
@@ -158,8 +158,7 @@ export async function chooseRoute(
   if (spool !== null && within(store, spool)) return { kind: "local", personal: store };
   const existing = nearestExisting(store);
   if (existing === null || existing.uid === euid) return local;
-  const { challengeDirectory, socketPath } = await import("../daemon/server.ts");
-  const { isSocket } = await import("../daemon/client.ts");
+  const { challengeDirectory, isSocket, socketPath } = await import("../daemon/places.ts");
   const socket = daemonSocket(config, socketPath);
   if (isSocket(socket)) return { kind: "socket", socket, challengeDir: challengeDirectory(config) };
   throw new StoreError(
