@@ -146,7 +146,13 @@ Deno.test({
       const good = jwt(now + 3600);
       const ok = await step(good);
       assert.equal(ok.code, 0, ok.stderr);
-      const stored = JSON.parse(ok.stdout.split("\n")[0]);
+      // whoami checks the setup first: who the daemon takes the IDTOKEN to be, and until when.
+      const [checked, first] = ok.stdout.split("\n");
+      assert.match(
+        checked,
+        /^The daemon at 127\.0\.0\.1:\d+ takes you to be "ci@test\.example"; your IDTOKEN is valid until /,
+      );
+      const stored = JSON.parse(first);
       assert.deepEqual([stored.status, stored.info.caller], ["stored", "ci@test.example"]);
       assert.match(ok.stdout, /A credential was stored and is valid\.\nThe access token expires/);
       assert.equal(await readText(`${remote.spool.oauth}/ci/scitokens.use`), good);

@@ -74,6 +74,9 @@ const STATUS_MEANING: Readonly<Record<JsonStatus, string>> = {
   unreachable: "no daemon answered",
   "not-secure": "the channel to the daemon was not secure",
   findings: "doctor found problems",
+  identified:
+    "whoami: the daemon says who it takes the caller to be (info.caller) and, over TLS, " +
+    "until when the IDTOKEN is valid (info.expires)",
 };
 
 const KNOB_GROUPS: readonly (readonly [KnobGroup, string])[] = [
@@ -213,7 +216,8 @@ export function renderManPage(version: string): string {
         ].map((k) => `\`${k}\``).join(", ")
       };`,
     ),
-    t("`list` adds `credentials` and `doctor` adds `findings`. `info` always has the keys caller,"),
+    t("`list` adds `credentials`, `doctor` adds `findings` and `whoami` adds `whoami` (the daemon's"),
+    t("answer). `info` always has the keys caller,"),
     t("stored, stored_unix, expires, expires_unix, expires_in and ad. The exit status is the same"),
     t("as without `--json`. `status` is one of:"),
   );
@@ -301,9 +305,10 @@ export function renderManPage(version: string): string {
     ...example(`${P} add-krb -i /tmp/krb5cc_$(id -u)`, `${P} query-krb`),
     ".PP",
     t("A CI job (README.md, Recipes: `CREDD_HOST` and `AUTH_SSL_CLIENT_CAFILE` set as `_CONDOR_`"),
-    t("variables, its IDTOKEN in `CONDOR_STORE_CRED_IDTOKEN`) storing its access token on the credd"),
-    t("host, then failing unless it stays valid ten more minutes:"),
+    t("variables, its IDTOKEN in `CONDOR_STORE_CRED_IDTOKEN`) checking who the credd takes it to"),
+    t("be, storing its access token there, then failing unless it stays valid ten more minutes:"),
     ...example(
+      `${P} whoami`,
       `printf %s "$ACCESS_TOKEN" | ${P} add-oauth -s scitokens -P -i - --json`,
       `${P} query-oauth -s scitokens --min-ttl 600`,
     ),

@@ -116,17 +116,15 @@ export function namedDaemon(
 }
 
 /**
- * Chooses the route of a request: `-n` (every type) and CREDD_HOST (all but the pool password)
- * name a remote daemon; else in-process when this user may write the store; else the local
- * socket. Throws StoreError("bad-args") for a malformed daemon name and ("unreachable") when this
- * user may not write the store and no daemon socket is there.
+ * The remote daemon's route when `-n` or CREDD_HOST names one, else null. Throws
+ * StoreError("config") for a malformed CREDD_HOST and ("bad-args") for `--token-file` without a
+ * remote daemon.
  */
-export async function chooseRoute(
+async function remoteRoute(
   command: RouteOptions,
   config: Config,
   draft: RouteSubject,
-  euid: number,
-): Promise<Route> {
+): Promise<Route | null> {
   const named = namedDaemon(command, config, draft);
   if (named !== null) {
     const address = await daemonAddress(named);
@@ -147,6 +145,40 @@ export async function chooseRoute(
       "--token-file applies only to a remote daemon (named with -n or CREDD_HOST)",
     );
   }
+  return null;
+}
+
+/**
+ * The route to a daemon whatever the store (`whoami`): the remote one `-n` or CREDD_HOST names,
+ * else the local daemon's socket, for root too. Throws StoreError ("unreachable") when no socket
+ * is there, and as `remoteRoute`.
+ */
+export async function daemonRoute(command: RouteOptions, config: Config): Promise<Route> {
+  const remote = await remoteRoute(command, config, { type: "oauth", user: null });
+  if (remote !== null) return remote;
+  const { challengeDirectory, isSocket, socketPath } = await import("../daemon/places.ts");
+  const socket = daemonSocket(config, socketPath);
+  if (isSocket(socket)) return { kind: "socket", socket, challengeDir: challengeDirectory(config) };
+  throw new StoreError("unreachable", `no condor_store_cred daemon listens on ${quote(socket)}`, {
+    remedy: "start it (systemctl start condor_store_cred), check that CREDD_SOCKET is the " +
+      "daemon's, or name a remote daemon with -n",
+  });
+}
+
+/**
+ * Chooses the route of a request: `-n` (every type) and CREDD_HOST (all but the pool password)
+ * name a remote daemon; else in-process when this user may write the store; else the local
+ * socket. Throws StoreError("bad-args") for a malformed daemon name and ("unreachable") when this
+ * user may not write the store and no daemon socket is there.
+ */
+export async function chooseRoute(
+  command: RouteOptions,
+  config: Config,
+  draft: RouteSubject,
+  euid: number,
+): Promise<Route> {
+  const remote = await remoteRoute(command, config, draft);
+  if (remote !== null) return remote;
   const local = { kind: "local", personal: null } as const;
   if (euid === 0) return local;
   // The store the request will use decides, whatever the configuration's source (SPEC §4): a

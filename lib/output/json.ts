@@ -40,13 +40,14 @@ export const JSON_STATUSES = [
   "listed",
   "healthy",
   "findings",
+  "identified",
 ] as const;
 
 /** The status of a result: what kind of outcome it is. */
 export type JsonStatus = typeof JSON_STATUSES[number];
 
 /** The status each StoreError code reports. */
-const ERROR_STATUS: Readonly<Record<StoreErrorCode, JsonStatus>> = {
+export const ERROR_STATUS: Readonly<Record<StoreErrorCode, JsonStatus>> = {
   "not-found": "not-found",
   "mismatch": "mismatch",
   "expiring": "expiring",
@@ -90,7 +91,7 @@ export interface JsonInfo {
 export interface JsonResult {
   readonly schema: typeof JSON_SCHEMA_VERSION;
   readonly ok: boolean;
-  readonly action: Action | "list" | "doctor" | null;
+  readonly action: Action | "list" | "doctor" | "whoami" | null;
   readonly type: CredType | null;
   /** The account acted on, always `user@domain`; null when it was never resolved. */
   readonly user: string | null;

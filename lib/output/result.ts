@@ -22,6 +22,7 @@ import {
   jsonUsage,
 } from "./json.ts";
 import { formatList, jsonList } from "./list.ts";
+import { jsonWhoami, type WhoamiAnswer, whoamiLine } from "./whoami.ts";
 import {
   errorText,
   formatWarnings,
@@ -92,6 +93,12 @@ export type Result =
     readonly kind: "doctor";
     readonly findings: readonly Finding[];
     readonly caller?: string | null;
+  }
+  /** `whoami`: who the daemon takes the caller to be, or why it could not say. */
+  | {
+    readonly kind: "whoami";
+    readonly answer: WhoamiAnswer | null;
+    readonly error?: StoreError;
   }
   /** A command that failed as a whole (`serve` cannot start, `token create` has no key). */
   | { readonly kind: "failure"; readonly error: StoreError; readonly doing?: string }
@@ -207,6 +214,19 @@ function renderList(result: Extract<Result, { kind: "list" }>, json: boolean): R
   return { stdout, stderr: formatWarnings(result.warnings), exitCode: found ? 0 : 1 };
 }
 
+function renderWhoami(result: Extract<Result, { kind: "whoami" }>, json: boolean): Report {
+  const now = Math.floor(Date.now() / 1000);
+  const { answer } = result;
+  const error = result.error ?? null;
+  const stdout = json
+    ? formatJson(jsonWhoami(answer, error, now))
+    : answer === null
+    ? ""
+    : `${whoamiLine(answer, now)}\n`;
+  if (answer !== null) return { stdout, stderr: "", exitCode: 0 };
+  return { stdout, stderr: `ERROR: ${errorText(error!)}\n`, exitCode: 1 };
+}
+
 /** Turns a command's result into what to print and the exit status. */
 export function render(result: Result, options: { readonly json: boolean }): Report {
   const { json } = options;
@@ -253,6 +273,8 @@ export function render(result: Result, options: { readonly json: boolean }): Rep
         stderr: "",
         exitCode: result.findings.length === 0 ? 0 : 1,
       };
+    case "whoami":
+      return renderWhoami(result, json);
     case "failure":
       return quiet(
         1,
