@@ -21,7 +21,7 @@ import {
   type JsonResult,
   jsonUsage,
 } from "./json.ts";
-import { formatList, jsonList } from "./list.ts";
+import { formatList, jsonList, refusedSummary } from "./list.ts";
 import { jsonWhoami, type WhoamiAnswer, whoamiLine } from "./whoami.ts";
 import {
   errorText,
@@ -211,7 +211,10 @@ function renderList(result: Extract<Result, { kind: "list" }>, json: boolean): R
     : found
     ? formatList(result.rows, now)
     : "No credential is stored.\n";
-  return { stdout, stderr: formatWarnings(result.warnings), exitCode: found ? 0 : 1 };
+  // An account that could not be read is a row, and the exit status says so (1).
+  const refused = refusedSummary(result.rows);
+  const stderr = formatWarnings(result.warnings) + (refused ? `ERROR: ${refused}\n` : "");
+  return { stdout, stderr, exitCode: found && !refused ? 0 : 1 };
 }
 
 function renderWhoami(result: Extract<Result, { kind: "whoami" }>, json: boolean): Report {
