@@ -294,10 +294,17 @@ function audit(
     const done = result === "success" || result === "pending"
       ? `the ${request.action} itself ${result === "pending" ? "is done and pending" : "succeeded"}`
       : `the ${request.action} itself failed (${result})`;
+    const why = failure.message.replace(/; nothing was changed$/, "");
+    if (caller.inProcess) {
+      ctx.warnings.push(`the audit log was not written: ${why}; ${done}`);
+      return;
+    }
+    // The log is the daemon's: its path and state are for its operator (doctor, the daemon's
+    // start-up line), not for a caller, remote or local.
+    ctx.debug(`the audit log was not written: ${why}`);
     ctx.warnings.push(
-      `the audit log was not written: ${
-        failure.message.replace(/; nothing was changed$/, "")
-      }; ${done}`,
+      `the daemon's audit log was not written (its administrator can find why with ` +
+        `condor_store_cred doctor); ${done}`,
     );
   }
 }
