@@ -272,7 +272,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     behaviour: "Kerberos and OAuth of another domain are refused through the daemon",
     file: "lib/store/service.ts",
-    from: '  if (!target.pool && type !== "password" && target.domain !== domain) {',
+    from: "  if (!target.pool && byUserName && target.domain !== domain) {",
     to: "  if (false) {",
     tests: ["service_test.ts"],
     filter: "refuses",

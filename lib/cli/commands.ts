@@ -5,6 +5,7 @@
  * its own). A new command is a file in lib/cli/commands/ and a line here.
  */
 
+import { CRED_TYPES, CREDENTIAL_TYPES } from "../store/types/mod.ts";
 import type { CommandEntry } from "./command.ts";
 
 /** True for `list` and `list-…` in any case: `/^list(-|$)/i` without a regular expression. */
@@ -41,7 +42,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "list",
-    words: ["list", "list-pwd", "list-krb", "list-oauth"],
+    words: ["list", ...CRED_TYPES.map((t) => `list-${CREDENTIAL_TYPES[t].word}`)],
     selects: isListWord,
     synopsis: "list[-type]",
     summary: "List stored credentials and their metadata, never a secret",

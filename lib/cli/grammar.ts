@@ -7,6 +7,7 @@
 
 import { printable } from "../errors.ts";
 import type { Action, CredType } from "../request.ts";
+import { CRED_TYPES, CREDENTIAL_TYPES } from "../store/types/mod.ts";
 
 export type { Action, CredType };
 
@@ -20,23 +21,17 @@ export const TOKEN_VARIABLE = "CONDOR_STORE_CRED_IDTOKEN";
 export const ACTIONS: readonly Action[] = ["add", "delete", "query"];
 
 /** One keyword of a type suffix, with the minimum prefix length that selects it (docs/upstream.md
- * "Command line"). */
+ * "Command line"), and the type it names. */
 export interface TypeKeyword {
   readonly keyword: string;
   readonly minLength: number;
   readonly type: CredType;
 }
 
-/** Type-suffix keywords in upstream's matching order. */
-export const TYPE_KEYWORDS: readonly TypeKeyword[] = [
-  { keyword: "pwd", minLength: 1, type: "password" },
-  { keyword: "password", minLength: 2, type: "password" },
-  { keyword: "krb", minLength: 2, type: "kerberos" },
-  { keyword: "kerberos", minLength: 2, type: "kerberos" },
-  { keyword: "oauth", minLength: 2, type: "oauth" },
-  { keyword: "oath", minLength: 2, type: "oauth" },
-  { keyword: "scitokens", minLength: 3, type: "oauth" },
-];
+/** Type-suffix keywords in upstream's matching order: each type's, in the registry's order. */
+export const TYPE_KEYWORDS: readonly TypeKeyword[] = CRED_TYPES.flatMap((type) =>
+  CREDENTIAL_TYPES[type].keywords.map((k) => ({ ...k, type }))
+);
 
 /** How a repeated option is treated. */
 export type Duplicate =

@@ -9,6 +9,8 @@ import { type Config, PACKAGED_SOCKET } from "../config/mod.ts";
 import { quote, StoreError } from "../errors.ts";
 import { dirname } from "../fs/paths.ts";
 import type { CredType } from "../request.ts";
+import { pathKnob } from "../store/context.ts";
+import { credentialType } from "../store/types/mod.ts";
 
 // The daemon's modules are imported only on the routes that use them, so that an in-process
 // run never loads them (README "Architecture").
@@ -62,14 +64,15 @@ export interface RouteSubject {
 
 /** The store directory a request of this type uses, or null when its knob is unset. */
 function storePathOf(config: Config, draft: RouteSubject): string | null {
-  if (draft.type === "password") {
-    const pool = draft.pool || draft.user?.startsWith("condor_pool@");
-    const path = config.get(pool ? "SEC_PASSWORD_FILE" : "SEC_CREDENTIAL_DIRECTORY_PWD");
-    return path === undefined ? null : pool ? dirname(path) : path;
-  }
-  return config.get(
-    draft.type === "kerberos" ? "SEC_CREDENTIAL_DIRECTORY_KRB" : "SEC_CREDENTIAL_DIRECTORY_OAUTH",
-  ) ?? null;
+  const pool = isPool(draft);
+  const path = config.get(pathKnob(pool ? "pool" : credentialType(draft.type).directory));
+  return path === undefined ? null : pool ? dirname(path) : path;
+}
+
+/** True when a request is for the pool password (`-c`, or `-u condor_pool@…`). */
+function isPool(draft: RouteSubject): boolean {
+  if (!credentialType(draft.type).pool) return false;
+  return draft.pool === true || draft.user?.startsWith("condor_pool@") === true;
 }
 
 /** True when `path` is `dir` or inside it. */
@@ -111,8 +114,7 @@ export function namedDaemon(
   draft: RouteSubject,
 ): string | null {
   const credd = config.get("CREDD_HOST");
-  const pool = draft.type === "password" && (draft.pool || draft.user?.startsWith("condor_pool@"));
-  return command.name ?? (credd !== undefined && !pool ? credd : null);
+  return command.name ?? (credd !== undefined && !isPool(draft) ? credd : null);
 }
 
 /**

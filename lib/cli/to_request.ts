@@ -8,6 +8,7 @@ import { StoreError } from "../errors.ts";
 import type { CredentialSource } from "../input.ts";
 import { POOL_USER, type RequestDraft, splitAccount } from "../request.ts";
 import { poolAccount } from "../store/service.ts";
+import { credentialType } from "../store/types/mod.ts";
 import type { CommandLine } from "./commands/action.ts";
 
 /**
@@ -28,7 +29,7 @@ export function headerAccount(
     return { account: command.user, pool: splitAccount(command.user).user === POOL_USER };
   }
   const name = login ?? "";
-  if (command.type === "password") {
+  if (credentialType(command.type).byAccount) {
     return { account: `${name}@${config.get("UID_DOMAIN") ?? ""}`, pool: false };
   }
   return { account: `<current> (${name})`, pool: false };
@@ -53,7 +54,8 @@ export function planRequest(
     );
   }
   // -c with a Kerberos or OAuth type names the pool account, which the service refuses.
-  const user = command.pool && command.type !== "password" ? poolAccount(config) : command.user;
+  const type = credentialType(command.type);
+  const user = command.pool && !type.pool ? poolAccount(config) : command.user;
   if (user === null && !command.pool && login === null) {
     throw new StoreError(
       "bad-args",
@@ -63,23 +65,7 @@ export function planRequest(
   const base = command.action === "query"
     ? { action: "query" as const, minTtl: command.minTtl }
     : { action: command.action };
-  switch (command.type) {
-    case "password":
-      return { ...base, type: "password", pool: command.pool, user };
-    case "kerberos":
-      return { ...base, type: "kerberos", user };
-    case "oauth":
-      return {
-        ...base,
-        type: "oauth",
-        user,
-        service: command.service,
-        handle: command.service === null ? null : command.handle,
-        scopes: command.scopes,
-        audience: command.audience,
-        accessToken: command.accessToken,
-      };
-  }
+  return { ...base, ...type.subject(user, command) };
 }
 
 /** Where an add's credential comes from, in upstream's order: -i, -p -, -p VALUE, the prompt. */

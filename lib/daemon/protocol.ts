@@ -22,6 +22,7 @@ import { type Outcome, setAttribute } from "../store/context.ts";
 import type { ListReply, Reply, Target } from "../store/service.ts";
 import type { CredentialRow } from "../store/list.ts";
 import type { CredType, ListRequest } from "../request.ts";
+import { CRED_TYPES, credentialType, isCredType, typeNames } from "../store/types/mod.ts";
 
 /** The protocol version this program speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -88,26 +89,12 @@ export function decodeRequest(value: unknown, options: DecodeRequestOptions = {}
   if (action !== "add" && action !== "delete" && action !== "query") {
     throw bad('"action" must be add, delete or query');
   }
-  if (type !== "password" && type !== "kerberos" && type !== "oauth") {
-    throw bad('"type" must be password, kerberos or oauth');
-  }
+  if (!isCredType(type)) throw bad(`"type" must be ${typeNames()}`);
   const user = optionalString(value, "user");
-  let subject;
-  if (type === "password") {
-    subject = { type, pool: flag(value, "pool"), user } as const;
-  } else if (type === "kerberos") {
-    subject = { type, user } as const;
-  } else {
-    subject = {
-      type,
-      user,
-      service: optionalString(value, "service"),
-      handle: optionalString(value, "handle"),
-      scopes: optionalString(value, "scopes"),
-      audience: optionalString(value, "audience"),
-      accessToken: flag(value, "accessToken"),
-    } as const;
-  }
+  const subject = credentialType(type).decode(user, {
+    string: (key) => optionalString(value, key),
+    flag: (key) => flag(value, key),
+  });
   if (action === "add") {
     const encoded = value.credential;
     if (typeof encoded !== "string") throw bad('"credential" must be base64url');
@@ -282,10 +269,10 @@ export function decodeChallenge(value: unknown): Challenge {
 export function decodeListRequest(value: unknown): ListRequest {
   if (!isObject(value)) throw bad('"list" must be an object');
   const type = value.type ?? null;
-  if (type !== null && type !== "password" && type !== "kerberos" && type !== "oauth") {
-    throw bad('"type" must be password, kerberos, oauth or null');
+  if (type !== null && !isCredType(type)) {
+    throw bad(`"type" must be ${CRED_TYPES.join(", ")} or null`);
   }
-  return { action: "list", type: type as CredType | null, user: optionalString(value, "user") };
+  return { action: "list", type, user: optionalString(value, "user") };
 }
 
 /** A listing reply as JSON (rows hold no secret bytes by construction). */

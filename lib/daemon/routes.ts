@@ -10,6 +10,7 @@ import type { Config } from "../config/mod.ts";
 import { quote } from "../errors.ts";
 import type { CredRequest } from "../request.ts";
 import { credentialLimit } from "../store/service.ts";
+import { credentialType } from "../store/types/mod.ts";
 import type { Identity, Session, Transport } from "./auth.ts";
 import type { Challenges } from "./challenge.ts";
 import {
@@ -74,7 +75,7 @@ const DEADLINE_MARGIN_MS = 30_000;
  */
 export function requestDeadlineMs(config: Config, request: CredRequest | null): number {
   const lock = config.integer("CRED_LOCK_TIMEOUT");
-  const credmon = request?.action === "add" && request.type === "kerberos"
+  const credmon = request?.action === "add" && credentialType(request.type).addWaitsForCredmon
     ? config.integer("CREDD_POLLING_TIMEOUT")
     : 0;
   return (Math.max(0, lock) + Math.max(0, credmon)) * 1000 + DEADLINE_MARGIN_MS;
@@ -191,7 +192,7 @@ function describeRequest(
   request: CredRequest,
   reply: Record<string, unknown> | null,
 ): string {
-  const type = { password: "pwd", kerberos: "krb", oauth: "oauth" }[request.type];
+  const type = credentialType(request.type).word;
   const target = (reply?.target as { account?: string } | null | undefined)?.account ??
     request.user ?? (reply === null ? ctx.identity!.account : "-");
   const service = request.type === "oauth" && request.service

@@ -20,7 +20,7 @@ import type { Config, LoadConfigOptions } from "../config/mod.ts";
 import { printable, quote, StoreError } from "../errors.ts";
 import { storeDirectory } from "../fs/directories.ts";
 import { dirname } from "../fs/paths.ts";
-import { type StorePath, trustedOwners } from "../store/context.ts";
+import { pathKnob, type StorePath, trustedOwners } from "../store/context.ts";
 import { checkAuditLog } from "../store/audit.ts";
 import { storeRoot } from "../store/layout.ts";
 import { createStoreContext } from "../store/service.ts";
@@ -94,13 +94,7 @@ export async function prepareSocket(config: Config, path: string, euid: number):
 function checkStore(config: Config, euid: number): void {
   const ctx = createStoreContext(config, { euid });
   for (const which of ["oauth", "krb", "pwd", "pool"] as StorePath[]) {
-    const knob = {
-      oauth: "SEC_CREDENTIAL_DIRECTORY_OAUTH",
-      krb: "SEC_CREDENTIAL_DIRECTORY_KRB",
-      pwd: "SEC_CREDENTIAL_DIRECTORY_PWD",
-      pool: "SEC_PASSWORD_FILE",
-    }[which];
-    if (config.get(knob) === undefined) continue;
+    if (config.get(pathKnob(which)) === undefined) continue;
     storeRoot(ctx, which, false);
   }
 }

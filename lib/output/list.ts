@@ -6,6 +6,7 @@ import { printable } from "../errors.ts";
 import { ResultCode as Code } from "../messages.ts";
 import type { CredType } from "../request.ts";
 import type { CredentialRow } from "../store/list.ts";
+import { credentialType, isCredType } from "../store/types/mod.ts";
 import { emptyInfo, ERROR_STATUS, JSON_SCHEMA_VERSION, type JsonResult } from "./json.ts";
 import { formatLocalTime } from "./text.ts";
 
@@ -37,10 +38,9 @@ function details(row: CredentialRow, now: number): string {
   const parts: string[] = [];
   if (row.scopes) parts.push(`scopes ${JSON.stringify(row.scopes)}`);
   if (row.audience) parts.push(`audience ${JSON.stringify(row.audience)}`);
-  if (row.type === "oauth" && row.files[".top"] && !row.files[".use"]) {
-    parts.push("waiting for the credmon");
-  }
-  if (row.type === "kerberos" && row.files[".cred"] && !row.files[".cc"]) {
+  // (A remote daemon's row may name any type: it is data.)
+  const credmon = isCredType(row.type) ? credentialType(row.type).credmonFiles : null;
+  if (credmon !== null && row.files[credmon.input] && !row.files[credmon.output]) {
     parts.push("waiting for the credmon");
   }
   const t = row.token;

@@ -13,13 +13,13 @@ import { storeDirectory } from "../fs/directories.ts";
 import { osError } from "../fs/errors.ts";
 import { checkFile, openFile } from "../fs/files.ts";
 import { basename, dirname } from "../fs/paths.ts";
-import { type Caller, callerAccount } from "../request.ts";
+import { type Caller, callerAccount, type CredType } from "../request.ts";
 import type { StoreContext } from "./context.ts";
 
 /** One audit record. */
 export interface AuditRecord {
   readonly action: "add" | "delete";
-  readonly type: "password" | "kerberos" | "oauth";
+  readonly type: CredType;
   /** The account acted on, as `user@domain`. */
   readonly user: string;
   readonly pool: boolean;

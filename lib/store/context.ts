@@ -88,6 +88,11 @@ const PATH_KNOBS = {
 /** The store paths a configuration names. */
 export type StorePath = keyof typeof PATH_KNOBS;
 
+/** The knob naming a store path. */
+export function pathKnob(which: StorePath): (typeof PATH_KNOBS)[StorePath]["knob"] {
+  return PATH_KNOBS[which].knob;
+}
+
 /** Returns a configured store path, or throws StoreError("config") naming the knob and the fix. */
 export function configuredPath(ctx: StoreContext, which: StorePath): string {
   const { knob, hint } = PATH_KNOBS[which];

@@ -12,7 +12,9 @@ import type { Directory } from "../fs/directories.ts";
 import { checkFile, listNames, readFile, TEMP_NAME } from "../fs/files.ts";
 import { LOCK_DIRECTORY } from "../fs/lock.ts";
 import { join, octal } from "../fs/paths.ts";
-import { seconds, type StoreContext, type StorePath } from "./context.ts";
+import type { CredType } from "../request.ts";
+import { pathKnob, seconds, type StoreContext, type StorePath } from "./context.ts";
+import { CRED_TYPES } from "./types/mod.ts";
 import { parsePid, runKill } from "./credmon.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { isValidName } from "./names.ts";
@@ -30,13 +32,6 @@ export interface Finding {
 
 /** Seconds a `.top` or `.cred` may wait for its credmon before doctor says so. */
 export const PENDING_THRESHOLD = 600;
-
-const KNOBS: Readonly<Record<StorePath, string>> = {
-  oauth: "SEC_CREDENTIAL_DIRECTORY_OAUTH",
-  krb: "SEC_CREDENTIAL_DIRECTORY_KRB",
-  pwd: "SEC_CREDENTIAL_DIRECTORY_PWD",
-  pool: "SEC_PASSWORD_FILE",
-};
 
 function refusal(kind: string, error: StoreError): Finding {
   return {
@@ -98,11 +93,8 @@ function debris(store: Directory, findings: Finding[], ctx: StoreContext): void 
 }
 
 /** The credmon of `store`: a pid file naming a live process, which has completed a scan. */
-async function credmon(store: Directory, which: string, findings: Finding[], ctx: StoreContext) {
+async function credmon(store: Directory, name: string, findings: Finding[], ctx: StoreContext) {
   const pidPath = join(store.path, "pid");
-  const name = which === "oauth"
-    ? "the OAuth credmon (condor_credmon_oauth, or the one your site runs)"
-    : "the Kerberos credmon (condor_credmon_krb)";
   let pidText: Uint8Array | null = null;
   try {
     pidText = readFile(store, "pid", ctx.owners, { role: "shared", maxBytes: 255 });
@@ -259,6 +251,88 @@ function checkOAuth(store: Directory, findings: Finding[], ctx: StoreContext, no
   }
 }
 
+/** One store directory doctor examines, and the checks of what it holds. */
+interface DirectoryCheck {
+  readonly path: StorePath;
+  /** A finding that stands for the directory's checks (they are then not run), or null. */
+  readonly refuse?: (ctx: StoreContext, path: string) => Finding | null;
+  check(dir: Directory, findings: Finding[], ctx: StoreContext, now: number): Promise<void> | void;
+}
+
+/** The credential files of `dir` that `wanted` selects, each checked as a secret. */
+function secretFiles(
+  dir: Directory,
+  findings: Finding[],
+  ctx: StoreContext,
+  wanted: (name: string) => boolean,
+) {
+  for (const name of listNames(dir)) {
+    if (!wanted(name)) continue;
+    const path = join(dir.path, name);
+    const file = info(path);
+    if (file !== null) {
+      collect(findings, "insecure", () => checkFile(path, file, ctx.owners, "secret"));
+    }
+  }
+}
+
+/**
+ * The packaged layout shares the OAuth directory with condor's group: without a condor account it
+ * cannot be right, and the program refuses it.
+ */
+function sharedWithoutCondor(ctx: StoreContext, path: string): Finding | null {
+  if (ctx.owners.condor !== null) return null;
+  const shared = info(path);
+  if (shared === null || !shared.isDirectory || (shared.mode! & 0o2020) !== 0o2020) return null;
+  return {
+    kind: "no-condor",
+    path,
+    problem: `it is shared with group ${shared.gid} (mode ${octal(shared.mode!)}) as ` +
+      "HTCondor's packages make it, but there is no condor account (CONDOR_IDS unset, no " +
+      "condor user) to share it with",
+    fix: "create the condor account or set CONDOR_IDS=uid.gid, or run chmod 700 " + path,
+  };
+}
+
+/** Each type's directories, in the order doctor reports them. */
+const DIRECTORIES = {
+  password: [
+    {
+      path: "pool",
+      check: (_dir, findings, ctx) => {
+        const path = ctx.config.get("SEC_PASSWORD_FILE")!;
+        const file = info(path);
+        if (file !== null) {
+          collect(findings, "insecure", () => checkFile(path, file, ctx.owners, "secret"));
+        }
+      },
+    },
+    {
+      path: "pwd",
+      check: (dir, findings, ctx) =>
+        secretFiles(dir, findings, ctx, (name) => name.endsWith(".pwd") || name === "host.key"),
+    },
+  ],
+  kerberos: [{
+    path: "krb",
+    check: async (dir, findings, ctx, now) => {
+      checkKerberos(dir, findings, ctx, now);
+      staleMarks(dir, findings, ctx, now);
+      await credmon(dir, "the Kerberos credmon (condor_credmon_krb)", findings, ctx);
+    },
+  }],
+  oauth: [{
+    path: "oauth",
+    refuse: sharedWithoutCondor,
+    check: async (dir, findings, ctx, now) => {
+      checkOAuth(dir, findings, ctx, now);
+      staleMarks(dir, findings, ctx, now);
+      const name = "the OAuth credmon (condor_credmon_oauth, or the one your site runs)";
+      await credmon(dir, name, findings, ctx);
+    },
+  }],
+} as const satisfies { readonly [T in CredType]: readonly DirectoryCheck[] };
+
 /** Examines the whole configured store. Returns the findings (empty: healthy). */
 export async function examineStore(ctx: StoreContext, now: number): Promise<Finding[]> {
   const findings: Finding[] = [];
@@ -272,54 +346,24 @@ export async function examineStore(ctx: StoreContext, now: number): Promise<Find
   }
   // An audit log that cannot be written is found now, not at the first add.
   collect(findings, "audit-log", () => checkAuditLog(ctx));
-  for (const which of ["pool", "pwd", "krb", "oauth"] as const) {
-    if (ctx.config.get(KNOBS[which]) === undefined) continue;
-    if (which === "oauth" && ctx.owners.condor === null) {
-      // The packaged layout shares this directory with condor's group: without a condor
-      // account it cannot be right, and the program refuses it.
-      const path = ctx.config.get(KNOBS.oauth)!;
-      const shared = info(path);
-      if (shared !== null && shared.isDirectory && (shared.mode! & 0o2020) === 0o2020) {
-        findings.push({
-          kind: "no-condor",
-          path,
-          problem: `it is shared with group ${shared.gid} (mode ${octal(shared.mode!)}) as ` +
-            "HTCondor's packages make it, but there is no condor account (CONDOR_IDS unset, no " +
-            "condor user) to share it with",
-          fix: "create the condor account or set CONDOR_IDS=uid.gid, or run chmod 700 " + path,
-        });
+  for (const type of CRED_TYPES) {
+    for (const directory of DIRECTORIES[type] as readonly DirectoryCheck[]) {
+      const which = directory.path;
+      const path = ctx.config.get(pathKnob(which));
+      if (path === undefined) continue;
+      const refused = directory.refuse?.(ctx, path) ?? null;
+      if (refused !== null) {
+        findings.push(refused);
         continue;
       }
-    }
-    let store: Directory | null = null;
-    collect(findings, "insecure", () => {
-      store = storeRoot(ctx, which, false);
-    });
-    if (store === null) continue;
-    const dir: Directory = store;
-    debris(dir, findings, ctx);
-    if (which === "pool") {
-      const path = ctx.config.get("SEC_PASSWORD_FILE")!;
-      const file = info(path);
-      if (file !== null) {
-        collect(findings, "insecure", () => checkFile(path, file, ctx.owners, "secret"));
-      }
-    }
-    if (which === "pwd") {
-      for (const name of listNames(dir)) {
-        if (!name.endsWith(".pwd") && name !== "host.key") continue;
-        const path = join(dir.path, name);
-        const file = info(path);
-        if (file !== null) {
-          collect(findings, "insecure", () => checkFile(path, file, ctx.owners, "secret"));
-        }
-      }
-    }
-    if (which === "krb" || which === "oauth") {
-      if (which === "krb") checkKerberos(dir, findings, ctx, now);
-      else checkOAuth(dir, findings, ctx, now);
-      staleMarks(dir, findings, ctx, now);
-      await credmon(dir, which, findings, ctx);
+      let store: Directory | null = null;
+      collect(findings, "insecure", () => {
+        store = storeRoot(ctx, which, false);
+      });
+      if (store === null) continue;
+      const dir: Directory = store;
+      debris(dir, findings, ctx);
+      await directory.check(dir, findings, ctx, now);
     }
   }
   return findings;

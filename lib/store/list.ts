@@ -19,7 +19,8 @@ import {
 } from "../json_scan.ts";
 import { accessTokenOf, jwtClaims, timeAt } from "../jwt.ts";
 import type { CredType } from "../request.ts";
-import { configuredPath, seconds, type StoreContext } from "./context.ts";
+import { configuredPath, pathKnob, seconds, type StoreContext, type StorePath } from "./context.ts";
+import { CRED_TYPES } from "./types/mod.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { isValidName } from "./names.ts";
 import { basename } from "../fs/paths.ts";
@@ -380,6 +381,59 @@ function passwordRows(
   return rows;
 }
 
+function oauthStoreRows(ctx: StoreContext, store: Directory, only: string | null): CredentialRow[] {
+  const rows: CredentialRow[] = [];
+  const users = only !== null
+    ? [only]
+    : listNames(store).filter((n) => isValidName(n) && !n.endsWith(".mark"));
+  for (const user of users) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(join(store.path, user));
+    } catch {
+      continue;
+    }
+    if (!info.isDirectory && !info.isSymlink) continue;
+    // One account's directory that must be refused (a loose mode, a wrong owner) is a row
+    // saying so; the others are listed.
+    rows.push(
+      ...orRefused(
+        () => oauthRows(ctx, store, user),
+        (error) => refusedRow("oauth", user, null, error),
+      ),
+    );
+  }
+  return rows;
+}
+
+/** How one type's credentials are listed. */
+interface Lister {
+  /** The store path whose knob, when unset, leaves the type out of a listing of every type. */
+  readonly configured: StorePath;
+  rows(ctx: StoreContext, selector: ListSelector, poolAccount: string): CredentialRow[];
+}
+
+/** The rows of a type kept in one store directory, `which`: none when it does not exist. */
+function inRoot(
+  which: StorePath,
+  rows: (ctx: StoreContext, store: Directory, only: string | null) => CredentialRow[],
+): Lister["rows"] {
+  return (ctx, selector) => {
+    const store = storeRoot(ctx, which, false);
+    return store === null ? [] : rows(ctx, store, selector.localUser);
+  };
+}
+
+/** Each type's listing. */
+const LISTERS = {
+  password: {
+    configured: "pool",
+    rows: (ctx, selector, poolAccount) => passwordRows(ctx, selector.user, poolAccount),
+  },
+  kerberos: { configured: "krb", rows: inRoot("krb", kerberosRows) },
+  oauth: { configured: "oauth", rows: inRoot("oauth", oauthStoreRows) },
+} as const satisfies { readonly [T in CredType]: Lister };
+
 /**
  * Lists what is stored for `selector`, sorted by type, user and name. A type whose directory is
  * not configured is skipped when listing all types. An account whose directory or file must be
@@ -391,44 +445,17 @@ export function listCredentials(
   selector: ListSelector,
   poolAccount: string,
 ): CredentialRow[] {
-  const wants = (type: CredType) => selector.type === null || selector.type === type;
-  const configured = (knob: string) => selector.type !== null || ctx.config.get(knob) !== undefined;
+  const configured = (which: StorePath) =>
+    selector.type !== null || ctx.config.get(pathKnob(which)) !== undefined;
   const rows: CredentialRow[] = [];
-  if (wants("password") && configured("SEC_PASSWORD_FILE")) {
-    rows.push(...passwordRows(ctx, selector.user, poolAccount));
+  for (const type of CRED_TYPES) {
+    if (selector.type !== null && selector.type !== type) continue;
+    const lister = LISTERS[type];
+    if (configured(lister.configured)) rows.push(...lister.rows(ctx, selector, poolAccount));
   }
-  if (wants("kerberos") && configured("SEC_CREDENTIAL_DIRECTORY_KRB")) {
-    const store = storeRoot(ctx, "krb", false);
-    if (store !== null) rows.push(...kerberosRows(ctx, store, selector.localUser));
-  }
-  if (wants("oauth") && configured("SEC_CREDENTIAL_DIRECTORY_OAUTH")) {
-    const store = storeRoot(ctx, "oauth", false);
-    if (store !== null) {
-      const users = selector.localUser !== null
-        ? [selector.localUser]
-        : listNames(store).filter((n) => isValidName(n) && !n.endsWith(".mark"));
-      for (const user of users) {
-        let info: Deno.FileInfo;
-        try {
-          info = Deno.lstatSync(join(store.path, user));
-        } catch {
-          continue;
-        }
-        if (!info.isDirectory && !info.isSymlink) continue;
-        // One account's directory that must be refused (a loose mode, a wrong owner) is a row
-        // saying so; the others are listed.
-        rows.push(
-          ...orRefused(
-            () => oauthRows(ctx, store, user),
-            (error) => refusedRow("oauth", user, null, error),
-          ),
-        );
-      }
-    }
-  }
-  const order = { password: 0, kerberos: 1, oauth: 2 };
+  const order = (type: CredType) => CRED_TYPES.indexOf(type);
   return rows.sort((a, b) =>
-    order[a.type] - order[b.type] || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0) ||
+    order(a.type) - order(b.type) || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0) ||
     ((a.name ?? "") < (b.name ?? "") ? -1 : (a.name ?? "") > (b.name ?? "") ? 1 : 0)
   );
 }

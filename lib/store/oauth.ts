@@ -40,10 +40,8 @@ import {
 import { kickCredmon, removeMark } from "./credmon.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { oauthName } from "./names.ts";
+import { OAUTH_LIMIT } from "./types/oauth.ts";
 import { writeCredential } from "./write.ts";
-
-/** Largest OAuth credential (docs/storage.md "Limits"). */
-export const OAUTH_LIMIT = 1024 * 1024;
 
 /** The string value of the top-level member `name` of the JSON object in `bytes`, if any. */
 function storedText(bytes: Uint8Array, name: string): string | null {

@@ -16,9 +16,6 @@ import { configuredPath, lockTimeout, type Outcome, type StoreContext } from "./
 import { storeRoot } from "./layout.ts";
 import { writeCredential } from "./write.ts";
 
-/** Largest password (docs/storage.md "Limits"). */
-export const PASSWORD_LIMIT = 255;
-
 /** Truncates at NUL (C-string semantics) and refuses an empty result (deviation 7). */
 export function poolBytes(password: Uint8Array): Uint8Array {
   const bytes = truncateAtNul(password);

@@ -18,7 +18,7 @@ import type { Directory } from "../fs/directories.ts";
 import { listNames } from "../fs/files.ts";
 import { basename, dirname, join } from "../fs/paths.ts";
 import { splitAccount } from "../request.ts";
-import type { StoreContext } from "./context.ts";
+import { pathKnob, type StoreContext } from "./context.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 
 /** The limits of one user; 0 means no limit. */
@@ -63,12 +63,7 @@ function oauthCredential(name: string): string | null {
 
 /** The store's parts a configuration has (a part that is not configured holds nothing). */
 function configuredRoot(ctx: StoreContext, which: "krb" | "oauth" | "pwd"): Directory | null {
-  const knob = {
-    krb: "SEC_CREDENTIAL_DIRECTORY_KRB",
-    oauth: "SEC_CREDENTIAL_DIRECTORY_OAUTH",
-    pwd: "SEC_CREDENTIAL_DIRECTORY_PWD",
-  }[which];
-  return ctx.config.get(knob) === undefined ? null : storeRoot(ctx, which, false);
+  return ctx.config.get(pathKnob(which)) === undefined ? null : storeRoot(ctx, which, false);
 }
 
 /**

@@ -24,20 +24,10 @@ import {
 } from "../request.ts";
 import { appendAudit, type RefusalLimiter } from "./audit.ts";
 import { type Outcome, type StoreContext, trustedOwners } from "./context.ts";
-import { addKerberos, deleteKerberos, queryKerberos } from "./kerberos.ts";
 import { type CredentialRow, listCredentials } from "./list.ts";
 import { checkName, checkNameLength, oauthName } from "./names.ts";
-import { addOAuth, deleteOAuth, OAUTH_LIMIT, queryOAuth } from "./oauth.ts";
 import { checkUserLimits, userLimits } from "./quota.ts";
-import {
-  addPoolPassword,
-  addUserPassword,
-  deletePoolPassword,
-  deleteUserPassword,
-  PASSWORD_LIMIT,
-  queryPoolPassword,
-  queryUserPassword,
-} from "./password.ts";
+import { credentialType } from "./types/mod.ts";
 
 /** The account a request acts on, resolved against its caller and checked. */
 export interface Target {
@@ -119,8 +109,9 @@ export function checkRequest(config: Config, caller: Caller, request: RequestDra
 }
 
 function resolveTarget(config: Config, caller: Caller, request: RequestDraft): Target {
+  const type = credentialType(request.type);
   if (isPoolRequest(request)) {
-    if (request.type !== "password") {
+    if (!type.pool) {
       throw new StoreError(
         "bad-args",
         `the pool account (${POOL_USER}) only has a password; it cannot be used with the ` +
@@ -134,27 +125,17 @@ function resolveTarget(config: Config, caller: Caller, request: RequestDraft): T
   const account = request.user ?? callerAccount(caller);
   const { user, domain } = splitAccount(account);
   checkName("user", user);
-  if (request.type === "password") {
-    checkName("domain", domain);
-    checkNameLength("user", account, ".pwd".length);
-  } else {
-    checkNameLength("user", user, ".cred".length);
-  }
-  if (request.type === "oauth" && request.service !== null) {
-    checkName("service", request.service);
-    checkNameLength("service", request.service, ".top".length);
-    if (request.handle) {
-      checkName("handle", request.handle);
-      checkNameLength("handle", request.handle, ".top".length);
-      checkNameLength("service", oauthName(request.service, request.handle), ".top".length);
-    }
-  }
-  return { account, user, domain, pool: false };
+  const target = { account, user, domain, pool: false };
+  type.checkNames(target, request, NAME_RULES);
+  return target;
 }
+
+/** The name checks a type's `checkNames` applies (lib/store/names.ts). */
+const NAME_RULES = { checkName, checkNameLength, oauthName };
 
 /** The size limit of a credential of `type` (docs/storage.md "Limits"). */
 export function credentialLimit(type: CredType): number {
-  return type === "password" ? PASSWORD_LIMIT : OAUTH_LIMIT;
+  return credentialType(type).limit;
 }
 
 /**
@@ -188,7 +169,8 @@ function authorize(
   // Kerberos and OAuth credentials are kept by user name alone (upstream's layout), so they are
   // this pool's users': a daemon caller may not reach them under another domain's name.
   const domain = ctx.config.get("UID_DOMAIN") ?? "";
-  if (!target.pool && type !== "password" && target.domain !== domain) {
+  const byUserName = type === null || !credentialType(type).byAccount;
+  if (!target.pool && byUserName && target.domain !== domain) {
     throw new StoreError(
       "not-allowed",
       `${quote(target.account)} is not a user of this pool's domain ${quote(domain)}: Kerberos ` +
@@ -231,41 +213,6 @@ function withLimits(ctx: StoreContext, caller: Caller, target: Target): StoreCon
     ...ctx,
     checkWrite: (write) => checkUserLimits(ctx, write, { account: target.account, limits }),
   };
-}
-
-async function dispatch(ctx: StoreContext, target: Target, request: CredRequest): Promise<Outcome> {
-  switch (request.type) {
-    case "password":
-      if (target.pool) {
-        if (request.action === "add") return await addPoolPassword(ctx, request.credential);
-        if (request.action === "delete") return await deletePoolPassword(ctx);
-        return queryPoolPassword(ctx);
-      }
-      if (request.action === "add") {
-        return await addUserPassword(ctx, target.account, request.credential);
-      }
-      if (request.action === "delete") return await deleteUserPassword(ctx, target.account);
-      return await queryUserPassword(ctx, target.account);
-    case "kerberos":
-      if (request.action === "add") return await addKerberos(ctx, target.user, request.credential);
-      if (request.action === "delete") return await deleteKerberos(ctx, target.user);
-      return queryKerberos(ctx, target.user);
-    case "oauth": {
-      if (request.action === "add") {
-        if (request.service === null) {
-          throw new StoreError("bad-args", "add-oauth needs a service name (-s)");
-        }
-        return await addOAuth(
-          ctx,
-          target.user,
-          { ...request, service: request.service },
-          request.credential,
-        );
-      }
-      if (request.action === "delete") return await deleteOAuth(ctx, target.user, request);
-      return queryOAuth(ctx, target.user, request, request.minTtl ?? null);
-    }
-  }
 }
 
 /** Records an add or delete in the audit log; a failure becomes a warning. */
@@ -356,7 +303,8 @@ export function performList(ctx: StoreContext, caller: Caller, request: ListRequ
     if (account !== null) {
       const { user, domain } = splitAccount(account);
       checkName("user", user);
-      if (request.type === "password" && user !== POOL_USER) checkName("domain", domain);
+      const byAccount = request.type !== null && credentialType(request.type).byAccount;
+      if (byAccount && user !== POOL_USER) checkName("domain", domain);
       localUser = user;
       authorize(ctx, caller, { account, user, domain, pool: user === POOL_USER }, request.type);
     }
@@ -391,8 +339,9 @@ export async function perform(
     authorize(ctx, caller, target, request.type);
     if (request.action === "add") checkCredential(request.type, request.credential);
     const limited = request.action === "add" ? withLimits(ctx, caller, target) : ctx;
-    let outcome = await dispatch(limited, target, request);
-    if (request.type !== "password") {
+    const type = credentialType(request.type);
+    let outcome = await type.perform(limited, target, request);
+    if (type.namesCaller) {
       // Every credd reply for Kerberos and OAuth names the authenticated caller.
       // (No service's attribute has this name: see useAttribute.)
       outcome = { ...outcome, ad: { ...outcome.ad, fully_qualified_user: who } };

@@ -31,6 +31,7 @@ import {
   perform,
   type Reply,
 } from "../../store/service.ts";
+import { credentialType } from "../../store/types/mod.ts";
 import { type Command, type OptionValues, type Redirect, UsageError } from "../command.ts";
 import {
   ACTIONS,
@@ -123,7 +124,8 @@ function finish(state: ActionState, given: OptionValues): CommandLine | Redirect
         `ERROR: --min-ttl needs a whole number of seconds, not '${printable(values.minTtl)}'\n\n`,
       );
     }
-    if (action !== "query" || state.type !== "oauth" || values.service === null) {
+    const services = state.type !== null && credentialType(state.type).services;
+    if (action !== "query" || !services || values.service === null) {
       throw new UsageError(
         "ERROR: --min-ttl can only be used with query-oauth -s SERVICE\n",
         false,
@@ -135,10 +137,10 @@ function finish(state: ActionState, given: OptionValues): CommandLine | Redirect
   // line").
   const type: CredType = values.poolFile !== null ? "password" : state.type ?? "password";
   let message = "";
-  if (action === "add" && type !== "password" && values.input === null) {
+  if (action === "add" && !credentialType(type).typed && values.input === null) {
     message += "ERROR: add-krb and add-oauth commands require a credential filename argument\n";
   }
-  if (action === "add" && type === "oauth" && values.service === null) {
+  if (action === "add" && credentialType(type).services && values.service === null) {
     message += "ERROR: add-oauth command requires a service name\n";
   }
   if (message) throw new UsageError(message, false);
@@ -293,7 +295,7 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
         promptTo: session.json ? "stderr" : "stdout",
       });
       if (credential === CANCELLED) return { kind: "exit", code: EXIT_CANCELLED };
-      const newline = command.type === "password"
+      const newline = credentialType(command.type).typed
         ? trailingNewlineWarning(source, credential)
         : null;
       if (newline !== null) inputWarnings.push(newline);
