@@ -7,8 +7,11 @@
 /** The three operations of `condor_store_cred`. */
 export type Action = "add" | "delete" | "query";
 
-/** The credential types; `password` is also the legacy (no suffix) type. */
-export type CredType = "password" | "kerberos" | "oauth";
+/**
+ * The credential types, one per request shape of `Subject`; `password` is also the legacy (no
+ * suffix) type. Each has its module in lib/store/types/ and its line in that folder's registry.
+ */
+export type CredType = Subject["type"];
 
 /** The OAuth part of a request (ref: docs/upstream.md "OAuth"). */
 export interface OAuthSelector {
