@@ -252,6 +252,29 @@ Deno.test("TRUSTED_VAULT_HOSTS refuses a Vault token for another host", async ()
       /^Credential requires interacting with an untrusted host\n {4}the Vault host "evil\.example"/,
     );
     assert.deepEqual(await exists(`${spool.oauth}/root/v.top`), false);
+    // Whole host names only: no suffix, prefix or subdomain of a trusted name matches.
+    for (
+      const host of [
+        "evilvault.example.org",
+        "sub.vault.example.org",
+        "example.org",
+        "vault.example.org.evil.example",
+        "vault.example",
+        "ther.example",
+      ]
+    ) {
+      const r = await runCli(["add-oauth", "-s", "v", "-i", "-"], {
+        env,
+        stdin: `{"vault_token":"t","vault_url":"https://${host}:8200/v1"}`,
+      });
+      assert.deepEqual(r.code, 1, host);
+      assert.match(
+        r.stderr,
+        new RegExp(`the Vault host "${host.replaceAll(".", "\\.")}" is not listed`),
+        host,
+      );
+    }
+    assert.deepEqual(await exists(`${spool.oauth}/root/v.top`), false);
     const good = await runCli(["add-oauth", "-s", "v", "-i", "-"], {
       env,
       stdin: '{"vault_token":"t","vault_url":"https://VAULT.example.org:8200"}',

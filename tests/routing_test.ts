@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { exists, runCli, withSpool } from "../testing/harness.ts";
+import { unscramblePoolPassword } from "../lib/crypto/scramble.ts";
+import { exists, readBytes, runCli, withSpool } from "../testing/harness.ts";
 
 Deno.test("-n HOST:PORT sends the request there; nobody answering is a clear error, nothing stored here", async () => {
   await withSpool(async (spool) => {
@@ -49,6 +50,26 @@ Deno.test("CREDD_HOST routes Kerberos, OAuth and user passwords, but not the poo
     assert.equal(await exists(spool.krb), false);
     const pool = await runCli(["add", "-c", "-p", "-"], { env, stdin: "pw" });
     assert.equal(pool.code, 0, pool.stderr);
+    // The pool account named with -u is the pool password too: handled here, as -c is.
+    const named = await runCli(["add", "-u", "condor_pool@test.example", "-p", "-"], {
+      env,
+      stdin: "pw2",
+    });
+    assert.equal(named.code, 0, named.stderr);
+    assert.equal(
+      named.stdout,
+      "Account: condor_pool@test.example\nCredType: password\n\n" +
+        "Operation succeeded.\n",
+    );
+    assert.equal(
+      new TextDecoder().decode(unscramblePoolPassword((await readBytes(spool.pool))!)),
+      "pw2",
+    );
+    const query = await runCli(["query", "-u", "condor_pool@test.example"], { env });
+    assert.equal(query.code, 0, query.stderr);
+    const removed = await runCli(["delete", "-u", "condor_pool@test.example"], { env });
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(await exists(spool.pool), false);
     // A CREDD_HOST that is not an address is a configuration error naming it.
     const bad = await runCli(["query-krb"], { env: { ...spool.env, _CONDOR_CREDD_HOST: "a b" } });
     assert.match(
