@@ -137,7 +137,7 @@ Deno.test({
         runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], {
           env: { ...spool.env, _CONDOR_CRED_AUDIT_LOG: log },
           stdin: "tok",
-          timeoutMs: 20_000,
+          timeoutMs: 60_000,
         });
       // A directory the attacker owns.
       const theirs = `${spool.root}/theirs`;
@@ -387,7 +387,7 @@ Deno.test({
         ) {
           const r = await runCli(["add-krb", "-i", `${sticky}/${name}`], {
             env: spool.env,
-            timeoutMs: 20_000,
+            timeoutMs: 60_000,
           });
           assert.equal(r.timedOut, undefined, `${name}: the program hung`);
           assert.equal(r.code, 1, name);
@@ -425,7 +425,7 @@ Deno.test({
       const before = await snapshot(spool.root);
       const r = await runCli(["add-krb", "-i", `${theirs}/fifo`], {
         env: spool.env,
-        timeoutMs: 20_000,
+        timeoutMs: 60_000,
       });
       assert.equal(r.timedOut, undefined, "the program hung on the FIFO");
       assert.equal(r.code, 1, r.stderr);

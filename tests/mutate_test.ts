@@ -7,7 +7,13 @@
 
 import assert from "node:assert/strict";
 import { MUTATIONS } from "../scripts/mutate.ts";
-import { guardFilter, parseJunit, parseLcov } from "../scripts/mutation/baseline.ts";
+import {
+  guardFilter,
+  nameFilter,
+  parseJunit,
+  parseLcov,
+  testNames,
+} from "../scripts/mutation/baseline.ts";
 import {
   applyMutant,
   drawOrder,
@@ -18,7 +24,7 @@ import {
   quotas,
 } from "../scripts/mutation/generate.ts";
 import plugin, { type Kind, KINDS, type MutantSite } from "../scripts/mutation/operators.ts";
-import { nameFilter, runSelection, typeCheckAll, withMutant } from "../scripts/mutation/run.ts";
+import { runSelection, typeCheckAll, withMutant } from "../scripts/mutation/run.ts";
 import { copyRepository } from "../scripts/mutation/tree.ts";
 import { REPO } from "../testing/harness.ts";
 
@@ -158,10 +164,26 @@ Deno.test("the baseline's readers: JUnit cases, lcov lines, the test filters", (
   const re = new RegExp(filter.slice(1, -1));
   assert.ok(re.test("f(x) [a] ok?") && re.test("a/b.c"));
   assert.ok(!re.test("f(x) [a] ok") && !re.test("a/b.cd") && !re.test("xa/b.c"));
-  const service = new RegExp(guardFilter("tests/service_test.ts")!.slice(1, -1));
-  assert.equal(service.test("1,200 mixed requests from three callers"), false);
-  assert.equal(service.test("the service refuses bad names"), true);
-  assert.equal(guardFilter("tests/fs_test.ts"), null);
+  assert.deepEqual(testNames(xml), ['a "b" <c> & d', "f", "s"]);
+});
+
+Deno.test("the baseline leaves out the costly tests that guard nothing: service_test's 1,200 processes", async () => {
+  const filter = await guardFilter("tests/service_test.ts", REPO);
+  assert.ok(filter !== null);
+  const service = new RegExp(filter.slice(1, -1));
+  assert.equal(
+    service.test(
+      "1,200 mixed requests from three callers in one process match 1,200 separate processes",
+    ),
+    false,
+  );
+  assert.equal(
+    service.test(
+      "the service refuses bad names and other callers' credentials itself; nothing is written",
+    ),
+    true,
+  );
+  assert.equal(await guardFilter("tests/fs_test.ts", REPO), null);
 });
 
 Deno.test("a mutant the tests catch is reported killed; one they cannot see, survived", async () => {

@@ -54,9 +54,9 @@ class PtySession {
     return this.#transcript;
   }
 
-  /** Waits until the transcript contains `text` (at most 10 s). */
+  /** Waits until the transcript contains `text` (at most 120 s: a loaded machine is slow). */
   async waitFor(text: string): Promise<void> {
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < 6000; i++) {
       if (this.#transcript.includes(text)) return;
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -13,7 +13,7 @@
  * Permissions: -A (it copies the repository and runs `deno test` as the tests need).
  */
 
-import { type Baseline, guardFiles, pool, runBaseline } from "./baseline.ts";
+import { type Baseline, guardFiles, nameFilter, pool, runBaseline } from "./baseline.ts";
 import { equivalentOf } from "./equivalent.ts";
 import {
   applyMutant,
@@ -53,13 +53,6 @@ export interface MutantResult {
 
 /** Seconds `deno test` takes to start before the first test (a rough constant). */
 const STARTUP_SECONDS = 1.5;
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-
-/** The `deno test` filter that selects exactly `names`. */
-export function nameFilter(names: readonly string[]): string {
-  return `/^(?:${names.map(escapeRegExp).join("|")})$/`;
-}
 
 /** The tests that guard `mutant`, from the baseline: the ones that execute its line. */
 export function selectTests(baseline: Baseline, mutant: Mutant): Selection[] {
