@@ -845,27 +845,33 @@ Deno.test({
   ignore: NEEDS_ROOT,
   fn: async () => {
     const [tester] = await users();
-    await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool, { args: ["-d"] });
-      let log = "";
-      try {
-        const r = await runCli(["add-oauth", "-s", "svc", "-P", "-i", "-"], {
-          env: daemon.env,
-          user: tester,
-          stdin: "SECRET-ACCESS-TOKEN",
-        });
-        assert.equal(r.code, 0, r.stderr);
-        const list = await runCli(["list"], { env: daemon.env, user: tester });
-        assert.equal(list.code, 0, list.stderr);
-      } finally {
-        log = (await daemon.stop()).log;
-      }
-      assert.match(log, / debug: store-\d: wrote .*\/csc_tester\/svc\.use\n/);
-      // A listing reads every file of a user: it runs in a worker too, never on the thread that
-      // serves everyone's connections.
-      assert.match(log, / debug: store-\d: listed 1 credentials of "csc_tester@test\.example"\n/);
-      assert.equal(log.includes("SECRET-ACCESS-TOKEN"), false);
-    });
+    // The default pool of workers, and a pool of one (still a worker, not the serving thread).
+    for (const workers of [{}, { _CONDOR_CREDD_WORKERS: "1" }] as Record<string, string>[]) {
+      await withSpool(async (spool) => {
+        const daemon = await startDaemon(spool, { args: ["-d"], env: workers });
+        let log = "";
+        try {
+          const r = await runCli(["add-oauth", "-s", "svc", "-P", "-i", "-"], {
+            env: daemon.env,
+            user: tester,
+            stdin: "SECRET-ACCESS-TOKEN",
+          });
+          assert.equal(r.code, 0, r.stderr);
+          const list = await runCli(["list"], { env: daemon.env, user: tester });
+          assert.equal(list.code, 0, list.stderr);
+        } finally {
+          log = (await daemon.stop()).log;
+        }
+        assert.match(log, / debug: store-\d: wrote .*\/csc_tester\/svc\.use\n/);
+        // A listing reads every file of a user: it runs in a worker too, never on the thread
+        // that serves everyone's connections.
+        assert.match(
+          log,
+          / debug: store-\d: listed 1 credentials of "csc_tester@test\.example"\n/,
+        );
+        assert.equal(log.includes("SECRET-ACCESS-TOKEN"), false);
+      });
+    }
   },
 });
 

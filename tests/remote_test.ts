@@ -43,6 +43,8 @@ interface Remote {
     request: Record<string, unknown>,
     token: string,
   ): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** POSTs `body` to `path` over TLS, without a token, and returns the answer. */
+  post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 async function withRemote(
@@ -112,6 +114,7 @@ async function withRemote(
             { version: 1, request },
             token || undefined,
           ),
+        post: (path, body) => tlsCall(daemon.tlsPort!, certs.ca, path, body),
       });
     } finally {
       await daemon.stop();
@@ -264,6 +267,13 @@ Deno.test({
         assert.equal(r.status, 401, what);
         assert.match((r.body.error as { message: string }).message, why, what);
       }
+      // The file challenge proves a local uid: over TLS there is none to ask for.
+      const challenge = await remote.post("/v1/challenge", { version: 1 });
+      assert.equal(challenge.status, 404);
+      assert.equal(
+        (challenge.body.error as { message: string }).message,
+        "challenges are issued on the Unix socket only",
+      );
       assert.equal(await snapshot(remote.spool.root + "/spool"), before);
     });
   },

@@ -764,5 +764,19 @@ Deno.test("performList() lists the caller's own, or everyone's for root and supe
     assert.equal(asSuper.ok && asSuper.rows.length, 2);
     const bad = list(ROOT, "bad name@test.example");
     assert.equal(bad.ok ? "ok" : bad.error.code, "bad-args");
+    // OAuth: one row per service of each user directory; what is not a user's is not listed.
+    await run(spool, oauth("add", { accessToken: true }, "tok"));
+    for (const dir of [".hidden", "bob.mark", "bad name"]) {
+      await Deno.mkdir(`${spool.oauth}/${dir}`);
+      await Deno.writeTextFile(`${spool.oauth}/${dir}/s.top`, "{}", { mode: 0o600 });
+    }
+    await Deno.writeTextFile(`${spool.oauth}/carol.top`, "{}", { mode: 0o600 });
+    await Deno.writeTextFile(`${spool.oauth}/.locks/s.top`, "{}", { mode: 0o600 });
+    const all = performList(createStoreContext(config(spool), { euid: 0 }), ROOT, {
+      action: "list",
+      type: "oauth",
+      user: null,
+    });
+    assert.deepEqual(all.ok && all.rows.map((r) => [r.user, r.name]), [["root", "s"]]);
   });
 });

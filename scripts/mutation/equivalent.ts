@@ -19,7 +19,42 @@ export interface Equivalent {
 }
 
 /** The argued equivalents. */
-export const EQUIVALENTS: readonly Equivalent[] = [];
+export const EQUIVALENTS: readonly Equivalent[] = [
+  {
+    file: "lib/crypto/scramble.ts",
+    source: "for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] ^ KEY[i & 3];",
+    mutation: "0 to (-1)",
+    why: "The extra first step writes `out[-1]`, which a Uint8Array ignores (not an index), and " +
+      "reads nothing else: the bytes out are the same.",
+    observe: "Nothing outside the function; only the time of one more loop step.",
+  },
+  {
+    file: "lib/store/write.ts",
+    source: "for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];",
+    mutation: "< to <=",
+    why: "The lengths are equal here (checked just before), so the extra step XORs " +
+      "`a[length]` and `b[length]`, both undefined: `undefined ^ undefined` is 0, and the " +
+      "result is the same.",
+    observe: "Nothing: no input reaches the extra step with a difference.",
+  },
+  {
+    file: "lib/auth/idtoken.ts",
+    source: "for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];",
+    mutation: "< to <=",
+    why: "As in lib/store/write.ts: the lengths are equal (checked just before), and the extra " +
+      "step XORs two undefined values, which gives 0.",
+    observe: "Nothing: no input reaches the extra step with a difference.",
+  },
+  {
+    file: "lib/fs/files.ts",
+    source: "const bigger = new Uint8Array(Math.min(buffer.length * 2, limit + 1));",
+    mutation: "1 to 2",
+    why: "The buffer may grow to limit + 2 instead of limit + 1 bytes; the read still stops " +
+      "as soon as more than `limit` bytes are in and refuses them as too large, so every " +
+      "file reads, or is refused, as before.",
+    observe: "Only the memory of one byte, when a file is larger than the limit.",
+  },
+];
 
 /** The argument for `m`, or null when it has none. */
 export function equivalentOf(
