@@ -419,6 +419,8 @@ Deno.test("verifyToken() splits sub at the last @", async () => {
     ["a@b@c.example", "a@b", "c.example"],
     ["condor@password", "condor", "password"],
     ["nodomain", "nodomain", ""],
+    ["@only.domain", "", "only.domain"],
+    ["user@", "user", ""],
   ];
   for (const [sub, user, domain] of cases) {
     const verified = await verifyToken(

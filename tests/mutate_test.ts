@@ -93,6 +93,13 @@ Deno.test("the operators make every kind of mutant, each one a valid program tha
   ]);
   assert.doesNotMatch(applyMutant(FIXTURE, removed[0]), /writable/);
   assert.doesNotMatch(applyMutant(FIXTURE, removed[1]), /small/);
+  // `return await p` is `return p` outside a try: never generated; inside a try it is.
+  const returned = sites(
+    "async function f(p: Promise<number>) { return await p; }\n" +
+      "async function g(p: Promise<number>) { try { return await p; } catch { return 0; } }\n" +
+      "const h = async (p: Promise<number>) => await p;\n",
+  ).filter((s) => s.kind === "await-dropped");
+  assert.deepEqual(returned.map((s) => s.start), [109]);
   // String concatenation and template literals are left alone: "+" on a string never mutates.
   assert.equal(found.some((s) => FIXTURE.slice(s.start, s.end) === "+" && s.start < 150), false);
   // Every mutant type-checks, in one `deno check`.

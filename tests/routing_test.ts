@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { unscramblePoolPassword } from "../lib/crypto/scramble.ts";
-import { exists, readBytes, runCli, withSpool } from "../testing/harness.ts";
+import { exists, readBytes, runCli, type RunResult, withSpool } from "../testing/harness.ts";
+import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
 
 Deno.test("-n HOST:PORT sends the request there; nobody answering is a clear error, nothing stored here", async () => {
   await withSpool(async (spool) => {
@@ -77,4 +78,53 @@ Deno.test("CREDD_HOST routes Kerberos, OAuth and user passwords, but not the poo
       /^Operation failed because of a configuration error\n {4}CREDD_HOST is "a b"; it must be host or host:port/,
     );
   });
+});
+
+Deno.test({
+  name:
+    "a non-root caller is routed by the store its request uses: password, pool or OAuth (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = (await nonRootUsers())!;
+    await withSpool(async (spool) => {
+      // The caller owns one directory; the rest of the spool is root's, and no daemon listens.
+      const mine = `${spool.root}/mine`;
+      await Deno.mkdir(mine, { mode: 0o700 });
+      await Deno.chown(mine, tester.uid, tester.gid);
+      const socket = `${spool.root}/run/credd.sock`;
+      const run = (args: string[], env: Record<string, string>) =>
+        runCli(args, {
+          env: { ...spool.env, _CONDOR_CREDD_SOCKET: socket, ...env },
+          stdin: "pw",
+          user: tester,
+        });
+      const refused = (r: RunResult, store: string) => {
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(
+          r.stderr,
+          new RegExp(`^ERROR: you may not write the credential store "${store}" \\(`, "m"),
+        );
+      };
+      // OAuth in the caller's directory, passwords root's: a password goes nowhere here.
+      const oauthMine = { _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: `${mine}/oauth` };
+      refused(await run(["add", "-p", "-"], oauthMine), spool.pwd);
+      refused(await run(["add", "-c", "-p", "-"], oauthMine), `${spool.root}/spool/passwords.d`);
+      refused(
+        await run(["add", "-u", "condor_pool@test.example", "-p", "-"], oauthMine),
+        `${spool.root}/spool/passwords.d`,
+      );
+      const oauth = await run(["add-oauth", "-s", "s", "-P", "-i", "-"], oauthMine);
+      assert.equal(oauth.code, 0, oauth.stderr);
+      // The caller's own password directory, OAuth root's: the password is stored in-process.
+      const pwdMine = { _CONDOR_SEC_CREDENTIAL_DIRECTORY_PWD: `${mine}/pwd` };
+      const pwd = await run(["add", "-p", "-"], pwdMine);
+      assert.equal(pwd.code, 0, pwd.stderr);
+      assert.ok(await exists(`${mine}/pwd/csc_tester@test.example.pwd`));
+      refused(await run(["add-oauth", "-s", "s", "-P", "-i", "-"], pwdMine), spool.oauth);
+      // The caller's own pool file directory.
+      const poolMine = { _CONDOR_SEC_PASSWORD_FILE: `${mine}/passwords.d/POOL` };
+      assert.equal((await run(["add", "-c", "-p", "-"], poolMine)).code, 0);
+      refused(await run(["add", "-p", "-"], poolMine), spool.pwd);
+    });
+  },
 });

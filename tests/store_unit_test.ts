@@ -10,6 +10,9 @@ import { loadConfig } from "../lib/config/mod.ts";
 import { scramblePoolPassword } from "../lib/crypto/scramble.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import { appendAudit } from "../lib/store/audit.ts";
+import { addKerberos } from "../lib/store/kerberos.ts";
+import { addOAuth } from "../lib/store/oauth.ts";
+import { addPoolPassword, addUserPassword } from "../lib/store/password.ts";
 import { parsePid, PID_LIMIT, waitForFile } from "../lib/store/credmon.ts";
 import { checkName, checkNameLength, isValidName, oauthName } from "../lib/store/names.ts";
 import {
@@ -778,5 +781,55 @@ Deno.test("performList() lists the caller's own, or everyone's for root and supe
       user: null,
     });
     assert.deepEqual(all.ok && all.rows.map((r) => [r.user, r.name]), [["root", "s"]]);
+  });
+});
+
+Deno.test("every add zeroes the credential it was handed, stored or refused", async () => {
+  await withSpool(async (spool) => {
+    const ctx = () => createStoreContext(config(spool), { euid: 0 });
+    const selector = { service: "s", handle: null, scopes: null, audience: null };
+    const adds: [string, (b: Uint8Array) => Promise<unknown>][] = [
+      ["pool", (b) => addPoolPassword(ctx(), b)],
+      ["user password", (b) => addUserPassword(ctx(), "root@test.example", b)],
+      ["kerberos", (b) => addKerberos(ctx(), "root", b)],
+      ["oauth .top", (b) => addOAuth(ctx(), "root", { ...selector, accessToken: false }, b)],
+      ["oauth .use", (b) => addOAuth(ctx(), "root", { ...selector, accessToken: true }, b)],
+      [
+        "oauth -S",
+        (b) => addOAuth(ctx(), "root", { ...selector, scopes: "x", accessToken: false }, b),
+      ],
+    ];
+    for (const [what, add] of adds) {
+      const credential = bytes('{"secret":"value"}');
+      await add(credential);
+      assert.deepEqual([...credential], new Array(credential.length).fill(0), what);
+    }
+    // Refused (an insecure directory): the service zeroes it all the same.
+    await Deno.chmod(spool.krb, 0o777);
+    const refused = krb("add", "secret");
+    const reply = await perform(ctx(), ROOT, refused);
+    assert.equal(status(reply), "insecure");
+    assert.deepEqual([...(refused as { credential: Uint8Array }).credential], [0, 0, 0, 0, 0, 0]);
+  });
+});
+
+Deno.test("query-oauth: a user with access tokens only is valid; --min-ttl passes with exactly that much left", async () => {
+  await withSpool(async (spool) => {
+    await run(spool, oauth("add", { accessToken: true }, "opaque-token"));
+    const all = await run(spool, oauth("query", { service: null }));
+    assert.equal(status(all.reply), "success");
+    // The boundary: a token with exactly --min-ttl seconds left passes, one second more fails
+    // (retried when a second boundary passes during the call).
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    await run(spool, oauth("add", { accessToken: true }, jwt({ exp })));
+    for (const [more, expected] of [[0, "success"], [1, "expiring"]] as const) {
+      for (let attempt = 0;; attempt++) {
+        const before = Math.floor(Date.now() / 1000);
+        const r = await run(spool, oauth("query", { minTtl: exp - before + more }));
+        if (Math.floor(Date.now() / 1000) !== before && attempt < 5) continue;
+        assert.equal(status(r.reply), expected, `${more}`);
+        break;
+      }
+    }
   });
 });

@@ -21,7 +21,7 @@ export const KINDS = {
   constant: "a number nudged (n to n+1 and n-1)",
   "check-removed": "an if (...) throw removed",
   "refusal-removed": "an if (...) return removed (a refusal or early exit)",
-  "await-dropped": "an await dropped",
+  "await-dropped": "an await dropped (not `return await` outside a try: equivalent)",
   "fsync-dropped": "an fsync dropped",
 } as const;
 
@@ -155,7 +155,9 @@ function visitors(source: string, report: (site: MutantSite) => void) {
       if (parent === "TSLiteralType" || parent === "TSEnumMember") return;
       if (parent === "Property" && node.parent!.key === node) return;
       const raw = node.raw as string;
-      const value = node.value;
+      // The parser's value of a literal with separators (10_000) is not to be trusted.
+      const value = Number(raw.replaceAll("_", ""));
+      if (!Number.isFinite(value)) return;
       if (/^0o/i.test(raw)) {
         const digits = raw.slice(2);
         for (let i = 0; i < digits.length; i++) {
@@ -197,6 +199,9 @@ function visitors(source: string, report: (site: MutantSite) => void) {
       const argument = child(node, "argument")!;
       const expression = node.parent?.type === "ExpressionStatement" ? node.parent : null;
       if (expression !== null && isSyncCall(argument)) return; // the fsync rule removes it whole
+      // `return await p` is `return p` in an async function, outside a try: equivalent by the
+      // language, never generated.
+      if (isReturned(node) && !inTry(node)) return;
       report({
         kind: "await-dropped",
         start: node.range[0],
@@ -211,6 +216,23 @@ function visitors(source: string, report: (site: MutantSite) => void) {
       if (isSyncCall(expression)) removal(node, "fsync-dropped", source.slice(...node.range));
     },
   };
+}
+
+const FUNCTIONS = ["FunctionDeclaration", "FunctionExpression", "ArrowFunctionExpression"];
+
+/** True when `node` is what its function returns (`return x`, or an arrow's body). */
+function isReturned(node: Node): boolean {
+  const parent = node.parent;
+  return parent?.type === "ReturnStatement" ||
+    (parent?.type === "ArrowFunctionExpression" && parent.body === node);
+}
+
+/** True when `node` is inside a try statement of its own function. */
+function inTry(node: Node): boolean {
+  for (let n = node.parent; n !== undefined && !FUNCTIONS.includes(n.type); n = n.parent) {
+    if (n.type === "TryStatement") return true;
+  }
+  return false;
 }
 
 /** True for a call of `sync()`, `syncSync()`, `fsync()`, `syncDirectory()` and the like. */

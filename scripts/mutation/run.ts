@@ -110,16 +110,10 @@ export async function typeCheckAll(copy: string, mutants: readonly Mutant[]): Pr
   return [...byPath].filter(([f]) => !failed.has(f)).map(([, m]) => m);
 }
 
-/** The first failing test named in `deno test` output. */
-function firstFailure(output: string): string | null {
-  const failures = output.slice(output.lastIndexOf(" FAILURES "));
-  return /^(.+?) => \.?\/?tests\//m.exec(failures)?.[1] ?? /^error: .*$/m.exec(output)?.[0] ??
-    null;
-}
-
 /**
- * Runs `selection` in the tree at `copy` (already mutated), file by file, stopping at the first
- * failure; the whole run is bounded by `boundSeconds`.
+ * Runs `selection` in the tree at `copy` (already mutated) in one `deno test`, quickest file
+ * first, stopping at the first failure; bounded by `boundSeconds`, after which everything it
+ * started is killed.
  */
 export async function runSelection(
   copy: string,
@@ -127,30 +121,30 @@ export async function runSelection(
   boundSeconds: number,
 ): Promise<{ status: Status; killer: string | null; files: string[] }> {
   if (selection.length === 0) return { status: "no-coverage", killer: null, files: [] };
-  const deadline = performance.now() + boundSeconds * 1000;
-  const files: string[] = [];
-  for (const s of selection) {
-    const left = (deadline - performance.now()) / 1000;
-    if (left <= 0) return { status: "timeout", killer: null, files };
-    files.push(s.file);
-    const r = await runJob({
-      args: [
-        "test",
-        "--allow-all",
-        "--no-check",
-        "--fail-fast",
-        ...(s.names === null ? [] : ["--filter", nameFilter(s.names)]),
-        s.file,
-      ],
-      cwd: copy,
-      timeoutSeconds: left,
-    });
-    if (r.timedOut) return { status: "timeout", killer: null, files };
-    if (r.code !== 0) {
-      return { status: "killed", killer: `${s.file}: ${firstFailure(r.output) ?? "?"}`, files };
-    }
-  }
-  return { status: "survived", killer: null, files };
+  const files = selection.map((s) => s.file);
+  const names = selection.every((s) => s.names !== null)
+    ? [...new Set(selection.flatMap((s) => s.names!))]
+    : null;
+  const r = await runJob({
+    args: [
+      "test",
+      "--allow-all",
+      "--no-check",
+      "--fail-fast",
+      ...(names === null ? [] : ["--filter", nameFilter(names)]),
+      ...files,
+    ],
+    cwd: copy,
+    timeoutSeconds: boundSeconds,
+  });
+  if (r.timedOut) return { status: "timeout", killer: null, files };
+  if (r.code === 0) return { status: "survived", killer: null, files };
+  const failure = r.output.slice(r.output.lastIndexOf(" FAILURES "));
+  const at = /^(.+?) => \.\/(tests\/[^:]+):/m.exec(failure);
+  const killer = at === null
+    ? /^error: .*$/m.exec(r.output)?.[0] ?? "the test run failed"
+    : `${at[2]}: ${at[1]}`;
+  return { status: "killed", killer, files };
 }
 
 /**
