@@ -54,6 +54,22 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "file reads, or is refused, as before.",
     observe: "Only the memory of one byte, when a file is larger than the limit.",
   },
+  {
+    file: "lib/daemon/http.ts",
+    source: "function findHeadEnd(bytes: Uint8Array, from = 0): number {",
+    mutation: "0 to (-1)",
+    why: "The default start is only used through `Math.max(3, from)`, which is 3 for 0 and for " +
+      "-1 alike.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/auth/idtoken.ts",
+    source: "raw.fill(0);",
+    mutation: "0 to (-1)",
+    why: "The derived HMAC key is overwritten with 0xff bytes instead of zeros once it is " +
+      "imported; the buffer is local and never read again, so no result changes.",
+    observe: "Only a dump of the process's memory, where the key is gone either way.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
