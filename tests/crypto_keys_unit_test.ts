@@ -183,7 +183,10 @@ Deno.test("signing keys: POOL from SEC_TOKEN_POOL_SIGNING_KEY_FILE, others from 
     assert.equal(signingKeyPath(config({}), "POOL"), "/etc/condor/passwords.d/POOL", "the default");
     assert.throws(() => signingKeyPath(NO_KNOBS, "POOL"), /No master pool token key setup/);
     assert.throws(() => signingKeyPath(NO_KNOBS, "k1"), /SEC_PASSWORD_DIRECTORY is undefined/);
-    assert.throws(() => signingKeyPath(cfg, "../k1"), /The key ID "..\/k1" is not a plain key name/);
+    assert.throws(
+      () => signingKeyPath(cfg, "../k1"),
+      /The key ID "..\/k1" is not a plain key name/,
+    );
     assert.equal(readSigningKey(cfg, owners, "POOL"), null);
     assert.equal(readSigningKey(cfg, owners, "k1"), null, "a missing directory: no key");
     await Deno.writeFile(`${dir}/pool`, scramblePoolPassword(bytes("abc")), { mode: 0o600 });
