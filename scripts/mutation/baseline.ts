@@ -8,7 +8,7 @@
  * Nothing here names a test or a source file: the map is derived afresh from each run.
  */
 
-import { moduleOf } from "./generate.ts";
+import { moduleFiles, moduleOf } from "./generate.ts";
 import { type Job, runJob } from "./jobs.ts";
 
 /** One test of the baseline. */
@@ -213,20 +213,24 @@ async function prepareRaw(dir: string, root: string): Promise<number> {
  * some as other users, some from copies of the tree that are gone).
  */
 export async function warmTranspileCache(root: string, denoDir: string): Promise<void> {
-  const { moduleFiles } = await import("./generate.ts");
   const files = [...(await moduleFiles(root)).values()].flat();
   const script = files.map((f) => `await import(${JSON.stringify(`file://${root}/${f}`)});`)
     .join("\n");
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-check", script],
-    cwd: root,
-    env: { DENO_DIR: denoDir, NO_COLOR: "1" },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+  const out = await denoWith(denoDir, root, ["eval", "--no-check", script]);
   if (!out.success) {
     throw new Error(`could not load the modules: ${new TextDecoder().decode(out.stderr)}`);
   }
+}
+
+/** Runs `deno args` in `cwd` with `DENO_DIR=denoDir`. */
+function denoWith(denoDir: string, cwd: string, args: string[]): Promise<Deno.CommandOutput> {
+  return new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    env: { DENO_DIR: denoDir, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
 }
 
 /**
@@ -239,13 +243,7 @@ export async function coveredLines(
   denoDir: string,
 ): Promise<Map<string, Set<number>>> {
   if (await prepareRaw(dir, root) === 0) return new Map();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["coverage", "--lcov", dir],
-    cwd: root,
-    env: { DENO_DIR: denoDir, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await denoWith(denoDir, root, ["coverage", "--lcov", dir]);
   return parseLcov(new TextDecoder().decode(out.stdout), root);
 }
 
