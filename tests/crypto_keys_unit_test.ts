@@ -195,6 +195,11 @@ Deno.test("signing keys: POOL from SEC_TOKEN_POOL_SIGNING_KEY_FILE, others from 
     await Deno.mkdir(`${dir}/keys`, { mode: 0o700 });
     await Deno.writeFile(`${dir}/keys/k1`, scramblePoolPassword(bytes("xyz")), { mode: 0o600 });
     assert.equal(new TextDecoder().decode(readSigningKey(cfg, owners, "k1")!), "xyz");
+    // 64 KiB at most.
+    await Deno.writeFile(`${dir}/keys/big`, new Uint8Array(64 * 1024).fill(1), { mode: 0o600 });
+    assert.equal(readSigningKey(cfg, owners, "big")!.length, 64 * 1024);
+    await Deno.writeFile(`${dir}/keys/big`, new Uint8Array(64 * 1024 + 1).fill(1), { mode: 0o600 });
+    assert.throws(() => readSigningKey(cfg, owners, "big"), /is larger than 65536 bytes/);
     await Deno.chmod(`${dir}/pool`, 0o640);
     assert.throws(() => readSigningKey(cfg, owners, "POOL"), /gives access to group or others/);
     const relative = config({ _CONDOR_SEC_TOKEN_POOL_SIGNING_KEY_FILE: "pool" });
@@ -234,6 +239,14 @@ Deno.test("token files and directories: checked reads, upstream's order, exclude
       ["A1", "A2", "B", "C"],
     );
     assert.deepEqual(readTokenDirectory(cfg, `${dir}/none`, owners), []);
+    // 64 KiB per file at most, in a directory and named alone.
+    const most = 64 * 1024;
+    await Deno.writeTextFile(`${tokens}/b`, "B".repeat(most), { mode: 0o600 });
+    assert.deepEqual(readTokenDirectory(cfg, tokens, owners), ["A1", "A2", "B".repeat(most)]);
+    assert.deepEqual(readTokenFile(`${tokens}/b`, owners, "/"), ["B".repeat(most)]);
+    await Deno.writeTextFile(`${tokens}/b`, "B".repeat(most + 1), { mode: 0o600 });
+    assert.deepEqual(readTokenDirectory(cfg, tokens, owners), ["A1", "A2"]);
+    assert.throws(() => readTokenFile(`${tokens}/b`, owners, "/"), /is larger than 65536 bytes/);
     await Deno.chmod(tokens, 0o777);
     assert.deepEqual(readTokenDirectory(cfg, tokens, owners), [], "an unsafe directory: none");
   });

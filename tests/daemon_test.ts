@@ -421,6 +421,9 @@ Deno.test({
     await withSpool(async (spool) => {
       const first = await startDaemon(spool);
       try {
+        // The socket's directory, missing before, was created 0755 (clients must reach it).
+        const run = await Deno.lstat(`${spool.root}/run`);
+        assert.deepEqual([run.uid, run.mode! & 0o7777], [0, 0o755]);
         await assert.rejects(
           () => startDaemon(spool),
           /another condor_store_cred serve is already listening/,

@@ -813,8 +813,12 @@ Deno.test("every add zeroes the credential it was handed, stored or refused", as
   });
 });
 
-Deno.test("query-oauth: a user with access tokens only is valid; --min-ttl passes with exactly that much left", async () => {
+Deno.test("query-oauth: refresh tokens only are pending, access tokens only valid; --min-ttl passes with exactly that much left", async () => {
   await withSpool(async (spool) => {
+    // A user with refresh tokens only: pending.
+    await run(spool, oauth("add", { service: "r" }, "seed"));
+    assert.equal(status((await run(spool, oauth("query", { service: null }))).reply), "pending");
+    await run(spool, oauth("delete", { service: "r" }));
     await run(spool, oauth("add", { accessToken: true }, "opaque-token"));
     const all = await run(spool, oauth("query", { service: null }));
     assert.equal(status(all.reply), "success");

@@ -302,6 +302,10 @@ export async function runBaseline(options: BaselineOptions): Promise<Baseline> {
         await Deno.chmod(cov, 0o755);
         const junit = `${cov}/junit.xml`;
         const filter = await guardFilter(file, root);
+        if (filter === nameFilter([])) {
+          options.log(`baseline ${file}: left out (NOT_GUARD_TESTS)`);
+          return;
+        }
         const job: Job = {
           args: [
             "test",

@@ -70,6 +70,52 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "imported; the buffer is local and never read again, so no result changes.",
     observe: "Only a dump of the process's memory, where the key is gone either way.",
   },
+  {
+    file: "lib/daemon/http.ts",
+    source:
+      'if (head === null) throw new HttpError(502, "the daemon closed the connection without answering");',
+    mutation: "502 to 503",
+    why: "This is the client reading a daemon's answer: the client turns any HttpError into " +
+      'its own "did not answer properly" error from the message alone; the status number ' +
+      "is never read.",
+    observe: "Nothing the client shows or returns.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source:
+      'if (head === null) throw new HttpError(502, "the daemon closed the connection without answering");',
+    mutation: "502 to 501",
+    why: "This is the client reading a daemon's answer: the client turns any HttpError into " +
+      'its own "did not answer properly" error from the message alone; the status number ' +
+      "is never read.",
+    observe: "Nothing the client shows or returns.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: 'if (!match) throw new HttpError(502, "a malformed status line");',
+    mutation: "502 to 503",
+    why: "This is the client reading a daemon's answer: the client turns any HttpError into " +
+      'its own "did not answer properly" error from the message alone; the status number ' +
+      "is never read.",
+    observe: "Nothing the client shows or returns.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: 'if (!match) throw new HttpError(502, "a malformed status line");',
+    mutation: "502 to 501",
+    why: "This is the client reading a daemon's answer: the client turns any HttpError into " +
+      'its own "did not answer properly" error from the message alone; the status number ' +
+      "is never read.",
+    observe: "Nothing the client shows or returns.",
+  },
+  {
+    file: "lib/crypto/seal.ts",
+    source: "if (file.length < MAGIC.length + NONCE_BYTES + 16) return null;",
+    mutation: "removed: if (...) return",
+    why: "An early exit: a file this short has no room for the 16-byte tag, so the decryption " +
+      "that follows fails for it, and that failure also gives null.",
+    observe: "Only the time of a decryption attempt.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
