@@ -360,7 +360,8 @@ Deno.test({
           encoder.encode(`POST /v1/request HTTP/1.1\r\ncontent-length: ${3 * 1024 * 1024}\r\n\r\n`),
         );
         assert.match(big, /^HTTP\/1\.1 413 /);
-        // Malformed: garbage, not JSON, a wrong version, chunked encoding, headers too large.
+        // Malformed: garbage, not JSON, a wrong version, chunked encoding, headers too large; and
+        // the challenge's optional body.
         for (
           const [raw, status] of [
             ["GARBAGE\r\n\r\n", 400],
@@ -368,7 +369,12 @@ Deno.test({
             ['POST /v1/request HTTP/1.1\r\ncontent-length: 13\r\n\r\n{"version":9}', 400],
             ["POST /v1/request HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n", 400],
             [`GET /v1/health HTTP/1.1\r\nx: ${"a".repeat(10_000)}\r\n\r\n`, 431],
+            // Headers that never end: refused once they pass the limit.
+            [`GET /v1/health HTTP/1.1\r\nx: ${"a".repeat(10_000)}`, 431],
             ["GET /nope HTTP/1.1\r\n\r\n", 404],
+            // A challenge's body is optional; one that is there must be a request of this version.
+            ["POST /v1/challenge HTTP/1.1\r\ncontent-length: 0\r\n\r\n", 200],
+            ["POST /v1/challenge HTTP/1.1\r\ncontent-length: 1\r\n\r\n1", 400],
           ] as const
         ) {
           const answer = await rawExchange(daemon.socket, encoder.encode(raw));

@@ -582,6 +582,18 @@ Deno.test("verifyToken() refuses a valid signature with bytes appended, a trunca
   }
 });
 
+Deno.test("verifyToken() refuses a token over 65,536 characters before decoding it", async () => {
+  const [header, payload, signature] = A_TOKEN.split(".");
+  // Padded in the payload, so the token stays three base64url parts.
+  const pad = (length: number) =>
+    `${header}.${payload}${"A".repeat(length - A_TOKEN.length)}.${signature}`;
+  const long = await assertRefused(pad(65537), "malformed");
+  assert.equal(long.message, "The token is longer than 65536 characters.");
+  // At the limit it is decoded (and refused for what it then is).
+  const most = await tokenErrorOf(() => verifyToken(pad(65536), options()));
+  assert.notEqual(most.message, "The token is longer than 65536 characters.");
+});
+
 Deno.test("verifyToken() refuses a changed payload under the original signature", async () => {
   const [header, , signature] = A_TOKEN.split(".");
   const payload = base64UrlEncode(encoder.encode(A_PAYLOAD.replace("alice", "admin")));

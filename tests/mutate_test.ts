@@ -193,6 +193,8 @@ Deno.test("the baseline leaves out the costly tests that guard nothing: service_
   assert.equal(await guardFilter("tests/fs_test.ts", REPO), null);
 });
 
+const BOUNDS = { budgetSeconds: 300, hangFactor: 3 };
+
 Deno.test("a mutant the tests catch is reported killed; one they cannot see, survived", async () => {
   const scratch = await Deno.makeTempDir({ prefix: "csc-mutate-test-" });
   try {
@@ -211,7 +213,7 @@ Deno.test("a mutant the tests catch is reported killed; one they cannot see, sur
       assert.equal(text.includes("if (a.length !== b.length) return false;"), false);
       const killed = await runSelection(scratch, [
         { file: "tests/idtoken_test.ts", names: [killer], seconds: 1 },
-      ], 300);
+      ], BOUNDS);
       assert.equal(killed.status, "killed");
       assert.equal(killed.killer, `tests/idtoken_test.ts: ${killer}`);
       const unseen = await runSelection(scratch, [
@@ -220,9 +222,9 @@ Deno.test("a mutant the tests catch is reported killed; one they cannot see, sur
           names: ["verifyToken() refuses a flipped signature byte"],
           seconds: 1,
         },
-      ], 300);
+      ], BOUNDS);
       assert.equal(unseen.status, "survived");
-      assert.equal((await runSelection(scratch, [], 300)).status, "no-coverage");
+      assert.equal((await runSelection(scratch, [], BOUNDS)).status, "no-coverage");
     });
     // Restored afterwards.
     assert.equal(
@@ -231,5 +233,39 @@ Deno.test("a mutant the tests catch is reported killed; one they cannot see, sur
     );
   } finally {
     await Deno.remove(scratch, { recursive: true });
+  }
+});
+
+Deno.test("a test that hangs under a mutant counts as a kill; a survivor out of budget stays a survivor", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-bounds-" });
+  try {
+    await Deno.mkdir(`${dir}/tests`);
+    await Deno.writeTextFile(
+      `${dir}/tests/x_test.ts`,
+      'Deno.test("quick", () => {});\n' +
+        'Deno.test("slow", async () => { await new Promise((r) => setTimeout(r, 600_000)); });\n',
+    );
+    const selection = (slow: number) => [{
+      file: "tests/x_test.ts",
+      names: ["quick", "slow"],
+      seconds: slow,
+      testSeconds: { quick: 0, slow },
+    }];
+    // "slow" took 0 s in the baseline: still running after 2 s is a hang.
+    const hang = await runSelection(dir, selection(0), {
+      budgetSeconds: 300,
+      hangFactor: 3,
+      hangGraceSeconds: 2,
+    });
+    assert.deepEqual([hang.status, hang.killer, hang.finished], ["timeout", "slow", 1]);
+    // It took 100 s in the baseline, but the mutant's budget is 3 s: stopped, a survivor.
+    const budget = await runSelection(dir, selection(100), {
+      budgetSeconds: 3,
+      hangFactor: 3,
+      hangGraceSeconds: 2,
+    });
+    assert.deepEqual([budget.status, budget.finished], ["survived", 1]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

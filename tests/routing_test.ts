@@ -32,6 +32,21 @@ Deno.test("-n HOST:PORT sends the request there; nobody answering is a clear err
       /could not connect to the condor_store_cred daemon at 127\.0\.0\.1:1/,
     );
     assert.equal(await exists(spool.pool), false);
+    // Upstream's forms of a daemon's name: name@host:port and sinful <host:port?params>.
+    for (const name of ["credd@127.0.0.1:1", "<127.0.0.1:1?sock=credd>", "<127.0.0.1:1>"]) {
+      const r = await runCli(["query-krb", "-n", name], { env: spool.env });
+      assert.match(
+        r.stderr,
+        /could not connect to the condor_store_cred daemon at 127\.0\.0\.1:1/,
+        name,
+      );
+    }
+    // A sinful form that is not closed (or not opened) is no address.
+    for (const name of ["<127.0.0.1:1", "127.0.0.1:1>"]) {
+      const r = await runCli(["query-krb"], { env: { ...spool.env, _CONDOR_CREDD_HOST: name } });
+      assert.equal(r.code, 1, name);
+      assert.match(r.stderr, /CREDD_HOST is ".*"; it must be host or host:port/, name);
+    }
   });
 });
 

@@ -837,3 +837,48 @@ Deno.test("query-oauth: refresh tokens only are pending, access tokens only vali
     }
   });
 });
+
+Deno.test("a credmon pid file that is no pid: its first 40 characters in the -d line, nobody signalled", async () => {
+  await withSpool(async (spool) => {
+    await Deno.mkdir(spool.krb, { recursive: true, mode: 0o755 });
+    const junk = "0123456789".repeat(5);
+    await Deno.writeTextFile(`${spool.krb}/pid`, junk, { mode: 0o644 });
+    const { reply, debug } = await run(spool, krb("add", "T"));
+    assert.equal(status(reply), "pending");
+    assert.ok(
+      debug.includes(
+        `ignoring the credmon pid file ${spool.krb}/pid: "${junk.slice(0, 40)}" is not a pid`,
+      ),
+      debug.join("\n"),
+    );
+    assert.deepEqual(reply.warnings, [
+      `the Kerberos credmon was not signalled (${spool.krb}/pid does not hold a valid process ` +
+      "id); the credential is stored and waits for processing",
+    ]);
+  });
+});
+
+Deno.test("the pool file is read up to 4 KiB (old padded files included), a larger one refused", async () => {
+  await withSpool(async (spool) => {
+    await run(spool, pool("add", "pw"));
+    const file = new Uint8Array(4096).fill(0x41);
+    await Deno.writeFile(spool.pool, file, { mode: 0o600 });
+    assert.equal(status((await run(spool, pool("query"))).reply), "success");
+    await Deno.writeFile(spool.pool, new Uint8Array(4097).fill(0x41), { mode: 0o600 });
+    const big = await run(spool, pool("query"));
+    assert.equal(status(big.reply), "too-large");
+  });
+});
+
+Deno.test("--min-ttl names the token's expiry to the second, in UTC", async () => {
+  await withSpool(async (spool) => {
+    const exp = Math.floor(Date.now() / 1000) + 100;
+    await run(spool, oauth("add", { accessToken: true }, jwt({ exp })));
+    const r = await run(spool, oauth("query", { minTtl: 3600 }));
+    const when = new Date(exp * 1000).toISOString().replace("T", " ").slice(0, 19);
+    assert.match(
+      !r.reply.ok ? r.reply.error.message : "",
+      new RegExp(`expires in \\d+ seconds \\(${when} UTC\\), less than --min-ttl 3600$`),
+    );
+  });
+});

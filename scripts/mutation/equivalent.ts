@@ -10,8 +10,10 @@ export interface Equivalent {
   readonly file: string;
   /** The mutated source line, trimmed, as the report prints it. */
   readonly source: string;
-  /** The mutation, as the report prints it (e.g. `< to <=`). */
-  readonly mutation: string;
+  /** The line before it, trimmed, when the source line alone occurs more than once. */
+  readonly before?: string;
+  /** The mutation, as the report prints it (e.g. `< to <=`), or each of several. */
+  readonly mutation: string | readonly string[];
   /** Why no behaviour changes. */
   readonly why: string;
   /** What would observe it, if anything could. */
@@ -65,7 +67,7 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/auth/idtoken.ts",
     source: "raw.fill(0);",
-    mutation: "0 to (-1)",
+    mutation: ["0 to (-1)", "0 to 1"],
     why: "The derived HMAC key is overwritten with 0xff bytes instead of zeros once it is " +
       "imported; the buffer is local and never read again, so no result changes.",
     observe: "Only a dump of the process's memory, where the key is gone either way.",
@@ -116,13 +118,71 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "that follows fails for it, and that failure also gives null.",
     observe: "Only the time of a decryption attempt.",
   },
+  {
+    file: "lib/cli/parse.ts",
+    source: "const spelling = eq > 0 ? arg.slice(0, eq) : arg;",
+    mutation: ["0 to (-1)", "0 to 1", "> to >="],
+    why: "`eq` is -1 (no `=`, or not a long option) or at least 2 (the `=` of `--x=`): it is " +
+      "never 0 or 1, so `eq > 0`, `eq > -1`, `eq > 1` and `eq >= 0` all decide alike.",
+    observe: "Nothing: no argument gives `eq` 0 or 1.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source:
+      "return spec === undefined ? null : { spec, spelling, inline: eq > 0 ? arg.slice(eq + 1) : null };",
+    mutation: ["0 to (-1)", "0 to 1", "> to >="],
+    why: "As on the line above: `eq` is -1 or at least 2, never 0 or 1.",
+    observe: "Nothing: no argument gives `eq` 0 or 1.",
+  },
+  {
+    file: "lib/store/credmon.ts",
+    source: "if (info !== null && (info.mtime?.getTime() ?? 0) >= notBefore) return info;",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The fallback is for a file system without modification times; Linux always gives " +
+      "one, so the fallback is never used.",
+    observe: "Only a file system without mtimes.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "password.fill(0);",
+    before: "scrambled.fill(0);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The unscrambled pool password is a local copy, only measured, then wiped; a wipe " +
+      "with 0xff or 0x01 instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the password is gone either way.",
+  },
+  {
+    file: "lib/daemon/tls.ts",
+    source: ': config.getInt("SEC_TOKEN_MAX_AGE", 0);',
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The fallback applies only when the knob is unset, which the line above has already " +
+      "turned into null.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/server.ts",
+    source: "messageMs: 10_000,",
+    mutation: ["10_000 to 10001", "10_000 to 9999"],
+    why: "A slow client's message may take 9.999 or 10.001 s instead of 10 s.",
+    observe: "Only a timing measurement to the millisecond, which no test makes (tests never " +
+      "bound elapsed time).",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
 export function equivalentOf(
-  m: { readonly file: string; readonly source: string; readonly description: string },
+  m: {
+    readonly file: string;
+    readonly source: string;
+    readonly before?: string;
+    readonly description: string;
+  },
 ): Equivalent | null {
   return EQUIVALENTS.find((e) =>
-    e.file === m.file && e.source === m.source && e.mutation === m.description
+    e.file === m.file && e.source === m.source &&
+    (e.before === undefined || e.before === m.before) &&
+    (typeof e.mutation === "string"
+      ? e.mutation === m.description
+      : e.mutation.includes(m.description))
   ) ?? null;
 }

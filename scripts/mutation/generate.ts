@@ -36,6 +36,8 @@ export interface Mutant extends MutantSite {
   readonly column: number;
   /** The source line, trimmed (for the report and for matching argued equivalents). */
   readonly source: string;
+  /** The line before it, trimmed (for telling apart equivalents on identical lines). */
+  readonly before: string;
 }
 
 /** The module a repository path belongs to, or null. */
@@ -97,6 +99,7 @@ export function mutantsOf(file: string, text: string, sites: readonly MutantSite
       line,
       column,
       source: lines[line - 1].trim(),
+      before: (lines[line - 2] ?? "").trim(),
     };
   }).sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
 }

@@ -12,6 +12,15 @@ export interface Job {
   /** Added to this process's environment. */
   readonly env?: Record<string, string>;
   readonly timeoutSeconds: number;
+  /**
+   * Sees each line of output as it comes (and the line being written, perhaps several times as
+   * it grows), and once a second decides whether to stop the job
+   * early: a reason stops it (the whole process group), null lets it run.
+   */
+  readonly watch?: {
+    line(line: string): void;
+    check(elapsedSeconds: number): string | null;
+  };
 }
 
 /** How it ended. */
@@ -21,6 +30,8 @@ export interface JobResult {
   readonly output: string;
   readonly seconds: number;
   readonly timedOut: boolean;
+  /** Why `watch` stopped it, or null. */
+  readonly stopped: string | null;
 }
 
 /** Runs `job` (detached: its own process group, all of it killed on time-out). */
@@ -35,31 +46,56 @@ export async function runJob(job: Job): Promise<JobResult> {
     stderr: "piped",
     detached: true,
   }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  const kill = () => {
     try {
       Deno.kill(-child.pid, "SIGKILL");
     } catch {
       // Already gone.
     }
+  };
+  let timedOut = false;
+  let stopped: string | null = null;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
   }, job.timeoutSeconds * 1000);
+  const watcher = job.watch === undefined ? undefined : setInterval(() => {
+    const reason = job.watch!.check((performance.now() - start) / 1000);
+    if (reason !== null && stopped === null) {
+      stopped = reason;
+      kill();
+    }
+  }, 1000);
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    let text = "";
+    let pending = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      const lines = (pending + chunk).split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) job.watch?.line(line);
+      // A line still being written ("name ..." while a test runs) counts too.
+      if (pending !== "") job.watch?.line(pending);
+    }
+    return text;
+  };
   try {
-    const out = await child.output();
-    const decoder = new TextDecoder();
+    const streams = Promise.all([collect(child.stdout), collect(child.stderr)]);
+    const status = await child.status;
+    // What the tests left running in the group (a daemon a failed test did not stop) would keep
+    // the pipes open: it goes now.
+    kill();
+    const [stdout, stderr] = await streams;
     return {
-      code: out.code,
-      output: decoder.decode(out.stdout) + decoder.decode(out.stderr),
+      code: status.code,
+      output: stdout + stderr,
       seconds: (performance.now() - start) / 1000,
       timedOut,
+      stopped,
     };
   } finally {
     clearTimeout(timer);
-    // Whatever the tests left running in the group (a daemon a failed test did not stop) goes too.
-    try {
-      Deno.kill(-child.pid, "SIGKILL");
-    } catch {
-      // Nothing left.
-    }
+    if (watcher !== undefined) clearInterval(watcher);
+    kill();
   }
 }

@@ -37,6 +37,8 @@ export interface Selection {
   readonly names: readonly string[] | null;
   /** Expected seconds (from the baseline). */
   readonly seconds: number;
+  /** Each selected test's seconds in the baseline. */
+  readonly testSeconds?: Readonly<Record<string, number>>;
 }
 
 /** One mutant's outcome. */
@@ -49,6 +51,8 @@ export interface MutantResult {
   /** The first failing test, `file: name`, when killed. */
   readonly killer: string | null;
   readonly seconds: number;
+  /** Tests that ran to an end; fewer than `tests` when the budget stopped a survivor. */
+  readonly finished: number;
 }
 
 /** Seconds `deno test` takes to start before the first test (a rough constant). */
@@ -56,16 +60,21 @@ const STARTUP_SECONDS = 1.5;
 
 /** The tests that guard `mutant`, from the baseline: the ones that execute its line. */
 export function selectTests(baseline: Baseline, mutant: Mutant): Selection[] {
-  const byFile = new Map<string, { names: string[]; seconds: number }>();
+  const byFile = new Map<
+    string,
+    { names: string[]; seconds: number; testSeconds: Record<string, number> }
+  >();
   for (const i of baseline.lines[mutant.file]?.[mutant.line] ?? []) {
     const t = baseline.tests[i];
-    const entry = byFile.get(t.file) ?? { names: [], seconds: STARTUP_SECONDS };
+    const entry = byFile.get(t.file) ??
+      { names: [], seconds: STARTUP_SECONDS, testSeconds: {} };
     entry.names.push(t.name);
     entry.seconds += t.seconds;
+    entry.testSeconds[t.name] = t.seconds;
     byFile.set(t.file, entry);
   }
   // The quickest files first: most mutants are killed by the first file that runs.
-  return [...byFile].map(([file, e]) => ({ file, names: e.names, seconds: e.seconds }))
+  return [...byFile].map(([file, e]) => ({ file, ...e }))
     .sort((a, b) => a.seconds - b.seconds || a.file.localeCompare(b.file));
 }
 
@@ -110,21 +119,37 @@ export async function typeCheckAll(copy: string, mutants: readonly Mutant[]): Pr
   return [...byPath].filter(([f]) => !failed.has(f)).map(([, m]) => m);
 }
 
+/** How long a mutant's tests may run. */
+export interface Bounds {
+  /** Seconds for all its tests; a survivor still running then is stopped (and stays one). */
+  readonly budgetSeconds: number;
+  /** One test running longer than `hangGraceSeconds` + this many times its baseline hangs. */
+  readonly hangFactor: number;
+  /** Default 60. */
+  readonly hangGraceSeconds?: number;
+}
+
 /**
  * Runs `selection` in the tree at `copy` (already mutated) in one `deno test`, quickest file
- * first, stopping at the first failure; bounded by `boundSeconds`, after which everything it
- * started is killed.
+ * first, stopping at the first failure. A test that runs far past its baseline time makes the
+ * mutant a `timeout` (a mutant that hangs the program is caught); when the budget runs out
+ * first, the mutant survived the tests that finished.
  */
 export async function runSelection(
   copy: string,
   selection: readonly Selection[],
-  boundSeconds: number,
-): Promise<{ status: Status; killer: string | null; files: string[] }> {
-  if (selection.length === 0) return { status: "no-coverage", killer: null, files: [] };
+  bounds: Bounds,
+): Promise<{ status: Status; killer: string | null; files: string[]; finished: number }> {
+  if (selection.length === 0) {
+    return { status: "no-coverage", killer: null, files: [], finished: 0 };
+  }
   const files = selection.map((s) => s.file);
   const names = selection.every((s) => s.names !== null)
     ? [...new Set(selection.flatMap((s) => s.names!))]
     : null;
+  const testSeconds = Object.assign({}, ...selection.map((s) => s.testSeconds ?? {}));
+  let current: { name: string; since: number } | null = null;
+  let finished = 0;
   const r = await runJob({
     args: [
       "test",
@@ -135,16 +160,45 @@ export async function runSelection(
       ...files,
     ],
     cwd: copy,
-    timeoutSeconds: boundSeconds,
+    // A last resort: the watch below stops it sooner.
+    timeoutSeconds: bounds.budgetSeconds + 600,
+    watch: {
+      line(line) {
+        const started = /^(\S.*) \.\.\.$/.exec(line);
+        if (started && current?.name !== started[1]) {
+          current = { name: started[1], since: performance.now() };
+        } else if (/^\S.* \.\.\. (ok|FAILED|ignored)\b/.test(line)) {
+          current = null;
+          finished++;
+        }
+      },
+      check(elapsed) {
+        if (current !== null) {
+          const running = (performance.now() - current.since) / 1000;
+          const allowed = (bounds.hangGraceSeconds ?? 60) +
+            bounds.hangFactor * (testSeconds[current.name] ?? 30);
+          if (running > allowed) return "hang";
+        }
+        return elapsed > bounds.budgetSeconds ? "budget" : null;
+      },
+    },
   });
-  if (r.timedOut) return { status: "timeout", killer: null, files };
-  if (r.code === 0) return { status: "survived", killer: null, files };
+  if (r.stopped === "hang" || r.timedOut) {
+    return {
+      status: "timeout",
+      killer: (current as { name: string } | null)?.name ?? null,
+      files,
+      finished,
+    };
+  }
+  if (r.stopped === "budget") return { status: "survived", killer: null, files, finished };
+  if (r.code === 0) return { status: "survived", killer: null, files, finished };
   const failure = r.output.slice(r.output.lastIndexOf(" FAILURES "));
   const at = /^(.+?) => \.\/(tests\/[^:]+):/m.exec(failure);
   const killer = at === null
     ? /^error: .*$/m.exec(r.output)?.[0] ?? "the test run failed"
     : `${at[2]}: ${at[1]}`;
-  return { status: "killed", killer, files };
+  return { status: "killed", killer, files, finished };
 }
 
 /**
@@ -177,6 +231,7 @@ export interface GeneratedOptions {
   /** Run these test files, whole, for every mutant instead of the coverage baseline's choice. */
   readonly tests: readonly string[] | null;
   readonly timeoutFactor: number;
+  readonly budget: number;
   readonly target: number;
   readonly report: string | null;
   readonly json: string | null;
@@ -185,7 +240,8 @@ export interface GeneratedOptions {
 
 const USAGE = "usage: deno task mutate --generated [--sample N] [--seed N] [--jobs N] " +
   "[--min-per-module N] [--module NAME]... [--file PATH]... [--kind KIND]... " +
-  "[--tests FILE,...] [--timeout-factor N] [--target PERCENT] [--report FILE] [--json FILE] " +
+  "[--tests FILE,...] [--timeout-factor N] [--budget SECONDS] [--target PERCENT] [--report FILE] " +
+  "[--json FILE] " +
   "[--keep]";
 
 /** Parses the options of a generated run; throws a usage message. */
@@ -200,6 +256,7 @@ export function parseGeneratedOptions(args: readonly string[]): GeneratedOptions
     kinds: [] as Kind[],
     tests: null as string[] | null,
     timeoutFactor: 3,
+    budget: 150,
     target: 90,
     report: null as string | null,
     json: null as string | null,
@@ -222,6 +279,7 @@ export function parseGeneratedOptions(args: readonly string[]): GeneratedOptions
     else if (a === "--jobs") o.jobs = Math.max(1, number(value(), a));
     else if (a === "--min-per-module") o.minPerModule = number(value(), a);
     else if (a === "--timeout-factor") o.timeoutFactor = number(value(), a);
+    else if (a === "--budget") o.budget = number(value(), a);
     else if (a === "--target") o.target = number(value(), a);
     else if (a === "--module") {
       const name = value();
@@ -372,8 +430,10 @@ export async function runGenerated(
             const selection = options.tests === null
               ? selectTests(baseline!, mutant)
               : options.tests.map((file) => ({ file, names: null, seconds: 30 }));
-            const expected = selection.reduce((a, s) => a + s.seconds, 0);
-            const ran = await runSelection(copy, selection, 60 + options.timeoutFactor * expected);
+            const ran = await runSelection(copy, selection, {
+              budgetSeconds: options.budget,
+              hangFactor: options.timeoutFactor,
+            });
             return {
               mutant,
               ...ran,
@@ -468,7 +528,9 @@ export function markdownReport(run: RunRecord): string {
       `type-check and were discarded (type checks: ${(run.checkSeconds / 60).toFixed(1)} ` +
       "minutes).",
     `- Mutants' test runs: ${(run.mutantSeconds / 60).toFixed(1)} minutes, ${o.jobs} at a time, ` +
-      `each bounded by 60 s + ${o.timeoutFactor}x the baseline time of its tests.`,
+      `each within a budget of ${o.budget} s (a survivor still running then is stopped and ` +
+      `counted as a survivor); one test running past 60 s + ${o.timeoutFactor}x its baseline ` +
+      "time is a hang (counted as killed).",
     run.baseline === null
       ? `- Tests: ${o.tests?.join(", ")}, whole, for every mutant.`
       : `- Baseline: ${run.baseline.tests} tests in ${run.baseline.files} files, with coverage, ` +
@@ -530,7 +592,9 @@ export function markdownReport(run: RunRecord): string {
         : "**not killed**";
       lines.push(
         `| ${r.mutant.file}:${r.mutant.line} | ${code(r.mutant.description)} | ` +
-          `${code(r.mutant.source)} | ${r.tests} in ${r.files.join(", ") || "none"} | ` +
+          `${code(r.mutant.source)} | ` +
+          (r.finished < r.tests ? `${r.finished} of ${r.tests} (budget)` : `${r.tests}`) +
+          ` in ${r.files.join(", ") || "none"} | ` +
           `${cell(verdict)} |`,
       );
     }
