@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { MUTATIONS } from "../scripts/mutate.ts";
+import { EQUIVALENTS } from "../scripts/mutation/equivalent.ts";
 import {
   guardFilter,
   nameFilter,
@@ -37,6 +38,18 @@ Deno.test("every mutation of scripts/mutate.ts applies to the current code, once
     for (const test of m.tests) {
       assert.ok((await Deno.stat(`${REPO}/tests/${test}`)).isFile, `${m.behaviour}: ${test}`);
     }
+  }
+});
+
+Deno.test("every argued-equivalent mutant of scripts/mutation/equivalent.ts names a line of the code", async () => {
+  for (const e of EQUIVALENTS) {
+    const lines = (await Deno.readTextFile(`${REPO}/${e.file}`)).split("\n").map((l) => l.trim());
+    const at = lines.flatMap((l, i) => l === e.source ? [i] : []);
+    assert.ok(at.length > 0, `${e.file}: ${e.source}`);
+    if (e.before !== undefined) {
+      assert.ok(at.some((i) => lines[i - 1] === e.before), `${e.file}: ${e.before}`);
+    }
+    assert.ok(e.why.length > 20 && e.observe.length > 0, e.source);
   }
 });
 
