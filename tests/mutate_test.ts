@@ -178,8 +178,11 @@ Deno.test("the baseline's readers: JUnit cases, lcov lines, the test filters", (
     { name: 'a "b" <c> & d', seconds: 0.5, passed: true, failure: "" },
     { name: "f", seconds: 1.25, passed: false, failure: "boom & more" },
   ]);
-  const lcov = "SF:/r/lib/a.ts\nDA:1,0\nDA:2,3\nend_of_record\nSF:/elsewhere/b.ts\nDA:5,1\n";
-  assert.deepEqual([...parseLcov(lcov, "/r")], [["lib/a.ts", new Set([2])]]);
+  // Line 1 ran (a count); 3 ran (a branch taken); 6 ran (the next line, 7, did: an
+  // `if (x) throw e;` that never threw); 4 and 5 did not.
+  const lcov = "SF:/r/lib/a.ts\nDA:1,2\nDA:3,0\nDA:4,0\nDA:5,0\nDA:6,0\nDA:7,1\n" +
+    "BRDA:3,1,0,0\nBRDA:3,1,1,2\nBRDA:4,1,0,-\nend_of_record\nSF:/elsewhere/b.ts\nDA:5,1\n";
+  assert.deepEqual([...parseLcov(lcov, "/r")], [["lib/a.ts", new Set([1, 3, 6, 7])]]);
   const filter = nameFilter(["f(x) [a] ok?", "a/b.c"]);
   const re = new RegExp(filter.slice(1, -1));
   assert.ok(re.test("f(x) [a] ok?") && re.test("a/b.c"));

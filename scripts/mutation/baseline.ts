@@ -160,21 +160,50 @@ export function parseJunit(
   return out;
 }
 
-/** The executed lines of each file in an lcov report, with paths made relative to `root`. */
+/**
+ * The executed lines of each file in an lcov report, with paths made relative to `root`. A line
+ * counts when its count is not 0, when one of its branches was taken, or when the next line with
+ * a count ran: Deno counts a line by the code that ends it, so `if (x) throw e;` shows 0 when it
+ * never threw, although its condition ran every time. (This can count a line that did not run,
+ * which only makes a mutant run more tests; never the other way.)
+ */
 export function parseLcov(lcov: string, root: string): Map<string, Set<number>> {
   const out = new Map<string, Set<number>>();
-  let lines: Set<number> | null = null;
+  let file: string | null = null;
+  let counts = new Map<number, number>();
+  let branches = new Set<number>();
+  const finish = () => {
+    if (file === null) return;
+    const lines = out.get(file) ?? new Set<number>();
+    const numbered = [...counts.keys()].sort((a, b) => a - b);
+    for (const [i, n] of numbered.entries()) {
+      const next = numbered[i + 1];
+      if (counts.get(n)! > 0 || branches.has(n) || (next !== undefined && counts.get(next)! > 0)) {
+        lines.add(n);
+      }
+    }
+    for (const n of branches) lines.add(n);
+    out.set(file, lines);
+  };
   for (const line of lcov.split("\n")) {
     if (line.startsWith("SF:")) {
+      finish();
       const path = line.slice(3);
-      const rel = path.startsWith(`${root}/`) ? path.slice(root.length + 1) : null;
-      lines = rel === null ? null : out.get(rel) ?? new Set();
-      if (rel !== null) out.set(rel, lines!);
-    } else if (line.startsWith("DA:") && lines !== null) {
+      file = path.startsWith(`${root}/`) ? path.slice(root.length + 1) : null;
+      counts = new Map();
+      branches = new Set();
+    } else if (line.startsWith("DA:")) {
       const [n, count] = line.slice(3).split(",");
-      if (Number(count) > 0) lines.add(Number(n));
+      counts.set(Number(n), Number(count));
+    } else if (line.startsWith("BRDA:")) {
+      const [n, , , taken] = line.slice(5).split(",");
+      if (Number(taken) > 0) branches.add(Number(n));
+    } else if (line === "end_of_record") {
+      finish();
+      file = null;
     }
   }
+  finish();
   return out;
 }
 
