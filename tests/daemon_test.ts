@@ -368,6 +368,7 @@ Deno.test({
             ["POST /v1/request HTTP/1.1\r\ncontent-length: 5\r\n\r\nnope!", 400],
             ['POST /v1/request HTTP/1.1\r\ncontent-length: 13\r\n\r\n{"version":9}', 400],
             ["POST /v1/request HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n", 400],
+            ["POST /v1/request HTTP/1.1\r\ncontent-length: 5x\r\n\r\n", 400],
             [`GET /v1/health HTTP/1.1\r\nx: ${"a".repeat(10_000)}\r\n\r\n`, 431],
             // Headers that never end: refused once they pass the limit.
             [`GET /v1/health HTTP/1.1\r\nx: ${"a".repeat(10_000)}`, 431],
@@ -872,6 +873,9 @@ Deno.test({
           log = (await daemon.stop()).log;
         }
         assert.match(log, / debug: store-\d: wrote .*\/csc_tester\/svc\.use\n/);
+        // As many workers as asked for, and no more: one worker serves both requests.
+        const used = new Set([...log.matchAll(/ debug: (store-\d+): /g)].map((m) => m[1]));
+        if (workers._CONDOR_CREDD_WORKERS === "1") assert.deepEqual([...used], ["store-0"]);
         // A listing reads every file of a user: it runs in a worker too, never on the thread
         // that serves everyone's connections.
         assert.match(

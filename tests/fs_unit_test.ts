@@ -537,6 +537,14 @@ Deno.test("storeDirectory() creates what is missing with exact modes, parents 07
       storeErrorOf(() => storeDirectory("relative/path", owners)).message,
       /it is not an absolute path/,
     );
+    // A directory that cannot be made is an error naming it, at once (not a retry).
+    const cannot = storeErrorOf(() =>
+      storeDirectory("/proc/csc-fs-unit-test/x", owners, { create: { mode: 0o700 } })
+    );
+    assert.match(
+      cannot.message,
+      /^(could not create|permission denied to create) "\/proc\/csc-fs-unit-test"/,
+    );
     assert.match(
       storeErrorOf(() => storeDirectory(`${root}/nope/../x`, owners, { create: { mode: 0o700 } }))
         .message,

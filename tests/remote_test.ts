@@ -366,6 +366,21 @@ Deno.test({
         r2.stderr,
         /no IDTOKEN in ".*" is for the trust domain "test\.example" \(it was issued by "elsewhere"\)/,
       );
+      // A token the client cannot fault but the daemon refuses (signed with another key): the
+      // daemon's 401 is an insecure channel to the user, not an unreachable daemon.
+      const otherKey = `${remote.spool.root}/other-key`;
+      await Deno.writeTextFile(otherKey, "another-key", { mode: 0o600 });
+      const forged = await remote.python(["mint", otherKey, "POOL", DOMAIN, `root@${DOMAIN}`]);
+      const r4 = await remote.run([
+        "query-krb",
+        "--token-file",
+        await remote.tokenFile(forged, null, "forged"),
+      ]);
+      assert.equal(r4.code, 1);
+      assert.match(
+        r4.stderr,
+        /^Operation aborted because communication was not secure\n {4}the condor_store_cred daemon at 127\.0\.0\.1:\d+ refused the request: /,
+      );
       // A token file others may read is refused.
       const loose = await remote.tokenFile(token, null, "loose");
       await Deno.chmod(loose, 0o644);

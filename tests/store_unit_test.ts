@@ -13,6 +13,7 @@ import { appendAudit } from "../lib/store/audit.ts";
 import { addKerberos } from "../lib/store/kerberos.ts";
 import { addOAuth } from "../lib/store/oauth.ts";
 import { addPoolPassword, addUserPassword } from "../lib/store/password.ts";
+import { examineStore, PENDING_THRESHOLD } from "../lib/store/doctor.ts";
 import { parsePid, PID_LIMIT, waitForFile } from "../lib/store/credmon.ts";
 import { checkName, checkNameLength, isValidName, oauthName } from "../lib/store/names.ts";
 import {
@@ -880,5 +881,27 @@ Deno.test("--min-ttl names the token's expiry to the second, in UTC", async () =
       !r.reply.ok ? r.reply.error.message : "",
       new RegExp(`expires in \\d+ seconds \\(${when} UTC\\), less than --min-ttl 3600$`),
     );
+  });
+});
+
+Deno.test("Kerberos rows and doctor: a refused file is its user's row's problem; a .cred without a .cc for long is stuck", async () => {
+  await withSpool(async (spool) => {
+    for (const user of ["alice", "bob"]) {
+      await run(spool, { ...krb("add", "T"), user: `${user}@test.example` } as CredRequest);
+    }
+    await Deno.writeTextFile(`${spool.krb}/bob.cc`, "CC", { mode: 0o600 });
+    await Deno.chmod(`${spool.krb}/alice.cred`, 0o644);
+    const ctx = createStoreContext(config(spool), { euid: 0 });
+    const listed = performList(ctx, ROOT, { action: "list", type: "kerberos", user: null });
+    assert.deepEqual(
+      listed.ok && listed.rows.map((r) => [r.user, Object.keys(r.files), r.problem !== null]),
+      [["alice", [], true], ["bob", [".cred", ".cc"], false]],
+    );
+    await Deno.chmod(`${spool.krb}/alice.cred`, 0o600);
+    // Long after the adds: alice's .cred still has no .cc, bob's has one.
+    const later = Math.floor(Date.now() / 1000) + PENDING_THRESHOLD + 60;
+    const findings = await examineStore(createStoreContext(config(spool), { euid: 0 }), later);
+    const stuck = findings.filter((f) => f.kind === "credmon-stuck").map((f) => f.path);
+    assert.deepEqual(stuck, [`${spool.krb}/alice.cred`]);
   });
 });

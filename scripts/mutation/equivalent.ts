@@ -33,16 +33,16 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/store/write.ts",
     source: "for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];",
-    mutation: "< to <=",
+    mutation: ["< to <=", "0 to (-1)"],
     why: "The lengths are equal here (checked just before), so the extra step XORs " +
-      "`a[length]` and `b[length]`, both undefined: `undefined ^ undefined` is 0, and the " +
-      "result is the same.",
+      "`a[length]` and `b[length]` (or `a[-1]` and `b[-1]`), both undefined: " +
+      "`undefined ^ undefined` is 0, and the result is the same.",
     observe: "Nothing: no input reaches the extra step with a difference.",
   },
   {
     file: "lib/auth/idtoken.ts",
     source: "for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];",
-    mutation: "< to <=",
+    mutation: ["< to <=", "0 to (-1)"],
     why: "As in lib/store/write.ts: the lengths are equal (checked just before), and the extra " +
       "step XORs two undefined values, which gives 0.",
     observe: "Nothing: no input reaches the extra step with a difference.",
@@ -166,6 +166,38 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     why: "A slow client's message may take 9.999 or 10.001 s instead of 10 s.",
     observe: "Only a timing measurement to the millisecond, which no test makes (tests never " +
       "bound elapsed time).",
+  },
+  {
+    file: "lib/store/write.ts",
+    source: "old.fill(0);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The old credential read back for the comparison is a local copy, wiped once compared; " +
+      "a wipe with 0xff or 0x01 instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the old credential is gone either way.",
+  },
+  {
+    file: "lib/fs/directories.ts",
+    source: "if (spec.uid !== undefined && spec.uid !== owners.self || spec.gid !== undefined) {",
+    mutation: "&& to ||",
+    why: "It only adds calls of chown that change nothing: with no owner asked for, " +
+      "chown(path, null, null); with this process's own uid, a chown to the owner the new " +
+      "directory already has.",
+    observe: "Only the system calls (strace).",
+  },
+  {
+    file: "lib/daemon/server.ts",
+    source: "}, Math.max(1, sweepInterval) * 1000);",
+    mutation: ["1000 to 999", "1000 to 1001"],
+    why: "The sweep runs every 0.999 or 1.001 times SEC_CREDENTIAL_SWEEP_INTERVAL seconds.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source: "for (let wait = 50;; wait *= 2) {",
+    mutation: ["50 to 51", "50 to 49"],
+    why: "The client's first wait before retrying a busy daemon is 49 or 51 ms instead of 50 " +
+      "(then doubling, each with random jitter of up to the same again).",
+    observe: "Only the timing of retries.",
   },
 ];
 
