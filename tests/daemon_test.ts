@@ -405,13 +405,28 @@ Deno.test({
         // Each connection gets 8 challenges, then 429.
         for (const statuses of flood) assert.deepEqual(statuses, [...Array(8).fill(200), 429, 429]);
         await legit();
-        for (const c of [...idle, slow]) {
+        for (const c of idle) {
           try {
             c.close();
           } catch {
             // The daemon evicted it already.
           }
         }
+        // The slow client's message never ended: once its time is up (10 s) the daemon drops
+        // the connection without an answer (waited for within a generous bound).
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const slowAnswer = await Promise.race([
+          slow.read(new Uint8Array(1024)).catch(() => null),
+          new Promise<"waiting">((r) => timer = setTimeout(() => r("waiting"), 120_000)),
+        ]).finally(() => clearTimeout(timer));
+        assert.equal(slowAnswer, null, "the slow client got an answer or was never dropped");
+        slow.close();
+        // Headers of almost 8 KiB are still read.
+        const wide = await rawExchange(
+          daemon.socket,
+          encoder.encode(`GET /v1/health HTTP/1.1\r\nx: ${"a".repeat(8000)}\r\n\r\n`),
+        );
+        assert.match(wide, /^HTTP\/1\.1 200 /);
       } finally {
         const { code, log } = await daemon.stop();
         assert.equal(code, 0, log);
@@ -642,6 +657,17 @@ Deno.test({
           `printf %s '${open.nonce}' > ${shared}/open && mv ${shared}/open ${open.path}`,
         );
         r = await answer(open);
+        assert.deepEqual([r.status, message(r)], [
+          401,
+          "the identity challenge file may be written by group or others",
+        ]);
+        // Its own challenge file, writable by its group: refused as well.
+        const grouped = await challenge();
+        await shellAs(
+          tester,
+          `printf %s '${grouped.nonce}' > ${grouped.path} && chmod 620 ${grouped.path}`,
+        );
+        r = await answer(grouped);
         assert.deepEqual([r.status, message(r)], [
           401,
           "the identity challenge file may be written by group or others",

@@ -905,3 +905,21 @@ Deno.test("Kerberos rows and doctor: a refused file is its user's row's problem;
     assert.deepEqual(stuck, [`${spool.krb}/alice.cred`]);
   });
 });
+
+Deno.test("password rows: one user's sealed password, or every account's", async () => {
+  await withSpool(async (spool) => {
+    for (const user of ["alice", "bob"]) {
+      await run(spool, pwd("add", "pw", `${user}@test.example`));
+    }
+    const list = (user: string | null) => {
+      const r = performList(createStoreContext(config(spool), { euid: 0 }), ROOT, {
+        action: "list",
+        type: "password",
+        user,
+      });
+      return r.ok ? r.rows.map((row) => row.user) : r.error.code;
+    };
+    assert.deepEqual(list("alice@test.example"), ["alice@test.example"]);
+    assert.deepEqual(list(null), ["alice@test.example", "bob@test.example"]);
+  });
+});

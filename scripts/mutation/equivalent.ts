@@ -199,6 +199,21 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "(then doubling, each with random jitter of up to the same again).",
     observe: "Only the timing of retries.",
   },
+  {
+    file: "lib/daemon/client.ts",
+    source: "const REPLY_MS = 120_000;",
+    mutation: ["120_000 to 120001", "120_000 to 119999"],
+    why: "The client waits 119.999 or 120.001 s instead of 120 s for a reply.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "if (this.#store.length - this.#length < CHUNK) {",
+    mutation: "< to <=",
+    why: "The buffer grows when exactly one chunk is left free as well as when less is: one " +
+      "step earlier, the same bytes read into it.",
+    observe: "Only the memory of one buffer.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
