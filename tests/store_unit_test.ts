@@ -923,3 +923,18 @@ Deno.test("password rows: one user's sealed password, or every account's", async
     assert.deepEqual(list(null), ["alice@test.example", "bob@test.example"]);
   });
 });
+
+Deno.test("doctor reads a credmon pid file of up to 255 bytes; a longer one is refused", async () => {
+  await withSpool(async (spool) => {
+    await run(spool, krb("add", "T"));
+    const pidFinding = async (text: string) => {
+      await Deno.writeTextFile(`${spool.krb}/pid`, text, { mode: 0o644 });
+      const findings = await examineStore(createStoreContext(config(spool), { euid: 0 }), 0);
+      return findings.filter((f) => f.path === `${spool.krb}/pid`).map((f) => f.kind);
+    };
+    // This live process's pid, padded with white space (allowed around a pid).
+    const pid = String(Deno.pid);
+    assert.deepEqual(await pidFinding(pid.padEnd(255, " ")), []);
+    assert.deepEqual(await pidFinding(pid.padEnd(256, " ")), ["insecure"]);
+  });
+});

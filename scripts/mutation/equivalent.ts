@@ -214,6 +214,47 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "step earlier, the same bytes read into it.",
     observe: "Only the memory of one buffer.",
   },
+  {
+    file: "lib/store/oauth.ts",
+    source: "content.fill(0);",
+    before: "const exp = accessTokenExpiry(content);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The access token read back for its expiry is a local copy, wiped once read; a wipe " +
+      "with 0xff or 0x01 instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the token is gone either way.",
+  },
+  {
+    file: "lib/store/kerberos.ts",
+    source:
+      "const done = await waitForFile(store, cc, written.mtime?.getTime() ?? 0, timeout, ctx.debug);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The fallback is for a file system without modification times; Linux always gives one.",
+    observe: "Only a file system without mtimes.",
+  },
+  {
+    file: "lib/daemon/challenge.ts",
+    source: "return 1_000_000_000_000 + value;",
+    mutation: ["1_000_000_000_000 to 1000000000001", "1_000_000_000_000 to 999999999999"],
+    why: "The client sets the challenge file's time with this same function and the daemon " +
+      "compares with it: shifted by a millisecond on both sides, every proof is judged alike.",
+    observe: "Only a client built from other code (this program's own client uses this function).",
+  },
+  {
+    file: "lib/daemon/challenge.ts",
+    source: "ttlMs: 10_000,",
+    mutation: ["10_000 to 10001", "10_000 to 9999"],
+    why: "A challenge's default lifetime is 9.999 or 10.001 s instead of 10 s (the daemon passes " +
+      "its own, CREDD_CHALLENGE_LIFETIME).",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/server.ts",
+    source: "if (!c.busy && (oldest === null || c.opened < oldest.opened)) oldest = c;",
+    mutation: "< to <=",
+    why: "Only the choice between idle connections opened in the same millisecond changes: " +
+      "either is the oldest.",
+    observe: "Nothing specified: which of two equally old idle connections a full daemon closes.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */

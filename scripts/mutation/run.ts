@@ -228,6 +228,8 @@ export interface GeneratedOptions {
   readonly modules: readonly string[];
   readonly files: readonly string[];
   readonly kinds: readonly Kind[];
+  /** Run exactly the mutants whose id (`file:line:column:mutation`) contains one of these. */
+  readonly mutants: readonly string[];
   /** Run these test files, whole, for every mutant instead of the coverage baseline's choice. */
   readonly tests: readonly string[] | null;
   readonly timeoutFactor: number;
@@ -239,7 +241,7 @@ export interface GeneratedOptions {
 }
 
 const USAGE = "usage: deno task mutate --generated [--sample N] [--seed N] [--jobs N] " +
-  "[--min-per-module N] [--module NAME]... [--file PATH]... [--kind KIND]... " +
+  "[--min-per-module N] [--module NAME]... [--file PATH]... [--kind KIND]... [--mutant ID]... " +
   "[--tests FILE,...] [--timeout-factor N] [--budget SECONDS] [--target PERCENT] [--report FILE] " +
   "[--json FILE] " +
   "[--keep]";
@@ -254,6 +256,7 @@ export function parseGeneratedOptions(args: readonly string[]): GeneratedOptions
     modules: [] as string[],
     files: [] as string[],
     kinds: [] as Kind[],
+    mutants: [] as string[],
     tests: null as string[] | null,
     timeoutFactor: 3,
     budget: 150,
@@ -290,7 +293,8 @@ export function parseGeneratedOptions(args: readonly string[]): GeneratedOptions
       const kind = value();
       if (!(kind in KINDS)) throw new Error(`unknown kind ${kind}: ${Object.keys(KINDS)}`);
       o.kinds.push(kind as Kind);
-    } else if (a === "--tests") o.tests = value().split(",").filter(Boolean);
+    } else if (a === "--mutant") o.mutants.push(value());
+    else if (a === "--tests") o.tests = value().split(",").filter(Boolean);
     else if (a === "--report") o.report = value();
     else if (a === "--json") o.json = value();
     else if (a === "--keep") o.keep = true;
@@ -357,7 +361,8 @@ export async function runGenerated(
     ).flatMap(([, f]) => f).filter((f) => options.files.length === 0 || options.files.includes(f));
     if (files.length === 0) throw new Error("no file to mutate (check --module and --file)");
     const all = (await findMutants(copies[0], files)).filter((m) =>
-      options.kinds.length === 0 || options.kinds.includes(m.kind)
+      (options.kinds.length === 0 || options.kinds.includes(m.kind)) &&
+      (options.mutants.length === 0 || options.mutants.some((text) => m.id.includes(text)))
     );
     const candidates: Record<string, number> = {};
     for (const m of all) candidates[m.module] = (candidates[m.module] ?? 0) + 1;
@@ -367,7 +372,10 @@ export async function runGenerated(
     );
 
     const available = new Map(Object.entries(candidates));
-    const quota = quotas(available, options.sample, options.minPerModule);
+    // Named mutants run all (no sample); otherwise the stratified sample.
+    const quota = options.mutants.length > 0
+      ? available
+      : quotas(available, options.sample, options.minPerModule);
     const order = drawOrder(all, options.seed);
     // The sample: in each module's seeded order, the first mutants that type-check. Checked in
     // batches, one `deno check` each.
@@ -521,6 +529,7 @@ export function markdownReport(run: RunRecord): string {
       `${o.jobs}${o.modules.map((m) => ` --module ${m}`).join("")}` +
       `${o.files.map((f) => ` --file ${f}`).join("")}` +
       `${o.kinds.map((k) => ` --kind ${k}`).join("")}` +
+      `${o.mutants.map((m) => ` --mutant '${m}'`).join("")}` +
       `${o.tests ? ` --tests ${o.tests.join(",")}` : ""}\`.`,
     `- Sample: ${t.total} mutants that type-check (seed ${o.seed}), stratified per module ` +
       `(at least ${o.minPerModule} each, the rest in proportion to the candidates); ` +
