@@ -76,32 +76,44 @@ export class StoreError extends Error {
 }
 
 /**
- * Escapes control characters (C0, DEL, C1, and the Unicode line and paragraph separators) so that
- * a user-supplied string printed on a terminal cannot move the cursor, forge a line or change
- * colours. Printable text, including non-ASCII letters, is kept.
+ * Every character that prints nothing, or changes how what follows prints: controls (C0, DEL,
+ * C1), format characters (the bidirectional embeddings, overrides and isolates U+202A-U+202E and
+ * U+2066-U+2069, the marks U+200E/U+200F, zero-width characters, the soft hyphen, tags), the line
+ * and paragraph separators, and lone surrogates.
+ */
+const NON_PRINTING = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+/**
+ * Escapes every non-printing character (NON_PRINTING) so that a user-supplied string printed on a
+ * terminal or in a log cannot move the cursor, forge a line, change colours or reorder what is
+ * shown. Printable text, including non-ASCII letters, is kept.
  */
 export function printable(value: string): string {
   if (!hasControl(value)) return value;
-  // deno-lint-ignore no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
-    const code = c.charCodeAt(0);
+  return value.replace(NON_PRINTING, (c) => {
+    const code = c.codePointAt(0)!;
     if (c === "\n") return "\\n";
     if (c === "\t") return "\\t";
     if (c === "\r") return "\\r";
-    return code > 0xff
+    return code > 0xffff
+      ? `\\u{${code.toString(16)}}`
+      : code > 0xff
       ? `\\u${code.toString(16).padStart(4, "0")}`
       : `\\x${code.toString(16).padStart(2, "0")}`;
   });
 }
 
 /**
- * True when `value` has a character `printable` escapes. A loop, so that the common clean string
- * costs no regular expression (compiled on first use).
+ * True when `value` may have a character `printable` escapes. A loop, so that the common clean
+ * ASCII string costs no regular expression.
  */
 function hasControl(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
+    if (c <= 0x1f || c >= 0x7f) {
+      NON_PRINTING.lastIndex = 0;
+      return NON_PRINTING.test(value);
+    }
   }
   return false;
 }

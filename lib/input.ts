@@ -5,6 +5,7 @@
  * client side: the daemon only ever receives the bytes.
  */
 
+import { constantTimeEqual } from "./crypto/equal.ts";
 import { printable, quote, StoreError } from "./errors.ts";
 import { classifyInput, openInputFile } from "./fs/input_path.ts";
 import type { Input, Io } from "./io.ts";
@@ -223,13 +224,6 @@ async function readPlainLine(reader: ByteReader, limit: number): Promise<Uint8Ar
   return line.take();
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
-
 /**
  * The password prompt (deviation 2). On a terminal: `Enter password: ` and
  * `Confirm password: `, no echo, raw mode restored whatever happens, Ctrl-C or SIGINT gives
@@ -271,7 +265,7 @@ export async function promptPassword(
         first.fill(0);
         return CANCELLED;
       }
-      const match = equalBytes(first, second);
+      const match = constantTimeEqual(first, second);
       second.fill(0);
       if (!match) {
         first.fill(0);

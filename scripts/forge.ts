@@ -153,6 +153,12 @@ const REFUSED = /the IDTOKEN was refused|carries no IDTOKEN/;
 const MALFORMED =
   /three dot-separated|not base64url text|not valid base64url|not canonical base64url|header is not a JSON object|payload is not a JSON object|longer than/;
 
+/**
+ * What a peer is told of a token whose signing key is missing or unusable, or whose signature does
+ * not match it (one reason, so that it learns nothing of the daemon's files: docs/protocol.md).
+ */
+const KEY_REFUSED = /unknown or unusable signing key \(or a signature that does not match it\)/;
+
 const SUBJECTS = ["csc_tester@", "root@", "condor@", "condor_pool@", "alice@"];
 
 function requestBody(random: Random): unknown {
@@ -351,7 +357,7 @@ export async function forgeCases(
     ["wrong signing key", 10, async () => {
       const [, signer] = random.pick(wrongSigners);
       const t = await token(signer, header(), claims());
-      return withToken("wrong signing key", t, /signature does not match/);
+      return withToken("wrong signing key", t, KEY_REFUSED);
     }],
     ["HS512 without a key", 3, async () => {
       const input = `${b64json({ alg: "HS512", kid: "POOL" })}.${b64json(claims())}`;
@@ -360,7 +366,7 @@ export async function forgeCases(
         b64url(random.bytes(64)),
         await new Signer(new Uint8Array()).sign("HS512", input),
       ]);
-      return withToken("HS512 without a key", `${input}.${signature}`, /signature does not match/);
+      return withToken("HS512 without a key", `${input}.${signature}`, KEY_REFUSED);
     }],
     ["tampered claims or header", 10, async () => {
       const good = await signed({ alg: "HS256", kid: "POOL" }, claims());
@@ -395,7 +401,7 @@ export async function forgeCases(
       return withToken(
         "tampered claims or header",
         tampered,
-        /signature does not match|not canonical|not valid base64url/,
+        new RegExp(`${KEY_REFUSED.source}|not canonical|not valid base64url`),
       );
     }],
     ["non-canonical signature", 2, async () => {
@@ -466,7 +472,7 @@ export async function forgeCases(
       return withToken(
         "kid of a key that does not exist",
         await signed({ alg: alg(), kid }, claims()),
-        /No signing key named/,
+        KEY_REFUSED,
       );
     }],
     ["truncated token", 6, () => {

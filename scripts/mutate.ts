@@ -252,8 +252,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     behaviour: "the daemon refuses a challenge answered with another nonce",
     file: "lib/daemon/challenge.ts",
-    from: "    if (!equalText(pending.nonce, nonce)) {",
-    to: "    if (!equalText(pending.nonce, pending.nonce)) {",
+    from: "    if (!constantTimeEqual(pending.nonce, nonce)) {",
+    to: "    if (!constantTimeEqual(pending.nonce, pending.nonce)) {",
     tests: ["daemon_test.ts"],
     filter: "faked identity",
   },

@@ -19,12 +19,16 @@
 import { unseal } from "../lib/crypto/seal.ts";
 import { scramblePoolPassword } from "../lib/crypto/scramble.ts";
 import { generateCases, runFuzz } from "./fuzz.ts";
+import { generateStoredCases, runStoredFuzz, type StoredFuzzFigures } from "./fuzz_stored.ts";
+import { startDaemon } from "../testing/daemon.ts";
 import { machineDescription, markdownTable } from "./report.ts";
 import {
   type AttackFigures,
   daemonAttackSection,
   type DaemonCrashFigures,
   daemonCrashSection,
+  daemonResilienceSection,
+  type ResilienceFigures,
   type SectionIo,
 } from "./reliability_daemon.ts";
 import { forgedTokenSection, type TokenFigures } from "./reliability_tokens.ts";
@@ -122,8 +126,11 @@ const figures = {
   secretChecks: 0,
   fuzzCases: 0,
   fuzzBroken: 0,
+  storedFuzzCases: 0,
+  storedFuzzBroken: 0,
   daemonAttack: null as AttackFigures | null,
   daemonCrash: null as DaemonCrashFigures | null,
+  resilience: null as ResilienceFigures | null,
   tokens: null as TokenFigures | null,
 };
 
@@ -1372,6 +1379,107 @@ async function fuzzSection(options: Options): Promise<void> {
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+  await storedFuzz(options);
+}
+
+/**
+ * Fuzz, part two (scripts/fuzz_stored.ts): stored files of any shape read back by list,
+ * query-oauth and doctor, in-process as root and through a real daemon as the real user who owns
+ * them (as root; otherwise in-process only, as the current user).
+ */
+async function storedFuzz(options: Options): Promise<void> {
+  const count = options.quick ? 200 : 2_000;
+  const started = performance.now();
+  let result: StoredFuzzFigures | null = null;
+  await withSpool(async (spool) => {
+    // As root, the real user csc_tester owns the files; otherwise the current user.
+    const me = await new Deno.Command("id", { args: ["-un"] }).output();
+    const user: TestUser = IS_ROOT
+      ? (await nonRootUsers())![0]
+      : { name: decoder.decode(me.stdout).trim(), uid: Deno.uid()!, gid: Deno.gid()! };
+    const daemon = IS_ROOT ? await startDaemon(spool) : null;
+    if (!IS_ROOT) {
+      skipped.push("stored-shape fuzz through the daemon: needs root (in-process only)");
+    }
+    try {
+      // The user's OAuth directory, made as the store makes it.
+      const seed = daemon === null
+        ? await runCli(["add-oauth", "-s", "seed", "-P", "-i", "-"], { env: spool.env, stdin: "t" })
+        : await runCli(["add-oauth", "-s", "seed", "-P", "-i", "-"], {
+          env: daemon.env,
+          stdin: "t",
+          user,
+        });
+      if (seed.code !== 0) throw new Error(`the first add failed: ${seed.stderr}`);
+      result = await runStoredFuzz(
+        generateStoredCases(count, 20261202, daemon !== null),
+        { spool, user, daemonEnv: daemon?.env ?? null },
+        { workers: 4, timeoutMs: 60_000, fail },
+      );
+      if (daemon !== null) {
+        // Still serving everyone: another user's add and list.
+        const other = (await nonRootUsers())![1];
+        const served = await runCli(["add-oauth", "-s", "after", "-P", "-i", "-"], {
+          env: daemon.env,
+          stdin: "t",
+          user: other,
+          timeoutMs: 60_000,
+        });
+        if (served.code !== 0) fail(`stored fuzz: the daemon no longer serves: ${served.stderr}`);
+      }
+    } finally {
+      if (daemon !== null) {
+        const { code, log } = await daemon.stop();
+        if (code !== 0) fail(`stored fuzz: the daemon exited ${code}`);
+        if (/internal error|TypeError|worker failed|ST-5ecr3t/.test(log)) {
+          fail(
+            `stored fuzz: the daemon's log has an internal error or a secret: ${log.slice(-500)}`,
+          );
+        }
+      }
+    }
+  });
+  // (Assigned in the callback: TypeScript cannot see that it ran.)
+  const f = result as StoredFuzzFigures | null;
+  if (f === null) return;
+  const seconds = (performance.now() - started) / 1000;
+  figures.storedFuzzCases += f.cases;
+  figures.storedFuzzBroken += f.badExit + f.unexpected + f.hung +
+    f.leaks;
+  if (f.cases !== count) fail(`stored fuzz: ${f.cases} of ${count} cases ran`);
+  const e = f.byExit;
+  report.push(
+    "### Stored credentials of any shape",
+    "",
+    `${f.cases} generated cases (seed 20261202) in ${seconds.toFixed(0)} s, four at a ` +
+      "time: `.top`, `.use` and `.meta` files written straight into a user's OAuth directory as " +
+      "a credd or credmon would (root, 0600 or 0400), holding fields of the wrong type, deep " +
+      "nesting, huge numbers, prototype keys, long strings, control and bidirectional " +
+      "characters, invalid UTF-8, non-JSON and more than a listing reads; then `list`, " +
+      "`query-oauth` (with and without -s, -S, -A, --min-ttl) or `doctor`, in-process as root " +
+      "and through a real daemon as the real user who owns the files. Every run must exit 0 or " +
+      "1, or 2 exactly when the stored scopes and audience differ from those asked for " +
+      "(JSON.parse as the reference reader), never print `unexpected failure`, finish within " +
+      "60 s, and never print a secret byte of the files; the daemon must serve another user " +
+      "afterwards, stop cleanly and log no internal error.",
+    "",
+    table(["figure", "value"], [
+      [
+        "cases run (in-process / through the daemon)",
+        `${f.cases} (${f.inProcess} / ${f.throughDaemon})`,
+      ],
+      ["exit 0 / 1 / 2", `${e[0] ?? 0} / ${e[1] ?? 0} / ${e[2] ?? 0}`],
+      ["wrong exit codes (2 without a mismatch, or the reverse, or other)", f.badExit],
+      ['"unexpected failure"', f.unexpected],
+      ["hung past 60 s", f.hung],
+      ["stored secrets printed", f.leaks],
+    ]),
+    "",
+    "Examples of runs that exit non-zero:",
+    "",
+    ...f.examples.map((x) => `- \`${x.replaceAll("`", "'")}\``),
+    "",
+  );
 }
 
 // ---- 8. hardening: the attacks of each class, run by the test suite --------------------------
@@ -1393,6 +1501,15 @@ const HARDENING: readonly [string, string, string][] = [
   ["a LOCAL: credential naming a path", "attack_test.ts", "a LOCAL: Kerberos credential"],
   ["secrets in -d output and error paths", "secrets_test.ts", "no input form"],
   ["Windows refuses to store", "windows_test.ts", "run() on Windows refuses"],
+  ["a failing store worker", "daemon_resilience_test.ts", "a store worker that fails"],
+  ["a store that never answers", "daemon_resilience_test.ts", "a request the store never"],
+  ["silent TLS connections", "daemon_resilience_test.ts", "silent and half-begun"],
+  ["no descriptor left", "daemon_resilience_test.ts", "when no descriptor is left"],
+  ["one user hammering the socket", "daemon_resilience_test.ts", "one user hammering"],
+  ["unproven large bodies", "daemon_resilience_test.ts", "connections that prove nobody"],
+  ["a neighbour's failed logins", "remote_attack_test.ts", "a neighbour's failed logins"],
+  ["a flood of failed logins", "remote_attack_test.ts", "the daemon bounds its failed"],
+  ["daemon paths told to a peer", "remote_attack_test.ts", "a peer learns nothing"],
 ];
 
 async function hardeningSection(options: Options): Promise<void> {
@@ -1432,7 +1549,7 @@ async function hardeningSection(options: Options): Promise<void> {
   );
 }
 
-// ---- 9-11. the daemon: under attack, crash safety, forged tokens (scripts/reliability_*.ts) ----
+// ---- 9-12. the daemon: under attack, crash safety, forged tokens, resilience (reliability_*.ts) --
 
 function sectionIo(options: Options): SectionIo {
   return {
@@ -1448,6 +1565,7 @@ function daemonSummary(): (string | number)[][] {
   const a = figures.daemonAttack;
   const c = figures.daemonCrash;
   const t = figures.tokens;
+  const r = figures.resilience;
   const dash = "-";
   return [
     [
@@ -1495,6 +1613,28 @@ function daemonSummary(): (string | number)[][] {
       "failed authentications before 429 (default limit) / median 429 answer",
       t ? `${t.limiterFailuresBefore429} / ${t.limiter429Ms.toFixed(1)} ms` : dash,
     ],
+    [
+      "silent TLS connections: opened / peak descriptors over the start / seconds until all back",
+      r
+        ? `${r.silentConnections} / ${r.silentPeakFds} / ${r.silentFdsBackSeconds.toFixed(1)}`
+        : dash,
+    ],
+    [
+      "store worker faults: set off / answered with an error / log lines",
+      r ? `${r.workerFaults} / ${r.workerFaultsAnswered} / ${r.workerFaultLines}` : dash,
+    ],
+    [
+      "one user hammering: its requests served / refused by its caps / connections closed",
+      r ? `${r.hammerServed} / ${r.hammerRefused} / ${r.hammerClosed}` : dash,
+    ],
+    ["large bodies announced by connections proving nobody", r ? r.largeAnnounced : dash],
+    [
+      "victim during the resilience attacks: requests / answered (median, worst)",
+      r
+        ? `${r.victimRequests} / ${r.victimAnswered} (${r.victimMedianSeconds.toFixed(2)} s, ` +
+          `${r.victimWorstSeconds.toFixed(2)} s)`
+        : dash,
+    ],
   ];
 }
 
@@ -1519,6 +1659,9 @@ const sections: [string, () => Promise<void>][] = [
   }],
   ["forged tokens", async () => {
     figures.tokens = await forgedTokenSection(sectionIo(options));
+  }],
+  ["daemon resilience", async () => {
+    figures.resilience = await daemonResilienceSection(sectionIo(options));
   }],
 ];
 const ran: string[] = [];
@@ -1566,6 +1709,10 @@ const summary = table(["figure", "value"], [
   ["changes made by refused attacks", figures.attackChanges],
   ["secret checks / leaks", `${figures.secretChecks} / ${figures.secretLeaks}`],
   ["fuzz cases run / broken", `${figures.fuzzCases} / ${figures.fuzzBroken}`],
+  [
+    "stored-shape fuzz cases run / broken",
+    `${figures.storedFuzzCases} / ${figures.storedFuzzBroken}`,
+  ],
   ...daemonSummary(),
 ]);
 const document = [

@@ -3,7 +3,14 @@
  * socket (in a root 0755 directory) and a temp sticky challenge directory, stopped with SIGTERM.
  */
 
+import { RUNTIME_FLAGS } from "../lib/permissions.ts";
 import { baseEnv, programCommand, type Spool } from "./harness.ts";
+
+/**
+ * The program with faults a test can set off in its store workers (testing/faulty_main.ts), for
+ * `startDaemon({ entry })`.
+ */
+export const FAULTY_MAIN = new URL("./faulty_main.ts", import.meta.url).pathname;
 
 /** A running daemon. */
 export interface Daemon {
@@ -16,6 +23,10 @@ export interface Daemon {
   readonly tlsPort: number | null;
   /** Its log so far. */
   log(): string;
+  /** Whether it has exited. */
+  exited(): boolean;
+  /** Resolves with its exit status when it exits (by itself or by `stop`). */
+  status(): Promise<number>;
   /** Sends SIGTERM and waits; returns the exit code and the whole log. */
   stop(signal?: Deno.Signal): Promise<{ code: number; log: string }>;
 }
@@ -33,6 +44,13 @@ export async function startDaemon(
     args?: string[];
     /** The daemon's umask (as systemd's UMask= sets it); default: the test process's. */
     umask?: number;
+    /**
+     * Another entry module run with `deno run` and the program's flags (testing/faulty_main.ts),
+     * whatever CSC_TARGET says; default: the program under test.
+     */
+    entry?: string;
+    /** Its RLIMIT_NOFILE (soft and hard), set with prlimit(1). */
+    maxFiles?: number;
   } = {},
 ): Promise<Daemon> {
   const run = `${spool.root}/run`;
@@ -48,7 +66,13 @@ export async function startDaemon(
     _CONDOR_CREDD_CHALLENGE_DIRECTORY: challengeDir,
     ...options.env,
   };
-  const program = [...(await programCommand()), "serve", ...(options.args ?? [])];
+  const main = options.entry === undefined
+    ? await programCommand()
+    : [Deno.execPath(), "run", "--no-config", "--quiet", ...RUNTIME_FLAGS, options.entry];
+  const limited = options.maxFiles === undefined
+    ? main
+    : ["prlimit", `--nofile=${options.maxFiles}:${options.maxFiles}`, "--", ...main];
+  const program = [...limited, "serve", ...(options.args ?? [])];
   const command = options.umask === undefined
     ? program
     : ["/bin/sh", "-c", `umask ${options.umask.toString(8)} && exec "$@"`, "sh", ...program];
@@ -85,8 +109,12 @@ export async function startDaemon(
     throw new Error(`the daemon did not start: ${log}`);
   }
   const port = /and TLS [^ ]+:(\d+) /.exec(log)?.[1];
+  // The daemon's own pid (prlimit and sh exec it, so it is the child's).
+  const pid = Number(/\(pid (\d+)\)/.exec(log)?.[1] ?? child.pid);
   return {
-    pid: child.pid,
+    pid,
+    exited: () => exited,
+    status: () => status.then((s) => s.code),
     tlsPort: port === undefined ? null : Number(port),
     socket,
     challengeDir,
@@ -99,4 +127,45 @@ export async function startDaemon(
       return { code, log };
     },
   };
+}
+
+/** A process's open descriptors and memory, from /proc (Linux). */
+export interface ProcessStats {
+  /** Entries of /proc/<pid>/fd. */
+  readonly fds: number;
+  /** VmRSS and VmHWM (peak), in KiB. */
+  readonly rssKiB: number;
+  readonly hwmKiB: number;
+}
+
+/**
+ * The descriptors and memory of process `pid` now. (Read by `sh`: Deno lets only a program with
+ * every permission read another process's /proc entries.)
+ */
+export async function processStats(pid: number): Promise<ProcessStats> {
+  const out = await new Deno.Command("/bin/sh", {
+    args: ["-c", `ls /proc/${pid}/fd | wc -l && cat /proc/${pid}/status`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) throw new Error(`no process ${pid}: ${new TextDecoder().decode(out.stderr)}`);
+  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1]);
+  return { fds: Number(text.split("\n")[0]), rssKiB: kib("VmRSS"), hwmKiB: kib("VmHWM") };
+}
+
+/**
+ * Waits until `check` returns true (polling every 50 ms), for at most `ms` milliseconds. Returns
+ * whether it did: the caller asserts it, with what it saw.
+ */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  ms = 60_000,
+): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return await check();
 }

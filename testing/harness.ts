@@ -141,6 +141,82 @@ export async function baseEnv(user?: TestUser): Promise<Record<string, string>> 
   };
 }
 
+let sharedRepo: string | null = null;
+
+/** A copy of lib/ and testing/ that every user may read, for scripts run as another user. */
+async function repoForAll(): Promise<string> {
+  if (sharedRepo !== null) return sharedRepo;
+  const dir = await Deno.makeTempDir({ dir: "/tmp/csc-test-deno", prefix: "repo-" });
+  await Deno.chmod(dir, 0o755);
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  await copyTree(`${REPO}/lib`, `${dir}/lib`);
+  await copyTree(`${REPO}/testing`, `${dir}/testing`);
+  await Deno.copyFile(`${REPO}/deno.json`, `${dir}/deno.json`);
+  sharedRepo = dir;
+  return dir;
+}
+
+/**
+ * Runs the script `script` (a path in the repository, such as `testing/hammer.ts`) with `args`,
+ * as `user`, with Deno's read, write, net and env permissions. Killed after `timeoutMs`.
+ */
+export async function runScriptAs(
+  user: TestUser,
+  script: string,
+  args: string[],
+  timeoutMs = 300_000,
+): Promise<RunResult> {
+  const argv = [
+    ...setprivAs(user),
+    await denoForAll(),
+    "run",
+    "--no-config",
+    "--quiet",
+    "--allow-read",
+    "--allow-write",
+    "--allow-net",
+    "--allow-env",
+    `${await repoForAll()}/${script}`,
+    ...args,
+  ];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    clearEnv: true,
+    env: await baseEnv(user),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return await outputWithin(child, timeoutMs);
+}
+
+/**
+ * The exit code and output of `child`, which is killed (SIGKILL) if it runs past `timeoutMs`:
+ * a hung program then fails its test clearly (`timedOut`).
+ */
+async function outputWithin(child: Deno.ChildProcess, timeoutMs: number): Promise<RunResult> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, timeoutMs);
+  try {
+    const out = await child.output();
+    const result = {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+    return timedOut ? { ...result, timedOut } : result;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Runs `/bin/sh -c command` as `user` in the clean base environment; throws with its stderr. */
 export async function shellAs(user: TestUser, command: string): Promise<void> {
   const argv = [...setprivAs(user), "/bin/sh", "-c", command];
@@ -179,31 +255,12 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
     // The program may exit before reading all of stdin.
   }
   await writer.close().catch(() => {});
-  // A hung program is killed after the bound (a test of "never blocks" then fails clearly).
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }, options.timeoutMs ?? 120_000);
-  try {
-    const out = await child.output();
-    const result = {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
-    // Every --json output of every test is checked against the published schema.
-    if (!timedOut && args.includes("--json") && result.stdout !== "") {
-      checkJsonResult(result.stdout);
-    }
-    return timedOut ? { ...result, timedOut } : result;
-  } finally {
-    clearTimeout(timer);
+  const result = await outputWithin(child, options.timeoutMs ?? 120_000);
+  // Every --json output of every test is checked against the published schema.
+  if (!result.timedOut && args.includes("--json") && result.stdout !== "") {
+    checkJsonResult(result.stdout);
   }
+  return result;
 }
 
 /** A temporary spool with its configuration file. */

@@ -3,7 +3,23 @@
  * tampered challenges, slow and oversized bodies.
  */
 
+import { challengeTime } from "../lib/daemon/challenge.ts";
 import { ConnReader, readResponse, writeJsonRequest } from "../lib/daemon/http.ts";
+import { shellAs } from "./harness.ts";
+import type { TestUser } from "./users.ts";
+
+/** `touch -d` argument for a time in milliseconds. */
+function touchTime(ms: number): string {
+  return `@${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, "0")}`;
+}
+
+/** Answers a challenge as `user` would: its file, with the time its nonce names. */
+export function answerAs(user: TestUser, c: { nonce: string; path: string }): Promise<void> {
+  return shellAs(
+    user,
+    `umask 077 && touch ${c.path} && touch -d ${touchTime(challengeTime(c.nonce))} ${c.path}`,
+  );
+}
 
 /** An open connection to a daemon's socket. */
 export interface Wire {
@@ -13,6 +29,7 @@ export interface Wire {
     method: string,
     path: string,
     body?: unknown,
+    headers?: Record<string, string>,
   ): Promise<{ status: number; body: Record<string, unknown> }>;
   close(): void;
 }
@@ -23,8 +40,8 @@ export async function connectWire(socket: string): Promise<Wire> {
   const reader = new ConnReader(conn);
   return {
     conn,
-    async call(method, path, body) {
-      await writeJsonRequest(conn, method, path, body);
+    async call(method, path, body, headers = {}) {
+      await writeJsonRequest(conn, method, path, body, headers);
       const response = await readResponse(reader, {
         idleMs: 30_000,
         messageMs: 30_000,
@@ -127,5 +144,31 @@ export async function tlsCall(
     } catch {
       // Already closed.
     }
+  }
+}
+
+/**
+ * Sends one request to the daemon on `socket` as `user`: a challenge, answered as that user, then
+ * `body` to `path` with the proof in its head. Returns the status and the parsed answer.
+ */
+export async function provenCall(
+  socket: string,
+  user: TestUser,
+  path: string,
+  body: Record<string, unknown>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const wire = await connectWire(socket);
+  try {
+    const c = (await wire.call("POST", "/v1/challenge", { version: 1 })).body as {
+      id: string;
+      nonce: string;
+      path: string;
+    };
+    await answerAs(user, c);
+    return await wire.call("POST", path, { version: 1, ...body }, {
+      authorization: `Challenge ${c.id} ${c.nonce}`,
+    });
+  } finally {
+    wire.close();
   }
 }

@@ -66,6 +66,7 @@ Deno.test({
           "## Credmon: add with a pid file to signal",
           "## V8 flag experiment",
           "## Scale: median ms with N other users stored",
+          "## List: one user's 100 credentials, small and 1 MiB each",
           "## Daemon over the Unix socket",
           "## Remote daemon over TLS",
           "## Daemon: spawn-to-answer of one client process",
@@ -95,6 +96,10 @@ Deno.test({
       assertRow(report, "deno run (empty program): start-up floor", [N, N, "1\\.00x", ""]);
       for (const name of ["query-oauth -s (cold cache)", "add-oauth -P (.use) (cold cache)"]) {
         assertRow(report, name, [N, N, `${N}\\dx`]);
+      }
+      // A listing of large credentials, against small ones, with peak memory (GNU time, or -).
+      for (const size of ["39 bytes", "1 MiB"]) {
+        assertRow(report, `list-oauth: 100 credentials of ${size}`, [N, N, `${N}\\dx`, `(${N}|-)`]);
       }
       // The release binaries' form (no code cache), and the --no-lazy alternative it rejects.
       for (

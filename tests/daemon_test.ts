@@ -19,8 +19,7 @@ import {
   withSpool,
 } from "../testing/harness.ts";
 import { NEEDS_ROOT, nonRootUsers, type TestUser } from "../testing/users.ts";
-import { connectWire, rawExchange } from "../testing/wire.ts";
-import { challengeTime } from "../lib/daemon/challenge.ts";
+import { answerAs, connectWire, rawExchange } from "../testing/wire.ts";
 
 const DOMAIN = "test.example";
 
@@ -35,18 +34,8 @@ async function users(): Promise<[TestUser, TestUser]> {
   return (await nonRootUsers())!;
 }
 
-/** `touch -d` argument for a time in milliseconds. */
-function touchTime(ms: number): string {
-  return `@${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, "0")}`;
-}
-
-/** Answers a challenge as `user` would: its file, with the time its nonce names. */
-function write(user: TestUser, c: { nonce: string; path: string }): Promise<void> {
-  return shellAs(
-    user,
-    `umask 077 && touch ${c.path} && touch -d ${touchTime(challengeTime(c.nonce))} ${c.path}`,
-  );
-}
+/** Answers a challenge as `user` would. */
+const write = answerAs;
 
 /** The sequence of everything a user does with their own credentials. */
 const SEQUENCE: readonly [string[], string?][] = [

@@ -118,6 +118,54 @@ Deno.test("-S and -A merge into a JSON .top, replacing keys case-insensitively",
   });
 });
 
+Deno.test("-S keeps nested values as given, white space removed: the bytes written stay near the input's", async () => {
+  await withSpool(async (spool) => {
+    // 6 KB of nested arrays used to be written indented, as megabytes.
+    const depth = 3000;
+    const nested = `${"[".repeat(depth)}${"]".repeat(depth)}`;
+    const input = `{ "refresh_token" : "r",\n  "a": ${nested},\n "b" : { "c" : [ 1 , "x y" , ` +
+      `{"d": null} ] }, "e": "\\u0041\\n" }`;
+    const r = await add(spool, ["-s", "svc", "-S", "read:/"], input);
+    assert.equal(r.code, 0, r.stderr);
+    const written = await Deno.readFile(`${spool.oauth}/root/svc.top`);
+    assert.equal(
+      new TextDecoder().decode(written),
+      `{\n  "refresh_token": "r",\n  "a": ${nested},\n  "b": {"c":[1,"x y",{"d":null}]},\n` +
+        `  "e": "\\u0041\\n",\n  "scopes": "read:/"\n}\n`,
+    );
+    assert.ok(written.length < input.length + 40, `${written.length} bytes written`);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(written)).b, {
+      c: [1, "x y", { d: null }],
+    });
+  });
+});
+
+Deno.test("-S refuses a result over the 1 MiB limit with a clear message, and stores nothing", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, ["-s", "svc"], '{"old":"kept"}');
+    const before = await readText(`${spool.oauth}/root/svc.top`);
+    // Exactly the input limit: the credential is accepted, the merged result would exceed it.
+    const input = `{"refresh_token":"${"t".repeat(1024 * 1024 - 20)}"}`;
+    assert.equal(input.length, 1024 * 1024);
+    const r = await add(spool, ["-s", "svc", "-S", "read:/", "-A", "aud"], input);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, HEADER);
+    assert.equal(
+      r.stderr,
+      `ERROR: with the scopes and audience added, the credential for "${spool.oauth}/root/svc.top" ` +
+        "would be larger than 1048576 bytes, the most a credential may be; store a smaller one\n",
+    );
+    assert.equal(await readText(`${spool.oauth}/root/svc.top`), before);
+    assert.deepEqual(await listTree(`${spool.oauth}/root`), ["svc.top"]);
+    // Just under: stored, and the bytes on disk are within the limit.
+    const fits = `{"refresh_token":"${"t".repeat(1024 * 1024 - 80)}"}`;
+    const ok = await add(spool, ["-s", "svc", "-S", "read:/", "-A", "aud"], fits);
+    assert.equal(ok.code, 0, ok.stderr);
+    const size = (await Deno.stat(`${spool.oauth}/root/svc.top`)).size;
+    assert.ok(size <= 1024 * 1024, `${size} bytes written`);
+  });
+});
+
 Deno.test("-S with a non-JSON credential fails with upstream's JSON error and stores nothing", async () => {
   await withSpool(async (spool) => {
     for (const body of ["not json", "[1,2]", "null", '"str"']) {

@@ -1,8 +1,9 @@
 /**
  * The bounded subset of the reliability suite (scripts/reliability.ts --quick): kills, 32
- * concurrent processes, full disk, filesystem attacks, hostile input and secret checks, all
- * against the real program; and a real daemon under attack, killed mid-add, stopped under load,
- * and sent 400 forged tokens. The full run (`deno task reliability`) writes RELIABILITY.md.
+ * concurrent processes, full disk, filesystem attacks, hostile input and secret checks, fuzzing
+ * of arguments and of stored files, all against the real program; and a real daemon under
+ * attack, killed mid-add, stopped under load, and sent 400 forged tokens. The full run
+ * (`deno task reliability`) writes RELIABILITY.md.
  */
 
 import assert from "node:assert/strict";
@@ -54,7 +55,9 @@ Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak
     assert.equal(planned, 96);
     assert.equal(answered, planned);
     assert.match(report, /\| fuzz cases run \/ broken \| 300 \/ 0 \|/);
-    assert.match(report, /\| sections run \| 11 of 11 \|/);
+    // Stored files of any shape read back (as root also through a daemon as a real user).
+    assert.match(report, /\| stored-shape fuzz cases run \/ broken \| 200 \/ 0 \|/);
+    assert.match(report, /\| sections run \| 12 of 12 \|/);
     const [tried, refused] = /\| attacks tried \/ refused \| (\d+) \/ (\d+)/.exec(report)!.slice(1);
     assert.equal(tried, refused);
     const [htried, hrefused] = /\| hostile inputs tried \/ refused \| (\d+) \/ (\d+)/.exec(report)!
@@ -75,6 +78,10 @@ Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak
       assert.match(report, /Result: \*\*every property held\*\*/);
       return;
     }
+    const [, inProcess, throughDaemon] =
+      /\| cases run \(in-process \/ through the daemon\) \| (\d+) \((\d+) \/ (\d+)\) \|/
+        .exec(report)!.slice(1).map(Number);
+    assert.ok(inProcess >= 50 && throughDaemon >= 50, `${inProcess} / ${throughDaemon}`);
     // Forged tokens: none accepted, each refused for its reason, the daemon alive and serving.
     const [forged, accepted] = value("forged tokens and requests tried / accepted").split(" / ")
       .map(Number);
@@ -114,6 +121,24 @@ Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak
       `the legitimate user was refused during the attack:\n${failures}`,
     );
     assert.equal(value("daemon under attack: answers afterwards / data intact"), "yes / yes");
+    // The daemon keeps serving everyone: every request of the victim answered, every fault of a
+    // store worker answered and logged once, the silent connections' descriptors back.
+    const victim = /^(\d+) \/ (\d+) /.exec(
+      value("victim during the resilience attacks: requests / answered (median, worst)"),
+    );
+    assert.ok(victim, "no resilience figures");
+    assert.equal(victim[2], victim[1], `the victim was refused:\n${failures}`);
+    const [faults, answeredFaults, faultLines] = value(
+      "store worker faults: set off / answered with an error / log lines",
+    ).split(" / ").map(Number);
+    assert.equal(faults, 6);
+    assert.deepEqual([answeredFaults, faultLines], [faults, faults]);
+    assert.match(
+      value(
+        "silent TLS connections: opened / peak descriptors over the start / seconds until all back",
+      ),
+      /^200 \/ \d+ \/ /,
+    );
     assert.equal(run.code, 0, output);
     assert.match(report, /Result: \*\*every property held\*\*/);
   } finally {

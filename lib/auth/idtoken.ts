@@ -10,6 +10,7 @@
 
 import { quote } from "../errors.ts";
 import { base64UrlDecode, base64UrlEncode, isObject, parseJson } from "../jwt.ts";
+import { constantTimeEqual } from "../crypto/equal.ts";
 import { scramblePoolPassword, truncateAtNul } from "../crypto/scramble.ts";
 
 /** Why a token was refused: a closed set of stable codes. */
@@ -153,14 +154,6 @@ async function hmac(ikm: Uint8Array, hash: string, signingInput: string): Promis
   }
   const data = new TextEncoder().encode(signingInput);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
-}
-
-/** True when `a` and `b` are equal; the time taken depends on the length only, not the content. */
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
 }
 
 /** The characters picojson escapes. */

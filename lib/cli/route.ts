@@ -32,7 +32,7 @@ export type Route =
 export async function daemonAddress(
   value: string,
 ): Promise<{ host: string; port: number } | null> {
-  const { parseAddress } = await import("../daemon/tls.ts");
+  const { parseAddress } = await import("../daemon/places.ts");
   let text = value.trim();
   if (text.startsWith("<") && text.endsWith(">")) text = text.slice(1, -1).replace(/\?.*$/, "");
   text = text.slice(text.lastIndexOf("@") + 1);
@@ -120,8 +120,7 @@ export async function chooseRoute(
   if (store === null || !store.startsWith("/")) return { kind: "local" };
   const existing = nearestExisting(store);
   if (existing === null || existing.uid === euid) return { kind: "local" };
-  const { challengeDirectory, socketPath } = await import("../daemon/server.ts");
-  const { isSocket } = await import("../daemon/client.ts");
+  const { challengeDirectory, isSocket, socketPath } = await import("../daemon/places.ts");
   const socket = socketPath(config);
   if (isSocket(socket)) return { kind: "socket", socket, challengeDir: challengeDirectory(config) };
   throw new StoreError(

@@ -205,7 +205,30 @@ export const KNOBS = [
     group: "daemon",
     type: "integer",
     default: "4096",
-    meaning: "Open connections at most; a new one closes the oldest idle one",
+    meaning: "Open connections at most; at the limit an idle one of whoever holds the most is " +
+      "closed",
+  },
+  {
+    name: "CREDD_MAX_UNPROVEN_CONNECTIONS",
+    group: "daemon",
+    type: "integer",
+    default: "256",
+    shown: "256 (at most CREDD_MAX_CONNECTIONS)",
+    meaning: "Connections that have not proven a caller yet; a new one closes the oldest of them",
+  },
+  {
+    name: "CREDD_MAX_CALLER_CONNECTIONS",
+    group: "daemon",
+    type: "integer",
+    default: "64",
+    meaning: "Connections one caller (but root) may hold; one more closes its own oldest idle one",
+  },
+  {
+    name: "CREDD_MAX_CALLER_REQUESTS",
+    group: "daemon",
+    type: "integer",
+    default: "4",
+    meaning: "Requests of one caller (but root) performed at once; the next ones wait their turn",
   },
   {
     name: "CREDD_WORKERS",
@@ -213,6 +236,23 @@ export const KNOBS = [
     type: "integer",
     default: "4",
     meaning: "Threads that run requests",
+  },
+  {
+    name: "CRED_MAX_CREDENTIALS_PER_USER",
+    group: "daemon",
+    type: "integer",
+    default: "100",
+    meaning: "Credentials a daemon caller other than root and CRED_SUPER_USERS may keep (a .top " +
+      "and .use of one name are one); an add past it is refused; 0 turns the limit off",
+  },
+  {
+    name: "CRED_MAX_BYTES_PER_USER",
+    group: "daemon",
+    type: "integer",
+    default: "16777216",
+    shown: "16777216 (16 MiB)",
+    meaning: "Bytes of credential files such a caller may keep, every file stored for them " +
+      "counted; an add that would pass it is refused; 0 turns the limit off",
   },
   {
     name: "SEC_CREDENTIAL_SWEEP_INTERVAL",
@@ -257,8 +297,16 @@ export const KNOBS = [
     group: "remote",
     type: "integer",
     default: "10",
-    meaning: "Failed authentications a peer address may make per minute before its next " +
-      "attempts are refused; 0 turns the limit off",
+    meaning: "Failed verifications of one token per minute before it is refused unverified; " +
+      "0 turns the limit off",
+  },
+  {
+    name: "CREDD_AUTH_FAILURES_PER_MINUTE",
+    group: "remote",
+    type: "integer",
+    default: "600",
+    meaning: "Failed token verifications per minute in all before tokens not verified in that " +
+      "minute are refused unverified; 0 turns the limit off",
   },
   {
     name: "CREDD_HOST",

@@ -20,6 +20,7 @@
  * Permissions: --allow-read and --allow-write on the challenge directory.
  */
 
+import { constantTimeEqual } from "../crypto/equal.ts";
 import { quote, StoreError } from "../errors.ts";
 import { base64UrlDecode, base64UrlEncode } from "../jwt.ts";
 import { type Challenge, ProtocolError } from "./protocol.ts";
@@ -32,13 +33,6 @@ function randomHex(bytes: number): string {
     crypto.getRandomValues(new Uint8Array(bytes)),
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
-}
-
-function equalText(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }
 
 /**
@@ -168,7 +162,7 @@ export class Challenges {
     }
     const pending = this.#pending.get(id);
     if (pending === undefined) throw refuse("the identity challenge is unknown or already used");
-    if (!equalText(pending.nonce, nonce)) {
+    if (!constantTimeEqual(pending.nonce, nonce)) {
       throw refuse("the identity challenge's nonce is not the one issued with it");
     }
     this.#pending.delete(id);

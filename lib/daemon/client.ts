@@ -16,23 +16,16 @@ import {
   decodeChallenge,
   decodeListReply,
   decodeReply,
+  decodeWhoami,
   encodeRequest,
   MAX_BODY_BYTES,
   PROTOCOL_VERSION,
   ProtocolError,
+  type Whoami,
 } from "./protocol.ts";
 
 /** How long a reply may take: the lock wait and the credmon wait are bounded by the daemon. */
 const REPLY_MS = 120_000;
-
-/** True when `path` is a socket (a daemon may be listening there). */
-export function isSocket(path: string): boolean {
-  try {
-    return Deno.statSync(path).isSocket === true;
-  } catch {
-    return false;
-  }
-}
 
 /** One request/response exchange on an open connection. */
 async function exchange(
@@ -73,7 +66,9 @@ async function exchange(
 function failure(error: unknown, where: string): StoreError {
   if (error instanceof StoreError) return error;
   if (error instanceof ProtocolError) {
-    return new StoreError(error.code, `${where} refused the request: ${error.message}`);
+    // 5xx: the daemon took the request and could not finish it (its message says what to do).
+    const what = error.status >= 500 ? "could not handle the request" : "refused the request";
+    return new StoreError(error.code, `${where} ${what}: ${error.message}`);
   }
   if (error instanceof HttpError) {
     return new StoreError("unreachable", `${where} did not answer properly: ${error.message}`);
@@ -110,6 +105,16 @@ export function listCall(request: ListRequest): DaemonCall<ListReply> {
     path: "/v1/list",
     payload: () => ({ list: { type: request.type, user: request.user } }),
     decode: (answer) => decodeListReply(answer.reply),
+    wipe: () => {},
+  };
+}
+
+/** Who the daemon takes the caller to be, and until when its token is valid. */
+export function whoamiCall(): DaemonCall<Whoami> {
+  return {
+    path: "/v1/whoami",
+    payload: () => ({}),
+    decode: (answer) => decodeWhoami(answer.whoami),
     wipe: () => {},
   };
 }
@@ -151,13 +156,13 @@ export async function sendLocal<T>(
   }
   const { conn, reader, challenge } = proof;
   try {
-    const body = {
-      version: PROTOCOL_VERSION,
-      challenge: { id: challenge.id, nonce: challenge.nonce },
-      ...call.payload(),
-    };
+    const body = { version: PROTOCOL_VERSION, ...call.payload() };
     call.wipe();
-    const answer = await exchange(conn, reader, call.path, body, { connection: "close" });
+    // The proof goes in the head, so the daemon knows the caller before it reads the body.
+    const answer = await exchange(conn, reader, call.path, body, {
+      authorization: `Challenge ${challenge.id} ${challenge.nonce}`,
+      connection: "close",
+    });
     return call.decode(answer);
   } catch (error) {
     throw failure(error, where);

@@ -1,9 +1,13 @@
 /**
- * A deliberately small HTTP/1.1 for the daemon and its clients, over any Deno.Conn (Unix socket
- * or TLS): a request line or status line, headers, a Content-Length body, keep-alive. Every read
- * has a size limit and a deadline, so a slow or hostile peer costs one connection for a bounded
- * time. Chunked encoding, pipelining and upgrades are not spoken; a peer that tries gets 400.
+ * A deliberately small HTTP/1.1 for the daemon and its clients, over any ByteConn (a Unix socket,
+ * TCP, or TLS: lib/daemon/stream.ts): a request line or status line, headers, a Content-Length
+ * body, keep-alive. Every read has a size limit and a deadline, so a slow or hostile peer costs
+ * one connection for a bounded time. A request's head is read apart from its body, so that the
+ * daemon decides (route, caller, size) before it reads a byte of the body. Chunked encoding,
+ * pipelining and upgrades are not spoken; a peer that tries gets 400.
  */
+
+import type { ByteConn } from "./stream.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -41,8 +45,18 @@ export class ConnReader {
   #length = 0;
   /** How far readHead has looked for the blank line already. */
   #scanned = 0;
+  /** The last read asked of the connection (it may outlive a deadline). */
+  #reading: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly conn: Deno.Conn) {}
+  constructor(readonly conn: ByteConn) {}
+
+  /**
+   * Resolves once no read is pending on the connection: after `close()`, its descriptor is then
+   * gone (a pending read holds it until it ends).
+   */
+  settled(): Promise<void> {
+    return this.#reading.then(() => {}, () => {});
+  }
 
   /** True when bytes are already buffered (a request has begun). */
   get pending(): boolean {
@@ -81,7 +95,9 @@ export class ConnReader {
     });
     try {
       const target = this.#store.subarray(this.#length, this.#length + CHUNK);
-      const n = await Promise.race([this.conn.read(target), timeout]);
+      const read = this.conn.read(target);
+      this.#reading = read;
+      const n = await Promise.race([read, timeout]);
       if (n === "timeout") throw new HttpError(408, "timed out reading from the peer");
       if (n === null) return false;
       this.#length += n;
@@ -169,18 +185,25 @@ export interface ReadLimits {
   /** Milliseconds for the whole message once its first byte arrived. */
   readonly messageMs: number;
   readonly maxBody: number;
-  /**
-   * Called with a request's method, path and Content-Length before its body is read; it throws
-   * an HttpError (413, 503) to refuse the body without reading it.
-   */
-  readonly admit?: (method: string, path: string, length: number) => void;
 }
 
-/** Reads one request; null when the peer closed the connection between requests. */
-export async function readRequest(
+/** A request's head: what the daemon knows before it reads the body. */
+export interface RequestHead {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: ReadonlyMap<string, string>;
+  /** The body's length (Content-Length), at most `maxBody`. */
+  readonly length: number;
+}
+
+/**
+ * Reads one request's head; null when the peer closed the connection between requests. The body
+ * is left unread (`ConnReader.readBody`). Throws HttpError (400, 408, 413, 431).
+ */
+export async function readRequestHead(
   reader: ConnReader,
   limits: ReadLimits,
-): Promise<HttpMessage | null> {
+): Promise<RequestHead | null> {
   const start = Date.now();
   const head = await reader.readHead(
     start + limits.idleMs,
@@ -191,10 +214,12 @@ export async function readRequest(
   const match = /^([A-Z]+) (\/\S*) HTTP\/1\.1$/.exec(requestLine);
   if (!match) throw new HttpError(400, "a malformed request line");
   const headers = parseHeaders(lines);
-  const length = contentLength(headers, limits.maxBody);
-  limits.admit?.(match[1], match[2], length);
-  const body = await reader.readBody(length, Date.now() + limits.messageMs);
-  return { method: match[1], path: match[2], status: 0, headers, body };
+  return {
+    method: match[1],
+    path: match[2],
+    headers,
+    length: contentLength(headers, limits.maxBody),
+  };
 }
 
 /** Reads one response. */
@@ -214,7 +239,7 @@ export async function readResponse(reader: ConnReader, limits: ReadLimits): Prom
   return { method: "", path: "", status: Number(match[1]), headers, body };
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: ByteConn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
@@ -250,7 +275,7 @@ function message(first: string, headers: Record<string, string>, body: Uint8Arra
  * drops what the peer still sends (at most 1 MiB, for at most 500 ms), then closes. Closing with
  * unread input would reset the connection and the peer would never see the answer.
  */
-export async function lingerClose(conn: Deno.Conn): Promise<void> {
+export async function lingerClose(conn: ByteConn): Promise<void> {
   try {
     await conn.closeWrite();
     const buffer = new Uint8Array(64 * 1024);
@@ -277,7 +302,7 @@ export async function lingerClose(conn: Deno.Conn): Promise<void> {
 
 /** Writes a JSON response. */
 export async function writeJsonResponse(
-  conn: Deno.Conn,
+  conn: ByteConn,
   status: number,
   value: unknown,
   keepAlive: boolean,
@@ -295,7 +320,7 @@ export async function writeJsonResponse(
 
 /** Writes a JSON request. The body buffer is zeroed once written (it may hold a credential). */
 export async function writeJsonRequest(
-  conn: Deno.Conn,
+  conn: ByteConn,
   method: string,
   path: string,
   value: unknown,

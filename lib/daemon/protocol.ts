@@ -6,16 +6,18 @@
  *   POST /v1/challenge   [{ version }] → { version, id, path, nonce, expires }  (Unix socket only)
  *   POST /v1/request     { version, challenge?: { id, nonce }, request } → { version, reply }
  *   POST /v1/list        { version, challenge?: { id, nonce }, list } → { version, reply }
- *   GET  /v1/health      → { version, ok: true, trustDomain }
+ *   POST /v1/whoami      { version, challenge?: { id, nonce } } → { version, whoami }
+ *   GET  /v1/health      → { version, ok, trustDomain, problem? }
  *
- * On the socket the caller writes the nonce into the file at `path` to prove who it is; over TLS
- * it authenticates with `Authorization: Bearer <IDTOKEN>` instead. Every field is described in
+ * On the socket the caller creates the file at `path` to prove who it is, and names the
+ * challenge in `Authorization: Challenge <id> <nonce>` (or the body's `challenge`); over TLS it
+ * authenticates with `Authorization: Bearer <IDTOKEN>` instead. Every field is described in
  * docs/protocol.md.
  */
 
 import { StoreError, type StoreErrorCode } from "../errors.ts";
 import { base64UrlDecode, base64UrlEncode, isObject } from "../jwt.ts";
-import type { CredRequest } from "../request.ts";
+import type { Caller, CredRequest } from "../request.ts";
 import type { Outcome } from "../store/context.ts";
 import type { ListReply, Reply, Target } from "../store/service.ts";
 import type { CredentialRow } from "../store/list.ts";
@@ -27,9 +29,17 @@ export const PROTOCOL_VERSION = 1;
 /** Largest request body: a 1 MiB credential in base64 plus its JSON. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
-/** A protocol-level refusal, sent with an HTTP status. */
+/**
+ * A protocol-level refusal, sent with an HTTP status. `detail`, when given, is what the daemon's
+ * log says instead of the message (what the peer must not learn: paths, which keys exist).
+ */
 export class ProtocolError extends Error {
-  constructor(readonly status: number, readonly code: StoreErrorCode, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: StoreErrorCode,
+    message: string,
+    readonly detail?: string,
+  ) {
     super(message);
   }
 }
@@ -59,11 +69,19 @@ export function encodeRequest(request: CredRequest): Record<string, unknown> {
   return out;
 }
 
+/** Options of `decodeRequest`. */
+export interface DecodeRequestOptions {
+  /** The credential size limit of a type (the daemon's; the store checks it again). */
+  readonly limit?: (type: CredType) => number;
+}
+
 /**
  * Reads a request sent by a client, checking every field. The credential of an add comes back as
- * bytes. Throws ProtocolError for anything malformed.
+ * bytes. A credential whose base64url text is already longer than any credential within
+ * `options.limit` is not decoded: it comes back as zero bytes, one more than the limit, which the
+ * store refuses (and audits) as too large. Throws ProtocolError for anything malformed.
  */
-export function decodeRequest(value: unknown): CredRequest {
+export function decodeRequest(value: unknown, options: DecodeRequestOptions = {}): CredRequest {
   if (!isObject(value)) throw bad('"request" must be an object');
   const action = value.action;
   const type = value.type;
@@ -92,7 +110,14 @@ export function decodeRequest(value: unknown): CredRequest {
   }
   if (action === "add") {
     const encoded = value.credential;
-    const bytes = typeof encoded === "string" ? base64UrlDecode(encoded) : null;
+    if (typeof encoded !== "string") throw bad('"credential" must be base64url');
+    const limit = options.limit?.(type);
+    if (limit !== undefined && encoded.length > 4 * Math.ceil(limit / 3)) {
+      // Decoding it would take time and memory for nothing (a 2 MiB "password"); its encoded
+      // length alone proves it is over the limit.
+      return { ...subject, action, credential: new Uint8Array(limit + 1) };
+    }
+    const bytes = base64UrlDecode(encoded);
     if (bytes === null) throw bad('"credential" must be base64url');
     return { ...subject, action, credential: bytes };
   }
@@ -267,4 +292,64 @@ export function decodeListReply(value: unknown): ListReply {
     warnings,
     user,
   };
+}
+
+/** Who the daemon takes the caller to be (`POST /v1/whoami`). */
+export interface Whoami {
+  /** `user@domain`. */
+  readonly account: string;
+  readonly user: string;
+  readonly domain: string;
+  /** The caller's uid on the daemon's host (the socket), or null (a token). */
+  readonly uid: number | null;
+  readonly transport: "unix" | "tls";
+  /** Until when the caller's token is valid (`exp`, Unix seconds); null: the socket, or no exp. */
+  readonly expires: number | null;
+}
+
+/** A proven caller as JSON. */
+export function encodeWhoami(identity: {
+  readonly caller: Caller;
+  readonly account: string;
+  readonly expires: number | null;
+  readonly transport: "unix" | "tls";
+}): Record<string, unknown> {
+  return {
+    account: identity.account,
+    user: identity.caller.name,
+    domain: identity.caller.domain,
+    uid: identity.caller.uid,
+    transport: identity.transport,
+    expires: identity.expires,
+  } satisfies Whoami;
+}
+
+/** Reads a whoami answer from a daemon, checking every field. Throws ProtocolError. */
+export function decodeWhoami(value: unknown): Whoami {
+  if (!isObject(value)) throw bad("the whoami answer is not an object");
+  const { account, user, domain, uid, transport, expires } = value;
+  const whole = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v);
+  if (
+    typeof account !== "string" || typeof user !== "string" || typeof domain !== "string" ||
+    account !== `${user}@${domain}` || !(uid === null || (whole(uid) && (uid as number) >= 0)) ||
+    (transport !== "unix" && transport !== "tls") || !(expires === null || whole(expires))
+  ) throw bad("the whoami answer is malformed");
+  return {
+    account,
+    user,
+    domain,
+    uid: uid as number | null,
+    transport,
+    expires: expires as number | null,
+  };
+}
+
+/**
+ * A store message without the paths of the daemon's host in it, for a remote caller
+ * (docs/protocol.md "Errors"): every absolute path, quoted or not, becomes `<path on the daemon>`.
+ */
+export function hidePaths(message: string): string {
+  return message
+    .replace(/"\/(?:[^"\\]|\\.)*"|'\/[^']*'/g, "<path on the daemon>")
+    .replace(/(^|[\s(=])\/[^\s"',;)]+/g, "$1<path on the daemon>");
 }

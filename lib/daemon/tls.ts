@@ -1,50 +1,24 @@
 /**
- * The daemon's remote side (README "Remote daemons"): a TLS listener at CREDD_TLS_ADDRESS with
- * the certificate and key of AUTH_SSL_SERVER_CERTFILE/KEYFILE, callers identified by IDTOKENS
- * signed with this pool's keys, and failed authentications rate-limited per source address.
- * There is no plain-TCP listener and no fallback.
+ * The daemon's remote side (docs/daemon.md "Remote callers: TLS and IDTOKENS"): a TCP listener at
+ * CREDD_TLS_ADDRESS on whose connections the daemon runs TLS itself, with the certificate and
+ * key of AUTH_SSL_SERVER_CERTFILE/KEYFILE. There is no plain-TCP service and no fallback; who
+ * the caller is comes from its IDTOKEN (lib/daemon/auth.ts).
  *
- * Permissions: --allow-net (the listener), --allow-read (certificate, key, signing keys).
+ * Why not `Deno.listenTls`: a connection it accepts whose peer never finishes the handshake keeps
+ * its descriptor even after `close()` (measured with Deno 2.9.6: 50 silent peers, 50 descriptors
+ * held until the peers go), so anyone who reaches the port could exhaust the daemon's
+ * descriptors. And not node:tls's own server: after one EMFILE on accept it never accepts again
+ * (measured too). So the daemon accepts plain TCP (`Deno.listen`), like the socket, and starts
+ * TLS with node:tls's `TLSSocket` over that connection; closing it closes the descriptor at once,
+ * handshake or not, and a handshake has a deadline.
+ *
+ * Permissions: --allow-net (the listener), --allow-read (certificate and key).
  */
 
+import tls from "node:tls";
 import type { Config } from "../config/mod.ts";
-import { TokenError, verifyToken } from "../auth/idtoken.ts";
-import { readSigningKey } from "../auth/keys.ts";
 import { quote, StoreError } from "../errors.ts";
-import type { Caller } from "../request.ts";
-import { trustedOwners } from "../store/context.ts";
-import { ProtocolError } from "./protocol.ts";
-import type { Authenticator } from "./server.ts";
-
-/** The default port of the daemon's TLS listener. */
-export const DEFAULT_TLS_PORT = 9620;
-
-/** Parses `host:port`, `:port`, `[v6]:port` or `host`. Null for anything else. */
-export function parseAddress(
-  value: string,
-  defaultPort = DEFAULT_TLS_PORT,
-): { hostname: string; port: number } | null {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*))(?::(\d{1,5}))?$/.exec(value.trim());
-  if (!match) return null;
-  const hostname = match[1] ?? match[2] ?? "";
-  const port = match[3] === undefined ? defaultPort : Number(match[3]);
-  if (port > 65535) return null;
-  return { hostname, port };
-}
-
-/** CREDD_TLS_ADDRESS, or null when the daemon listens on the Unix socket only. */
-export function tlsAddress(config: Config): { hostname: string; port: number } | null {
-  const value = config.get("CREDD_TLS_ADDRESS");
-  if (value === undefined) return null;
-  const address = parseAddress(value);
-  if (address === null) {
-    throw new StoreError(
-      "config",
-      `CREDD_TLS_ADDRESS is ${quote(value)}; it must be host:port, :port or host`,
-    );
-  }
-  return { hostname: address.hostname || "0.0.0.0", port: address.port };
-}
+import { type ConnDuplex, StreamConn } from "./stream.ts";
 
 function readPem(path: string, what: string, key: boolean): string {
   let info: Deno.FileInfo;
@@ -109,100 +83,65 @@ export function serverCertificate(config: Config): { cert: string; key: string }
   };
 }
 
-/** Failed authentications per source address, in a sliding window. */
-export class FailureLimiter {
-  readonly #failures = new Map<string, number[]>();
+/** What the TLS listener needs: the server's certificate and key, loaded once. */
+export type TlsContext = tls.SecureContext;
 
-  constructor(readonly limit = 10, readonly windowMs = 60_000, readonly maxAddresses = 10_000) {}
-
-  #recent(address: string, now: number): number[] {
-    const times = (this.#failures.get(address) ?? []).filter((t) => now - t < this.windowMs);
-    if (times.length === 0) this.#failures.delete(address);
-    else this.#failures.set(address, times);
-    return times;
-  }
-
-  /** True when `address` may try to authenticate now. */
-  allowed(address: string, now = Date.now()): boolean {
-    if (this.limit <= 0) return true; // CREDD_AUTH_FAILURE_LIMIT = 0: no limit.
-    return this.#recent(address, now).length < this.limit;
-  }
-
-  /** Records a failed authentication from `address`. */
-  failed(address: string, now = Date.now()): void {
-    if (this.limit <= 0) return;
-    if (!this.#failures.has(address) && this.#failures.size >= this.maxAddresses) {
-      // Forget the oldest address: memory stays bounded whatever the number of sources.
-      const oldest = this.#failures.keys().next().value;
-      if (oldest !== undefined) this.#failures.delete(oldest);
-    }
-    this.#failures.set(address, [...this.#recent(address, now), now]);
-  }
-}
-
-/** The TLS listener's authenticator: `Authorization: Bearer <IDTOKEN>`. */
-export function tokenAuthenticator(config: Config, euid: number): Authenticator {
-  const limiter = new FailureLimiter(config.getInt("CREDD_AUTH_FAILURE_LIMIT", 10));
-  const trustDomain = config.get("TRUST_DOMAIN") ?? "";
-  const maxAge = config.get("SEC_TOKEN_MAX_AGE") === undefined
-    ? null
-    : config.getInt("SEC_TOKEN_MAX_AGE", 0);
-  return {
-    transport: "tls",
-    challenges: null,
-    async authenticate(request, _body, peer): Promise<Caller> {
-      if (!limiter.allowed(peer)) {
-        throw new ProtocolError(
-          429,
-          "not-secure",
-          "too many failed authentications from this address; wait a minute",
-        );
-      }
-      const header = request.headers.get("authorization") ?? "";
-      const match = /^Bearer ([A-Za-z0-9_.-]{1,8192})$/.exec(header);
-      if (!match) {
-        limiter.failed(peer);
-        throw new ProtocolError(
-          401,
-          "not-secure",
-          "the request carries no IDTOKEN (Authorization: Bearer)",
-        );
-      }
-      const owners = trustedOwners(config, { euid });
-      try {
-        const verified = await verifyToken(match[1], {
-          keyMaterial: (kid) => readSigningKey(config, owners, kid),
-          trustDomain,
-          now: Math.floor(Date.now() / 1000),
-          maxAge,
-        });
-        return { uid: null, name: verified.user, domain: verified.domain, inProcess: false };
-      } catch (error) {
-        limiter.failed(peer);
-        if (error instanceof TokenError) {
-          throw new ProtocolError(401, "not-secure", `the IDTOKEN was refused: ${error.message}`);
-        }
-        if (error instanceof StoreError) {
-          throw new ProtocolError(401, "not-secure", `the IDTOKEN was refused: ${error.message}`);
-        }
-        throw error;
-      }
-    },
-  };
-}
-
-/** Starts the TLS listener. Throws StoreError when it cannot. */
-export function listenTls(
-  config: Config,
-  address: { hostname: string; port: number },
-): Deno.TlsListener {
+/** The TLS context of the configured certificate and key. Throws StoreError when it cannot. */
+export function tlsContext(config: Config): TlsContext {
   const { cert, key } = serverCertificate(config);
   try {
-    return Deno.listenTls({ hostname: address.hostname, port: address.port, cert, key });
+    return tls.createSecureContext({ cert, key, minVersion: "TLSv1.2" });
+  } catch (error) {
+    throw new StoreError(
+      "config",
+      `the TLS certificate and key cannot be used: ${(error as Error).message}`,
+      { remedy: "set AUTH_SSL_SERVER_CERTFILE and AUTH_SSL_SERVER_KEYFILE to a matching PEM pair" },
+    );
+  }
+}
+
+/** Starts the TLS port's TCP listener. Throws StoreError when it cannot. */
+export function listenTcp(address: { hostname: string; port: number }): Deno.Listener {
+  try {
+    return Deno.listen({ hostname: address.hostname, port: address.port });
   } catch (error) {
     throw new StoreError(
       "config",
       `cannot listen for TLS on ${address.hostname}:${address.port}: ${(error as Error).message}`,
     );
   }
+}
+
+/**
+ * Runs the server side of a TLS handshake on `raw` (a connection as a stream: `duplexOf`) within
+ * `deadlineMs`. Resolves with the secured connection; rejects when the peer fails or does not
+ * finish in time, after closing `raw`.
+ */
+export function startTls(
+  raw: ConnDuplex,
+  { context, deadlineMs }: { readonly context: TlsContext; readonly deadlineMs: number },
+): Promise<StreamConn> {
+  const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+  return new Promise((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined;
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      raw.destroy();
+      reject(error);
+    };
+    timer = setTimeout(
+      () => fail(new Error("the TLS handshake did not finish in time")),
+      deadlineMs,
+    );
+    const closed = () => fail(new Error("the peer closed the connection during the TLS handshake"));
+    socket.once("error", fail);
+    socket.once("close", closed);
+    socket.once("secure", () => {
+      clearTimeout(timer);
+      socket.removeListener("error", fail);
+      socket.removeListener("close", closed);
+      resolve(new StreamConn(socket));
+    });
+  });
 }

@@ -160,7 +160,8 @@ export function openFile(
   throw insecure("", path, "it keeps changing while it is being opened", "run the command again");
 }
 
-function readAll(file: Deno.FsFile, limit: number, path: string): Uint8Array {
+/** Reads at most `limit + 1` bytes of `file` (one more tells whether the file goes on). */
+function readUpTo(file: Deno.FsFile, limit: number): Uint8Array {
   let buffer = new Uint8Array(Math.min(limit + 1, 64 * 1024));
   let length = 0;
   while (true) {
@@ -175,17 +176,22 @@ function readAll(file: Deno.FsFile, limit: number, path: string): Uint8Array {
     if (n === null) break;
     length += n;
   }
-  if (length > limit) {
-    buffer.fill(0);
+  const out = buffer.slice(0, length);
+  buffer.fill(0);
+  return out;
+}
+
+function readAll(file: Deno.FsFile, limit: number, path: string): Uint8Array {
+  const bytes = readUpTo(file, limit);
+  if (bytes.length > limit) {
+    bytes.fill(0);
     throw new StoreError(
       "too-large",
       `${quote(path)} is larger than ${limit} bytes; it is not a credential this program stores`,
       { path },
     );
   }
-  const out = buffer.slice(0, length);
-  buffer.fill(0);
-  return out;
+  return bytes;
 }
 
 /**
@@ -203,6 +209,33 @@ export function readFile(
   const path = join(dir.path, name);
   try {
     return readAll(file, options.maxBytes, path);
+  } catch (error) {
+    throw osError(error, "read", path);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Reads at most the first `bytes` bytes of `name` in `dir` securely (see `openFile`): a bounded
+ * look at a file of any size. `whole` says whether that was all of it. Returns null when it does
+ * not exist. Throws StoreError ("insecure", "io").
+ */
+export function readFileStart(
+  dir: Directory,
+  name: string,
+  owners: Owners,
+  options: { readonly role: FileRole; readonly bytes: number },
+): { readonly content: Uint8Array; readonly whole: boolean } | null {
+  const file = openFile(dir, name, owners, { role: options.role, read: true });
+  if (file === null) return null;
+  const path = join(dir.path, name);
+  try {
+    const read = readUpTo(file, options.bytes);
+    if (read.length <= options.bytes) return { content: read, whole: true };
+    const content = read.slice(0, options.bytes);
+    read.fill(0);
+    return { content, whole: false };
   } catch (error) {
     throw osError(error, "read", path);
   } finally {

@@ -29,11 +29,81 @@ export interface AuditRecord {
   readonly result: string;
 }
 
+/** Refused requests of one caller whose audit lines one limiter writes per window. */
+export const AUDIT_REFUSALS_PER_WINDOW = 10;
+
+/** The window of `RefusalLimiter`, in milliseconds. */
+export const AUDIT_WINDOW_MS = 60_000;
+
+/** A caller's refusals in the current window. */
+interface Window {
+  readonly caller: Caller;
+  readonly start: number;
+  written: number;
+  suppressed: number;
+}
+
+/** A summary line owed: `suppressed` refusals of `caller` not written since `start`. */
+export interface Suppressed {
+  readonly caller: Caller;
+  readonly start: number;
+  readonly suppressed: number;
+}
+
+/**
+ * Bounds the audit lines of refused (failed) adds and deletes per caller, so that a caller
+ * repeating a refused request cannot grow the log without bound: per window of AUDIT_WINDOW_MS
+ * from a caller's first refusal, the first AUDIT_REFUSALS_PER_WINDOW are written, the rest
+ * counted, and once the window has passed one summary line says how many were not written. The
+ * state is one process's (a daemon worker's), passed to each request in its StoreContext; it
+ * holds only callers refused within the last window.
+ */
+export class RefusalLimiter {
+  readonly #windows = new Map<string, Window>();
+
+  constructor(
+    readonly perWindow: number = AUDIT_REFUSALS_PER_WINDOW,
+    readonly windowMs: number = AUDIT_WINDOW_MS,
+  ) {}
+
+  /**
+   * Decides for one audited request of `caller` at `now` (ms): the summaries due (windows that
+   * have ended with refusals not written; their state is dropped), and whether the request's own
+   * line is written (a success always; a refusal while its caller's window has room).
+   */
+  decide(
+    caller: Caller,
+    now: number,
+    refused: boolean,
+  ): { readonly summaries: Suppressed[]; readonly write: boolean } {
+    const summaries: Suppressed[] = [];
+    for (const [key, window] of this.#windows) {
+      if (now - window.start < this.windowMs) continue;
+      this.#windows.delete(key);
+      if (window.suppressed > 0) summaries.push(window);
+    }
+    if (!refused) return { summaries, write: true };
+    const key = `${caller.uid}:${callerAccount(caller)}`;
+    let window = this.#windows.get(key);
+    if (window === undefined) {
+      window = { caller, start: now, written: 0, suppressed: 0 };
+      this.#windows.set(key, window);
+    }
+    if (window.written < this.perWindow) {
+      window.written++;
+      return { summaries, write: true };
+    }
+    window.suppressed++;
+    return { summaries, write: false };
+  }
+}
+
 const encoder = new TextEncoder();
 
 /**
- * Appends a record to CRED_AUDIT_LOG when it is set. Throws StoreError when it cannot be written
- * safely; nothing is written then.
+ * Appends a record to CRED_AUDIT_LOG when it is set: a refusal (any result but `success` or
+ * `pending`) only when `ctx.auditLimiter` admits it, and before it the summary lines the limiter
+ * owes. Throws StoreError when the log cannot be written safely; nothing is written then.
  */
 export function appendAudit(ctx: StoreContext, caller: Caller, record: AuditRecord): void {
   const path = ctx.config.get("CRED_AUDIT_LOG");
@@ -41,13 +111,28 @@ export function appendAudit(ctx: StoreContext, caller: Caller, record: AuditReco
   if (!path.startsWith("/")) {
     throw new StoreError("config", `CRED_AUDIT_LOG ${quote(path)} is not an absolute path`);
   }
-  const line = JSON.stringify({
-    time: new Date().toISOString(),
-    by: callerAccount(caller),
-    uid: caller.uid,
-    pid: Deno.pid,
-    ...record,
-  }) + "\n";
+  const now = Date.now();
+  const line = (who: Caller, fields: object) =>
+    JSON.stringify({
+      time: new Date(now).toISOString(),
+      by: callerAccount(who),
+      uid: who.uid,
+      pid: Deno.pid,
+      ...fields,
+    }) + "\n";
+  const refused = record.result !== "success" && record.result !== "pending";
+  const { summaries, write } = ctx.auditLimiter?.decide(caller, now, refused) ??
+    { summaries: [], write: true };
+  // Summaries first: they are about refusals made before this request.
+  let text = summaries.map((s) =>
+    line(s.caller, {
+      result: "suppressed",
+      suppressed: s.suppressed,
+      since: new Date(s.start).toISOString(),
+    })
+  ).join("");
+  if (write) text += line(caller, record);
+  if (text === "") return;
   const dir = storeDirectory(dirname(path), ctx.owners);
   if (dir === null) {
     throw new StoreError("io", `the directory of ${quote(path)} does not exist`, { path });
@@ -59,8 +144,10 @@ export function appendAudit(ctx: StoreContext, caller: Caller, record: AuditReco
     verb: "open the audit log",
   })!;
   try {
-    // One write call per line: O_APPEND keeps concurrent writers' lines whole.
-    file.writeSync(encoder.encode(line));
+    // One write call: O_APPEND keeps concurrent writers' lines whole.
+    const bytes = encoder.encode(text);
+    let written = 0;
+    while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
   } catch (error) {
     throw osError(error, "append to the audit log", path);
   } finally {

@@ -1,13 +1,15 @@
 /**
  * What every store operation needs (one per request, never shared between requests): the
- * configuration, the trusted owners of this process, a debug channel and the warnings collected
- * for the caller. Also the outcome type of a successful operation.
+ * configuration, the trusted owners of this process, a debug channel, the warnings collected
+ * for the caller, the caller's limits, and the process's audit limiter (the one piece of state a
+ * request shares, passed in). Also the outcome type of a successful operation.
  */
 
 import { AccountDb, CondorIdsError, findCondorIds } from "../accounts.ts";
 import { type Config, ConfigError } from "../config/mod.ts";
 import { quote, StoreError } from "../errors.ts";
 import type { Owners } from "../fs/owners.ts";
+import type { RefusalLimiter } from "./audit.ts";
 
 /** A reply ClassAd: printed as `Credential info:` (docs/upstream.md "Output"). */
 export type Ad = Record<string, string | number>;
@@ -32,6 +34,17 @@ export interface StoreContext {
   readonly debug: (line: string) => void;
   /** One-line warnings for the caller: what did and did not happen (deviation 17). */
   readonly warnings: string[];
+  /**
+   * Checks a write against the caller's per-user limits (lib/store/quota.ts): set by `perform`
+   * for the callers the limits bind, called by `writeCredential` under the user's lock before
+   * anything of the user's is written, with the target's path and the bytes to be written.
+   */
+  readonly checkWrite?: (target: { readonly path: string; readonly size: number }) => void;
+  /**
+   * Bounds the audit lines of refused requests per caller (lib/store/audit.ts). One per process
+   * (a daemon worker holds one for all its requests); absent, every refusal is written.
+   */
+  readonly auditLimiter?: RefusalLimiter;
 }
 
 /** Unix seconds of a file's mtime. */

@@ -12,12 +12,11 @@ import type { Directory } from "../fs/directories.ts";
 import { checkFile, listNames, readFile, TEMP_NAME } from "../fs/files.ts";
 import { LOCK_DIRECTORY } from "../fs/lock.ts";
 import { join, octal } from "../fs/paths.ts";
-import { accessTokenExpiry } from "../jwt.ts";
 import { seconds, type StoreContext, type StorePath } from "./context.ts";
 import { parsePid, runKill } from "./credmon.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { isValidName } from "./names.ts";
-import { OAUTH_LIMIT } from "./oauth.ts";
+import { useFacts } from "./list.ts";
 
 /** One problem. */
 export interface Finding {
@@ -242,20 +241,18 @@ function checkOAuth(store: Directory, findings: Finding[], ctx: StoreContext, no
         }
       }
       if (match[2] === "use") {
-        const content = readFile(userDir, name, ctx.owners, {
-          role: "secret",
-          maxBytes: OAUTH_LIMIT,
+        // The same bounded read as list's: a .use of any size or shape costs at most that.
+        collect(findings, "insecure", () => {
+          const exp = useFacts(ctx, userDir, name).facts?.exp ?? null;
+          if (exp !== null && exp < now) {
+            findings.push({
+              kind: "expired-token",
+              path,
+              problem: `the access token expired ${now - exp} seconds ago`,
+              fix: "refresh it (add-oauth -P), or check the credmon that renews it",
+            });
+          }
         });
-        const exp = content === null ? null : accessTokenExpiry(content);
-        content?.fill(0);
-        if (exp !== null && exp < now) {
-          findings.push({
-            kind: "expired-token",
-            path,
-            problem: `the access token expired ${now - exp} seconds ago`,
-            fix: "refresh it (add-oauth -P), or check the credmon that renews it",
-          });
-        }
       }
     }
   }

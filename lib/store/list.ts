@@ -8,14 +8,20 @@
 
 import { StoreError } from "../errors.ts";
 import type { Directory } from "../fs/directories.ts";
-import { inspectFile, listNames, readFile } from "../fs/files.ts";
+import { inspectFile, listNames, readFileStart } from "../fs/files.ts";
 import { join } from "../fs/paths.ts";
-import { accessTokenOf, decodeJwt, isObject, parseJson, timeClaim } from "../jwt.ts";
+import {
+  decodeScalar,
+  findMembers,
+  forEachElement,
+  jsonType,
+  type MemberSpan,
+} from "../json_scan.ts";
+import { accessTokenOf, jwtClaims, timeAt } from "../jwt.ts";
 import type { CredType } from "../request.ts";
 import { configuredPath, seconds, type StoreContext } from "./context.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { isValidName } from "./names.ts";
-import { OAUTH_LIMIT } from "./oauth.ts";
 import { basename } from "../fs/paths.ts";
 
 /** One stored file of a credential. */
@@ -49,7 +55,10 @@ export interface CredentialRow {
   readonly audience: string | null;
   /** The `.use` access token's claims when it is a JWT. */
   readonly token: TokenFacts | null;
-  /** Why part of it could not be read (an insecure file, say); null when all was read. */
+  /**
+   * Why part of it could not be read or shown (an insecure file, a field of an unexpected type,
+   * a file read only in part); null when all was read.
+   */
   readonly problem: string | null;
 }
 
@@ -67,35 +76,137 @@ function facts(info: Deno.FileInfo): FileFacts {
   return { size: info.size, mtime: seconds(info) };
 }
 
-function stringOrNull(value: unknown): string | null {
-  return typeof value === "string" ? value : Array.isArray(value) ? value.join(" ") : null;
+/**
+ * Bytes of a `.top` or `.use` that `list` and `doctor` read (README "list"): enough for the
+ * scopes, audience and access token of any credential seen in practice; what lies beyond is not
+ * looked at, so a listing costs at most this much per file whatever is stored.
+ */
+export const LIST_READ_LIMIT = 64 * 1024;
+
+/**
+ * Characters of one field (scopes, audience, a claim) a listing shows: what a row carries stays
+ * small whatever is stored (a daemon's listing of every user is one reply).
+ */
+export const LIST_FIELD_LIMIT = 2048;
+
+/**
+ * A text field of stored JSON as a listing shows it: a string as it is, an array of strings
+ * joined by spaces (a JWT's `aud` may be one), absent or null as null, at most LIST_FIELD_LIMIT
+ * characters. Any other shape is data, not an error: null, and a note in `notes` naming `what`
+ * and the JSON type (never the value); so is a field cut short.
+ */
+function textAt(
+  bytes: Uint8Array,
+  span: MemberSpan | undefined,
+  note: { readonly what: string; readonly notes: string[] },
+): string | null {
+  if (span === undefined) return null;
+  const type = jsonType(bytes, span.valueStart);
+  let text: string | null = null;
+  if (type === "string") text = decodeScalar(bytes, span.valueStart, span.valueEnd) as string;
+  else if (type === "array") {
+    const words: string[] = [];
+    let other: string | null = null;
+    forEachElement(bytes, span, (e) => {
+      const t = jsonType(bytes, e.valueStart);
+      if (t === "string") words.push(decodeScalar(bytes, e.valueStart, e.valueEnd) as string);
+      else other ??= t;
+    });
+    if (other !== null) {
+      note.notes.push(`${note.what} is a JSON array holding a JSON ${other}, not text`);
+      return null;
+    }
+    text = words.join(" ");
+  } else if (type !== "null") {
+    note.notes.push(`${note.what} is a JSON ${type}, not text`);
+  }
+  if (text === null || text.length <= LIST_FIELD_LIMIT) return text;
+  note.notes.push(
+    `${note.what} is ${text.length} characters long; only the first ${LIST_FIELD_LIMIT} are shown`,
+  );
+  return text.slice(0, LIST_FIELD_LIMIT);
 }
 
-/** Scopes and audience of a `.top`, when it is a JSON object. */
-function topFacts(ctx: StoreContext, dir: Directory, name: string) {
-  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
-  const json = content === null ? undefined : parseJson(content);
-  content?.fill(0);
-  if (!isObject(json)) return { scopes: null, audience: null };
-  return { scopes: stringOrNull(json.scopes), audience: stringOrNull(json.audience) };
+/** What a listing shows of a `.top` or `.use`, with notes on what it could not show. */
+interface Shown<T> {
+  readonly facts: T;
+  readonly notes: string[];
 }
 
-/** The claims of a `.use`, when its access token is a JWT. */
-function useFacts(ctx: StoreContext, dir: Directory, name: string): TokenFacts | null {
-  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
-  if (content === null) return null;
-  const token = accessTokenOf(content);
-  content.fill(0);
-  const jwt = token === null ? null : decodeJwt(token);
-  if (jwt === null) return null;
-  const c = jwt.claims;
-  return {
-    iss: stringOrNull(c.iss),
-    sub: stringOrNull(c.sub),
-    aud: stringOrNull(c.aud),
-    scope: stringOrNull(c.scope),
-    exp: timeClaim(c, "exp"),
-  };
+/** Scopes and audience of a `.top`, when it is a JSON object (read up to LIST_READ_LIMIT). */
+function topFacts(
+  ctx: StoreContext,
+  dir: Directory,
+  name: string,
+): Shown<{ scopes: string | null; audience: string | null }> {
+  const notes: string[] = [];
+  const none = { facts: { scopes: null, audience: null }, notes };
+  const read = readFileStart(dir, name, ctx.owners, { role: "secret", bytes: LIST_READ_LIMIT });
+  if (read === null) return none;
+  const { content, whole } = read;
+  try {
+    const { result, found } = findMembers(content, ["scopes", "audience"], { partial: !whole });
+    // Not a JSON object: no scopes or audience (deviation 10).
+    if (result === "invalid") return none;
+    if (result === "truncated" && found.size < 2) {
+      notes.push(
+        `only the first ${LIST_READ_LIMIT} bytes of ${name} were read, and its scopes or ` +
+          "audience may lie beyond",
+      );
+    }
+    const field = (key: string) =>
+      textAt(content, found.get(key), { what: `the "${key}" of ${name}`, notes });
+    return { facts: { scopes: field("scopes"), audience: field("audience") }, notes };
+  } finally {
+    content.fill(0);
+  }
+}
+
+/** The claims a listing shows. */
+const CLAIMS = ["iss", "sub", "aud", "scope", "exp"] as const;
+
+/**
+ * The claims of a `.use`, when its access token is a JWT (read up to LIST_READ_LIMIT); claims
+ * of an unexpected type are null with a note. Also what `doctor` reads for an expired token.
+ */
+export function useFacts(
+  ctx: StoreContext,
+  dir: Directory,
+  name: string,
+): Shown<TokenFacts | null> {
+  const notes: string[] = [];
+  const read = readFileStart(dir, name, ctx.owners, { role: "secret", bytes: LIST_READ_LIMIT });
+  if (read === null) return { facts: null, notes };
+  let claims: Uint8Array | null;
+  try {
+    const token = accessTokenOf(read.content, { partial: !read.whole });
+    claims = token === null ? null : jwtClaims(token);
+  } finally {
+    read.content.fill(0);
+  }
+  if (claims === null) {
+    if (!read.whole) {
+      notes.push(
+        `only the first ${LIST_READ_LIMIT} bytes of ${name} were read, and they hold no whole ` +
+          "JWT header and claims",
+      );
+    }
+    return { facts: null, notes };
+  }
+  const { found } = findMembers(claims, CLAIMS);
+  const text = (claim: typeof CLAIMS[number]) =>
+    textAt(claims, found.get(claim), { what: `the access token's "${claim}" claim`, notes });
+  const shown = { iss: text("iss"), sub: text("sub"), aud: text("aud"), scope: text("scope") };
+  const exp = found.get("exp");
+  const expiry = exp === undefined ? null : timeAt(claims, exp);
+  if (exp !== undefined && expiry === null && jsonType(claims, exp.valueStart) !== "null") {
+    notes.push(
+      `the access token's "exp" claim is a JSON ${
+        jsonType(claims, exp.valueStart)
+      } that is not a time in seconds`,
+    );
+  }
+  return { facts: { ...shown, exp: expiry }, notes };
 }
 
 function oauthRows(ctx: StoreContext, store: Directory, user: string): CredentialRow[] {
@@ -120,13 +231,23 @@ function oauthRows(ctx: StoreContext, store: Directory, user: string): Credentia
   return [...stems].map(([stem, files]) => {
     let detail = { scopes: null as string | null, audience: null as string | null };
     let token: TokenFacts | null = null;
-    let problem = problems.get(stem) ?? null;
+    const notes: string[] = [];
+    const refused = problems.get(stem);
+    if (refused !== undefined) notes.push(refused);
     try {
-      if (files[".top"]) detail = topFacts(ctx, dir, `${stem}.top`);
-      if (files[".use"]) token = useFacts(ctx, dir, `${stem}.use`);
+      if (files[".top"]) {
+        const top = topFacts(ctx, dir, `${stem}.top`);
+        detail = top.facts;
+        notes.push(...top.notes);
+      }
+      if (files[".use"]) {
+        const use = useFacts(ctx, dir, `${stem}.use`);
+        token = use.facts;
+        notes.push(...use.notes);
+      }
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
-      problem ??= error.message;
+      notes.push(error.message);
     }
     return {
       type: "oauth",
@@ -135,7 +256,7 @@ function oauthRows(ctx: StoreContext, store: Directory, user: string): Credentia
       files: inOrder(files),
       ...detail,
       token,
-      problem,
+      problem: notes.length === 0 ? null : notes.join("; "),
     } as const;
   });
 }

@@ -17,9 +17,24 @@ import {
 } from "../fs/files.ts";
 import { withLock } from "../fs/lock.ts";
 import { join } from "../fs/paths.ts";
-import { accessTokenExpiry, decodeJwt, isObject, parseJson, timeClaim } from "../jwt.ts";
+import {
+  decodeScalar,
+  findMembers,
+  jsonType,
+  keyIs,
+  type MemberSpan,
+  scanObject,
+} from "../json_scan.ts";
+import { accessTokenExpiry } from "../jwt.ts";
 import type { OAuthSelector } from "../request.ts";
-import { type Ad, lockTimeout, type Outcome, seconds, type StoreContext } from "./context.ts";
+import {
+  type Ad,
+  configuredPath,
+  lockTimeout,
+  type Outcome,
+  seconds,
+  type StoreContext,
+} from "./context.ts";
 import { kickCredmon, removeMark } from "./credmon.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { oauthName } from "./names.ts";
@@ -28,50 +43,155 @@ import { writeCredential } from "./write.ts";
 /** Largest OAuth credential (docs/storage.md "Limits"). */
 export const OAUTH_LIMIT = 1024 * 1024;
 
+/** The string value of the top-level member `name` of the JSON object in `bytes`, if any. */
+function storedText(bytes: Uint8Array, name: string): string | null {
+  const { result, found } = findMembers(bytes, [name]);
+  const span = found.get(name);
+  if (result !== "object" || span === undefined) return null;
+  if (jsonType(bytes, span.valueStart) !== "string") return null;
+  return decodeScalar(bytes, span.valueStart, span.valueEnd) as string;
+}
+
 /** Refuses a Vault token whose `vault_url` host is not in TRUSTED_VAULT_HOSTS. */
-function checkVaultHost(ctx: StoreContext, json: unknown): void {
-  if (!isObject(json) || typeof json.vault_url !== "string") return;
+function checkVaultHost(ctx: StoreContext, credential: Uint8Array): void {
   const trusted = (ctx.config.get("TRUSTED_VAULT_HOSTS") ?? "").split(/[\s,]+/).filter(Boolean)
     .map((h) => h.toLowerCase());
   if (trusted.length === 0) return;
+  const url = storedText(credential, "vault_url");
+  if (url === null) return;
   let host = "";
   try {
-    host = new URL(json.vault_url).hostname.toLowerCase();
+    host = new URL(url).hostname.toLowerCase();
   } catch {
     // An unparsable URL has no trusted host.
   }
   if (!trusted.includes(host)) {
     throw new StoreError(
       "untrusted-host",
-      `the Vault host ${quote(host)} is not listed in TRUSTED_VAULT_HOSTS`,
+      `the Vault host ${shown(host)} is not listed in TRUSTED_VAULT_HOSTS`,
     );
   }
 }
 
+/** Characters of a stored value a message quotes; the rest is counted, not shown. */
+const SHOWN_LENGTH = 200;
+
+/** `quote(value)`, cut to SHOWN_LENGTH characters: a stored value can be a megabyte long. */
+function shown(value: string): string {
+  if (value.length <= SHOWN_LENGTH) return quote(value);
+  return `${quote(value.slice(0, SHOWN_LENGTH))} (and ${
+    value.length - SHOWN_LENGTH
+  } more characters)`;
+}
+
+const encoder = new TextEncoder();
+
+/** Bytes put into a buffer of fixed capacity: past it nothing more is kept, and `over` says so. */
+class BoundedBytes {
+  readonly #buffer: Uint8Array;
+  #length = 0;
+  over = false;
+
+  constructor(limit: number) {
+    this.#buffer = new Uint8Array(limit);
+  }
+
+  put(bytes: Uint8Array): void {
+    if (this.over || this.#length + bytes.length > this.#buffer.length) {
+      this.over = true;
+      return;
+    }
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
+  }
+
+  /** Puts the (checked) JSON value at `span` of `from`, without the white space outside strings. */
+  putCompact(from: Uint8Array, span: MemberSpan): void {
+    const to = this.#buffer;
+    let at = this.#length;
+    let inString = false;
+    for (let i = span.valueStart; i < span.valueEnd && !this.over; i++) {
+      const c = from[i];
+      if (!inString && (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d)) continue;
+      // In a string, a backslash and the byte after it go together (an escaped quote).
+      const escape = inString && c === 0x5c;
+      if (at + (escape ? 2 : 1) > to.length) {
+        this.over = true;
+        break;
+      }
+      if (c === 0x22) inString = !inString;
+      to[at++] = c;
+      if (escape) to[at++] = from[++i];
+    }
+    this.#length = at;
+  }
+
+  /** A copy of what was written; the buffer is zeroed. */
+  take(): Uint8Array {
+    const out = this.#buffer.slice(0, this.#length);
+    this.wipe();
+    return out;
+  }
+
+  wipe(): void {
+    this.#buffer.fill(0);
+  }
+}
+
+const OPEN = encoder.encode("{\n  ");
+const NEXT = encoder.encode(",\n  ");
+const COLON = encoder.encode(": ");
+const CLOSE = encoder.encode("\n}\n");
+
 /**
- * Adds scopes and audience to a JSON credential: keys matching case-insensitively are replaced,
- * as in HTCondor's ClassAd round trip; the result is 2-space indented JSON with a newline.
+ * Adds scopes and audience to a JSON credential, as HTCondor's ClassAd round trip does
+ * (docs/upstream.md "OAuth"): members whose name matches case-insensitively are replaced, the new
+ * ones go last, one member per line with 2-space indentation and a final newline. Each member's
+ * value is copied as given with its white space removed, so the result is never much larger
+ * than the input (re-indenting nested values made 6 KB of nested arrays megabytes), and nothing
+ * is built but the output. Throws StoreError: "json-parse" when the credential is not a JSON
+ * object, "too-large" when the result would exceed `limit` bytes (nothing is stored then).
  */
-function mergeScopes(json: unknown, selector: OAuthSelector): Uint8Array {
-  if (!isObject(json)) {
+function mergeScopes(
+  credential: Uint8Array,
+  selector: OAuthSelector,
+  options: { readonly limit: number; readonly path: () => string },
+): Uint8Array {
+  const added: [string, string][] = [];
+  if (selector.scopes) added.push(["scopes", selector.scopes]);
+  if (selector.audience) added.push(["audience", selector.audience]);
+  const out = new BoundedBytes(options.limit);
+  let members = 0;
+  const result = scanObject(credential, (span) => {
+    if (added.some(([name]) => keyIs(credential, span, name, { ignoreCase: true }))) return;
+    out.put(members++ === 0 ? OPEN : NEXT);
+    out.put(credential.subarray(span.keyStart, span.keyEnd));
+    out.put(COLON);
+    out.putCompact(credential, span);
+  });
+  if (result !== "object") {
+    out.wipe();
     throw new StoreError(
       "json-parse",
       "-S and -A need the credential to be a JSON object; store it without them, or with -P",
     );
   }
-  const set = (key: string, value: string) => {
-    for (const k of Object.keys(json)) if (k.toLowerCase() === key) delete json[k];
-    json[key] = value;
-  };
-  if (selector.scopes) set("scopes", selector.scopes);
-  if (selector.audience) set("audience", selector.audience);
-  let text: string;
-  try {
-    text = JSON.stringify(json, null, 2);
-  } catch {
-    throw new StoreError("json-parse", "the credential is JSON nested too deeply to re-serialise");
+  for (const [name, value] of added) {
+    out.put(members++ === 0 ? OPEN : NEXT);
+    out.put(encoder.encode(`${JSON.stringify(name)}: ${JSON.stringify(value)}`));
   }
-  return new TextEncoder().encode(text + "\n");
+  out.put(CLOSE);
+  if (out.over) {
+    out.wipe();
+    const path = options.path();
+    throw new StoreError(
+      "too-large",
+      `with the scopes and audience added, the credential for ${quote(path)} would be larger ` +
+        `than ${options.limit} bytes, the most a credential may be; store a smaller one`,
+      { path },
+    );
+  }
+  return out.take();
 }
 
 /** The `exp` of `<name>.use` in `dir`, when it is a JWT access token. */
@@ -95,14 +215,16 @@ export async function addOAuth(
   credential: Uint8Array,
 ): Promise<Outcome> {
   const stem = oauthName(selector.service, selector.handle);
-  const json = parseJson(credential);
-  checkVaultHost(ctx, json);
+  checkVaultHost(ctx, credential);
   const extension = selector.accessToken ? "use" : "top";
+  const name = `${stem}.${extension}`;
   const merged = extension === "top" && (selector.scopes || selector.audience)
-    ? mergeScopes(json, selector)
+    ? mergeScopes(credential, selector, {
+      limit: OAUTH_LIMIT,
+      path: () => join(configuredPath(ctx, "oauth"), user, name),
+    })
     : null;
   const store = storeRoot(ctx, "oauth", true)!;
-  const name = `${stem}.${extension}`;
   // The expiry of an access token comes from the bytes written, before they are zeroed (reading
   // the file back would give the same bytes).
   const expires = extension === "use" ? accessTokenExpiry(credential) ?? undefined : undefined;
@@ -203,13 +325,24 @@ export async function deleteOAuth(
   return { status: "success" };
 }
 
-function storedString(value: unknown, key: string, path: string): string {
-  if (value === undefined || value === null) return "";
-  if (typeof value === "string") return value;
+/**
+ * The text of the member `key` of a stored `.top` (found by `findMembers`): absent or null is "",
+ * a string is itself, any other JSON type is an error naming the type (never the value).
+ */
+function storedString(
+  bytes: Uint8Array,
+  span: MemberSpan | undefined,
+  where: { readonly key: string; readonly path: string },
+): string {
+  const { key, path } = where;
+  if (span === undefined) return "";
+  const type = jsonType(bytes, span.valueStart);
+  if (type === "null") return "";
+  if (type === "string") return decodeScalar(bytes, span.valueStart, span.valueEnd) as string;
   throw new StoreError(
     "json-parse",
-    `the ${key} in ${quote(path)} is a JSON ${Array.isArray(value) ? "array" : typeof value}, ` +
-      "not a string; delete the credential and add it again",
+    `the ${key} in ${quote(path)} is a JSON ${type}, not a string; delete the credential and add ` +
+      "it again",
     { path },
   );
 }
@@ -299,16 +432,25 @@ export function queryOAuth(
       role: "secret",
       maxBytes: OAUTH_LIMIT,
     });
-    const json = content === null ? undefined : parseJson(content);
-    content?.fill(0);
-    const stored = isObject(json) ? json : {};
-    const scopes = storedString(stored.scopes, "scopes", path);
-    const audience = storedString(stored.audience, "audience", path);
+    let scopes = "";
+    let audience = "";
+    if (content !== null) {
+      try {
+        // A .top that is not a JSON object has no scopes or audience (deviation 10).
+        const { result, found } = findMembers(content, ["scopes", "audience"]);
+        if (result === "object") {
+          scopes = storedString(content, found.get("scopes"), { key: "scopes", path });
+          audience = storedString(content, found.get("audience"), { key: "audience", path });
+        }
+      } finally {
+        content.fill(0);
+      }
+    }
     if ((selector.scopes ?? "") !== scopes || (selector.audience ?? "") !== audience) {
       throw new StoreError(
         "mismatch",
-        `stored scopes ${quote(scopes)} and audience ${quote(audience)}; requested ` +
-          `${quote(selector.scopes ?? "")} and ${quote(selector.audience ?? "")}`,
+        `stored scopes ${shown(scopes)} and audience ${shown(audience)}; requested ` +
+          `${shown(selector.scopes ?? "")} and ${shown(selector.audience ?? "")}`,
       );
     }
   }
@@ -320,11 +462,4 @@ export function queryOAuth(
   }
   if (top !== null) return { status: "pending", ad };
   throw new StoreError("not-found", "");
-}
-
-/** The claims of a JWT access token, for listings; null when `token` is not one. */
-export function accessTokenClaims(token: string) {
-  const jwt = decodeJwt(token);
-  if (jwt === null) return null;
-  return { claims: jwt.claims, exp: timeClaim(jwt.claims, "exp") };
 }

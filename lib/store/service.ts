@@ -1,8 +1,9 @@
 /**
  * The store service: the one way into the store, for the command line, the daemon and its
  * clients alike. `perform(ctx, caller, request)` validates the names, authorises the caller,
- * dispatches to the per-type store, audits adds and deletes, and returns the outcome or the
- * error together with the warnings for the caller. It never prints.
+ * applies the per-user limits to the adds of the callers they bind, dispatches to the per-type
+ * store, audits adds and deletes, and returns the outcome or the error together with the
+ * warnings for the caller. It never prints.
  */
 
 import type { AccountDb } from "../accounts.ts";
@@ -21,12 +22,13 @@ import {
   splitAccount,
   wipeRequest,
 } from "../request.ts";
-import { appendAudit } from "./audit.ts";
+import { appendAudit, type RefusalLimiter } from "./audit.ts";
 import { type Outcome, type StoreContext, trustedOwners } from "./context.ts";
 import { addKerberos, deleteKerberos, queryKerberos } from "./kerberos.ts";
 import { type CredentialRow, listCredentials } from "./list.ts";
 import { checkName, checkNameLength, oauthName } from "./names.ts";
 import { addOAuth, deleteOAuth, OAUTH_LIMIT, queryOAuth } from "./oauth.ts";
+import { checkUserLimits, userLimits } from "./quota.ts";
 import {
   addPoolPassword,
   addUserPassword,
@@ -67,6 +69,8 @@ export interface StoreContextOptions {
    * reads the file once per run); default: a fresh `AccountDb`.
    */
   readonly accounts?: AccountDb;
+  /** The process's audit limiter (StoreContext.auditLimiter); default: none. */
+  readonly auditLimiter?: RefusalLimiter;
 }
 
 /**
@@ -80,7 +84,7 @@ export function createStoreContext(config: Config, options: StoreContextOptions)
   if (owners.condor === null) {
     debug("no condor account (CONDOR_IDS unset, no condor user): using the layout without one");
   }
-  return { config, owners, debug, warnings: [] };
+  return { config, owners, debug, warnings: [], auditLimiter: options.auditLimiter };
 }
 
 /** The pool account of this configuration: `condor_pool@<SEC_PASSWORD_DOMAIN or UID_DOMAIN>`. */
@@ -200,6 +204,26 @@ function authorize(
     `${callerAccount(caller)} may not act on the credentials of ${quote(target.account)}; only ` +
       `${who.replace(" may", " may act for other users")}`,
   );
+}
+
+/**
+ * True when the per-user limits (lib/store/quota.ts) bind `caller`: a daemon's caller that is
+ * neither root nor in CRED_SUPER_USERS. An in-process caller (root on a node, the owner of a
+ * personal spool) writes with its own permissions and could write the files directly: a limit
+ * would protect nothing from it, and root is who the limits protect the store for.
+ */
+function boundByLimits(config: Config, caller: Caller): boolean {
+  return !caller.inProcess && caller.uid !== 0 && !isSuperUser(config, caller);
+}
+
+/** `ctx` with the per-user limits of `target` checked on every write, when they bind `caller`. */
+function withLimits(ctx: StoreContext, caller: Caller, target: Target): StoreContext {
+  if (!boundByLimits(ctx.config, caller)) return ctx;
+  const limits = userLimits(ctx);
+  return {
+    ...ctx,
+    checkWrite: (write) => checkUserLimits(ctx, write, { account: target.account, limits }),
+  };
 }
 
 async function dispatch(ctx: StoreContext, target: Target, request: CredRequest): Promise<Outcome> {
@@ -346,7 +370,8 @@ export async function perform(
     target = resolveTarget(ctx.config, caller, request);
     authorize(ctx, caller, target, request.type);
     if (request.action === "add") checkCredential(request.type, request.credential);
-    let outcome = await dispatch(ctx, target, request);
+    const limited = request.action === "add" ? withLimits(ctx, caller, target) : ctx;
+    let outcome = await dispatch(limited, target, request);
     if (request.type !== "password") {
       // Every credd reply for Kerberos and OAuth names the authenticated caller.
       outcome = { ...outcome, ad: { fully_qualified_user: callerAccount(caller), ...outcome.ad } };

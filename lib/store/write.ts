@@ -1,10 +1,12 @@
 /**
- * The store's one write path: lock the user, remove the user's mark, make the target's directory,
- * check what is there, journal the temp name, replace the file durably. Every credential the
- * store writes (pool password, sealed password, Kerberos, OAuth) goes through `writeCredential`.
+ * The store's one write path: lock the user, check the caller's limits, remove the user's mark,
+ * make the target's directory, check what is there, journal the temp name, replace the file
+ * durably. Every credential the store writes (pool password, sealed password, Kerberos, OAuth)
+ * goes through `writeCredential`.
  */
 
 import type { Config } from "../config/mod.ts";
+import { constantTimeEqual } from "../crypto/equal.ts";
 import { quote, StoreError } from "../errors.ts";
 import type { Directory } from "../fs/directories.ts";
 import { inspectFile, readFile, replaceFile, tempNameFor } from "../fs/files.ts";
@@ -21,6 +23,8 @@ export interface WriteContext {
   readonly config: Config | null;
   /** Debug lines (a held lock, how long the wait may last); default: dropped. */
   readonly debug?: (line: string) => void;
+  /** The caller's per-user limits (StoreContext.checkWrite); absent: none. */
+  readonly checkWrite?: (target: { readonly path: string; readonly size: number }) => void;
 }
 
 /** What to write, where. */
@@ -53,13 +57,6 @@ export interface CredentialWrite {
    * regular file is refused either way.
    */
   readonly previous?: "credential" | "replace";
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
 }
 
 /**
@@ -105,6 +102,11 @@ async function writeHeld(
   write: CredentialWrite,
   lock: HeldLock | null,
 ): Promise<{ written: Deno.FileInfo; changed: boolean }> {
+  // The caller's limits first, before anything of the user's is written (lib/store/quota.ts).
+  ctx.checkWrite?.({
+    path: join(write.store.path, write.subdir ?? "", write.name),
+    size: write.data.length,
+  });
   // The mark goes first: a sweep running between the write and its removal would take the
   // fresh credential.
   if (write.user !== null) removeMark(write.store, write.user);
@@ -122,7 +124,7 @@ async function writeHeld(
       });
       if (old !== null) {
         try {
-          changed = !(await (write.same ?? ((o) => equalBytes(o, write.data)))(old));
+          changed = !(await (write.same ?? ((o) => constantTimeEqual(o, write.data)))(old));
         } finally {
           old.fill(0);
         }

@@ -31,7 +31,7 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     observe: "Nothing outside the function; only the time of one more loop step.",
   },
   {
-    file: "lib/store/write.ts",
+    file: "lib/crypto/equal.ts",
     source: "for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];",
     mutation: ["< to <=", "0 to (-1)"],
     why: "The lengths are equal here (checked just before), so the extra step XORs " +
@@ -40,11 +40,11 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     observe: "Nothing: no input reaches the extra step with a difference.",
   },
   {
-    file: "lib/auth/idtoken.ts",
-    source: "for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];",
+    file: "lib/crypto/equal.ts",
+    source: "for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);",
     mutation: ["< to <=", "0 to (-1)"],
-    why: "As in lib/store/write.ts: the lengths are equal (checked just before), and the extra " +
-      "step XORs two undefined values, which gives 0.",
+    why: "As for bytes: the lengths are equal (checked just before), and the extra step XORs " +
+      "`charCodeAt` of an index out of range on both sides, NaN and NaN, which gives 0.",
     observe: "Nothing: no input reaches the extra step with a difference.",
   },
   {
@@ -152,7 +152,7 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     observe: "Only a dump of the process's memory, where the password is gone either way.",
   },
   {
-    file: "lib/daemon/tls.ts",
+    file: "lib/daemon/auth.ts",
     source: ': config.getInt("SEC_TOKEN_MAX_AGE", 0);',
     mutation: ["0 to 1", "0 to (-1)"],
     why: "The fallback applies only when the knob is unset, which the line above has already " +
@@ -160,7 +160,7 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     observe: "Nothing.",
   },
   {
-    file: "lib/daemon/server.ts",
+    file: "lib/daemon/exchange.ts",
     source: "messageMs: 10_000,",
     mutation: ["10_000 to 10001", "10_000 to 9999"],
     why: "A slow client's message may take 9.999 or 10.001 s instead of 10 s.",
@@ -248,8 +248,8 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     observe: "Only a timing measurement to the millisecond, which no test makes.",
   },
   {
-    file: "lib/daemon/server.ts",
-    source: "if (!c.busy && (oldest === null || c.opened < oldest.opened)) oldest = c;",
+    file: "lib/daemon/connections.ts",
+    source: "if (oldest === null || slot.opened < oldest.opened) oldest = slot;",
     mutation: "< to <=",
     why: "Only the choice between idle connections opened in the same millisecond changes: " +
       "either is the oldest.",

@@ -7,6 +7,7 @@ import { ConfigError } from "../../config/mod.ts";
 import { StoreError } from "../../errors.ts";
 import type { Result } from "../../output/result.ts";
 import type { CredType, ListRequest } from "../../request.ts";
+import { LIST_FIELD_LIMIT, LIST_READ_LIMIT } from "../../store/list.ts";
 import { createStoreContext, type ListReply, performList } from "../../store/service.ts";
 import { type Command, UsageError } from "../command.ts";
 import { matchTypeSuffix, optionsOf, PROGRAM_NAME, sharedValues } from "../grammar.ts";
@@ -58,6 +59,9 @@ export const command: Command<ListCommand, { word: string | null }> = {
     "One row per credential: type, user, name, files, size, time, and scopes, audience and an",
     "access token's claims and expiry; never a secret byte. Without -u, your own credentials, or",
     "everyone's for root and CRED_SUPER_USERS. Exit 0 when something is listed, 1 when nothing.",
+    `It reads at most the first ${LIST_READ_LIMIT / 1024} KiB of each .top and .use, whatever is`,
+    `stored, and shows at most ${LIST_FIELD_LIMIT} characters of a field; a field of an unexpected`,
+    "type is shown as none, and the row's problem names it and its JSON type.",
   ],
   async run(session, line): Promise<Result> {
     const { type, user } = line;
