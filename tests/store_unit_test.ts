@@ -1,7 +1,7 @@
 /**
  * The store service in-process on a temp store (lib/store, docs/storage.md): every action of
  * every type through `perform()`, its outcome, files, modes and refusals, and the pure rules
- * (names, pid files, limits), in a second or two, so that a broken store rule fails here before
+ * (names, pid files, limits), and the daemon's mark-and-sweep over it, in a second or two, so that a broken store rule fails here before
  * any black-box test runs (TESTING.md). The black-box tests check the same through the program.
  */
 
@@ -26,6 +26,7 @@ import {
 } from "../lib/store/service.ts";
 import { StoreError } from "../lib/errors.ts";
 import { storeDirectory } from "../lib/fs/directories.ts";
+import { sweep } from "../lib/daemon/sweep.ts";
 import {
   exists,
   listTree,
@@ -936,5 +937,41 @@ Deno.test("doctor reads a credmon pid file of up to 255 bytes; a longer one is r
     const pid = String(Deno.pid);
     assert.deepEqual(await pidFinding(pid.padEnd(255, " ")), []);
     assert.deepEqual(await pidFinding(pid.padEnd(256, " ")), ["insecure"]);
+  });
+});
+
+Deno.test("sweep() sweeps the one credential directory configured (Kerberos alone, OAuth alone); a user it refuses does not stop it", async () => {
+  await withSpool(async (spool) => {
+    const old = new Date(Date.now() - 7200 * 1000);
+    assert.equal((await run(spool, krb("add", "T"))).reply.ok, true);
+    await Deno.writeTextFile(`${spool.krb}/root.mark`, "", { mode: 0o600 });
+    await Deno.utime(`${spool.krb}/root.mark`, old, old);
+    // A user whose files the sweep refuses (a .cred owned by a stranger) is that user's problem
+    // only: the sweep goes on with the others.
+    await Deno.writeTextFile(`${spool.krb}/alice.mark`, "", { mode: 0o600 });
+    await Deno.utime(`${spool.krb}/alice.mark`, old, old);
+    await Deno.writeTextFile(`${spool.krb}/alice.cred`, "x", { mode: 0o600 });
+    await Deno.chown(`${spool.krb}/alice.cred`, 4_000_009, 4_000_009);
+    assert.equal(await exists(`${spool.krb}/root.cred`), true);
+    const krbOnly = createStoreContext(
+      config(spool, { _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: "" }),
+      { euid: 0 },
+    );
+    assert.deepEqual(await sweep(krbOnly), { kerberos: ["root"], oauth: [] });
+    assert.equal(await exists(`${spool.krb}/root.cred`), false);
+    assert.equal(await exists(`${spool.krb}/root.mark`), false);
+    assert.equal(await exists(`${spool.krb}/alice.mark`), true);
+    assert.equal(await exists(`${spool.krb}/alice.cred`), true);
+
+    assert.equal((await run(spool, oauth("add", {}, "token"))).reply.ok, true);
+    await Deno.writeTextFile(`${spool.oauth}/root.mark`, "", { mode: 0o600 });
+    await Deno.utime(`${spool.oauth}/root.mark`, old, old);
+    assert.equal(await exists(`${spool.oauth}/root`), true);
+    const oauthOnly = createStoreContext(
+      config(spool, { _CONDOR_SEC_CREDENTIAL_DIRECTORY_KRB: "" }),
+      { euid: 0 },
+    );
+    assert.deepEqual(await sweep(oauthOnly), { kerberos: [], oauth: ["root"] });
+    assert.equal(await exists(`${spool.oauth}/root`), false);
   });
 });

@@ -255,6 +255,64 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "either is the oldest.",
     observe: "Nothing specified: which of two equally old idle connections a full daemon closes.",
   },
+  {
+    file: "lib/daemon/auth.ts",
+    source: "if (this.limits.perToken > 0) {",
+    before: "failed(key: string, now: number = Date.now()): void {",
+    mutation: "0 to (-1)",
+    why: "With the per-token limit off (CREDD_AUTH_FAILURE_LIMIT 0), a token's failures are " +
+      "remembered as well, but `check()` reads them only when the limit is on; the table is " +
+      "bounded by `maxKeys` either way.",
+    observe: "Only the memory of the failure table while the limit is off.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "? (bytes.fill(0), null)",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The body of a route that takes none (or an empty optional one) is wiped and dropped; " +
+      "a wipe with 0xff or 0x01 instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "firstRequestMs: 10_000,",
+    mutation: ["10_000 to 10001", "10_000 to 9999"],
+    why: "A new connection's first request may take 9.999 or 10.001 s instead of 10 s to arrive.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "idleMs: 60_000,",
+    mutation: ["60_000 to 60001", "60_000 to 59999"],
+    why: "An idle connection is closed after 59.999 or 60.001 s instead of 60 s.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "shutdownMs: 15_000,",
+    mutation: ["15_000 to 15001", "15_000 to 14999"],
+    why: "A stopping daemon waits 14.999 or 15.001 s instead of 15 s for requests in progress.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "this.#scanned = Math.max(0, this.#length - 3);",
+    mutation: ["3 to 4", "3 to 2", "0 to (-1)", "0 to 1"],
+    why: "Where the next search for the end of the head starts. The search just made checked " +
+      "every end position up to `length - 1`, and `findHeadEnd` starts at 3 at the earliest, so " +
+      "any start from `length - 4` to `length - 2` (and 1, 0 or -1 while fewer than 4 bytes are " +
+      "in) finds the same end: only a byte more or less is scanned again.",
+    observe: "Only the time of scanning one byte.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source:
+      'throw new ProtocolError(502, "unreachable", "the daemon\'s health answer is not JSON");',
+    mutation: ["502 to 503", "502 to 501"],
+    why: 'The client turns this error into its message by `status >= 500` only ("could not ' +
+      'handle the request"); on this path (the TLS health request) nothing retries on 503.',
+    observe: "Nothing the client shows or returns.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
