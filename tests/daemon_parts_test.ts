@@ -29,6 +29,8 @@ import { daemonLimits } from "../lib/daemon/exchange.ts";
 import { Challenges, challengeTime, checkChallengeDirectory } from "../lib/daemon/challenge.ts";
 import { DEFAULT_TLS_PORT, parseAddress } from "../lib/daemon/places.ts";
 import { StoreError } from "../lib/errors.ts";
+import { ConnReader, HttpError } from "../lib/daemon/http.ts";
+import type { ByteConn } from "../lib/daemon/stream.ts";
 import { type Executor, WorkerFailure, workerPool } from "../lib/daemon/workers.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import type { Owners } from "../lib/fs/owners.ts";
@@ -653,4 +655,25 @@ Deno.test("a challenge answered with a FIFO or a symbolic link instead of a regu
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("ConnReader: a message still arriving when its time is up is a 408 (dropped unanswered), the head and the body alike", async () => {
+  /** A peer that sends one byte of a head at a time, never its end. */
+  const trickle: ByteConn = {
+    read: (p) => {
+      p[0] = 65;
+      return Promise.resolve(1);
+    },
+    write: (p) => Promise.resolve(p.length),
+    closeWrite: () => Promise.resolve(),
+    close: () => {},
+  };
+  const timedOut = (e: unknown) =>
+    e instanceof HttpError && e.status === 408 && e.message === "timed out reading from the peer";
+  // The first byte comes in time; the message's deadline has passed before the next read.
+  await assert.rejects(
+    () => new ConnReader(trickle).readHead(Date.now() + 60_000, Date.now() - 1),
+    timedOut,
+  );
+  await assert.rejects(() => new ConnReader(trickle).readBody(10, Date.now() - 1), timedOut);
 });
