@@ -20,6 +20,14 @@ export interface Equivalent {
   readonly observe: string;
 }
 
+/** Why the status of an HttpError the client raises reading a daemon's answer is never seen. */
+const CLIENT_HTTP_STATUS = {
+  why: "This is the client reading a daemon's answer: the client turns any HttpError into " +
+    'its own "did not answer properly" error from the message alone; the status number ' +
+    "is never read.",
+  observe: "Nothing the client shows or returns.",
+} as const;
+
 /** The argued equivalents. */
 export const EQUIVALENTS: readonly Equivalent[] = [
   {
@@ -76,39 +84,14 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     file: "lib/daemon/http.ts",
     source:
       'if (head === null) throw new HttpError(502, "the daemon closed the connection without answering");',
-    mutation: "502 to 503",
-    why: "This is the client reading a daemon's answer: the client turns any HttpError into " +
-      'its own "did not answer properly" error from the message alone; the status number ' +
-      "is never read.",
-    observe: "Nothing the client shows or returns.",
-  },
-  {
-    file: "lib/daemon/http.ts",
-    source:
-      'if (head === null) throw new HttpError(502, "the daemon closed the connection without answering");',
-    mutation: "502 to 501",
-    why: "This is the client reading a daemon's answer: the client turns any HttpError into " +
-      'its own "did not answer properly" error from the message alone; the status number ' +
-      "is never read.",
-    observe: "Nothing the client shows or returns.",
+    mutation: ["502 to 503", "502 to 501"],
+    ...CLIENT_HTTP_STATUS,
   },
   {
     file: "lib/daemon/http.ts",
     source: 'if (!match) throw new HttpError(502, "a malformed status line");',
-    mutation: "502 to 503",
-    why: "This is the client reading a daemon's answer: the client turns any HttpError into " +
-      'its own "did not answer properly" error from the message alone; the status number ' +
-      "is never read.",
-    observe: "Nothing the client shows or returns.",
-  },
-  {
-    file: "lib/daemon/http.ts",
-    source: 'if (!match) throw new HttpError(502, "a malformed status line");',
-    mutation: "502 to 501",
-    why: "This is the client reading a daemon's answer: the client turns any HttpError into " +
-      'its own "did not answer properly" error from the message alone; the status number ' +
-      "is never read.",
-    observe: "Nothing the client shows or returns.",
+    mutation: ["502 to 503", "502 to 501"],
+    ...CLIENT_HTTP_STATUS,
   },
   {
     file: "lib/crypto/seal.ts",
