@@ -7,6 +7,7 @@
  */
 
 import { StoreError } from "../errors.ts";
+import { lstatOrNull } from "../fs/directories.ts";
 import { inspectFile, listNames, removeEntry } from "../fs/files.ts";
 import { withLock } from "../fs/lock.ts";
 import { join } from "../fs/paths.ts";
@@ -48,7 +49,9 @@ export async function sweep(ctx: StoreContext, now: number = Date.now()): Promis
       const user = name.slice(0, -".mark".length);
       if (!isValidName(user)) continue;
       try {
-        const info = Deno.lstatSync(join(store.path, name));
+        const info = lstatOrNull(join(store.path, name));
+        // Gone since the listing (a request for the user removed it): nothing to sweep.
+        if (info === null) continue;
         // Kerberos: strictly older than the delay; OAuth: at least as old, and not a directory.
         const old = which === "krb"
           ? markAge(info, now) > delay
@@ -71,7 +74,7 @@ export async function sweep(ctx: StoreContext, now: number = Date.now()): Promis
           },
         });
       } catch (error) {
-        if (!(error instanceof StoreError) && !(error instanceof Deno.errors.NotFound)) throw error;
+        if (!(error instanceof StoreError)) throw error;
         ctx.debug(`sweep: ${user}: ${(error as Error).message}`);
       }
     }
