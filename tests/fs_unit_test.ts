@@ -537,13 +537,43 @@ Deno.test("storeDirectory() creates what is missing with exact modes, parents 07
       storeErrorOf(() => storeDirectory("relative/path", owners)).message,
       /it is not an absolute path/,
     );
-    // A directory that cannot be made is an error naming it, at once (not a retry).
-    const cannot = storeErrorOf(() =>
-      storeDirectory("/proc/csc-fs-unit-test/x", owners, { create: { mode: 0o700 } })
+    // A directory that cannot be made is an error naming it, at once (not a retry). Root may make
+    // a directory almost anywhere, and Deno refuses /proc itself without --allow-all: the check
+    // runs in a process that Deno does not let write there.
+    const probe = `${root}/probe.ts`;
+    await Deno.writeTextFile(
+      probe,
+      `import { AccountDb } from ${
+        JSON.stringify(new URL("../lib/accounts.ts", import.meta.url).href)
+      };
+import { storeDirectory } from ${
+        JSON.stringify(new URL("../lib/fs/directories.ts", import.meta.url).href)
+      };
+const owners = { self: Deno.uid()!, condor: null, accounts: new AccountDb("/etc/passwd") };
+try {
+  storeDirectory(Deno.args[0], owners, { create: { mode: 0o700 } });
+  console.log("made");
+} catch (error) {
+  console.log((error as Error).message);
+}
+`,
     );
+    const cannot = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-check",
+        "--allow-read",
+        `--allow-write=${root}/elsewhere`,
+        "--allow-env",
+        "--allow-sys",
+        probe,
+        `${root}/cannot/x`,
+      ],
+      stdout: "piped",
+    }).output();
     assert.match(
-      cannot.message,
-      /^(could not create|permission denied to create) "\/proc\/csc-fs-unit-test"/,
+      new TextDecoder().decode(cannot.stdout),
+      new RegExp(`^(could not create|permission denied to create) "${root}/cannot"`),
     );
     assert.match(
       storeErrorOf(() => storeDirectory(`${root}/nope/../x`, owners, { create: { mode: 0o700 } }))

@@ -97,9 +97,12 @@ export async function withLock<T>(
     while (!file.tryLockSync(true)) {
       if (!waiting) {
         waiting = true;
-        // The wait as the deadline sets it, so that -d shows (and the tests check) its length.
+        // The wait as the deadline sets it, so that -d shows (and the tests check) its length;
+        // never below 0.
         options.debug?.(
-          `the lock ${quote(path)} is held; waiting for it at most ${deadline - Date.now()} ms`,
+          `the lock ${quote(path)} is held; waiting for it at most ${
+            Math.max(0, deadline - Date.now())
+          } ms`,
         );
       }
       if (Date.now() >= deadline) {

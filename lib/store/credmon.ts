@@ -119,8 +119,9 @@ export async function waitForFile(
 ): Promise<Deno.FileInfo | null> {
   const path = join(dir.path, name);
   const deadline = Date.now() + Math.max(0, timeoutSeconds) * 1000;
-  // The wait as the deadline sets it, so that -d shows (and the tests check) its length.
-  debug(`waiting for ${path} at most ${deadline - Date.now()} ms`);
+  // The wait as the deadline sets it, so that -d shows (and the tests check) its length; never
+  // below 0 (a loaded machine may pass the deadline of a 0 s timeout before this line).
+  debug(`waiting for ${path} at most ${Math.max(0, deadline - Date.now())} ms`);
   while (true) {
     let info: Deno.FileInfo | null = null;
     try {

@@ -296,6 +296,23 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       'handle the request"); on this path (the TLS health request) nothing retries on 503.',
     observe: "Nothing the client shows or returns.",
   },
+  {
+    file: "lib/store/credmon.ts",
+    source: "debug(`waiting for ${path} at most ${Math.max(0, deadline - Date.now())} ms`);",
+    mutation: "0 to (-1)",
+    why: "The -d line can differ only when the deadline has already passed as it is written " +
+      "(a 0 s timeout on a loaded machine): it then says -1 ms instead of 0; the wait itself " +
+      "is the same.",
+    observe: "Only that -d line, and only by chance of the machine's load.",
+  },
+  {
+    file: "lib/fs/lock.ts",
+    source: "Math.max(0, deadline - Date.now())",
+    mutation: "0 to (-1)",
+    why: "As for the credmon's wait: the -d line can differ only when the deadline has already " +
+      "passed as it is written, and then by saying -1 ms instead of 0; the wait is the same.",
+    observe: "Only that -d line, and only by chance of the machine's load.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
