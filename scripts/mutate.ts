@@ -4,11 +4,15 @@
  * Every mutation must be caught (the tests fail); the script exits 1 when one is not, or when
  * the tests do not pass on the unmutated copy.
  *
- * Usage: deno task mutate [--only SUBSTRING] [--keep]
+ * `deno task mutate --generated [options]` runs generated mutants instead of this list
+ * (scripts/mutation/run.ts, TESTING.md).
+ *
+ * Usage: deno task mutate [--only SUBSTRING] [--keep] | deno task mutate --generated [options]
  * Permissions: -A (it copies the repository and runs `deno test` as the tests need).
  */
 
-const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+import { main as generated } from "./mutation/run.ts";
+import { copyRepository } from "./mutation/tree.ts";
 
 /** One deliberate break. */
 interface Mutation {
@@ -316,22 +320,6 @@ function parseOptions(args: string[]): Options {
   return { only, keep };
 }
 
-async function copyRepository(to: string): Promise<void> {
-  const out = await new Deno.Command("git", {
-    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-    cwd: REPO,
-    stdout: "piped",
-  }).output();
-  for (const file of new TextDecoder().decode(out.stdout).split("\0").filter(Boolean)) {
-    const target = `${to}/${file}`;
-    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-    await Deno.copyFile(`${REPO}/${file}`, target).catch(() => {});
-    const mode = (await Deno.stat(`${REPO}/${file}`).catch(() => null))?.mode;
-    if (mode) await Deno.chmod(target, mode & 0o777);
-  }
-  await Deno.chmod(to, 0o755);
-}
-
 async function runTests(dir: string, tests: readonly string[], filter?: string) {
   const start = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
@@ -422,4 +410,8 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) {
+  Deno.exit(
+    Deno.args[0] === "--generated" ? await generated(Deno.args.slice(1)) : await main(),
+  );
+}

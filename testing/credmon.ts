@@ -17,7 +17,7 @@ export interface Credmon {
    */
   hups(): Promise<number>;
   /**
-   * Waits until it has logged at least `n` HUPs (or a deadline of 30 s passes) and returns the
+   * Waits until it has logged at least `n` HUPs (or a deadline of 120 s passes) and returns the
    * count then, so that `assert.equal(await credmon.hupsReach(2), 2)` fails on a missing signal
    * and on an extra one alike. Two HUPs sent before the stand-in handles the first are
    * delivered once (signals do not queue): a test that sends several waits for each one's
@@ -84,7 +84,7 @@ export async function startCredmon(dir: string, options: CredmonOptions): Promis
     },
     hups: () => count("HUP"),
     async hupsReach(n) {
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 120_000;
       let seen = await count("HUP");
       while (seen < n && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 20));

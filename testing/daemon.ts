@@ -98,7 +98,8 @@ export async function startDaemon(
     exited = true;
     return s;
   });
-  for (let i = 0; i < 400 && !log.includes("serving on") && !exited; i++) {
+  // Until it listens, or a generous bound (a loaded machine starts it slowly).
+  for (let i = 0; i < 4800 && !log.includes("serving on") && !exited; i++) {
     await new Promise((r) => setTimeout(r, 25));
   }
   if (!log.includes("serving on")) {

@@ -12,6 +12,7 @@
 import { RUNTIME_FLAGS } from "../lib/permissions.ts";
 import { IS_ROOT, setprivAs, type TestUser, withCondorShared } from "./users.ts";
 import { checkJsonResult } from "./json_schema.ts";
+import { coverageEnv, programFlags } from "./coverage.ts";
 
 /** The repository root. */
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -125,7 +126,7 @@ export async function programCommand(user?: TestUser): Promise<string[]> {
   const target = user ? await targetForAll() : TARGET;
   if (IS_BINARY) return [target];
   const deno = user ? await denoForAll() : Deno.execPath();
-  return [deno, "run", "--no-config", "--quiet", ...RUNTIME_FLAGS, target];
+  return [deno, "run", "--no-config", "--quiet", ...programFlags(RUNTIME_FLAGS), target];
 }
 
 /** The clean base environment of a run. */
@@ -136,6 +137,7 @@ export async function baseEnv(user?: TestUser): Promise<Record<string, string>> 
     LANG: "C",
     NO_COLOR: "1",
     DENO_DIR: await denoDir(user?.uid ?? Deno.uid()!),
+    ...coverageEnv(),
   };
 }
 

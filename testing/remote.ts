@@ -33,6 +33,8 @@ export interface Remote {
     request: Record<string, unknown>,
     token: string,
   ): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** POSTs `body` to `path` over TLS, without a token, and returns the answer. */
+  post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 /** Runs `fn` with a fresh spool served by a TLS daemon (stopped afterwards). */
@@ -103,6 +105,7 @@ export async function withRemote(
             { version: 1, request },
             token || undefined,
           ),
+        post: (path, body) => tlsCall(daemon.tlsPort!, certs.ca, path, body),
       });
     } finally {
       await daemon.stop();

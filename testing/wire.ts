@@ -62,29 +62,46 @@ export async function connectWire(socket: string): Promise<Wire> {
   };
 }
 
-/** Sends raw bytes on a fresh connection and returns everything the daemon answers. */
+/** The length of the first complete HTTP response at the start of `bytes`, or null. */
+function completeResponse(bytes: Uint8Array): number | null {
+  const text = new TextDecoder().decode(bytes);
+  const end = text.indexOf("\r\n\r\n");
+  if (end < 0) return null;
+  const length = /\r\ncontent-length: *(\d+)\r\n/i.exec(text.slice(0, end + 2))?.[1];
+  // Without a length the body runs until the daemon closes the connection.
+  if (length === undefined) return null;
+  const total = new TextEncoder().encode(text.slice(0, end + 4)).length + Number(length);
+  return bytes.length >= total ? total : null;
+}
+
+/**
+ * Sends raw bytes on a fresh connection and returns what the daemon answers: its first complete
+ * response, or everything until it closes the connection, or what came within `waitMs` (a
+ * generous bound by default, for a loaded machine; a short one where no answer is the point).
+ */
 export async function rawExchange(
   socket: string,
   bytes: Uint8Array,
-  waitMs = 2000,
+  waitMs = 60_000,
 ): Promise<string> {
   const conn = await Deno.connect({ transport: "unix", path: socket });
   try {
     await conn.write(bytes);
-    const chunks: Uint8Array[] = [];
+    let received = new Uint8Array();
     const buffer = new Uint8Array(65536);
     const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && completeResponse(received) === null) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const n = await Promise.race([
         conn.read(buffer),
-        new Promise<"t">((r) => setTimeout(() => r("t"), Math.max(1, deadline - Date.now()))),
-      ]);
+        new Promise<"t">((r) => {
+          timer = setTimeout(() => r("t"), Math.max(1, deadline - Date.now()));
+        }),
+      ]).finally(() => clearTimeout(timer));
       if (n === "t" || n === null) break;
-      chunks.push(buffer.slice(0, n));
+      received = new Uint8Array([...received, ...buffer.subarray(0, n)]);
     }
-    return new TextDecoder().decode(
-      chunks.reduce((a, b) => new Uint8Array([...a, ...b]), new Uint8Array()),
-    );
+    return new TextDecoder().decode(received);
   } finally {
     try {
       conn.close();

@@ -97,13 +97,29 @@ Deno.test({
           assert.equal(await credmon.hupsReach(sent), sent, JSON.stringify(content));
         }
         // A pid file another user may write is refused, and nobody is signalled.
-        await Deno.chmod(`${spool.krb}/pid`, 0o666);
-        const r = await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: "t" });
-        assert.match(
-          r.stderr,
-          /its pid file was refused: .*mode 0666 lets group or others change it/,
-        );
-        assert.equal(await credmon.hups(), 2);
+        // Any write bit for group or others counts, not only 0666.
+        for (const mode of [0o666, 0o664, 0o646, 0o620, 0o602, 0o660, 0o606]) {
+          await Deno.chmod(`${spool.krb}/pid`, mode);
+          const r = await runCli(["add-krb", "-i", "-"], {
+            env: { ...spool.env, _CONDOR_CREDD_POLLING_TIMEOUT: "0" },
+            stdin: "t",
+          });
+          assert.match(
+            r.stderr,
+            new RegExp(
+              `its pid file was refused: .*mode 0${mode.toString(8)} lets group or ` +
+                "others change it",
+            ),
+          );
+        }
+        // Read bits are fine (the credmons write it 0644): the next add signals again.
+        await Deno.chmod(`${spool.krb}/pid`, 0o644);
+        await runCli(["add-krb", "-i", "-"], {
+          env: { ...spool.env, _CONDOR_CREDD_POLLING_TIMEOUT: "0" },
+          stdin: "t",
+        });
+        // The refused adds signalled nothing: this add's HUP is the third.
+        assert.equal(await credmon.hupsReach(3), 3);
       } finally {
         await credmon.stop();
       }
@@ -121,7 +137,7 @@ Deno.test({
         runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], {
           env: { ...spool.env, _CONDOR_CRED_AUDIT_LOG: log },
           stdin: "tok",
-          timeoutMs: 20_000,
+          timeoutMs: 60_000,
         });
       // A directory the attacker owns.
       const theirs = `${spool.root}/theirs`;
@@ -169,6 +185,70 @@ Deno.test({
       });
     });
   },
+});
+
+/** Modes that let group or others write a file: every such bit alone and together. */
+const WRITABLE_MODES = [0o664, 0o646, 0o620, 0o602, 0o622, 0o666];
+
+Deno.test("a lock file or audit log that group or others may write is refused, whichever bit", async () => {
+  await withSpool(async (spool) => {
+    const first = await runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], {
+      env: spool.env,
+      stdin: "old",
+    });
+    assert.equal(first.code, 0, first.stderr);
+    const lock = `${spool.oauth}/.locks/root.lock`;
+    for (const mode of WRITABLE_MODES) {
+      await Deno.chmod(lock, mode);
+      const r = await runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], {
+        env: spool.env,
+        stdin: "new",
+      });
+      assert.equal(r.code, 1, `${mode.toString(8)}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `refusing to use ".*root\\.lock": its mode 0${mode.toString(8)} lets group or ` +
+            "others change it",
+        ),
+      );
+      assert.equal(await readText(`${spool.oauth}/root/s.use`), "old");
+    }
+    await Deno.chmod(lock, 0o644);
+    const readable = await runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], {
+      env: spool.env,
+      stdin: "new",
+    });
+    assert.equal(readable.code, 0, readable.stderr);
+
+    const log = `${spool.root}/audit.log`;
+    await Deno.writeTextFile(log, "");
+    for (const mode of WRITABLE_MODES) {
+      await Deno.chmod(log, mode);
+      const r = await runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], {
+        env: { ...spool.env, _CONDOR_CRED_AUDIT_LOG: log },
+        stdin: "tok",
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^WARNING: the audit log was not written: refusing to use ".*audit\\.log": ` +
+            `its mode 0${mode.toString(8)} lets group or others change it; the add itself ` +
+            "succeeded$",
+          "m",
+        ),
+      );
+      assert.equal(await readText(log), "", mode.toString(8));
+    }
+    await Deno.chmod(log, 0o644);
+    const logged = await runCli(["add-oauth", "-s", "s", "-P", "-i", "-"], {
+      env: { ...spool.env, _CONDOR_CRED_AUDIT_LOG: log },
+      stdin: "tok",
+    });
+    assert.equal(logged.stderr, "");
+    assert.match((await readText(log))!, /"action":"add"/);
+  });
 });
 
 Deno.test({
@@ -273,8 +353,12 @@ Deno.test("adds racing a delete-all of the same user all succeed: one user's wri
         { length: 48 },
         (_, i) =>
           i % 2 === 0
-            ? runCli(["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], { env, stdin: `t${i}` })
-            : runCli(["delete-oauth"], { env }),
+            ? runCli(["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], {
+              env,
+              stdin: `t${i}`,
+              timeoutMs: 600_000,
+            })
+            : runCli(["delete-oauth"], { env, timeoutMs: 600_000 }),
       ),
     );
     results.forEach((r, i) => assert.equal(r.code, 0, `${i}: ${r.stderr}`));
@@ -303,7 +387,7 @@ Deno.test({
         ) {
           const r = await runCli(["add-krb", "-i", `${sticky}/${name}`], {
             env: spool.env,
-            timeoutMs: 20_000,
+            timeoutMs: 60_000,
           });
           assert.equal(r.timedOut, undefined, `${name}: the program hung`);
           assert.equal(r.code, 1, name);
@@ -321,6 +405,40 @@ Deno.test({
         assert.equal(mine.code, 0, mine.stderr);
         assert.equal(await readText(`${spool.krb}/root.cred`), "MINE");
       });
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "-i refuses another user's FIFO in that user's own, non-sticky directory, without hanging (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const evil = await attacker();
+    await withSpool(async (spool) => {
+      // The attacker's own 0755 directory: not sticky, not world-writable, so only the FIFO rule
+      // can refuse (opening the FIFO would block root until the attacker writes to it).
+      const theirs = `${spool.root}/theirs`;
+      await Deno.mkdir(theirs, { mode: 0o755 });
+      await Deno.chown(theirs, evil.uid, evil.gid);
+      await shellAs(evil, `mkfifo -m 644 ${theirs}/fifo && echo planted > ${theirs}/file`);
+      const before = await snapshot(spool.root);
+      const r = await runCli(["add-krb", "-i", `${theirs}/fifo`], {
+        env: spool.env,
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.timedOut, undefined, "the program hung on the FIFO");
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        `Could not read credential from ${theirs}/fifo\n    it is a FIFO that belongs to uid ` +
+          `${evil.uid}, not to you\n`,
+      );
+      assert.equal(await snapshot(spool.root), before);
+      // A regular file there is the caller's choice to read (no FIFO rule applies).
+      const file = await runCli(["add-krb", "-i", `${theirs}/file`], { env: spool.env });
+      assert.equal(file.code, 0, file.stderr);
+      assert.equal(await readText(`${spool.krb}/root.cred`), "planted\n");
     });
   },
 });

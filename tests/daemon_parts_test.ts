@@ -2,8 +2,10 @@
  * The daemon's parts, in-process and fast (they guard mutations): the connection table (caps,
  * eviction, per-caller shares, the large-body budget, turns), the accept back-off, the token
  * failure limiter and the per-connection token cache, the codecs (a credential over its limit
- * never decoded, whoami), paths hidden from remote callers, log escaping, and the worker pool
- * replacing workers that fail (with testing/faulty_main.ts as the workers' module).
+ * never decoded, whoami), paths hidden from remote callers, log escaping, the worker pool
+ * replacing workers that fail (with testing/faulty_main.ts as the workers' module), a store
+ * route's refusal when the workers give no answer, listen addresses, the challenge directory's
+ * rules and challenges answered with something other than a regular file.
  */
 
 import assert from "node:assert/strict";
@@ -24,6 +26,11 @@ import {
 import { findRoute, requestDeadlineMs, ROUTES } from "../lib/daemon/routes.ts";
 import { AcceptFailures } from "../lib/daemon/connections.ts";
 import { daemonLimits } from "../lib/daemon/exchange.ts";
+import { Challenges, challengeTime, checkChallengeDirectory } from "../lib/daemon/challenge.ts";
+import { DEFAULT_TLS_PORT, parseAddress } from "../lib/daemon/places.ts";
+import { StoreError } from "../lib/errors.ts";
+import { ConnReader, HttpError } from "../lib/daemon/http.ts";
+import type { ByteConn } from "../lib/daemon/stream.ts";
 import { type Executor, WorkerFailure, workerPool } from "../lib/daemon/workers.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import type { Owners } from "../lib/fs/owners.ts";
@@ -132,6 +139,28 @@ Deno.test("ConnectionTable bounds unproven connections apart: the oldest unprove
   assert.deepEqual(t.evicted, { connections: 0, unproven: 2, caller: 0 });
 });
 
+Deno.test("ConnectionTable refuses a proof for a connection it no longer holds", () => {
+  const { t, open } = table();
+  const id = open()!;
+  t.remove(id);
+  assert.equal(t.claim(id, { account: "a@x", exempt: false }), "refused");
+  assert.equal(t.claim(12345, { account: "a@x", exempt: false }), "refused");
+  assert.equal(t.size, 0);
+});
+
+Deno.test("ConnectionTable: a connection proving its own caller again (each TLS request) closes nothing, even at the caller's cap", () => {
+  const { t, closed, open } = table({ maxConnections: 100, maxUnproven: 100 });
+  const ids = Array.from({ length: 3 }, () => open()!);
+  for (const id of ids) assert.equal(t.claim(id, { account: "a@x", exempt: false }), "ok");
+  assert.equal(t.claim(ids[2], { account: "a@x", exempt: false }), "ok");
+  t.setBusy(ids[0], true);
+  t.setBusy(ids[1], true);
+  assert.equal(t.claim(ids[2], { account: "a@x", exempt: false }), "ok");
+  assert.deepEqual(closed, []);
+  assert.equal(t.count("a@x"), 3);
+  assert.deepEqual(t.evicted, { connections: 0, unproven: 0, caller: 0 });
+});
+
 Deno.test("ConnectionTable holds a caller to its connections: its own oldest idle one goes, or the proof is refused; root is not held", () => {
   const { t, closed, open } = table({ maxConnections: 100, maxUnproven: 100 });
   const ids = Array.from({ length: 4 }, () => open()!);
@@ -233,6 +262,7 @@ Deno.test("AcceptFailures backs off and logs at most once a second, with the cou
     "accept on the socket failed 100 time(s) since the last report: EMFILE: Too many open files; backing off",
   ]);
   assert.deepEqual(delays.slice(0, 8), [10, 20, 40, 80, 160, 320, 640, 1000]);
+  assert.equal(failures.logged, 3);
   failures.succeeded();
   assert.equal(failures.failed(emfile, 20_000), 10);
 });
@@ -520,4 +550,130 @@ Deno.test("the worker pool answers every request: a failed worker is replaced, a
     );
     assert.equal(log.filter((l) => /could not be restarted .* trying again/.test(l)).length, 2);
   });
+});
+
+Deno.test("parseAddress reads host:port, :port, [v6]:port and a bare host (the default port)", () => {
+  assert.deepEqual(parseAddress("127.0.0.1:9"), { hostname: "127.0.0.1", port: 9 });
+  assert.deepEqual(parseAddress(" node.example:65535 "), { hostname: "node.example", port: 65535 });
+  assert.deepEqual(parseAddress(":0"), { hostname: "", port: 0 });
+  assert.deepEqual(parseAddress("[::1]:443"), { hostname: "::1", port: 443 });
+  assert.deepEqual(parseAddress("node.example"), {
+    hostname: "node.example",
+    port: DEFAULT_TLS_PORT,
+  });
+  assert.deepEqual(parseAddress("[::1]", 1), { hostname: "::1", port: 1 });
+  assert.equal(parseAddress("node.example:65536"), null);
+  assert.equal(parseAddress("a:b:c"), null);
+});
+
+Deno.test({
+  name:
+    "checkChallengeDirectory takes only a root-owned, sticky, world-writable directory (needs root)",
+  ignore: Deno.uid() !== 0,
+  fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "csc-challenge-dir-" });
+    try {
+      Deno.chmodSync(dir, 0o1777);
+      checkChallengeDirectory(dir);
+      for (const mode of [0o777, 0o1775, 0o755]) {
+        Deno.chmodSync(dir, mode);
+        assert.throws(
+          () => checkChallengeDirectory(dir),
+          (e: unknown) =>
+            e instanceof StoreError && e.code === "insecure" &&
+            e.message.includes(`with mode 0${mode.toString(8)}`),
+          mode.toString(8),
+        );
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("a store request the workers cannot answer is refused: 503 at its deadline or with none serving, 500 when a worker failed", async () => {
+  const config = loadConfig({ env: { CONDOR_CONFIG: "ONLY_ENV" }, uid: 0, hostname: "h" });
+  const caller: Caller = { uid: 1001, name: "alice", domain: "x.example", inProcess: false };
+  const route = findRoute("POST", "/v1/request", "unix");
+  for (
+    const [kind, status, code] of [
+      ["deadline", 503, "unreachable"],
+      ["unavailable", 503, "unreachable"],
+      ["threw", 500, "io"],
+      ["crashed", 500, "io"],
+    ] as const
+  ) {
+    const lines: string[] = [];
+    const executor = {
+      run: () => Promise.reject(new WorkerFailure(kind, "no answer")),
+    } as unknown as Executor;
+    await assert.rejects(
+      async () =>
+        await route.handle({
+          config,
+          log: (line) => lines.push(line),
+          executor,
+          transport: "unix",
+          identity: { caller, account: "alice@x.example", exempt: false, expires: null },
+          body: { version: 1, request: { action: "query", type: "kerberos", user: null } },
+          session: { peer: "local", challenges: new Set(), token: null },
+          challenges: null,
+        }),
+      (e: unknown) => e instanceof ProtocolError && e.status === status && e.code === code,
+      kind,
+    );
+    assert.equal(lines.length, 1, kind);
+  }
+});
+
+Deno.test("a challenge answered with a FIFO or a symbolic link instead of a regular file proves nobody", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-challenge-" });
+  try {
+    const challenges = new Challenges(dir);
+    const fifo = challenges.issue();
+    const made = await new Deno.Command("mkfifo", { args: ["-m", "600", fifo.path] }).output();
+    assert.ok(made.success);
+    const time = new Date(challengeTime(fifo.nonce));
+    await Deno.utime(fifo.path, time, time);
+    assert.throws(
+      () => challenges.verify(fifo.id, fifo.nonce),
+      /the identity challenge is not a regular file/,
+    );
+    const link = challenges.issue();
+    await Deno.writeTextFile(`${dir}/target`, "", { mode: 0o600 });
+    await Deno.symlink(`${dir}/target`, link.path);
+    assert.throws(
+      () => challenges.verify(link.id, link.nonce),
+      /the identity challenge is not a regular file/,
+    );
+    // The same answer as a regular file proves its owner.
+    const file = challenges.issue();
+    await Deno.writeTextFile(file.path, "", { mode: 0o600 });
+    const fileTime = new Date(challengeTime(file.nonce));
+    await Deno.utime(file.path, fileTime, fileTime);
+    assert.equal(challenges.verify(file.id, file.nonce), Deno.uid());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ConnReader: a message still arriving when its time is up is a 408 (dropped unanswered), the head and the body alike", async () => {
+  /** A peer that sends one byte of a head at a time, never its end. */
+  const trickle: ByteConn = {
+    read: (p) => {
+      p[0] = 65;
+      return Promise.resolve(1);
+    },
+    write: (p) => Promise.resolve(p.length),
+    closeWrite: () => Promise.resolve(),
+    close: () => {},
+  };
+  const timedOut = (e: unknown) =>
+    e instanceof HttpError && e.status === 408 && e.message === "timed out reading from the peer";
+  // The first byte comes in time; the message's deadline has passed before the next read.
+  await assert.rejects(
+    () => new ConnReader(trickle).readHead(Date.now() + 60_000, Date.now() - 1),
+    timedOut,
+  );
+  await assert.rejects(() => new ConnReader(trickle).readBody(10, Date.now() - 1), timedOut);
 });

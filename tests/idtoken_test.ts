@@ -419,6 +419,8 @@ Deno.test("verifyToken() splits sub at the last @", async () => {
     ["a@b@c.example", "a@b", "c.example"],
     ["condor@password", "condor", "password"],
     ["nodomain", "nodomain", ""],
+    ["@only.domain", "", "only.domain"],
+    ["user@", "user", ""],
   ];
   for (const [sub, user, domain] of cases) {
     const verified = await verifyToken(
@@ -548,6 +550,48 @@ Deno.test("verifyToken() refuses a flipped signature byte", async () => {
   await assertRefused(`${header}.${payload}.${signature.slice(0, 40)}`, "signature");
   const hs512 = base64UrlEncode(encoder.encode('{"alg":"HS512","kid":"POOL"}'));
   await assertRefused(`${hs512}.${payload}.${signature}`, "signature");
+});
+
+Deno.test("verifyToken() refuses a valid signature with bytes appended, a truncated one and an empty one", async () => {
+  // The comparison must check lengths: a byte-by-byte loop over the expected MAC alone accepts
+  // the valid signature followed by anything.
+  const [header, payload, signature] = A_TOKEN.split(".");
+  const valid = base64UrlDecode(signature)!;
+  const withTail = (tail: number[]) => Uint8Array.from([...valid, ...tail]);
+  for (
+    const bytes of [
+      withTail([0]),
+      withTail([0x41]),
+      withTail(Array(32).fill(0)),
+      withTail([...valid]),
+      valid.subarray(0, 31),
+      valid.subarray(0, 1),
+      new Uint8Array(0),
+    ]
+  ) {
+    await assertRefused(`${header}.${payload}.${base64UrlEncode(bytes)}`, "signature");
+  }
+  // The same for the longer MACs of HS384 and HS512.
+  for (const alg of ["HS384", "HS512"]) {
+    const token = await craft({ alg, kid: "POOL" }, GOOD_CLAIMS, { hash: `SHA-${alg.slice(2)}` });
+    await verifyToken(token, options());
+    const [h, p, s] = token.split(".");
+    const mac = base64UrlDecode(s)!;
+    await assertRefused(`${h}.${p}.${base64UrlEncode(Uint8Array.from([...mac, 0]))}`, "signature");
+    await assertRefused(`${h}.${p}.${base64UrlEncode(mac.subarray(0, 32))}`, "signature");
+  }
+});
+
+Deno.test("verifyToken() refuses a token over 65,536 characters before decoding it", async () => {
+  const [header, payload, signature] = A_TOKEN.split(".");
+  // Padded in the payload, so the token stays three base64url parts.
+  const pad = (length: number) =>
+    `${header}.${payload}${"A".repeat(length - A_TOKEN.length)}.${signature}`;
+  const long = await assertRefused(pad(65537), "malformed");
+  assert.equal(long.message, "The token is longer than 65536 characters.");
+  // At the limit it is decoded (and refused for what it then is).
+  const most = await tokenErrorOf(() => verifyToken(pad(65536), options()));
+  assert.notEqual(most.message, "The token is longer than 65536 characters.");
 });
 
 Deno.test("verifyToken() refuses a changed payload under the original signature", async () => {

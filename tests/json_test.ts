@@ -310,7 +310,8 @@ Deno.test("--json: insecure, config, locked, io, timeout and unreachable", async
         /^Operation failed because of a configuration error\n {4}SEC_CREDENTIAL_DIRECTORY_KRB is not set/,
     }, { env: { _CONDOR_SEC_CREDENTIAL_DIRECTORY_KRB: "" } });
     const holder = new Deno.Command("flock", {
-      args: ["-o", `${spool.krb}/.locks/root.lock`, "-c", "echo held; sleep 10"],
+      // Held until the test ends (killed below), however long the program takes to get there.
+      args: ["-o", `${spool.krb}/.locks/root.lock`, "-c", "echo held; exec sleep 3600"],
       stdout: "piped",
     }).spawn();
     const reader = holder.stdout.getReader();

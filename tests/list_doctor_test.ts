@@ -37,8 +37,10 @@ async function populate(node: Node): Promise<void> {
   );
   await ok(["add-oauth", "-u", "bob@node.example", "-s", "tok", "-P", "-i", "-"], "access-token-P");
   await node.webFlow("alice", "box");
-  for (let i = 0; i < 100; i++) {
+  // The credmon's .use, within a generous bound (a loaded machine runs the credmon slowly).
+  for (let i = 0;; i++) {
     if (await Deno.lstat(`${node.oauth}/alice/scitokens.use`).then(() => true, () => false)) break;
+    if (i === 2400) throw new Error("the credmon wrote no scitokens.use within 120 s");
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -300,6 +300,29 @@ Deno.test("TRUSTED_VAULT_HOSTS refuses a Vault token for another host", async ()
       /^Credential requires interacting with an untrusted host\n {4}the Vault host "evil\.example"/,
     );
     assert.deepEqual(await exists(`${spool.oauth}/root/v.top`), false);
+    // Whole host names only: no suffix, prefix or subdomain of a trusted name matches.
+    for (
+      const host of [
+        "evilvault.example.org",
+        "sub.vault.example.org",
+        "example.org",
+        "vault.example.org.evil.example",
+        "vault.example",
+        "ther.example",
+      ]
+    ) {
+      const r = await runCli(["add-oauth", "-s", "v", "-i", "-"], {
+        env,
+        stdin: `{"vault_token":"t","vault_url":"https://${host}:8200/v1"}`,
+      });
+      assert.deepEqual(r.code, 1, host);
+      assert.match(
+        r.stderr,
+        new RegExp(`the Vault host "${host.replaceAll(".", "\\.")}" is not listed`),
+        host,
+      );
+    }
+    assert.deepEqual(await exists(`${spool.oauth}/root/v.top`), false);
     const good = await runCli(["add-oauth", "-s", "v", "-i", "-"], {
       env,
       stdin: '{"vault_token":"t","vault_url":"https://VAULT.example.org:8200"}',
@@ -349,7 +372,8 @@ Deno.test("the credmon stand-in turns .top into .use; query then reports valid",
     const credmon = await startCredmon(spool.oauth, { mode: "oauth", log: `${spool.root}/log` });
     try {
       await add(spool, ["-s", "scitokens"], "seed");
-      for (let i = 0; i < 100 && !(await exists(`${spool.oauth}/root/scitokens.use`)); i++) {
+      // The stand-in's .use, within a generous bound (a loaded machine runs it slowly).
+      for (let i = 0; i < 6000 && !(await exists(`${spool.oauth}/root/scitokens.use`)); i++) {
         await new Promise((r) => setTimeout(r, 20));
       }
       const q = await runCli(["query-oauth", "-s", "scitokens"], { env: spool.env });

@@ -8,6 +8,7 @@ import { unscramblePoolPassword } from "../lib/crypto/scramble.ts";
 import {
   baseEnv,
   exists,
+  listTree,
   programCommand,
   readBytes,
   runCli,
@@ -53,9 +54,9 @@ class PtySession {
     return this.#transcript;
   }
 
-  /** Waits until the transcript contains `text` (at most 10 s). */
+  /** Waits until the transcript contains `text` (at most 120 s: a loaded machine is slow). */
   async waitFor(text: string): Promise<void> {
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < 6000; i++) {
       if (this.#transcript.includes(text)) return;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -147,6 +148,31 @@ Deno.test({
       assert.equal(transcript.includes("half"), false);
       assert.equal(await exists(spool.pwd), false);
       assertTerminalRestored(transcript);
+    });
+  },
+});
+
+Deno.test({
+  name: "Ctrl-C at the -f FILE prompt exits 130, writes nothing and restores the terminal",
+  ignore: !hasScript,
+  async fn() {
+    await withSpool(async (spool) => {
+      const before = await listTree(spool.root);
+      for (const keys of ["half\x03", "\x03", "first\rsec\x03"]) {
+        const s = await session(spool, ["-f", `${spool.root}/poolfile`]);
+        await s.waitFor("Enter password: ");
+        const [typed, rest] = keys.split("\r");
+        await s.type(rest === undefined ? typed : `${typed}\r`);
+        if (rest !== undefined) {
+          await s.waitFor("Confirm password: ");
+          await s.type(rest);
+        }
+        const { code, transcript } = await s.finish();
+        assert.equal(code, 130, `${JSON.stringify(keys)}: ${transcript}`);
+        assert.equal(/half|first|sec/.test(transcript), false, transcript);
+        assert.deepEqual(await listTree(spool.root), before, JSON.stringify(keys));
+        assertTerminalRestored(transcript);
+      }
     });
   },
 });

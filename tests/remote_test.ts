@@ -159,6 +159,13 @@ Deno.test({
         assert.equal(r.status, 401, what);
         assert.match((r.body.error as { message: string }).message, why, what);
       }
+      // The file challenge proves a local uid: over TLS there is none to ask for.
+      const challenge = await remote.post("/v1/challenge", { version: 1 });
+      assert.equal(challenge.status, 404);
+      assert.equal(
+        (challenge.body.error as { message: string }).message,
+        "challenges are issued on the Unix socket only",
+      );
       assert.equal(await snapshot(remote.spool.root + "/spool"), before);
     });
   },
@@ -250,6 +257,21 @@ Deno.test({
       assert.match(
         r2.stderr,
         /no IDTOKEN in ".*" is for the trust domain "test\.example" \(it was issued by "elsewhere"\)/,
+      );
+      // A token the client cannot fault but the daemon refuses (signed with another key): the
+      // daemon's 401 is an insecure channel to the user, not an unreachable daemon.
+      const otherKey = `${remote.spool.root}/other-key`;
+      await Deno.writeTextFile(otherKey, "another-key", { mode: 0o600 });
+      const forged = await remote.python(["mint", otherKey, "POOL", DOMAIN, `root@${DOMAIN}`]);
+      const r4 = await remote.run([
+        "query-krb",
+        "--token-file",
+        await remote.tokenFile(forged, null, "forged"),
+      ]);
+      assert.equal(r4.code, 1);
+      assert.match(
+        r4.stderr,
+        /^Operation aborted because communication was not secure\n {4}the condor_store_cred daemon at 127\.0\.0\.1:\d+ refused the request: /,
       );
       // A token file others may read is refused.
       const loose = await remote.tokenFile(token, null, "loose");

@@ -13,6 +13,7 @@ import { completionsHelp } from "../lib/cli/usage.ts";
 import { KNOB_REFERENCE } from "../lib/config/reference.ts";
 import { JSON_STATUSES } from "../lib/output/json.ts";
 import { RUNTIME_FLAGS, RUNTIME_PERMISSIONS, RUNTIME_V8_FLAGS } from "../lib/permissions.ts";
+import { programFlags } from "../testing/coverage.ts";
 import { programCommand, REPO, runCli, withSpool } from "../testing/harness.ts";
 import { have } from "../testing/users.ts";
 
@@ -356,13 +357,14 @@ Deno.test("the black-box tests run CSC_TARGET (a bundle or a binary) when set, e
     assert.deepEqual(command, [target]);
     return;
   }
-  // A script runs under this Deno with exactly the program's permission flags.
+  // A script runs under this Deno with exactly the program's permission flags (in a coverage
+  // run of scripts/mutation/, without the code cache: testing/coverage.ts).
   assert.deepEqual(command, [
     Deno.execPath(),
     "run",
     "--no-config",
     "--quiet",
-    ...RUNTIME_FLAGS,
+    ...programFlags(RUNTIME_FLAGS),
     target ?? `${REPO}/main.ts`,
   ]);
 });

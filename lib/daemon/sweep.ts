@@ -7,6 +7,7 @@
  */
 
 import { StoreError } from "../errors.ts";
+import { lstatOrNull } from "../fs/directories.ts";
 import { inspectFile, listNames, removeEntry } from "../fs/files.ts";
 import { withLock } from "../fs/lock.ts";
 import { join } from "../fs/paths.ts";
@@ -80,7 +81,9 @@ export async function sweep(ctx: StoreContext, now: number = Date.now()): Promis
       const user = name.slice(0, -".mark".length);
       if (!isValidName(user)) continue;
       try {
-        const info = Deno.lstatSync(join(store.path, name));
+        const info = lstatOrNull(join(store.path, name));
+        // Gone since the listing (a request for the user removed it): nothing to sweep.
+        if (info === null) continue;
         if (!sweeper.due(info, markAge(info, now), delay)) continue;
         await withLock(store, user, ctx.owners, {
           timeoutSeconds: lockTimeout(ctx),
@@ -92,7 +95,7 @@ export async function sweep(ctx: StoreContext, now: number = Date.now()): Promis
           },
         });
       } catch (error) {
-        if (!(error instanceof StoreError) && !(error instanceof Deno.errors.NotFound)) throw error;
+        if (!(error instanceof StoreError)) throw error;
         ctx.debug(`sweep: ${user}: ${(error as Error).message}`);
       }
     }

@@ -36,6 +36,8 @@ export interface LockOptions {
   readonly timeoutSeconds: number;
   /** Poll interval in milliseconds (default 10). */
   readonly pollMs?: number;
+  /** Debug lines (when the lock is held and how long the wait may last); default: dropped. */
+  readonly debug?: (line: string) => void;
 }
 
 const decoder = new TextDecoder();
@@ -91,7 +93,18 @@ export async function withLock<T>(
   let journaled = false;
   try {
     const deadline = Date.now() + options.timeoutSeconds * 1000;
+    let waiting = false;
     while (!file.tryLockSync(true)) {
+      if (!waiting) {
+        waiting = true;
+        // The wait as the deadline sets it, so that -d shows (and the tests check) its length;
+        // never below 0.
+        options.debug?.(
+          `the lock ${quote(path)} is held; waiting for it at most ${
+            Math.max(0, deadline - Date.now())
+          } ms`,
+        );
+      }
       if (Date.now() >= deadline) {
         throw new StoreError(
           "locked",

@@ -108,15 +108,20 @@ export async function kickCredmon(ctx: StoreContext, dir: Directory): Promise<Ki
 /**
  * Polls for `name` in `dir` to exist with an mtime at least `notBefore` (ms), immediately and
  * then every 50 ms, for at most `timeoutSeconds`. Returns its lstat info, or null on timeout.
+ * `debug` is told how long the wait may last.
  */
 export async function waitForFile(
   dir: Directory,
   name: string,
   notBefore: number,
   timeoutSeconds: number,
+  debug: (line: string) => void = () => {},
 ): Promise<Deno.FileInfo | null> {
   const path = join(dir.path, name);
   const deadline = Date.now() + Math.max(0, timeoutSeconds) * 1000;
+  // The wait as the deadline sets it, so that -d shows (and the tests check) its length; never
+  // below 0 (a loaded machine may pass the deadline of a 0 s timeout before this line).
+  debug(`waiting for ${path} at most ${Math.max(0, deadline - Date.now())} ms`);
   while (true) {
     let info: Deno.FileInfo | null = null;
     try {

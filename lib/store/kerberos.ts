@@ -83,7 +83,7 @@ export async function addKerberos(
     return { status: "pending", changed };
   }
   const timeout = ctx.config.integer("CREDD_POLLING_TIMEOUT");
-  const done = await waitForFile(store, cc, written.mtime?.getTime() ?? 0, timeout);
+  const done = await waitForFile(store, cc, written.mtime?.getTime() ?? 0, timeout, ctx.debug);
   if (done === null) {
     throw new StoreError(
       "credmon-timeout",

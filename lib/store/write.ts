@@ -21,6 +21,8 @@ import { removeMark } from "./credmon.ts";
 export interface WriteContext {
   readonly owners: Owners;
   readonly config: Config | null;
+  /** Debug lines (a held lock, how long the wait may last); default: dropped. */
+  readonly debug?: (line: string) => void;
   /** The caller's per-user limits (StoreContext.checkWrite); absent: none. */
   readonly checkWrite?: (target: { readonly path: string; readonly size: number }) => void;
 }
@@ -69,6 +71,7 @@ export async function writeCredential(
   if (ctx.config === null) throw new Error("a locked write needs the configuration");
   return await withLock(write.store, write.lockKey, ctx.owners, {
     timeoutSeconds: lockTimeout({ config: ctx.config }),
+    debug: ctx.debug,
     fn: (lock) => writeHeld(ctx, write, lock),
   });
 }

@@ -1,0 +1,334 @@
+/**
+ * Surviving mutants argued equivalent (TESTING.md "Survivors"): no behaviour changes, so no test
+ * can kill them. A survivor matches an entry by file, source line (trimmed) and mutation, never
+ * by line number, so entries stay valid while code around them moves; a survivor that matches
+ * none is reported as a plain survivor for someone to kill or argue.
+ */
+
+/** One argued-equivalent mutant. */
+export interface Equivalent {
+  readonly file: string;
+  /** The mutated source line, trimmed, as the report prints it. */
+  readonly source: string;
+  /** The line before it, trimmed, when the source line alone occurs more than once. */
+  readonly before?: string;
+  /** The mutation, as the report prints it (e.g. `< to <=`), or each of several. */
+  readonly mutation: string | readonly string[];
+  /** Why no behaviour changes. */
+  readonly why: string;
+  /** What would observe it, if anything could. */
+  readonly observe: string;
+}
+
+/** Why the status of an HttpError the client raises reading a daemon's answer is never seen. */
+const CLIENT_HTTP_STATUS = {
+  why: "This is the client reading a daemon's answer: the client turns any HttpError into " +
+    'its own "did not answer properly" error from the message alone; the status number ' +
+    "is never read.",
+  observe: "Nothing the client shows or returns.",
+} as const;
+
+/** The argued equivalents. */
+export const EQUIVALENTS: readonly Equivalent[] = [
+  {
+    file: "lib/crypto/scramble.ts",
+    source: "for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] ^ KEY[i & 3];",
+    mutation: "0 to (-1)",
+    why: "The extra first step writes `out[-1]`, which a Uint8Array ignores (not an index), and " +
+      "reads nothing else: the bytes out are the same.",
+    observe: "Nothing outside the function; only the time of one more loop step.",
+  },
+  {
+    file: "lib/crypto/equal.ts",
+    source: "for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];",
+    mutation: ["< to <=", "0 to (-1)"],
+    why: "The lengths are equal here (checked just before), so the extra step XORs " +
+      "`a[length]` and `b[length]` (or `a[-1]` and `b[-1]`), both undefined: " +
+      "`undefined ^ undefined` is 0, and the result is the same.",
+    observe: "Nothing: no input reaches the extra step with a difference.",
+  },
+  {
+    file: "lib/crypto/equal.ts",
+    source: "for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);",
+    mutation: ["< to <=", "0 to (-1)"],
+    why: "As for bytes: the lengths are equal (checked just before), and the extra step XORs " +
+      "`charCodeAt` of an index out of range on both sides, NaN and NaN, which gives 0.",
+    observe: "Nothing: no input reaches the extra step with a difference.",
+  },
+  {
+    file: "lib/fs/files.ts",
+    source: "const bigger = new Uint8Array(Math.min(buffer.length * 2, limit + 1));",
+    mutation: "1 to 2",
+    why: "The buffer may grow to limit + 2 instead of limit + 1 bytes; the read still stops " +
+      "as soon as more than `limit` bytes are in and refuses them as too large, so every " +
+      "file reads, or is refused, as before.",
+    observe: "Only the memory of one byte, when a file is larger than the limit.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "function findHeadEnd(bytes: Uint8Array, from = 0): number {",
+    mutation: "0 to (-1)",
+    why: "The default start is only used through `Math.max(3, from)`, which is 3 for 0 and for " +
+      "-1 alike.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/auth/idtoken.ts",
+    source: "raw.fill(0);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The derived HMAC key is overwritten with 0xff bytes instead of zeros once it is " +
+      "imported; the buffer is local and never read again, so no result changes.",
+    observe: "Only a dump of the process's memory, where the key is gone either way.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source:
+      'if (head === null) throw new HttpError(502, "the daemon closed the connection without answering");',
+    mutation: ["502 to 503", "502 to 501"],
+    ...CLIENT_HTTP_STATUS,
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: 'if (!match) throw new HttpError(502, "a malformed status line");',
+    mutation: ["502 to 503", "502 to 501"],
+    ...CLIENT_HTTP_STATUS,
+  },
+  {
+    file: "lib/crypto/seal.ts",
+    source: "if (file.length < MAGIC.length + NONCE_BYTES + 16) return null;",
+    mutation: "removed: if (...) return",
+    why: "An early exit: a file this short has no room for the 16-byte tag, so the decryption " +
+      "that follows fails for it, and that failure also gives null.",
+    observe: "Only the time of a decryption attempt.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source: "const spelling = eq > 0 ? arg.slice(0, eq) : arg;",
+    mutation: ["0 to (-1)", "0 to 1", "> to >="],
+    why: "`eq` is -1 (no `=`, or not a long option) or at least 2 (the `=` of `--x=`): it is " +
+      "never 0 or 1, so `eq > 0`, `eq > -1`, `eq > 1` and `eq >= 0` all decide alike.",
+    observe: "Nothing: no argument gives `eq` 0 or 1.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source:
+      "return spec === undefined ? null : { spec, spelling, inline: eq > 0 ? arg.slice(eq + 1) : null };",
+    mutation: ["0 to (-1)", "0 to 1", "> to >="],
+    why: "As on the line above: `eq` is -1 or at least 2, never 0 or 1.",
+    observe: "Nothing: no argument gives `eq` 0 or 1.",
+  },
+  {
+    file: "lib/store/credmon.ts",
+    source: "if (info !== null && (info.mtime?.getTime() ?? 0) >= notBefore) return info;",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The fallback is for a file system without modification times; Linux always gives " +
+      "one, so the fallback is never used.",
+    observe: "Only a file system without mtimes.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "password.fill(0);",
+    before: "scrambled.fill(0);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The unscrambled pool password is a local copy, only measured, then wiped; a wipe " +
+      "with 0xff or 0x01 instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the password is gone either way.",
+  },
+  {
+    file: "lib/daemon/auth.ts",
+    source: ': config.getInt("SEC_TOKEN_MAX_AGE", 0);',
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The fallback applies only when the knob is unset, which the line above has already " +
+      "turned into null.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "messageMs: 10_000,",
+    mutation: ["10_000 to 10001", "10_000 to 9999"],
+    why: "A slow client's message may take 9.999 or 10.001 s instead of 10 s.",
+    observe: "Only a timing measurement to the millisecond, which no test makes (tests never " +
+      "bound elapsed time).",
+  },
+  {
+    file: "lib/store/write.ts",
+    source: "old.fill(0);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The old credential read back for the comparison is a local copy, wiped once compared; " +
+      "a wipe with 0xff or 0x01 instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the old credential is gone either way.",
+  },
+  {
+    file: "lib/fs/directories.ts",
+    source: "if (spec.uid !== undefined && spec.uid !== owners.self || spec.gid !== undefined) {",
+    mutation: "&& to ||",
+    why: "It only adds calls of chown that change nothing: with no owner asked for, " +
+      "chown(path, null, null); with this process's own uid, a chown to the owner the new " +
+      "directory already has.",
+    observe: "Only the system calls (strace).",
+  },
+  {
+    file: "lib/daemon/server.ts",
+    source: "}, Math.max(1, sweepInterval) * 1000);",
+    mutation: ["1000 to 999", "1000 to 1001"],
+    why: "The sweep runs every 0.999 or 1.001 times SEC_CREDENTIAL_SWEEP_INTERVAL seconds.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source: "for (let wait = 50;; wait *= 2) {",
+    mutation: ["50 to 51", "50 to 49"],
+    why: "The client's first wait before retrying a busy daemon is 49 or 51 ms instead of 50 " +
+      "(then doubling, each with random jitter of up to the same again).",
+    observe: "Only the timing of retries.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source: "const REPLY_MS = 120_000;",
+    mutation: ["120_000 to 120001", "120_000 to 119999"],
+    why: "The client waits 119.999 or 120.001 s instead of 120 s for a reply.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "if (this.#store.length - this.#length < CHUNK) {",
+    mutation: "< to <=",
+    why: "The buffer grows when exactly one chunk is left free as well as when less is: one " +
+      "step earlier, the same bytes read into it.",
+    observe: "Only the memory of one buffer.",
+  },
+  {
+    file: "lib/store/oauth.ts",
+    source: "content.fill(0);",
+    before: "const exp = accessTokenExpiry(content);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The access token read back for its expiry is a local copy, wiped once read; a wipe " +
+      "with 0xff or 0x01 instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the token is gone either way.",
+  },
+  {
+    file: "lib/store/kerberos.ts",
+    source:
+      "const done = await waitForFile(store, cc, written.mtime?.getTime() ?? 0, timeout, ctx.debug);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The fallback is for a file system without modification times; Linux always gives one.",
+    observe: "Only a file system without mtimes.",
+  },
+  {
+    file: "lib/daemon/challenge.ts",
+    source: "return 1_000_000_000_000 + value;",
+    mutation: ["1_000_000_000_000 to 1000000000001", "1_000_000_000_000 to 999999999999"],
+    why: "The client sets the challenge file's time with this same function and the daemon " +
+      "compares with it: shifted by a millisecond on both sides, every proof is judged alike.",
+    observe: "Only a client built from other code (this program's own client uses this function).",
+  },
+  {
+    file: "lib/daemon/challenge.ts",
+    source: "ttlMs: 10_000,",
+    mutation: ["10_000 to 10001", "10_000 to 9999"],
+    why: "A challenge's default lifetime is 9.999 or 10.001 s instead of 10 s (the daemon passes " +
+      "its own, CREDD_CHALLENGE_LIFETIME).",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "if (oldest === null || slot.opened < oldest.opened) oldest = slot;",
+    mutation: "< to <=",
+    why: "Only the choice between idle connections opened in the same millisecond changes: " +
+      "either is the oldest.",
+    observe: "Nothing specified: which of two equally old idle connections a full daemon closes.",
+  },
+  {
+    file: "lib/daemon/auth.ts",
+    source: "if (this.limits.perToken > 0) {",
+    before: "failed(key: string, now: number = Date.now()): void {",
+    mutation: "0 to (-1)",
+    why: "With the per-token limit off (CREDD_AUTH_FAILURE_LIMIT 0), a token's failures are " +
+      "remembered as well, but `check()` reads them only when the limit is on; the table is " +
+      "bounded by `maxKeys` either way.",
+    observe: "Only the memory of the failure table while the limit is off.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "? (bytes.fill(0), null)",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The body of a route that takes none (or an empty optional one) is wiped and dropped; " +
+      "a wipe with 0xff or 0x01 instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "firstRequestMs: 10_000,",
+    mutation: ["10_000 to 10001", "10_000 to 9999"],
+    why: "A new connection's first request may take 9.999 or 10.001 s instead of 10 s to arrive.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "idleMs: 60_000,",
+    mutation: ["60_000 to 60001", "60_000 to 59999"],
+    why: "An idle connection is closed after 59.999 or 60.001 s instead of 60 s.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "shutdownMs: 15_000,",
+    mutation: ["15_000 to 15001", "15_000 to 14999"],
+    why: "A stopping daemon waits 14.999 or 15.001 s instead of 15 s for requests in progress.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "this.#scanned = Math.max(0, this.#length - 3);",
+    mutation: ["3 to 4", "3 to 2", "0 to (-1)", "0 to 1"],
+    why: "Where the next search for the end of the head starts. The search just made checked " +
+      "every end position up to `length - 1`, and `findHeadEnd` starts at 3 at the earliest, so " +
+      "any start from `length - 4` to `length - 2` (and 1, 0 or -1 while fewer than 4 bytes are " +
+      "in) finds the same end: only a byte more or less is scanned again.",
+    observe: "Only the time of scanning one byte.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source:
+      'throw new ProtocolError(502, "unreachable", "the daemon\'s health answer is not JSON");',
+    mutation: ["502 to 503", "502 to 501"],
+    why: 'The client turns this error into its message by `status >= 500` only ("could not ' +
+      'handle the request"); on this path (the TLS health request) nothing retries on 503.',
+    observe: "Nothing the client shows or returns.",
+  },
+  {
+    file: "lib/store/credmon.ts",
+    source: "debug(`waiting for ${path} at most ${Math.max(0, deadline - Date.now())} ms`);",
+    mutation: "0 to (-1)",
+    why: "The -d line can differ only when the deadline has already passed as it is written " +
+      "(a 0 s timeout on a loaded machine): it then says -1 ms instead of 0; the wait itself " +
+      "is the same.",
+    observe: "Only that -d line, and only by chance of the machine's load.",
+  },
+  {
+    file: "lib/fs/lock.ts",
+    source: "Math.max(0, deadline - Date.now())",
+    mutation: "0 to (-1)",
+    why: "As for the credmon's wait: the -d line can differ only when the deadline has already " +
+      "passed as it is written, and then by saying -1 ms instead of 0; the wait is the same.",
+    observe: "Only that -d line, and only by chance of the machine's load.",
+  },
+];
+
+/** The argument for `m`, or null when it has none. */
+export function equivalentOf(
+  m: {
+    readonly file: string;
+    readonly source: string;
+    readonly before?: string;
+    readonly description: string;
+  },
+): Equivalent | null {
+  return EQUIVALENTS.find((e) =>
+    e.file === m.file && e.source === m.source &&
+    (e.before === undefined || e.before === m.before) &&
+    (typeof e.mutation === "string"
+      ? e.mutation === m.description
+      : e.mutation.includes(m.description))
+  ) ?? null;
+}
