@@ -726,7 +726,7 @@ Deno.test("the audit log: one JSON line per add and delete, never for a query, r
       env: { _CONDOR_CRED_AUDIT_LOG: `${spool.root}/none/a.log` },
     });
     assert.deepEqual(missing.reply.warnings, [
-      `the audit log was not written: the directory of "${spool.root}/none/a.log" does not exist; the delete itself succeeded`,
+      `the audit log was not written: the directory of the audit log "${spool.root}/none/a.log" does not exist; the delete itself succeeded`,
     ]);
     const failedDelete = await run(spool, { ...pwd("delete"), user: "x@y" } as CredRequest, {
       env: { _CONDOR_CRED_AUDIT_LOG: `${spool.root}/none/a.log` },
