@@ -231,23 +231,46 @@ Deno.test("token files and directories: checked reads, upstream's order, exclude
     await Deno.writeTextFile(`${tokens}/open`, "O\n", { mode: 0o644 });
     await Deno.mkdir(`${tokens}/sub`);
     const cfg = config({ _CONDOR_LOCAL_CONFIG_DIR_EXCLUDE_REGEXP: "\\.rpmsave$" });
-    assert.deepEqual(readTokenDirectory(cfg, tokens, owners), ["A1", "A2", "B"]);
-    assert.deepEqual(readTokenDirectory(config({}), tokens, owners), ["A1", "A2", "B"], "default");
-    assert.deepEqual(readTokenDirectory(NO_KNOBS, tokens, owners), ["A1", "A2", "B", "C"]);
+    assert.deepEqual(readTokenDirectory(cfg, tokens, owners).tokens, ["A1", "A2", "B"]);
+    // Each file skipped is named with why (and the fix where there is one).
+    const skipped = readTokenDirectory(cfg, tokens, owners).skipped;
     assert.deepEqual(
-      readTokenDirectory(config({ _CONDOR_LOCAL_CONFIG_DIR_EXCLUDE_REGEXP: "(" }), tokens, owners),
+      skipped.map((s) => s.path),
+      ["c.rpmsave", "open", "sub"].map((n) => `${tokens}/${n}`),
+    );
+    assert.equal(skipped[0].why, "its name is excluded by LOCAL_CONFIG_DIR_EXCLUDE_REGEXP");
+    assert.match(skipped[1].why, /its mode 0644 gives access to group or others$/);
+    assert.match(skipped[1].remedy!, /^run "chmod 600 .*\/open" if you trust its content/);
+    assert.match(skipped[2].why, /it is not a regular file$/);
+    assert.deepEqual(
+      readTokenDirectory(config({}), tokens, owners).tokens,
+      ["A1", "A2", "B"],
+      "default",
+    );
+    assert.deepEqual(readTokenDirectory(NO_KNOBS, tokens, owners).tokens, ["A1", "A2", "B", "C"]);
+    assert.deepEqual(
+      readTokenDirectory(config({ _CONDOR_LOCAL_CONFIG_DIR_EXCLUDE_REGEXP: "(" }), tokens, owners)
+        .tokens,
       ["A1", "A2", "B", "C"],
     );
-    assert.deepEqual(readTokenDirectory(cfg, `${dir}/none`, owners), []);
+    assert.deepEqual(readTokenDirectory(cfg, `${dir}/none`, owners).tokens, []);
     // 64 KiB per file at most, in a directory and named alone.
     const most = 64 * 1024;
     await Deno.writeTextFile(`${tokens}/b`, "B".repeat(most), { mode: 0o600 });
-    assert.deepEqual(readTokenDirectory(cfg, tokens, owners), ["A1", "A2", "B".repeat(most)]);
+    assert.deepEqual(readTokenDirectory(cfg, tokens, owners).tokens, [
+      "A1",
+      "A2",
+      "B".repeat(most),
+    ]);
     assert.deepEqual(readTokenFile(`${tokens}/b`, owners, "/"), ["B".repeat(most)]);
     await Deno.writeTextFile(`${tokens}/b`, "B".repeat(most + 1), { mode: 0o600 });
-    assert.deepEqual(readTokenDirectory(cfg, tokens, owners), ["A1", "A2"]);
+    assert.deepEqual(readTokenDirectory(cfg, tokens, owners).tokens, ["A1", "A2"]);
     assert.throws(() => readTokenFile(`${tokens}/b`, owners, "/"), /is larger than 65536 bytes/);
     await Deno.chmod(tokens, 0o777);
-    assert.deepEqual(readTokenDirectory(cfg, tokens, owners), [], "an unsafe directory: none");
+    assert.deepEqual(
+      readTokenDirectory(cfg, tokens, owners).tokens,
+      [],
+      "an unsafe directory: none",
+    );
   });
 });

@@ -190,6 +190,7 @@ Deno.test("a reply survives encodeReply() and decodeReply(); a remote caller get
     },
     warnings: ["w1", "w2"],
     target,
+    caller: "c@d",
   };
   assert.deepEqual(decodeReply(JSON.parse(JSON.stringify(encodeReply(ok)))), ok);
   const bare = {
@@ -197,10 +198,11 @@ Deno.test("a reply survives encodeReply() and decodeReply(); a remote caller get
     outcome: { status: "pending" as const },
     warnings: [],
     target: null,
+    caller: null,
   };
   assert.deepEqual(decodeReply(JSON.parse(JSON.stringify(encodeReply(bare)))), bare);
   const error = new StoreError("insecure", "refusing to use x", { path: "/p", remedy: "chmod" });
-  const failed = { ok: false as const, error, warnings: [], target };
+  const failed = { ok: false as const, error, warnings: [], target, caller: "c@d" };
   const sent = JSON.parse(JSON.stringify(encodeReply(failed)));
   assert.deepEqual(sent.error, { code: "insecure", message: "refusing to use x" });
   const back = decodeReply(sent);
@@ -213,6 +215,7 @@ Deno.test("a reply survives encodeReply() and decodeReply(); a remote caller get
     assert.equal(back.error.path, undefined);
   }
   assert.deepEqual(back.target, target);
+  assert.equal(back.caller, "c@d");
 });
 
 Deno.test("decodeReply() refuses every malformed part of a daemon's reply", () => {
@@ -291,7 +294,16 @@ Deno.test("decodeReply() refuses every malformed part of a daemon's reply", () =
     assert.equal(!r.ok && r.error.code, code);
   }
   // Optional outcome fields left out stay out.
-  assert.deepEqual(decodeReply(base), { ok: true, outcome, warnings: [], target: null });
+  assert.deepEqual(decodeReply(base), {
+    ok: true,
+    outcome,
+    warnings: [],
+    target: null,
+    caller: null,
+  });
+  for (const caller of [3, "x".repeat(1025)]) {
+    assert.throws(() => decodeReply({ ...base, caller }), /the reply's caller is malformed/);
+  }
   assert.deepEqual(decodeReply({ ...base, target: undefined }).target, null);
   const zero = decodeReply({ ...base, outcome: { ...outcome, time: 0, expires: 0, ad: {} } });
   assert.deepEqual(zero.ok && zero.outcome, { status: "success", time: 0, ad: {}, expires: 0 });
@@ -350,7 +362,7 @@ Deno.test("listing requests and replies: round trip and refusals", () => {
   );
   assert.equal(refusal(() => decodeListRequest({ user: 3 })), '"user" must be a string');
   const rows = [{ user: "u", files: { "u.cred": { size: 3 } } }];
-  const ok = { ok: true as const, rows, warnings: ["w"], user: "u@d" };
+  const ok = { ok: true as const, rows, warnings: ["w"], user: "u@d", caller: "c@d" };
   assert.deepEqual(
     decodeListReply(JSON.parse(JSON.stringify(encodeListReply(ok as never)))),
     ok,
