@@ -3,6 +3,7 @@
  * socket (in a root 0755 directory) and a temp sticky challenge directory, stopped with SIGTERM.
  */
 
+import assert from "node:assert/strict";
 import { RUNTIME_FLAGS } from "../lib/permissions.ts";
 import { baseEnv, programCommand, type Spool } from "./harness.ts";
 
@@ -33,26 +34,26 @@ export interface Daemon {
 
 const decoder = new TextDecoder();
 
+/** How `startDaemon` starts a daemon. */
+export interface DaemonOptions {
+  env?: Record<string, string>;
+  args?: string[];
+  /** The daemon's umask (as systemd's UMask= sets it); default: the test process's. */
+  umask?: number;
+  /**
+   * Another entry module run with `deno run` and the program's flags (testing/faulty_main.ts),
+   * whatever CSC_TARGET says; default: the program under test.
+   */
+  entry?: string;
+  /** Its RLIMIT_NOFILE (soft and hard), set with prlimit(1). */
+  maxFiles?: number;
+}
+
 /**
  * Starts `serve` for `spool` (its config, plus `env`), resolves once it listens. The socket is
  * `<spool>/run/credd.sock`, challenges go to `<spool>/challenges` (root 1777).
  */
-export async function startDaemon(
-  spool: Spool,
-  options: {
-    env?: Record<string, string>;
-    args?: string[];
-    /** The daemon's umask (as systemd's UMask= sets it); default: the test process's. */
-    umask?: number;
-    /**
-     * Another entry module run with `deno run` and the program's flags (testing/faulty_main.ts),
-     * whatever CSC_TARGET says; default: the program under test.
-     */
-    entry?: string;
-    /** Its RLIMIT_NOFILE (soft and hard), set with prlimit(1). */
-    maxFiles?: number;
-  } = {},
-): Promise<Daemon> {
+export async function startDaemon(spool: Spool, options: DaemonOptions = {}): Promise<Daemon> {
   const run = `${spool.root}/run`;
   const challengeDir = `${spool.root}/challenges`;
   if (!(await Deno.lstat(challengeDir).then(() => true, () => false))) {
@@ -168,4 +169,39 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return await check();
+}
+
+/** What `withDaemon` starts, and the exit status it expects (default 0). */
+export type WithDaemonOptions = DaemonOptions & { readonly exit?: number };
+
+/**
+ * The daemon tests' skeleton: starts a daemon on `spool` with `options`, runs `fn` with it, then
+ * stops it (unless `fn` did) and checks that it exited with `options.exit` (default 0) and logged
+ * no internal error (a TypeError or a failed store worker). Resolves with the daemon's whole log.
+ */
+export function withDaemon(spool: Spool, fn: (daemon: Daemon) => Promise<void>): Promise<string>;
+export function withDaemon(
+  spool: Spool,
+  options: WithDaemonOptions,
+  fn: (daemon: Daemon) => Promise<void>,
+): Promise<string>;
+export async function withDaemon(
+  spool: Spool,
+  ...args: [(daemon: Daemon) => Promise<void>] | [WithDaemonOptions, (d: Daemon) => Promise<void>]
+): Promise<string> {
+  const [options, fn] = args.length === 1 ? [{}, args[0]] : args;
+  const daemon = await startDaemon(spool, options);
+  let failed = true;
+  try {
+    await fn(daemon);
+    failed = false;
+  } finally {
+    const { code, log } = await daemon.stop();
+    // A failure of fn is the one reported; the daemon's exit is checked when fn passed.
+    if (!failed) {
+      assert.equal(code, (options as WithDaemonOptions).exit ?? 0, log);
+      assert.doesNotMatch(log, /TypeError|worker failed/, log);
+    }
+  }
+  return daemon.log();
 }

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startDaemon } from "../testing/daemon.ts";
+import { startDaemon, withDaemon } from "../testing/daemon.ts";
 import {
   exists,
   listTree,
@@ -74,8 +74,7 @@ Deno.test({
     // Through the daemon: root's store.
     const remote: string[] = [];
     await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool);
-      try {
+      const log = await withDaemon(spool, async (daemon) => {
         for (const [i, [args, stdin]] of SEQUENCE.entries()) {
           const r = await runCli(args, { env: daemon.env, stdin, user: tester });
           remote.push(`${r.code}\n${timeless(r.stdout)}${timeless(r.stderr)}`);
@@ -95,15 +94,12 @@ Deno.test({
             assert.equal(await readText(`${spool.oauth}/csc_tester/svc.use`), "access-token");
           }
         }
-      } finally {
-        const { code, log } = await daemon.stop();
-        assert.equal(code, 0, log);
-        assert.match(
-          log,
-          /unix "csc_tester@test\.example": add-oauth for "csc_tester@test\.example" service="svc": success/,
-        );
-        assert.doesNotMatch(log, /access-token|TICKET|refresh_token/);
-      }
+      });
+      assert.match(
+        log,
+        /unix "csc_tester@test\.example": add-oauth for "csc_tester@test\.example" service="svc": success/,
+      );
+      assert.doesNotMatch(log, /access-token|TICKET|refresh_token/);
       assert.equal(await exists(`${spool.root}/run/credd.sock`), false, "the socket is removed");
       // No challenge file is left behind.
       assert.deepEqual(await listTree(`${spool.root}/challenges`), []);
@@ -120,57 +116,58 @@ Deno.test({
   fn: async () => {
     const [tester, other] = await users();
     await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool, { env: { _CONDOR_CRED_SUPER_USERS: "csc_other" } });
-      try {
-        for (
-          const [args, stdin] of [
-            [["add-krb", "-u", `csc_other@${DOMAIN}`, "-i", "-"], "t"],
-            [["query-oauth", "-u", `csc_other@${DOMAIN}`]],
-            [["add", "-c", "-p", "-"], "pool"],
-            [["delete", "-c"]],
-            [["add", "-u", `condor_pool@${DOMAIN}`, "-p", "-"], "pool"],
-          ] as [string[], string?][]
-        ) {
-          const r = await runCli(args, { env: daemon.env, stdin, user: tester });
-          assert.equal(r.code, 1, args.join(" "));
-          assert.match(
-            r.stderr,
-            /^Operation failed because it is not allowed\n {4}csc_tester@test\.example may not/,
-            args.join(" "),
-          );
-        }
-        // Kerberos and OAuth files are kept by user name alone: another domain's csc_tester is
-        // not this pool's, for the user, and for a super user too.
-        for (const who of [tester, other]) {
-          const r = await runCli(["delete-oauth", "-u", "csc_tester@elsewhere.example"], {
+      await withDaemon(
+        spool,
+        { env: { _CONDOR_CRED_SUPER_USERS: "csc_other" } },
+        async (daemon) => {
+          for (
+            const [args, stdin] of [
+              [["add-krb", "-u", `csc_other@${DOMAIN}`, "-i", "-"], "t"],
+              [["query-oauth", "-u", `csc_other@${DOMAIN}`]],
+              [["add", "-c", "-p", "-"], "pool"],
+              [["delete", "-c"]],
+              [["add", "-u", `condor_pool@${DOMAIN}`, "-p", "-"], "pool"],
+            ] as [string[], string?][]
+          ) {
+            const r = await runCli(args, { env: daemon.env, stdin, user: tester });
+            assert.equal(r.code, 1, args.join(" "));
+            assert.match(
+              r.stderr,
+              /^Operation failed because it is not allowed\n {4}csc_tester@test\.example may not/,
+              args.join(" "),
+            );
+          }
+          // Kerberos and OAuth files are kept by user name alone: another domain's csc_tester is
+          // not this pool's, for the user, and for a super user too.
+          for (const who of [tester, other]) {
+            const r = await runCli(["delete-oauth", "-u", "csc_tester@elsewhere.example"], {
+              env: daemon.env,
+              user: who,
+            });
+            assert.equal(r.code, 1);
+            assert.match(
+              r.stderr,
+              /^Operation failed because it is not allowed\n {4}"csc_tester@elsewhere\.example" is not a user of this pool's domain "test\.example"/,
+            );
+          }
+          assert.deepEqual(await listTree(`${spool.root}/spool`).catch(() => []), []);
+          // csc_other is a CRED_SUPER_USER: it may act for csc_tester and on the pool password.
+          const r = await runCli(["add-krb", "-u", `csc_tester@${DOMAIN}`, "-i", "-"], {
             env: daemon.env,
-            user: who,
+            stdin: "for-tester",
+            user: other,
           });
-          assert.equal(r.code, 1);
-          assert.match(
-            r.stderr,
-            /^Operation failed because it is not allowed\n {4}"csc_tester@elsewhere\.example" is not a user of this pool's domain "test\.example"/,
-          );
-        }
-        assert.deepEqual(await listTree(`${spool.root}/spool`).catch(() => []), []);
-        // csc_other is a CRED_SUPER_USER: it may act for csc_tester and on the pool password.
-        const r = await runCli(["add-krb", "-u", `csc_tester@${DOMAIN}`, "-i", "-"], {
-          env: daemon.env,
-          stdin: "for-tester",
-          user: other,
-        });
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(await readText(`${spool.krb}/csc_tester.cred`), "for-tester");
-        const pool = await runCli(["add", "-c", "-p", "-"], {
-          env: daemon.env,
-          stdin: "pw",
-          user: other,
-        });
-        assert.equal(pool.code, 0, pool.stderr);
-        assert.equal(await modeOf(spool.pool), 0o600);
-      } finally {
-        await daemon.stop();
-      }
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(await readText(`${spool.krb}/csc_tester.cred`), "for-tester");
+          const pool = await runCli(["add", "-c", "-p", "-"], {
+            env: daemon.env,
+            stdin: "pw",
+            user: other,
+          });
+          assert.equal(pool.code, 0, pool.stderr);
+          assert.equal(await modeOf(spool.pool), 0o600);
+        },
+      );
     });
   },
 });
@@ -527,22 +524,19 @@ Deno.test({
         await Deno.utime(`${dir}/old.mark`, past, past);
         await Deno.writeTextFile(`${dir}/fresh.mark`, "", { mode: 0o600 });
       }
-      const daemon = await startDaemon(spool, {
+      const log = await withDaemon(spool, {
         env: {
           _CONDOR_SEC_CREDENTIAL_SWEEP_INTERVAL: "1",
           _CONDOR_SEC_CREDENTIAL_SWEEP_DELAY: "60",
         },
-      });
-      try {
+      }, async () => {
         // Until the sweep has run (a generous bound for a loaded machine).
         for (let i = 0; i < 1200 && (await exists(`${spool.oauth}/old`)); i++) {
           await new Promise((r) => setTimeout(r, 100));
         }
-      } finally {
-        const { log } = await daemon.stop();
-        assert.match(log, /swept the Kerberos credentials of "old"/);
-        assert.match(log, /swept the OAuth credentials of "old"/);
-      }
+      });
+      assert.match(log, /swept the Kerberos credentials of "old"/);
+      assert.match(log, /swept the OAuth credentials of "old"/);
       assert.deepEqual(
         (await listTree(spool.krb)).filter((f) => !f.startsWith(".locks")),
         ["fresh.cred", "fresh.mark"],
@@ -602,81 +596,81 @@ Deno.test({
   fn: async () => {
     const [tester, attacker] = await users();
     await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool);
-      const wire = await connectWire(daemon.socket);
-      // A directory both may write, not sticky, on the same file system as the challenges.
-      const shared = `${spool.root}/shared`;
-      await Deno.mkdir(shared);
-      await Deno.chmod(shared, 0o777);
-      const request = { action: "add", type: "kerberos", user: null, credential: btoa("x") };
-      const challenge = async () =>
-        (await wire.call("POST", "/v1/challenge", { version: 1 })).body as {
-          id: string;
-          nonce: string;
-          path: string;
-        };
-      const answer = (c: { id: string; nonce: string }) =>
-        wire.call("POST", "/v1/request", {
-          version: 1,
-          challenge: { id: c.id, nonce: c.nonce },
-          request,
-        });
-      const message = (r: { body: Record<string, unknown> }) =>
-        (r.body.error as { message: string }).message;
-      try {
-        // The victim's own file, one link, 0600: the attacker may rename it (the directory is
-        // theirs to write) but cannot give it the challenge's time (only its owner may).
-        await shellAs(tester, `umask 077 && echo mine > ${shared}/victim`);
-        const moved = await challenge();
-        await shellAs(attacker, `mv ${shared}/victim ${moved.path}`);
-        assert.equal((await Deno.lstat(moved.path)).uid, tester.uid, "the rename happened");
-        let r = await answer(moved);
-        assert.deepEqual([r.status, message(r)], [
-          401,
-          "the identity challenge file does not carry the challenge's time",
-        ]);
-        // The victim's file that others may write: the attacker writes the nonce into it.
-        await shellAs(
-          tester,
-          `umask 000 && echo mine > ${shared}/open && chmod 666 ${shared}/open`,
-        );
-        const open = await challenge();
-        await shellAs(
-          attacker,
-          `printf %s '${open.nonce}' > ${shared}/open && mv ${shared}/open ${open.path}`,
-        );
-        r = await answer(open);
-        assert.deepEqual([r.status, message(r)], [
-          401,
-          "the identity challenge file may be written by group or others",
-        ]);
-        // Its own challenge file, writable by its group: refused as well.
-        const grouped = await challenge();
-        await shellAs(
-          tester,
-          `printf %s '${grouped.nonce}' > ${grouped.path} && chmod 620 ${grouped.path}`,
-        );
-        r = await answer(grouped);
-        assert.deepEqual([r.status, message(r)], [
-          401,
-          "the identity challenge file may be written by group or others",
-        ]);
-        // A FIFO is refused at once, without blocking the daemon.
-        const fifo = await challenge();
-        await shellAs(attacker, `mkfifo ${fifo.path}`);
-        r = await answer(fifo);
-        assert.deepEqual([r.status, message(r)], [
-          401,
-          "the identity challenge is not a regular file",
-        ]);
-        // Nothing was stored for anyone; the refused files are gone.
-        assert.equal(await exists(`${spool.krb}/csc_tester.cred`), false);
-        assert.equal(await exists(`${spool.krb}/csc_other.cred`), false);
-        for (const c of [moved, open, fifo]) assert.equal(await exists(c.path), false, c.path);
-      } finally {
-        wire.close();
-        await daemon.stop();
-      }
+      await withDaemon(spool, async (daemon) => {
+        const wire = await connectWire(daemon.socket);
+        // A directory both may write, not sticky, on the same file system as the challenges.
+        const shared = `${spool.root}/shared`;
+        await Deno.mkdir(shared);
+        await Deno.chmod(shared, 0o777);
+        const request = { action: "add", type: "kerberos", user: null, credential: btoa("x") };
+        const challenge = async () =>
+          (await wire.call("POST", "/v1/challenge", { version: 1 })).body as {
+            id: string;
+            nonce: string;
+            path: string;
+          };
+        const answer = (c: { id: string; nonce: string }) =>
+          wire.call("POST", "/v1/request", {
+            version: 1,
+            challenge: { id: c.id, nonce: c.nonce },
+            request,
+          });
+        const message = (r: { body: Record<string, unknown> }) =>
+          (r.body.error as { message: string }).message;
+        try {
+          // The victim's own file, one link, 0600: the attacker may rename it (the directory is
+          // theirs to write) but cannot give it the challenge's time (only its owner may).
+          await shellAs(tester, `umask 077 && echo mine > ${shared}/victim`);
+          const moved = await challenge();
+          await shellAs(attacker, `mv ${shared}/victim ${moved.path}`);
+          assert.equal((await Deno.lstat(moved.path)).uid, tester.uid, "the rename happened");
+          let r = await answer(moved);
+          assert.deepEqual([r.status, message(r)], [
+            401,
+            "the identity challenge file does not carry the challenge's time",
+          ]);
+          // The victim's file that others may write: the attacker writes the nonce into it.
+          await shellAs(
+            tester,
+            `umask 000 && echo mine > ${shared}/open && chmod 666 ${shared}/open`,
+          );
+          const open = await challenge();
+          await shellAs(
+            attacker,
+            `printf %s '${open.nonce}' > ${shared}/open && mv ${shared}/open ${open.path}`,
+          );
+          r = await answer(open);
+          assert.deepEqual([r.status, message(r)], [
+            401,
+            "the identity challenge file may be written by group or others",
+          ]);
+          // Its own challenge file, writable by its group: refused as well.
+          const grouped = await challenge();
+          await shellAs(
+            tester,
+            `printf %s '${grouped.nonce}' > ${grouped.path} && chmod 620 ${grouped.path}`,
+          );
+          r = await answer(grouped);
+          assert.deepEqual([r.status, message(r)], [
+            401,
+            "the identity challenge file may be written by group or others",
+          ]);
+          // A FIFO is refused at once, without blocking the daemon.
+          const fifo = await challenge();
+          await shellAs(attacker, `mkfifo ${fifo.path}`);
+          r = await answer(fifo);
+          assert.deepEqual([r.status, message(r)], [
+            401,
+            "the identity challenge is not a regular file",
+          ]);
+          // Nothing was stored for anyone; the refused files are gone.
+          assert.equal(await exists(`${spool.krb}/csc_tester.cred`), false);
+          assert.equal(await exists(`${spool.krb}/csc_other.cred`), false);
+          for (const c of [moved, open, fifo]) assert.equal(await exists(c.path), false, c.path);
+        } finally {
+          wire.close();
+        }
+      });
     });
   },
 });
@@ -690,14 +684,13 @@ Deno.test({
     await withSpool(async (spool) => {
       await Deno.mkdir(`${spool.root}/challenges`);
       await Deno.chmod(`${spool.root}/challenges`, 0o1777);
-      const daemon = await startDaemon(spool, {
+      await withDaemon(spool, {
         env: {
           // Long enough for the client's own answer on a loaded machine, short enough to wait out.
           _CONDOR_CREDD_CHALLENGE_LIFETIME: "5",
           _CONDOR_CREDD_CHALLENGE_DIRECTORY: `${spool.root}/challenges/`,
         },
-      });
-      try {
+      }, async (daemon) => {
         // The client, configured with the same trailing slash, proves who it is.
         const add = await runCli(["add-krb", "-i", "-"], {
           env: daemon.env,
@@ -725,9 +718,7 @@ Deno.test({
         await next.call("POST", "/v1/challenge", { version: 1 });
         next.close();
         assert.equal(await exists(left.path), false, "the left-over challenge file was removed");
-      } finally {
-        await daemon.stop();
-      }
+      });
     });
   },
 });
@@ -739,120 +730,121 @@ Deno.test({
   fn: async () => {
     const [tester] = await users();
     await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool);
-      const wire = await connectWire(daemon.socket);
-      const b64 = (bytes: Uint8Array) => {
-        let text = "";
-        for (const byte of bytes) text += String.fromCharCode(byte);
-        return btoa(text).replace(/=+$/, "");
-      };
-      let log = "";
-      const send = async (request: Record<string, unknown>) => {
-        const c = (await wire.call("POST", "/v1/challenge", { version: 1 })).body as {
-          id: string;
-          nonce: string;
-          path: string;
+      const log = await withDaemon(spool, async (daemon) => {
+        const wire = await connectWire(daemon.socket);
+        const b64 = (bytes: Uint8Array) => {
+          let text = "";
+          for (const byte of bytes) text += String.fromCharCode(byte);
+          return btoa(text).replace(/=+$/, "");
         };
-        await write(tester, c);
-        const r = await wire.call("POST", "/v1/request", {
-          version: 1,
-          challenge: { id: c.id, nonce: c.nonce },
-          request,
-        });
-        assert.equal(r.status, 200);
-        return r.body.reply as { ok: boolean; error?: { code: string; message: string } };
-      };
-      try {
-        const big = new Uint8Array(1024 * 1024 + 1).fill(0x61);
-        const cases: [Record<string, unknown>, string, string][] = [
-          [
-            {
-              action: "add",
-              type: "password",
-              user: null,
-              credential: b64(new Uint8Array(256).fill(0x61)),
-            },
-            "too-large",
-            "ERROR: credential is larger than 255 bytes",
-          ],
-          [
-            { action: "add", type: "kerberos", user: null, credential: "" },
-            "empty",
-            "ERROR: the credential is empty; nothing was stored",
-          ],
-          [
-            {
-              action: "add",
-              type: "oauth",
-              user: null,
-              service: "s",
-              handle: null,
-              scopes: null,
-              audience: null,
-              accessToken: true,
-              credential: "",
-            },
-            "empty",
-            "ERROR: the credential is empty; nothing was stored",
-          ],
-          [
-            {
-              action: "add",
-              type: "oauth",
-              user: null,
-              service: "s",
-              handle: null,
-              scopes: null,
-              audience: null,
-              accessToken: true,
-              credential: b64(big),
-            },
-            "too-large",
-            "ERROR: credential is larger than 1048576 bytes",
-          ],
-        ];
-        for (const [request, code, text] of cases) {
-          const reply = await send(request);
-          assert.deepEqual([reply.ok, reply.error?.code, reply.error?.message], [
-            false,
-            code,
-            text,
-          ]);
+        const send = async (request: Record<string, unknown>) => {
+          const c = (await wire.call("POST", "/v1/challenge", { version: 1 })).body as {
+            id: string;
+            nonce: string;
+            path: string;
+          };
+          await write(tester, c);
+          const r = await wire.call("POST", "/v1/request", {
+            version: 1,
+            challenge: { id: c.id, nonce: c.nonce },
+            request,
+          });
+          assert.equal(r.status, 200);
+          return r.body.reply as { ok: boolean; error?: { code: string; message: string } };
+        };
+        try {
+          const big = new Uint8Array(1024 * 1024 + 1).fill(0x61);
+          const cases: [Record<string, unknown>, string, string][] = [
+            [
+              {
+                action: "add",
+                type: "password",
+                user: null,
+                credential: b64(new Uint8Array(256).fill(0x61)),
+              },
+              "too-large",
+              "ERROR: credential is larger than 255 bytes",
+            ],
+            [
+              { action: "add", type: "kerberos", user: null, credential: "" },
+              "empty",
+              "ERROR: the credential is empty; nothing was stored",
+            ],
+            [
+              {
+                action: "add",
+                type: "oauth",
+                user: null,
+                service: "s",
+                handle: null,
+                scopes: null,
+                audience: null,
+                accessToken: true,
+                credential: "",
+              },
+              "empty",
+              "ERROR: the credential is empty; nothing was stored",
+            ],
+            [
+              {
+                action: "add",
+                type: "oauth",
+                user: null,
+                service: "s",
+                handle: null,
+                scopes: null,
+                audience: null,
+                accessToken: true,
+                credential: b64(big),
+              },
+              "too-large",
+              "ERROR: credential is larger than 1048576 bytes",
+            ],
+          ];
+          for (const [request, code, text] of cases) {
+            const reply = await send(request);
+            assert.deepEqual([reply.ok, reply.error?.code, reply.error?.message], [
+              false,
+              code,
+              text,
+            ]);
+          }
+          assert.deepEqual(
+            await listTree(spool.root).then((l) =>
+              l.filter((p) => /\.(cred|use|top|pwd)$/.test(p))
+            ),
+            [],
+          );
+          // A service name carrying a line break: refused, and logged on one line.
+          const forged = 'x\n2026-12-01T00:00:00.000Z unix "csc_other@test.example": add-pwd for ' +
+            '"csc_other@test.example": success';
+          const reply = await send({
+            action: "add",
+            type: "oauth",
+            user: null,
+            service: forged,
+            handle: null,
+            scopes: null,
+            audience: null,
+            accessToken: true,
+            credential: b64(new Uint8Array([1])),
+          });
+          assert.equal(reply.ok, false);
+          // A refusal that is not about identity: an unknown path.
+          assert.equal((await wire.call("POST", "/v1/nothing", { version: 1 })).status, 404);
+          // "Connection: Close" in any case ends the connection after the answer.
+          const closing = await rawExchange(
+            daemon.socket,
+            new TextEncoder().encode(
+              "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n",
+            ),
+          );
+          assert.match(closing, /^HTTP\/1\.1 200 /);
+          assert.match(closing, /\r\nconnection: close\r\n/i);
+        } finally {
+          wire.close();
         }
-        assert.deepEqual(
-          await listTree(spool.root).then((l) => l.filter((p) => /\.(cred|use|top|pwd)$/.test(p))),
-          [],
-        );
-        // A service name carrying a line break: refused, and logged on one line.
-        const forged = 'x\n2026-12-01T00:00:00.000Z unix "csc_other@test.example": add-pwd for ' +
-          '"csc_other@test.example": success';
-        const reply = await send({
-          action: "add",
-          type: "oauth",
-          user: null,
-          service: forged,
-          handle: null,
-          scopes: null,
-          audience: null,
-          accessToken: true,
-          credential: b64(new Uint8Array([1])),
-        });
-        assert.equal(reply.ok, false);
-        // A refusal that is not about identity: an unknown path.
-        assert.equal((await wire.call("POST", "/v1/nothing", { version: 1 })).status, 404);
-        // "Connection: Close" in any case ends the connection after the answer.
-        const closing = await rawExchange(
-          daemon.socket,
-          new TextEncoder().encode(
-            "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n",
-          ),
-        );
-        assert.match(closing, /^HTTP\/1\.1 200 /);
-        assert.match(closing, /\r\nconnection: close\r\n/i);
-      } finally {
-        wire.close();
-        log = (await daemon.stop()).log;
-      }
+      });
       {
         const lines = log.split("\n");
         assert.ok(!lines.some((l) => l.startsWith("2026-12-01T00:00:00.000Z")), "a forged line");
@@ -873,9 +865,7 @@ Deno.test({
     // The default pool of workers, and a pool of one (still a worker, not the serving thread).
     for (const workers of [{}, { _CONDOR_CREDD_WORKERS: "1" }] as Record<string, string>[]) {
       await withSpool(async (spool) => {
-        const daemon = await startDaemon(spool, { args: ["-d"], env: workers });
-        let log = "";
-        try {
+        const log = await withDaemon(spool, { args: ["-d"], env: workers }, async (daemon) => {
           const r = await runCli(["add-oauth", "-s", "svc", "-P", "-i", "-"], {
             env: daemon.env,
             user: tester,
@@ -884,9 +874,7 @@ Deno.test({
           assert.equal(r.code, 0, r.stderr);
           const list = await runCli(["list"], { env: daemon.env, user: tester });
           assert.equal(list.code, 0, list.stderr);
-        } finally {
-          log = (await daemon.stop()).log;
-        }
+        });
         assert.match(log, / debug: store-\d: wrote .*\/csc_tester\/svc\.use\n/);
         // As many workers as asked for, and no more: one worker serves both requests.
         const used = new Set([...log.matchAll(/ debug: (store-\d+): /g)].map((m) => m[1]));
@@ -912,10 +900,9 @@ Deno.test({
     await withSpool(async (spool) => {
       // The table then holds 20,000 challenges (64 connections x 8 is less); each lives an hour,
       // longer than a client retries and than the flood lasts on any machine.
-      const daemon = await startDaemon(spool, {
+      await withDaemon(spool, {
         env: { _CONDOR_CREDD_MAX_CONNECTIONS: "64", _CONDOR_CREDD_CHALLENGE_LIFETIME: "3600" },
-      });
-      try {
+      }, async (daemon) => {
         // 2,600 connections x 8 unanswered challenges = 20,800: more than the table holds.
         let issued = 0;
         const flood = async () => {
@@ -945,9 +932,7 @@ Deno.test({
           [...Deno.readDirSync(daemon.challengeDir)].filter((e) => e.name.startsWith(".csc-")),
           [],
         );
-      } finally {
-        await daemon.stop();
-      }
+      });
     });
   },
 });
@@ -958,72 +943,73 @@ Deno.test({
   ignore: NEEDS_ROOT,
   fn: async () => {
     await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool);
-      const head = (path: string, length: number) =>
-        new TextEncoder().encode(
-          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n`,
-        );
-      const held: Deno.Conn[] = [];
-      try {
-        // A challenge request with a 2 KiB body is refused before the body is read.
-        const big = await rawExchange(daemon.socket, head("/v1/challenge", 2048));
-        assert.match(big, /^HTTP\/1\.1 413 /);
-        // 129 connections announce 2 MiB bodies and send nothing more: one more than the 256 MiB
-        // budget holds, so one of them (whichever the daemon reads last, however busy the
-        // machine) is answered 503 and the others wait for their bodies.
-        const replies: Promise<string>[] = [];
-        for (let i = 0; i < 129; i++) {
-          const conn = await Deno.connect({ transport: "unix", path: daemon.socket });
-          await conn.write(head("/v1/request", 2 * 1024 * 1024));
-          held.push(conn);
-          const buffer = new Uint8Array(4096);
-          replies.push(
-            conn.read(buffer).then(
-              (n) => new TextDecoder().decode(buffer.subarray(0, n ?? 0)),
-              () => "",
-            ),
+      await withDaemon(spool, async (daemon) => {
+        const head = (path: string, length: number) =>
+          new TextEncoder().encode(
+            `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n`,
           );
+        const held: Deno.Conn[] = [];
+        try {
+          // A challenge request with a 2 KiB body is refused before the body is read.
+          const big = await rawExchange(daemon.socket, head("/v1/challenge", 2048));
+          assert.match(big, /^HTTP\/1\.1 413 /);
+          // 129 connections announce 2 MiB bodies and send nothing more: one more than the 256 MiB
+          // budget holds, so one of them (whichever the daemon reads last, however busy the
+          // machine) is answered 503 and the others wait for their bodies.
+          const replies: Promise<string>[] = [];
+          for (let i = 0; i < 129; i++) {
+            const conn = await Deno.connect({ transport: "unix", path: daemon.socket });
+            await conn.write(head("/v1/request", 2 * 1024 * 1024));
+            held.push(conn);
+            const buffer = new Uint8Array(4096);
+            replies.push(
+              conn.read(buffer).then(
+                (n) => new TextDecoder().decode(buffer.subarray(0, n ?? 0)),
+                () => "",
+              ),
+            );
+          }
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const refused = await Promise.race([
+            ...replies.map((r) =>
+              r.then((text) => text === "" ? new Promise<string>(() => {}) : text)
+            ),
+            new Promise<string>((resolve) => {
+              timer = setTimeout(() => resolve("no answer within 120 s"), 120_000);
+            }),
+          ]).finally(() => clearTimeout(timer));
+          assert.match(refused, /^HTTP\/1\.1 503 /);
+          assert.match(refused, /busy reading other large requests; retry/);
+          // Small requests are not held up.
+          const health = await rawExchange(
+            daemon.socket,
+            new TextEncoder().encode("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"),
+          );
+          assert.match(health, /^HTTP\/1\.1 200 /);
+          for (const conn of held.splice(0)) conn.close();
+          await Promise.all(replies);
+          // Their budget comes back as the daemon sees them close: a large body is read again
+          // (asked until it is, within a generous bound; an unanswered probe is let go after 1 s).
+          const probe = () =>
+            rawExchange(daemon.socket, head("/v1/request", 2 * 1024 * 1024), 1000);
+          let again = "";
+          for (const end = Date.now() + 120_000; Date.now() < end;) {
+            again = await probe();
+            if (!/^HTTP\/1\.1 503 /.test(again)) break;
+          }
+          assert.doesNotMatch(again, /^HTTP\/1\.1 503 /);
+          // An announcement is read (and then refused for what it is, an unproven request).
+          const conn = await Deno.connect({ transport: "unix", path: daemon.socket });
+          held.push(conn);
+          await conn.write(head("/v1/request", 16));
+          await conn.write(new TextEncoder().encode('{"version":1}   '));
+          const answer = new Uint8Array(4096);
+          const n = await conn.read(answer);
+          assert.match(new TextDecoder().decode(answer.subarray(0, n ?? 0)), /^HTTP\/1\.1 401 /);
+        } finally {
+          for (const conn of held) conn.close();
         }
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const refused = await Promise.race([
-          ...replies.map((r) =>
-            r.then((text) => text === "" ? new Promise<string>(() => {}) : text)
-          ),
-          new Promise<string>((resolve) => {
-            timer = setTimeout(() => resolve("no answer within 120 s"), 120_000);
-          }),
-        ]).finally(() => clearTimeout(timer));
-        assert.match(refused, /^HTTP\/1\.1 503 /);
-        assert.match(refused, /busy reading other large requests; retry/);
-        // Small requests are not held up.
-        const health = await rawExchange(
-          daemon.socket,
-          new TextEncoder().encode("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"),
-        );
-        assert.match(health, /^HTTP\/1\.1 200 /);
-        for (const conn of held.splice(0)) conn.close();
-        await Promise.all(replies);
-        // Their budget comes back as the daemon sees them close: a large body is read again
-        // (asked until it is, within a generous bound; an unanswered probe is let go after 1 s).
-        const probe = () => rawExchange(daemon.socket, head("/v1/request", 2 * 1024 * 1024), 1000);
-        let again = "";
-        for (const end = Date.now() + 120_000; Date.now() < end;) {
-          again = await probe();
-          if (!/^HTTP\/1\.1 503 /.test(again)) break;
-        }
-        assert.doesNotMatch(again, /^HTTP\/1\.1 503 /);
-        // An announcement is read (and then refused for what it is, an unproven request).
-        const conn = await Deno.connect({ transport: "unix", path: daemon.socket });
-        held.push(conn);
-        await conn.write(head("/v1/request", 16));
-        await conn.write(new TextEncoder().encode('{"version":1}   '));
-        const answer = new Uint8Array(4096);
-        const n = await conn.read(answer);
-        assert.match(new TextDecoder().decode(answer.subarray(0, n ?? 0)), /^HTTP\/1\.1 401 /);
-      } finally {
-        for (const conn of held) conn.close();
-        await daemon.stop();
-      }
+      });
     });
   },
 });

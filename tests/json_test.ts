@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startDaemon } from "../testing/daemon.ts";
+import { withDaemon } from "../testing/daemon.ts";
 import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
 import { localTime, runCli, type Spool, startCredmon, withSpool } from "../testing/harness.ts";
 
@@ -502,8 +502,7 @@ Deno.test({
   fn: async () => {
     const [tester] = (await nonRootUsers())!;
     await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool);
-      try {
+      await withDaemon(spool, async (daemon) => {
         const run = async (args: string[], stdin?: string) => {
           const r = await runCli([...args, "--json"], { env: daemon.env, stdin, user: tester });
           return JSON.parse(r.stdout);
@@ -528,9 +527,7 @@ Deno.test({
         assert.deepEqual([list.status, list.info.caller], ["listed", me]);
         const pool = await run(["add", "-c", "-p", "-"], "pool");
         assert.deepEqual([pool.status, pool.info.caller], ["denied", me]);
-      } finally {
-        await daemon.stop();
-      }
+      });
     });
   },
 });

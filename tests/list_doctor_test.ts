@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startDaemon } from "../testing/daemon.ts";
+import { withDaemon } from "../testing/daemon.ts";
 import { runCli, snapshot, withSpool } from "../testing/harness.ts";
 import { type Node, withNode } from "../testing/node.ts";
 import { isRealUser, NEEDS_ROOT, nonRootUsers, withCondorLock } from "../testing/users.ts";
@@ -115,32 +115,33 @@ Deno.test({
           stdin: "t",
         });
       }
-      const daemon = await startDaemon(spool, { env: { _CONDOR_CRED_SUPER_USERS: "csc_other" } });
-      try {
-        const own = await runCli(["list"], { env: daemon.env, user: tester });
-        assert.equal(own.code, 0, own.stderr);
-        assert.deepEqual(
-          own.stdout.trimEnd().split("\n").slice(1).map((l) => l.split(/ {2,}/)[1]),
-          ["csc_tester"],
-        );
-        const theirs = await runCli(["list", "-u", "someone@test.example"], {
-          env: daemon.env,
-          user: tester,
-        });
-        assert.equal(theirs.code, 1);
-        assert.match(theirs.stderr, /may not act on the credentials of "someone@test\.example"/);
-        const all = await runCli(["list"], { env: daemon.env, user: other });
-        assert.deepEqual(
-          all.stdout.trimEnd().split("\n").slice(1).map((l) => l.split(/ {2,}/)[1]),
-          [
-            "csc_other",
-            "csc_tester",
-            "someone",
-          ],
-        );
-      } finally {
-        await daemon.stop();
-      }
+      await withDaemon(
+        spool,
+        { env: { _CONDOR_CRED_SUPER_USERS: "csc_other" } },
+        async (daemon) => {
+          const own = await runCli(["list"], { env: daemon.env, user: tester });
+          assert.equal(own.code, 0, own.stderr);
+          assert.deepEqual(
+            own.stdout.trimEnd().split("\n").slice(1).map((l) => l.split(/ {2,}/)[1]),
+            ["csc_tester"],
+          );
+          const theirs = await runCli(["list", "-u", "someone@test.example"], {
+            env: daemon.env,
+            user: tester,
+          });
+          assert.equal(theirs.code, 1);
+          assert.match(theirs.stderr, /may not act on the credentials of "someone@test\.example"/);
+          const all = await runCli(["list"], { env: daemon.env, user: other });
+          assert.deepEqual(
+            all.stdout.trimEnd().split("\n").slice(1).map((l) => l.split(/ {2,}/)[1]),
+            [
+              "csc_other",
+              "csc_tester",
+              "someone",
+            ],
+          );
+        },
+      );
     });
   },
 });

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startDaemon } from "../testing/daemon.ts";
+import { withDaemon } from "../testing/daemon.ts";
 import { localTime, runCli, type Spool, withSpool } from "../testing/harness.ts";
 import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
 
@@ -168,8 +168,7 @@ Deno.test({
   fn: async () => {
     const [tester] = (await nonRootUsers())!;
     await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool);
-      try {
+      await withDaemon(spool, async (daemon) => {
         const run = (args: string[], stdin?: string) =>
           runCli(args, { env: daemon.env, stdin, user: tester });
         const exp = now() + 100;
@@ -191,9 +190,7 @@ Deno.test({
           opaque: { status: "expiry-unknown", expires_unix: null },
           nothing: { status: "not-found", expires_unix: null },
         });
-      } finally {
-        await daemon.stop();
-      }
+      });
     });
   },
 });

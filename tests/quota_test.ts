@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startDaemon } from "../testing/daemon.ts";
+import { withDaemon } from "../testing/daemon.ts";
 import { listTree, readText, runCli, type TestUser, withSpool } from "../testing/harness.ts";
 import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
 import { RefusalLimiter } from "../lib/store/audit.ts";
@@ -23,7 +23,7 @@ Deno.test({
     const [tester, other] = (await nonRootUsers())!;
     await withSpool(async (spool) => {
       const audit = `${spool.root}/audit.log`;
-      const daemon = await startDaemon(spool, {
+      await withDaemon(spool, {
         env: {
           _CONDOR_CRED_MAX_CREDENTIALS_PER_USER: "3",
           _CONDOR_CRED_MAX_BYTES_PER_USER: "4096",
@@ -31,8 +31,7 @@ Deno.test({
           // One worker: the bound on audit lines below is then the per-worker one.
           _CONDOR_CREDD_WORKERS: "1",
         },
-      });
-      try {
+      }, async (daemon) => {
         const as = (user: TestUser, args: string[], stdin?: string) =>
           runCli(args, { env: daemon.env, user, stdin });
         const add = (user: TestUser, service: string, size: number, ...more: string[]) =>
@@ -120,10 +119,7 @@ Deno.test({
         }
         // Every request of the user within the limits is written.
         assert.equal(lines.filter((l) => l.by === "csc_other@test.example").length, 3);
-      } finally {
-        const { code, log } = await daemon.stop();
-        assert.equal(code, 0, log);
-      }
+      });
     });
   },
 });

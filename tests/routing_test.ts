@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { unscramblePoolPassword } from "../lib/crypto/scramble.ts";
-import { startDaemon } from "../testing/daemon.ts";
+import { withDaemon } from "../testing/daemon.ts";
 import {
   exists,
   readBytes,
@@ -121,8 +121,7 @@ Deno.test({
   fn: async () => {
     const [tester] = (await nonRootUsers())!;
     await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool);
-      try {
+      await withDaemon(spool, async (daemon) => {
         const home = await homeOf(spool, tester);
         const base = {
           HOME: home,
@@ -182,10 +181,7 @@ Deno.test({
         const mine = `${home}/.local/share/condor_store_cred/krb_credentials`;
         assert.equal(await readText(`${mine}/csc_tester.cred`), "mine");
         assert.match(personal.stderr, /^WARNING: the credential went to your personal store /);
-      } finally {
-        const { code, log } = await daemon.stop();
-        assert.equal(code, 0, log);
-      }
+      });
     });
   },
 });

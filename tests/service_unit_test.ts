@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
-import { startDaemon } from "../testing/daemon.ts";
+import { withDaemon } from "../testing/daemon.ts";
 import { runCli } from "../testing/harness.ts";
 import { withNode } from "../testing/node.ts";
 import { have, NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
@@ -167,8 +167,7 @@ Deno.test({
       const [tester] = (await nonRootUsers())!;
       await node.credmon("oauth");
       await node.credmon("krb");
-      const daemon = await startDaemon(node, { umask: 0o077 });
-      try {
+      await withDaemon(node, { umask: 0o077 }, async (daemon) => {
         const add = (args: string[], stdin: string) =>
           runCli(args, { env: daemon.env, user: tester, stdin });
         const oauth = await add(["add-oauth", "-s", "box", "-i", "-"], '{"refresh_token":"r"}');
@@ -177,10 +176,7 @@ Deno.test({
         assert.equal(krb.code, 0, krb.stderr);
         const pwd = await add(["add", "-p", "-"], "userpw");
         assert.equal(pwd.code, 0, pwd.stderr);
-      } finally {
-        const { code } = await daemon.stop();
-        assert.equal(code, 0);
-      }
+      });
       const facts = async (path: string) => {
         const i = await Deno.lstat(path);
         return [i.uid, i.gid, i.mode! & 0o7777];

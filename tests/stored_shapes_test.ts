@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startDaemon } from "../testing/daemon.ts";
+import { withDaemon } from "../testing/daemon.ts";
 import { runCli, type Spool, withSpool } from "../testing/harness.ts";
 import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
 import { base64UrlEncode } from "../lib/jwt.ts";
@@ -195,8 +195,7 @@ Deno.test({
   fn: async () => {
     const [tester, other] = (await nonRootUsers())!;
     await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool);
-      try {
+      const log = await withDaemon(spool, async (daemon) => {
         const as = (user: typeof tester, args: string[], stdin?: string) =>
           runCli(args, { env: daemon.env, user, stdin, timeoutMs: 60_000 });
         const add = await as(
@@ -221,11 +220,8 @@ Deno.test({
           const listed = await as(other, ["list"]);
           assert.equal(listed.code, 0, listed.stderr);
         }
-      } finally {
-        const { code, log } = await daemon.stop();
-        assert.equal(code, 0, log);
-        assert.doesNotMatch(log, /TypeError|worker failed/);
-      }
+      });
+      assert.doesNotMatch(log, /TypeError|worker failed/);
     });
   },
 });

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { accessTokenExpiry } from "../lib/jwt.ts";
-import { startDaemon } from "../testing/daemon.ts";
+import { withDaemon } from "../testing/daemon.ts";
 import { localTime, runCli, withSpool } from "../testing/harness.ts";
 import { withRemote } from "../testing/remote.ts";
 import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
@@ -25,8 +25,9 @@ Deno.test({
   fn: async () => {
     const [tester] = (await nonRootUsers())!;
     await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool);
-      try {
+      let env: Record<string, string> = {};
+      await withDaemon(spool, async (daemon) => {
+        env = daemon.env;
         const text = await runCli(["whoami"], { env: daemon.env, user: tester });
         assert.equal(text.code, 0, text.stderr);
         assert.equal(
@@ -61,11 +62,9 @@ Deno.test({
           root.stdout,
           new RegExp(`takes you to be "root@${DOMAIN}" \\(uid 0\\)\\.\\n$`),
         );
-      } finally {
-        await daemon.stop();
-      }
+      });
       // No daemon: a clear error naming the socket and what to do, exit 1, in both forms.
-      const none = await runCli(["whoami"], { env: daemon.env, user: tester });
+      const none = await runCli(["whoami"], { env, user: tester });
       assert.equal(none.code, 1);
       assert.equal(none.stdout, "");
       assert.match(
@@ -73,7 +72,7 @@ Deno.test({
         /^ERROR: no condor_store_cred daemon (listens|answers) on "[^"]+credd\.sock"/,
       );
       assert.match(none.stderr, /start it \(systemctl start condor_store_cred\)/);
-      const noneJson = await runCli(["whoami", "--json"], { env: daemon.env, user: tester });
+      const noneJson = await runCli(["whoami", "--json"], { env, user: tester });
       assert.equal(noneJson.code, 1);
       const failed = JSON.parse(noneJson.stdout);
       assert.equal(failed.ok, false);
