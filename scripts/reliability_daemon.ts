@@ -29,17 +29,9 @@ import {
   withSpool,
 } from "../testing/harness.ts";
 import { markdownTable as table } from "./report.ts";
+import type { SectionIo } from "./reliability/harness.ts";
 
-/** What a section may do besides its own work: record failures, skips and report lines. */
-export interface SectionIo {
-  readonly quick: boolean;
-  /** Records a failed property (the run then fails). */
-  fail(message: string): void;
-  /** Records a part that could not run, with the reason. */
-  skip(reason: string): void;
-  /** Appends lines to the report. */
-  report(...lines: string[]): void;
-}
+export type { SectionIo };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
