@@ -3,8 +3,9 @@
  * concurrent writers, full and read-only disks, filesystem attacks, hostile input and secret
  * hygiene, all against the real program; and the daemon (`serve`) under attack by local clients,
  * killed mid-add and stopped under load, and sent forged tokens on its TLS port
- * (scripts/reliability_daemon.ts, scripts/reliability_tokens.ts, scripts/forge.ts). It counts
- * everything and writes RELIABILITY.md (fully generated), and exits 1 when any property fails.
+ * (scripts/reliability/daemon_*.ts, scripts/reliability/forged_tokens.ts, scripts/forge.ts). It
+ * counts everything and writes RELIABILITY.md (fully generated), and exits 1 when any property
+ * fails.
  *
  * Each section is one file of scripts/reliability/ exporting a `section` declaration ({name,
  * run(ctx)}, scripts/reliability/harness.ts ReliabilitySection) and one line of SECTIONS below; it
@@ -24,12 +25,6 @@
 import { IS_ROOT } from "../testing/harness.ts";
 import { machineDescription, markdownTable as table } from "./report.ts";
 import {
-  daemonAttackSection,
-  daemonCrashSection,
-  daemonResilienceSection,
-} from "./reliability_daemon.ts";
-import { forgedTokenSection } from "./reliability_tokens.ts";
-import {
   emptyFigures,
   type Figures,
   type Options,
@@ -37,6 +32,10 @@ import {
   type ReliabilitySection,
 } from "./reliability/harness.ts";
 import { section as concurrency } from "./reliability/concurrency.ts";
+import { section as daemonAttack } from "./reliability/daemon_attack.ts";
+import { section as daemonCrash } from "./reliability/daemon_crash.ts";
+import { section as daemonResilience } from "./reliability/daemon_resilience.ts";
+import { section as forgedTokens } from "./reliability/forged_tokens.ts";
 import { section as crash } from "./reliability/crash.ts";
 import { section as filesystemAttacks } from "./reliability/fs_attacks.ts";
 import { section as fullDisk } from "./reliability/full_disk.ts";
@@ -55,22 +54,10 @@ const SECTIONS: readonly ReliabilitySection[] = [
   secrets,
   fuzz,
   hardening,
-  {
-    name: "daemon under attack",
-    run: async (ctx) => void (ctx.figures.daemonAttack = await daemonAttackSection(ctx)),
-  },
-  {
-    name: "daemon crash safety",
-    run: async (ctx) => void (ctx.figures.daemonCrash = await daemonCrashSection(ctx)),
-  },
-  {
-    name: "forged tokens",
-    run: async (ctx) => void (ctx.figures.tokens = await forgedTokenSection(ctx)),
-  },
-  {
-    name: "daemon resilience",
-    run: async (ctx) => void (ctx.figures.resilience = await daemonResilienceSection(ctx)),
-  },
+  daemonAttack,
+  daemonCrash,
+  forgedTokens,
+  daemonResilience,
 ];
 
 // ---- options ---------------------------------------------------------------------------------

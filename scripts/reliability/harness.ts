@@ -1,17 +1,16 @@
 /**
  * What every reliability section shares (scripts/reliability.ts): the options, the figures the
  * report publishes, the context a section runs with (record a failure, a skip, report lines) and
- * the section declaration, and the checks of what a run leaves on disk. The program, spools,
- * users and daemons come from testing/. Scripts only; never imported by lib/.
+ * the section declaration; the checks of what a run leaves on disk, the program spawned to be
+ * killed, and raw connections to a daemon and its process's usage. The program, spools, users and
+ * daemons themselves come from testing/. Scripts only; never imported by lib/.
  */
 
 import { baseEnv, listTree, programCommand, type RunResult } from "../../testing/harness.ts";
-import type {
-  AttackFigures,
-  DaemonCrashFigures,
-  ResilienceFigures,
-} from "../reliability_daemon.ts";
-import type { TokenFigures } from "../reliability_tokens.ts";
+import type { AttackFigures } from "./daemon_attack.ts";
+import type { DaemonCrashFigures } from "./daemon_crash.ts";
+import type { ResilienceFigures } from "./daemon_resilience.ts";
+import type { TokenFigures } from "./forged_tokens.ts";
 
 const decoder = new TextDecoder();
 
@@ -207,4 +206,98 @@ export async function sh(command: string, env?: Record<string, string>): Promise
     stderr: "piped",
   }).output();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+// ---- the daemon sections: raw connections and the daemon's process ------------------------
+
+/** The UID_DOMAIN of the daemon sections' spools (testing/harness.ts). */
+export const DOMAIN = "test.example";
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Closes a connection that may be closed already. */
+export function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed (by us or by the daemon).
+  }
+}
+
+/** Writes all of `bytes` on `conn`. */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+/**
+ * Sends `bytes` on `conn`, half-closes it, and reads the answer until the peer closes or
+ * `waitMs` passes. Returns the HTTP status of the answer (0: none) and its first line. Closes
+ * `conn`.
+ */
+export async function rawAnswer(
+  conn: Deno.Conn,
+  bytes: Uint8Array,
+  waitMs = 5000,
+): Promise<{ status: number; line: string }> {
+  const chunks: Uint8Array[] = [];
+  try {
+    try {
+      await writeAll(conn, bytes);
+      await conn.closeWrite();
+    } catch {
+      // The daemon may answer and close before taking all of it.
+    }
+    const buffer = new Uint8Array(16 * 1024);
+    const deadline = Date.now() + waitMs;
+    let total = 0;
+    while (Date.now() < deadline && total < 64 * 1024) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const n = await Promise.race([
+        conn.read(buffer).catch(() => null),
+        new Promise<"t">((r) =>
+          timer = setTimeout(() => r("t"), Math.max(1, deadline - Date.now()))
+        ),
+      ]);
+      clearTimeout(timer);
+      if (n === "t" || n === null) break;
+      chunks.push(buffer.slice(0, n));
+      total += n;
+    }
+  } finally {
+    closeQuietly(conn);
+  }
+  const text = decoder.decode(
+    chunks.reduce((a, b) => {
+      const out = new Uint8Array(a.length + b.length);
+      out.set(a);
+      out.set(b, a.length);
+      return out;
+    }, new Uint8Array()),
+  );
+  const line = text.split("\r\n")[0];
+  const match = /^HTTP\/1\.1 (\d{3}) /.exec(line);
+  return { status: match ? Number(match[1]) : 0, line: match ? line : "" };
+}
+
+/** Resident memory (KiB) and open descriptors of a process; null once it is gone (or a zombie). */
+export function usage(pid: number): { rssKib: number; fds: number } | null {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    if (/^State:\s+Z/m.test(status)) return null;
+    const rssKib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    let fds = 0;
+    for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) fds++;
+    return { rssKib, fds };
+  } catch {
+    return null;
+  }
+}
+
+/** The `p` quantile (0 to 1) of `values`, unsorted; 0 when there are none. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }

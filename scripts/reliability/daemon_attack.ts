@@ -1,146 +1,38 @@
 /**
- * The daemon sections of the reliability suite (scripts/reliability.ts): a real
- * `condor_store_cred serve` (testing/daemon.ts) under attack by hostile local clients while a
- * legitimate non-root user keeps working, and the daemon killed with SIGKILL in the middle of adds
- * and stopped with SIGTERM under load. Needs root (the daemon owns a root store; the clients are
- * the real users csc_tester and csc_other).
- *
- * Scripts only; never imported by lib/.
+ * The "daemon under attack" section of scripts/reliability.ts: a real `condor_store_cred serve`
+ * (testing/daemon.ts) under hostile local clients (slow loris, oversized bodies, malformed
+ * requests, half-open connections, a challenge flood, a connection churn) while a legitimate
+ * non-root user keeps working; afterwards it answers and the store is intact. Needs root (the
+ * daemon owns a root store; the clients are the real users csc_tester and csc_other).
  */
 
-import {
-  announceLargeBodies,
-  closeAll,
-  hammer,
-  silentConnections,
-  startFaultyDaemon,
-  withHammeredDaemon,
-} from "../testing/attacks.ts";
-import { type Daemon, processStats, startDaemon } from "../testing/daemon.ts";
-import { withRemote } from "../testing/remote.ts";
+import { type Daemon, startDaemon } from "../../testing/daemon.ts";
 import {
   IS_ROOT,
   listTree,
   nonRootUsers,
   populateSpool,
   runCli,
-  type RunResult,
   snapshot,
   withSpool,
-} from "../testing/harness.ts";
-import { markdownTable as table } from "./report.ts";
-import type { SectionIo } from "./reliability/harness.ts";
-
-export type { SectionIo };
+} from "../../testing/harness.ts";
+import { markdownTable as table } from "../report.ts";
+import {
+  closeQuietly,
+  DOMAIN,
+  percentile,
+  rawAnswer,
+  readOrNull,
+  type ReliabilitySection,
+  type SectionIo,
+  sleep,
+  tempFiles,
+  usage,
+  writeAll,
+} from "./harness.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const TEMP = /^\..+\.[0-9a-f]{16}\.tmp$/;
-const DOMAIN = "test.example";
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function readOrNull(path: string): Uint8Array | null {
-  try {
-    return Deno.readFileSync(path);
-  } catch {
-    return null;
-  }
-}
-
-function bytesEqual(a: Uint8Array | null, b: Uint8Array): boolean {
-  return a !== null && a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-async function tempFiles(dir: string): Promise<string[]> {
-  const all = await listTree(dir).catch(() => [] as string[]);
-  return all.filter((p) => TEMP.test(p.split("/").at(-1)!));
-}
-
-function close(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed (by us or by the daemon).
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
-/**
- * Sends `bytes` on `conn`, half-closes it, and reads the answer until the peer closes or
- * `waitMs` passes. Returns the HTTP status of the answer (0: none) and its first line. Closes
- * `conn`.
- */
-export async function rawAnswer(
-  conn: Deno.Conn,
-  bytes: Uint8Array,
-  waitMs = 5000,
-): Promise<{ status: number; line: string }> {
-  const chunks: Uint8Array[] = [];
-  try {
-    try {
-      await writeAll(conn, bytes);
-      await conn.closeWrite();
-    } catch {
-      // The daemon may answer and close before taking all of it.
-    }
-    const buffer = new Uint8Array(16 * 1024);
-    const deadline = Date.now() + waitMs;
-    let total = 0;
-    while (Date.now() < deadline && total < 64 * 1024) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const n = await Promise.race([
-        conn.read(buffer).catch(() => null),
-        new Promise<"t">((r) =>
-          timer = setTimeout(() => r("t"), Math.max(1, deadline - Date.now()))
-        ),
-      ]);
-      clearTimeout(timer);
-      if (n === "t" || n === null) break;
-      chunks.push(buffer.slice(0, n));
-      total += n;
-    }
-  } finally {
-    close(conn);
-  }
-  const text = decoder.decode(
-    chunks.reduce((a, b) => {
-      const out = new Uint8Array(a.length + b.length);
-      out.set(a);
-      out.set(b, a.length);
-      return out;
-    }, new Uint8Array()),
-  );
-  const line = text.split("\r\n")[0];
-  const match = /^HTTP\/1\.1 (\d{3}) /.exec(line);
-  return { status: match ? Number(match[1]) : 0, line: match ? line : "" };
-}
-
-/** Resident memory (KiB) and open descriptors of a process; null once it is gone (or a zombie). */
-export function usage(pid: number): { rssKib: number; fds: number } | null {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    if (/^State:\s+Z/m.test(status)) return null;
-    const rssKib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    let fds = 0;
-    for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) fds++;
-    return { rssKib, fds };
-  } catch {
-    return null;
-  }
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
-
-// ---- daemon under attack ---------------------------------------------------------------------
 
 /** Figures of the attack section. */
 export interface AttackFigures {
@@ -222,7 +114,7 @@ async function slowLoris(
     while (!closedByPeer && performance.now() - started < limitMs) await sleep(100);
     return { heldMs: performance.now() - started, dropped: closedByPeer };
   } finally {
-    close(conn);
+    closeQuietly(conn);
     await reader;
   }
 }
@@ -310,7 +202,7 @@ function malformedRequests(): [string, string, number][] {
  * csc_tester keeps adding and querying its Kerberos credential through the daemon; afterwards the
  * daemon must answer, stop cleanly, and hold intact data. Returns the figures.
  */
-export async function daemonAttackSection(io: SectionIo): Promise<AttackFigures | null> {
+async function daemonAttackSection(io: SectionIo): Promise<AttackFigures | null> {
   if (!IS_ROOT) {
     io.skip("daemon under attack: needs root (a daemon owning a root store, csc_tester as client)");
     return null;
@@ -542,10 +434,10 @@ export async function daemonAttackSection(io: SectionIo): Promise<AttackFigures 
               await sleep(1);
             }
             if (mine.length > 2 * size.maxConnections) {
-              for (const c of mine.splice(0, size.maxConnections)) close(c);
+              for (const c of mine.splice(0, size.maxConnections)) closeQuietly(c);
             }
           }
-          for (const c of mine) close(c);
+          for (const c of mine) closeQuietly(c);
           return {
             requests: 0,
             connections: opened + refused,
@@ -586,7 +478,7 @@ export async function daemonAttackSection(io: SectionIo): Promise<AttackFigures 
               } catch {
                 // Evicted by the connection cap.
               } finally {
-                close(conn);
+                closeQuietly(conn);
               }
               for (const m of text.matchAll(/HTTP\/1\.1 (\d{3}) /g)) {
                 const s = Number(m[1]);
@@ -681,7 +573,7 @@ export async function daemonAttackSection(io: SectionIo): Promise<AttackFigures 
         if (p.name === "half-open connections") {
           // Hold them a moment longer, so legitimate requests meet a full table.
           await sleep(1000);
-          for (const c of held.splice(0)) close(c);
+          for (const c of held.splice(0)) closeQuietly(c);
         }
         phaseRows.push([p.name, p.what, result, performance.now() - t0]);
       }
@@ -886,7 +778,7 @@ export async function daemonAttackSection(io: SectionIo): Promise<AttackFigures 
     } finally {
       legitStop = true;
       monitorStop = true;
-      for (const c of held) close(c);
+      for (const c of held) closeQuietly(c);
       await legitLoop.catch(() => {});
       await monitor.catch(() => {});
       await daemon.stop().catch(() => {});
@@ -895,638 +787,7 @@ export async function daemonAttackSection(io: SectionIo): Promise<AttackFigures 
   return figures;
 }
 
-// ---- daemon crash safety ---------------------------------------------------------------------
-
-/** Figures of the daemon crash section. */
-export interface DaemonCrashFigures {
-  kills: number;
-  killsInFlight: number;
-  killsInWriteWindow: number;
-  killsBeforeRequest: number;
-  killsAfterAnswer: number;
-  partial: number;
-  lostAcknowledged: number;
-  debrisAfterNextAdd: number;
-  sigtermAdds: number;
-  sigtermAcknowledged: number;
-  sigtermLost: number;
-}
-
-function filled(n: number, size: number): Uint8Array {
-  const bytes = new Uint8Array(size).fill(0x41 + (n % 26));
-  bytes.set(encoder.encode(`daemon-krb:${n}:`));
-  return bytes;
-}
-
-/**
- * Watches `dir` (inotify through Deno.watchFs) for created files whose name passes `test`, and
- * records when each was seen: a challenge file means its client holds its challenge and is about
- * to send its request; a temp file in the store means the write has begun.
- */
-function creationWatcher(
-  dir: string,
-  test: (name: string) => boolean,
-  kind: Deno.FsEvent["kind"] = "create",
-) {
-  const watcher = Deno.watchFs(dir, { recursive: false });
-  const times: number[] = [];
-  const listeners = new Set<() => void>();
-  const pump = (async () => {
-    try {
-      for await (const event of watcher) {
-        if (event.kind === kind && event.paths.some((p) => test(p.split("/").at(-1)!))) {
-          times.push(performance.now());
-          for (const listener of listeners) listener();
-        }
-      }
-    } catch {
-      // Closed.
-    }
-  })();
-  return {
-    /** How many challenge files were created so far. */
-    get count(): number {
-      return times.length;
-    },
-    /** The time of creation number `index` (0-based), or null after `timeoutMs`. */
-    at(index: number, timeoutMs: number): Promise<number | null> {
-      if (times.length > index) return Promise.resolve(times[index]);
-      return new Promise((resolve) => {
-        const done = (value: number | null) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          resolve(value);
-        };
-        const check = () => {
-          if (times.length > index) done(times[index]);
-        };
-        const timer = setTimeout(() => done(null), timeoutMs);
-        listeners.add(check);
-      });
-    },
-    async close() {
-      watcher.close();
-      await pump;
-    },
-  };
-}
-
-/**
- * "Daemon crash safety": adds through the daemon as csc_tester with the daemon killed by SIGKILL
- * at random moments, then the credential must be exactly the old or the new one, and after a
- * restart and the next successful add no temp file may be left; then SIGTERM during a load of
- * concurrent adds must lose no acknowledged write.
- */
-export async function daemonCrashSection(io: SectionIo): Promise<DaemonCrashFigures | null> {
-  if (!IS_ROOT) {
-    io.skip("daemon crash safety: needs root (a daemon owning a root store, csc_tester as client)");
-    return null;
-  }
-  const [tester] = (await nonRootUsers())!;
-  const kills = io.quick ? 10 : 200;
-  const credentialSize = io.quick ? 64 * 1024 : 1024 * 1024;
-  const f: DaemonCrashFigures = {
-    kills: 0,
-    killsInFlight: 0,
-    killsInWriteWindow: 0,
-    killsBeforeRequest: 0,
-    killsAfterAnswer: 0,
-    partial: 0,
-    lostAcknowledged: 0,
-    debrisAfterNextAdd: 0,
-    sigtermAdds: 0,
-    sigtermAcknowledged: 0,
-    sigtermLost: 0,
-  };
-  let timing = { whole: 0, served: 0, written: 0 };
-  const modes = { whole: 0, served: 0, written: 0 };
-  await withSpool(async (spool) => {
-    let daemon = await startDaemon(spool);
-    const challenges = creationWatcher(daemon.challengeDir, (n) => n.startsWith(".csc-challenge-"));
-    let temps: ReturnType<typeof creationWatcher> | null = null;
-    let renames: ReturnType<typeof creationWatcher> | null = null;
-    const path = `${spool.krb}/${tester.name}.cred`;
-    const add = (n: number) =>
-      runCli(["add-krb", "-i", "-"], {
-        env: daemon.env,
-        stdin: filled(n, credentialSize),
-        user: tester,
-      });
-    try {
-      // Calibration: the whole add (process start to exit), the part after its challenge, and
-      // the part after its temp file appeared.
-      const wholes: number[] = [];
-      const served: number[] = [];
-      const written: number[] = [];
-      for (let i = 0; i < 6; i++) {
-        const t0 = performance.now();
-        const seen = challenges.at(challenges.count, 10_000);
-        const temp = temps?.at(temps.count, 10_000) ?? Promise.resolve(null);
-        const renamed = renames?.at(renames.count, 10_000) ?? Promise.resolve(null);
-        const r = await add(i);
-        const t1 = performance.now();
-        if (r.code !== 0) io.fail(`daemon crash: a calibration add failed: ${r.stderr}`);
-        wholes.push(t1 - t0);
-        const s = await seen;
-        if (s !== null) served.push(t1 - s);
-        const [w, m] = [await temp, await renamed];
-        if (w !== null && m !== null) written.push(m - w);
-        // The Kerberos directory exists after the first add.
-        temps ??= creationWatcher(spool.krb, (n) => TEMP.test(n));
-        renames ??= creationWatcher(spool.krb, (n) => TEMP.test(n), "rename");
-      }
-      timing = {
-        whole: percentile(wholes, 0.5),
-        served: percentile(served, 0.5),
-        written: percentile(written, 0.5),
-      };
-      let generation = 5; // the last calibration add
-      for (let k = 0; k < kills; k++) {
-        const old = filled(generation, credentialSize);
-        const next = filled(generation + 1, credentialSize);
-        // The kill is timed, in turn, from the client's start over a whole add; from the
-        // moment the client holds its challenge (its request is on the way) over the daemon's
-        // part; from the moment the temp file appears over its life (until its rename).
-        const mode = (["whole", "served", "written"] as const)[k % 3];
-        modes[mode]++;
-        const index = challenges.count;
-        const seen = challenges.at(index, 10_000);
-        const tempSeen = temps!.at(temps!.count, 10_000);
-        const t0 = performance.now();
-        const client = runCli(["add-krb", "-i", "-"], {
-          env: daemon.env,
-          stdin: next,
-          user: tester,
-          timeoutMs: 60_000,
-        });
-        if (mode === "whole") {
-          await sleep(Math.random() * timing.whole * 1.2);
-        } else {
-          const anchor = mode === "served" ? seen : tempSeen;
-          const s = await Promise.race([anchor, client.then(() => null)]);
-          // The temp file's event arrives about half a millisecond late, and a timer cannot wait
-          // less than a millisecond: a kill due within 1 ms of the event is sent at once.
-          const delay = Math.random() * timing[mode] * (mode === "served" ? 1.2 : 0.8);
-          if (s !== null && delay >= 1) await sleep(delay);
-        }
-        const killedAt = performance.now() - t0;
-        const killTime = performance.now();
-        await daemon.stop("SIGKILL");
-        // The client held its challenge before the kill: its request was on the way.
-        const sawChallenge = challenges.count > index && (await seen)! < killTime;
-        f.kills++;
-        const inWindow = (await tempFiles(spool.krb)).length > 0;
-        if (inWindow) f.killsInWriteWindow++;
-        const r = await client;
-        if (r.code === 0) f.killsAfterAnswer++;
-        else if (sawChallenge) f.killsInFlight++;
-        else f.killsBeforeRequest++;
-        if (r.code !== 0 && !/daemon/.test(r.stderr)) {
-          io.fail(
-            `daemon crash: the client's failure does not name the daemon: ${r.stderr.trim()}`,
-          );
-        }
-        const stored = readOrNull(path);
-        const isOld = bytesEqual(stored, old);
-        const isNew = bytesEqual(stored, next);
-        if (!isOld && !isNew) {
-          f.partial++;
-          io.fail(
-            `daemon crash: after a kill at ${
-              killedAt.toFixed(1)
-            } ms the credential is neither old nor new`,
-          );
-        }
-        if (r.code === 0 && !isNew) {
-          f.lostAcknowledged++;
-          io.fail("daemon crash: an add acknowledged before the kill is not on disk");
-        }
-        daemon = await startDaemon(spool);
-        generation += 2;
-        const ok = await add(generation);
-        if (ok.code !== 0) io.fail(`daemon crash: the add after a restart failed: ${ok.stderr}`);
-        const left = await tempFiles(spool.krb);
-        if (left.length > 0) {
-          f.debrisAfterNextAdd++;
-          io.fail(`daemon crash: temp files left after the next add: ${left.join(", ")}`);
-        }
-        if (!bytesEqual(readOrNull(path), filled(generation, credentialSize))) {
-          io.fail("daemon crash: the add after a restart is not on disk");
-        }
-      }
-    } finally {
-      await challenges.close();
-      await temps?.close();
-      await renames?.close();
-      await daemon.stop().catch(() => {});
-    }
-  });
-  console.log(
-    `daemon crash: ${f.kills} kills, ${f.killsInFlight} in flight, ${f.killsInWriteWindow} in the write window`,
-  );
-
-  // SIGTERM during a load of concurrent adds.
-  const rounds = io.quick ? 2 : 6;
-  const load = io.quick ? 16 : 48;
-  const sigtermRows: (string | number)[][] = [];
-  for (let round = 0; round < rounds; round++) {
-    await withSpool(async (spool) => {
-      const daemon = await startDaemon(spool);
-      const contents = Array.from(
-        { length: load },
-        (_, i) => `token-${round}-${i}-${crypto.randomUUID()}`,
-      );
-      const started = performance.now();
-      const runs: Promise<RunResult>[] = contents.map((content, i) =>
-        runCli(["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], {
-          env: daemon.env,
-          stdin: content,
-          user: tester,
-          timeoutMs: 60_000,
-        })
-      );
-      // Stop mid-load: in even rounds once a random number of adds were served, in odd rounds
-      // after a random delay from the start (possibly before any was served).
-      let target = 0;
-      if (round % 2 === 0) {
-        target = 1 + Math.floor(Math.random() * load / 4);
-        while (
-          performance.now() - started < 30_000 &&
-          (daemon.log().match(/add-oauth .*: success/g)?.length ?? 0) < target
-        ) await sleep(5);
-      } else {
-        await sleep(Math.random() * 3000);
-      }
-      const when = target > 0
-        ? `${target} served`
-        : `${(performance.now() - started).toFixed(0)} ms`;
-      const stopped = daemon.stop("SIGTERM");
-      const results = await Promise.all(runs);
-      const { code, log } = await stopped;
-      let acknowledged = 0;
-      let lost = 0;
-      for (const [i, r] of results.entries()) {
-        if (r.code === 0) {
-          acknowledged++;
-          const stored = readOrNull(`${spool.oauth}/${tester.name}/s${i}.use`);
-          if (!bytesEqual(stored, encoder.encode(contents[i]))) {
-            lost++;
-            io.fail(`daemon SIGTERM: the acknowledged add of s${i} is not on disk`);
-          }
-        } else if (!/daemon/.test(r.stderr)) {
-          io.fail(`daemon SIGTERM: a refused add does not name the daemon: ${r.stderr.trim()}`);
-        }
-      }
-      if (code !== 0 || !/stopped/.test(log)) {
-        io.fail(`daemon SIGTERM: exit ${code}; log: ${log.slice(-300)}`);
-      }
-      const left = await tempFiles(spool.oauth);
-      if (left.length > 0) io.fail(`daemon SIGTERM: temp files left: ${left.join(", ")}`);
-      f.sigtermAdds += load;
-      f.sigtermAcknowledged += acknowledged;
-      f.sigtermLost += lost;
-      sigtermRows.push([
-        round + 1,
-        load,
-        when,
-        acknowledged,
-        load - acknowledged,
-        lost,
-        code,
-        left.length,
-      ]);
-    });
-  }
-  io.report(
-    "## 10. Daemon crash safety",
-    "",
-    "The crash property of section 1, through the daemon: `csc_tester` adds a " +
-      `${credentialSize === 1024 * 1024 ? "1 MiB" : "64 KiB"} Kerberos credential (generation ` +
-      "n+1 over n) through a real daemon, and the daemon is killed with SIGKILL at a random " +
-      "moment, timed in turn three ways (moments seen through inotify): from the client's " +
-      `start, over 1.2 × a typical add (${timing.whole.toFixed(0)} ms; ${modes.whole} kills); ` +
-      "from the moment the client created its challenge file (its request is on the way), over " +
-      `1.2 × the rest of a typical add (${timing.served.toFixed(0)} ms; ${modes.served} kills); ` +
-      "from the moment the daemon's temp file appeared, over 0.8 × its typical life until the " +
-      `rename (${timing.written.toFixed(1)} ms; ${modes.written} kills; the event arrives about ` +
-      "0.5 ms late and a kill due within 1 ms is sent at once). Then the credential must be " +
-      "exactly generation n or n+1 (n+1 when the client was answered), the daemon is " +
-      "restarted, and after the next successful add no temp file may be left.",
-    "",
-    table(["figure", "value"], [
-      ["kills sent", f.kills],
-      [
-        "landed before the client sent its request (the client was told no daemon answers)",
-        f.killsBeforeRequest,
-      ],
-      ["landed with an add in flight (request sent, no answer yet)", f.killsInFlight],
-      [
-        "landed inside the write window (a temp file present right after the kill)",
-        f.killsInWriteWindow,
-      ],
-      ["landed after the client was answered", f.killsAfterAnswer],
-      ["credentials neither old nor new", f.partial],
-      ["acknowledged adds lost", f.lostAcknowledged],
-      ["temp files left after the next add", f.debrisAfterNextAdd],
-    ]),
-    "",
-    `SIGTERM under load: ${load} concurrent \`add-oauth\` processes as \`csc_tester\` (one ` +
-      "service each); the daemon gets SIGTERM once a random number of them were served, or after " +
-      "a random delay from the start (alternate rounds). Every " +
-      "add that exited 0 must be on disk with its content; the others must say the daemon did " +
-      "not answer.",
-    "",
-    table([
-      "round",
-      "adds",
-      "SIGTERM after",
-      "acknowledged",
-      "refused (daemon stopping)",
-      "acknowledged but lost",
-      "daemon exit",
-      "temp files",
-    ], sigtermRows),
-    "",
-  );
-  return f;
-}
-
-// ---- the daemon keeps serving everyone (docs/daemon.md "Limits and fairness") -----------------
-
-/** Figures of the resilience section: each attack, and how the victim fared during it. */
-export interface ResilienceFigures {
-  /** Silent and half-begun TLS connections: opened / descriptors at the peak over the start /
-   * seconds until every descriptor was back. */
-  silentConnections: number;
-  silentPeakFds: number;
-  silentFdsBackSeconds: number;
-  /** Worker faults set off / answered with an error / one log line each. */
-  workerFaults: number;
-  workerFaultsAnswered: number;
-  workerFaultLines: number;
-  /** The hammering user's answers: 200 / refused by its caps / connections the daemon closed. */
-  hammerServed: number;
-  hammerRefused: number;
-  hammerClosed: number;
-  /** Large bodies announced by connections that prove nobody. */
-  largeAnnounced: number;
-  /** The victim through every phase: requests / answered / median and worst seconds. */
-  victimRequests: number;
-  victimAnswered: number;
-  victimMedianSeconds: number;
-  victimWorstSeconds: number;
-  /** The daemon's peak resident memory (VmHWM) over all phases, MiB. */
-  peakMemoryMib: number;
-}
-
-/**
- * The daemon under the attacks of docs/daemon.md "Limits and fairness", one phase each, while the
- * real user csc_tester keeps working (every one of its requests must be answered): silent and
- * half-begun TLS connections (descriptors from /proc), a store worker failing (the test entry
- * testing/faulty_main.ts sets the faults off), one user (csc_other, testing/hammer.ts) hammering
- * the socket with add-krbs on a silent credmon, listings and idle connections, and connections
- * that prove nobody announcing large bodies on both listeners.
- */
-export async function daemonResilienceSection(io: SectionIo): Promise<ResilienceFigures | null> {
-  const users = await nonRootUsers();
-  if (users === null) {
-    io.skip("daemon resilience: needs root (a root daemon, real users as clients)");
-    return null;
-  }
-  const [tester, attacker] = users;
-  const f: ResilienceFigures = {
-    silentConnections: 0,
-    silentPeakFds: 0,
-    silentFdsBackSeconds: 0,
-    workerFaults: 0,
-    workerFaultsAnswered: 0,
-    workerFaultLines: 0,
-    hammerServed: 0,
-    hammerRefused: 0,
-    hammerClosed: 0,
-    largeAnnounced: 0,
-    victimRequests: 0,
-    victimAnswered: 0,
-    victimMedianSeconds: 0,
-    victimWorstSeconds: 0,
-    peakMemoryMib: 0,
-  };
-  const times: number[] = [];
-  const rows: string[][] = [];
-  /** One request of the victim, timed; a failure is a failed property. */
-  const victim = async (phase: string, args: string[], options: Parameters<typeof runCli>[1]) => {
-    const started = performance.now();
-    const r = await runCli(args, { user: tester, timeoutMs: 120_000, ...options });
-    times.push((performance.now() - started) / 1000);
-    f.victimRequests++;
-    if (r.code === 0) f.victimAnswered++;
-    else io.fail(`daemon resilience: ${phase}: the victim's ${args.join(" ")}: ${r.stderr.trim()}`);
-  };
-  const memory = async (pid: number) => {
-    const stats = await processStats(pid).catch(() => null);
-    if (stats !== null) f.peakMemoryMib = Math.max(f.peakMemoryMib, stats.hwmKiB / 1024);
-  };
-
-  // 1. Silent and half-begun connections to the TLS port.
-  await withRemote(async (remote) => {
-    const { daemon } = remote;
-    const token = await remote.tokenFile(
-      await remote.token(["-identity", `csc_tester@${DOMAIN}`, "-lifetime", "3600"]),
-      tester,
-    );
-    const far = (args: string[], stdin?: string) =>
-      victim("silent TLS connections", [
-        ...args,
-        "-n",
-        `127.0.0.1:${remote.port}`,
-        "--token-file",
-        token,
-      ], {
-        env: { ...remote.spool.env, _CONDOR_AUTH_SSL_CLIENT_CAFILE: remote.certs.ca },
-        stdin,
-      });
-    await far(["add-krb", "-i", "-"], "before");
-    const before = (await processStats(daemon.pid)).fds;
-    let peak = before;
-    const held: Deno.Conn[] = [];
-    const count = io.quick ? 200 : 1000;
-    try {
-      held.push(
-        ...await silentConnections(remote, {
-          count: count,
-          each: async (i) => {
-            if (i % 25 === 0) peak = Math.max(peak, (await processStats(daemon.pid)).fds);
-          },
-        }),
-      );
-      f.silentConnections = count;
-      await far(["query-krb"]);
-      const start = performance.now();
-      let now = peak;
-      while (performance.now() - start < 60_000) {
-        now = (await processStats(daemon.pid)).fds;
-        peak = Math.max(peak, now);
-        if (now <= before) break;
-        await sleep(100);
-      }
-      f.silentFdsBackSeconds = (performance.now() - start) / 1000;
-      f.silentPeakFds = peak - before;
-      if (now > before) {
-        io.fail(`daemon resilience: ${now - before} descriptors were not given back`);
-      }
-      if (peak > before + 64 + 4) {
-        io.fail(`daemon resilience: ${peak - before} descriptors over the start; the cap is 64`);
-      }
-      await memory(daemon.pid);
-    } finally {
-      closeAll(held);
-    }
-    rows.push([
-      "silent TLS connections",
-      `${count} TCP connections to the TLS port (a quarter with the start of a ClientHello), ` +
-      "held open; CREDD_MAX_CONNECTIONS 64",
-      `at most ${f.silentPeakFds} descriptors over the start; all back ` +
-      `${f.silentFdsBackSeconds.toFixed(1)} s after the last connect`,
-    ]);
-  }, { env: { _CONDOR_CREDD_MAX_CONNECTIONS: "64" } });
-
-  // 2. Store workers failing.
-  await withSpool(async (spool) => {
-    const { daemon } = await startFaultyDaemon(spool);
-    try {
-      await victim("worker faults", ["add-oauth", "-s", "svc", "-P", "-i", "-"], {
-        env: daemon.env,
-        stdin: "v",
-      });
-      const kinds = ["fault-crash", "fault-throw", "fault-clone"];
-      const rounds = io.quick ? 2 : 10;
-      for (let i = 0; i < rounds * kinds.length; i++) {
-        const [hit] = await Promise.all([
-          runCli(["add-oauth", "-s", kinds[i % kinds.length], "-P", "-i", "-"], {
-            env: daemon.env,
-            user: attacker,
-            stdin: "x",
-            timeoutMs: 120_000,
-          }),
-          victim("worker faults", ["query-oauth", "-s", "svc"], { env: daemon.env }),
-        ]);
-        f.workerFaults++;
-        if (hit.code === 1 && /could not handle the request/.test(hit.stderr)) {
-          f.workerFaultsAnswered++;
-        } else io.fail(`daemon resilience: a worker fault was answered ${hit.code}: ${hit.stderr}`);
-      }
-      await memory(daemon.pid);
-    } finally {
-      const { code, log } = await daemon.stop();
-      f.workerFaultLines = log.split("\n").filter((l) => / store worker store-\d/.test(l)).length;
-      if (code !== 0) io.fail(`daemon resilience: the daemon exited ${code} after worker faults`);
-      if (f.workerFaultLines !== f.workerFaults) {
-        io.fail(`daemon resilience: ${f.workerFaultLines} log lines for ${f.workerFaults} faults`);
-      }
-      if (/^\s+at |Uncaught/m.test(log)) io.fail("daemon resilience: a stack in the daemon's log");
-    }
-    rows.push([
-      "store workers failing",
-      `${f.workerFaults} requests of csc_other that make a worker throw, lose it or fail to send ` +
-      "its answer (testing/faulty_main.ts), each beside a query of the victim",
-      `${f.workerFaultsAnswered} answered with an error; ${f.workerFaultLines} log lines; ` +
-      "workers replaced",
-    ]);
-  });
-
-  // 3. One user hammering the socket.
-  await withHammeredDaemon(async (daemon) => {
-    const seconds = io.quick ? 20 : 60;
-    const attack = hammer(daemon, { user: attacker, seconds });
-    await sleep(2000);
-    for (let i = 0; i < (io.quick ? 3 : 10); i++) {
-      await victim("one user hammering", ["add-oauth", "-s", `s${i}`, "-P", "-i", "-"], {
-        env: daemon.env,
-        stdin: `t${i}`,
-      });
-      await victim("one user hammering", ["query-oauth", "-s", `s${i}`], { env: daemon.env });
-      await victim("one user hammering", ["list-oauth"], { env: daemon.env });
-    }
-    await memory(daemon.pid);
-    const { run, statuses, closed } = await attack;
-    if (run.code !== 0) io.fail(`daemon resilience: the hammer failed: ${run.stderr}`);
-    f.hammerServed = statuses["200"] ?? 0;
-    f.hammerRefused = (statuses["429"] ?? 0) + (statuses["connect-failed"] ?? 0);
-    f.hammerClosed = closed;
-    rows.push([
-      "one user hammering",
-      `csc_other for ${seconds} s: 70 connections sending add-krbs (each waits 20 s for a ` +
-      "credmon that never answers), 8 sending listings, 20 idle ones; caps 64 connections, 16 " +
-      "per caller, 2 requests per caller at once",
-      `${f.hammerServed} of its requests served, ${f.hammerRefused} refused by its caps, ` +
-      `${f.hammerClosed} of its connections closed`,
-    ]);
-  });
-
-  // 4. Connections that prove nobody announce large bodies, on both listeners.
-  await withRemote(async (remote) => {
-    const { daemon } = remote;
-    const held: Deno.Conn[] = [];
-    try {
-      held.push(...await announceLargeBodies(remote, 130));
-      f.largeAnnounced = held.length;
-      const big = "b".repeat(1024 * 1024);
-      await victim("unproven large bodies", ["add-oauth", "-s", "big", "-P", "-i", "-"], {
-        env: daemon.env,
-        stdin: big,
-      });
-      const token = await remote.tokenFile(
-        await remote.token(["-identity", `csc_tester@${DOMAIN}`, "-lifetime", "3600"]),
-        tester,
-      );
-      await victim("unproven large bodies", [
-        "add-oauth",
-        "-s",
-        "far",
-        "-P",
-        "-i",
-        "-",
-        "-n",
-        `127.0.0.1:${remote.port}`,
-        "--token-file",
-        token,
-      ], {
-        env: { ...remote.spool.env, _CONDOR_AUTH_SSL_CLIENT_CAFILE: remote.certs.ca },
-        stdin: big,
-      });
-      await memory(daemon.pid);
-    } finally {
-      closeAll(held);
-    }
-    rows.push([
-      "connections that prove nobody announce large bodies",
-      `${f.largeAnnounced} connections (half on the socket, half over TLS) each announce a ` +
-      "2 MiB body and send nothing more, then the victim stores a 1 MiB credential both ways",
-      "the victim's large adds served (unproven bodies have their own 16 MiB share)",
-    ]);
-  });
-
-  f.victimMedianSeconds = percentile(times, 0.5);
-  f.victimWorstSeconds = Math.max(0, ...times);
-  io.report(
-    "## 12. The daemon keeps serving everyone",
-    "",
-    "One attack per phase against a real `serve` as root, while the real user `csc_tester` " +
-      "keeps working through the real client: every one of its requests must be answered. " +
-      "Descriptors and memory are read from /proc. The limits at work are in " +
-      'docs/daemon.md "Limits and fairness" and "When a store worker fails".',
-    "",
-    table(["phase", "attack", "outcome"], rows),
-    "",
-    table(["figure", "value"], [
-      ["victim requests / answered", `${f.victimRequests} / ${f.victimAnswered}`],
-      [
-        "victim latency, median / worst (whole command, process start included)",
-        `${f.victimMedianSeconds.toFixed(2)} s / ${f.victimWorstSeconds.toFixed(2)} s`,
-      ],
-      ["daemon peak memory (VmHWM) over the phases", `${f.peakMemoryMib.toFixed(0)} MiB`],
-    ]),
-    "",
-  );
-  return f;
-}
+export const section: ReliabilitySection = {
+  name: "daemon under attack",
+  run: async (ctx) => void (ctx.figures.daemonAttack = await daemonAttackSection(ctx)),
+};
