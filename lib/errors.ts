@@ -43,8 +43,10 @@ export type StoreErrorCode =
   | "io"
   /** The request needs a feature this build or platform does not provide. */
   | "unsupported"
-  /** query-oauth --min-ttl: the access token expires too soon, or its expiry is unknown. */
+  /** query-oauth --min-ttl: the access token expires too soon, or is not there yet. */
   | "expiring"
+  /** query-oauth --min-ttl: the access token's expiry cannot be read (not a JWT with `exp`). */
+  | "expiry-unknown"
   /** A daemon could not be reached or answered badly (client side of serve). */
   | "unreachable"
   /** The channel to a daemon is not secure, or the caller could not be authenticated. */
@@ -56,6 +58,8 @@ export interface StoreErrorDetails {
   readonly path?: string;
   /** What the local operator can do about it (`run "chmod 600 PATH"`); never sent remotely. */
   readonly remedy?: string;
+  /** For `expiring`: the access token's `exp` (Unix seconds), so the result says what is left. */
+  readonly expires?: number;
 }
 
 /**
@@ -66,12 +70,14 @@ export interface StoreErrorDetails {
 export class StoreError extends Error {
   readonly path?: string;
   readonly remedy?: string;
+  readonly expires?: number;
 
   constructor(readonly code: StoreErrorCode, message: string, details: StoreErrorDetails = {}) {
     super(message);
     this.name = "StoreError";
     if (details.path !== undefined) this.path = details.path;
     if (details.remedy !== undefined) this.remedy = details.remedy;
+    if (details.expires !== undefined) this.expires = details.expires;
   }
 }
 

@@ -322,6 +322,19 @@ export async function readCredential(
   return bytes;
 }
 
+/**
+ * Reads standard input to its end, up to `limit` bytes (the IDTOKEN of `--token-file -`); `what`
+ * names it in the error. Throws StoreError("input").
+ */
+export async function readStandardInput(io: Io, limit: number, what: string): Promise<Uint8Array> {
+  try {
+    return await readStream(io.stdin, limit, stdinFailure);
+  } catch (error) {
+    if (!(error instanceof StoreError) || error.code !== "too-large") throw error;
+    throw new StoreError("input", `${what} is longer than ${limit} bytes`);
+  }
+}
+
 /** Describes where the credential comes from, for debug output (never the bytes). */
 export function describeSource(source: CredentialSource): string {
   if (source.kind === "input") {

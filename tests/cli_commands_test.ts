@@ -116,3 +116,35 @@ Deno.test("-d traces every command the same way: the command line, the configura
     assert.match(f.stderr, new RegExp(`^${line} wrote the pool password file ${file}$`, "m"));
   });
 });
+
+Deno.test("a usage error prints the usage of the command it broke, except the refused combinations the README lists", async () => {
+  const withUsage: [string[], string][] = [
+    [["add-oauth", "-s"], helpText()],
+    [["frob"], helpText()],
+    [["list", "now"], list.usage()],
+    [["doctor", "-u", "x"], doctor.usage()],
+    [["serve", "--json"], serve.usage()],
+    [["token", "create"], token.usage()],
+    [["completions", "tcsh"], completions.usage()],
+  ];
+  const alone: string[][] = [
+    ["add-krb"],
+    ["add-oauth", "-i", "f"],
+    ["delete", "-f", "f"],
+    ["query-krb", "--min-ttl", "5"],
+    ["add-oauth", "-s", "s", "-i", "-", "--token-file", "-"],
+  ];
+  await withSpool(async (spool) => {
+    for (const [args, usage] of withUsage) {
+      const r = await runCli(args, { env: spool.env });
+      assert.equal(r.code, 1, args.join(" "));
+      assert.ok(r.stderr.startsWith("ERROR: "), args.join(" "));
+      assert.ok(r.stderr.endsWith(usage), args.join(" "));
+    }
+    for (const args of alone) {
+      const r = await runCli(args, { env: spool.env });
+      assert.equal(r.code, 1, args.join(" "));
+      assert.match(r.stderr, /^ERROR: [^\n]*\n(ERROR: [^\n]*\n)?$/, args.join(" "));
+    }
+  });
+});

@@ -334,6 +334,7 @@ Deno.test("--help is upstream's usage followed by every addition of this product
       /\n {4}--json {12}Print the result as one JSON object on stdout\n/,
       /\n {4}list\[-type\] {7}List stored credentials/,
       /\n {4}doctor {12}Check the credential store/,
+      /\n {4}whoami {12}Ask the daemon who it takes you to be/,
       /\n {4}serve {13}Run the credential daemon/,
       /\n {4}token create {6}Mint an IDTOKEN/,
       /\n {4}completions SHELL Print bash, zsh or fish completions\n/,

@@ -309,16 +309,38 @@ Deno.test("loadConfig() embedded default for a user is a personal spool", async 
   });
 });
 
-Deno.test("loadConfig() embedded default for a user without a home directory fails", async () => {
+Deno.test("loadConfig() embedded default for a user without a home directory fails when the personal spool is used", async () => {
   await withFixture((fx) => {
     const envs: Record<string, string>[] = [{}, { HOME: "" }, { HOME: "relative" }];
     for (const env of envs) {
-      assertConfigError(
-        () => loadConfig(fx.options(env, { uid: 1000 })),
-        "Cannot find a home directory for the personal credential spool: set HOME to your home " +
-          "directory, or set CONDOR_CONFIG to an HTCondor configuration file.",
-      );
+      // Loading succeeds: only reading a knob that still has the personal spool's value fails.
+      const config = loadConfig(fx.options(env, { uid: 1000 }));
+      assert.equal(config.personalSpool, null);
+      for (const knob of ["SEC_CREDENTIAL_DIRECTORY_OAUTH", "SEC_PASSWORD_FILE", "CREDD_SOCKET"]) {
+        assertConfigError(
+          () => config.get(knob),
+          "Cannot find a home directory for the personal credential spool: set HOME to your " +
+            "home directory, or set CONDOR_CONFIG to an HTCondor configuration file.",
+        );
+      }
     }
+  });
+});
+
+Deno.test("loadConfig() without a home directory serves the knobs _CONDOR_ variables set (SPEC §4)", async () => {
+  await withFixture((fx) => {
+    const config = loadConfig(
+      fx.options({
+        CONDOR_CONFIG: "ONLY_ENV",
+        _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: "/srv/oauth",
+      }, {
+        uid: 1000,
+      }),
+    );
+    assert.equal(config.get("SEC_CREDENTIAL_DIRECTORY_OAUTH"), "/srv/oauth");
+    assert.equal(config.get("UID_DOMAIN"), config.get("FULL_HOSTNAME"));
+    assert.equal(config.origin("CREDD_SOCKET"), "embedded default");
+    assert.throws(() => config.get("SEC_CREDENTIAL_DIRECTORY_KRB"), /Cannot find a home directory/);
   });
 });
 

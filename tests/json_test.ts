@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { startDaemon } from "../testing/daemon.ts";
 import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
 import { localTime, runCli, type Spool, startCredmon, withSpool } from "../testing/harness.ts";
 
@@ -192,7 +193,25 @@ Deno.test("--json: mismatch, expiring, denied, invalid, input and usage", async 
         /^Credential was found but it did not match requested scopes or audience\n {4}stored scopes "a"/,
     });
     await runCli(["add-oauth", "-s", "e", "-P", "-i", "-"], { env: spool.env, stdin: "not-a-jwt" });
+    // A token whose expiry cannot be read has its own status (issue 21 item 7).
     await expectJson(spool, ["query-oauth", "-s", "e", "--min-ttl", "60"], {
+      exit: 1,
+      ok: false,
+      action: "query",
+      type: "oauth",
+      user: ROOT,
+      status: "expiry-unknown",
+      reason: "expiry-unknown",
+      code: 0,
+      changed: null,
+      message: /^ERROR: --min-ttl: the access token in .* is not a JWT with an "exp" claim/,
+    });
+    const claims = btoa(JSON.stringify({ exp: Math.floor(Date.now() / 1000) - 10 }));
+    await runCli(["add-oauth", "-s", "x", "-P", "-i", "-"], {
+      env: spool.env,
+      stdin: `eyJhbGciOiJFUzI1NiJ9.${claims.replace(/=+$/, "")}.c2ln`,
+    });
+    await expectJson(spool, ["query-oauth", "-s", "x", "--min-ttl", "60"], {
       exit: 1,
       ok: false,
       action: "query",
@@ -202,7 +221,7 @@ Deno.test("--json: mismatch, expiring, denied, invalid, input and usage", async 
       reason: "expiring",
       code: 0,
       changed: null,
-      message: /^ERROR: --min-ttl: the access token in .* is not a JWT with an "exp" claim/,
+      message: /^ERROR: the access token in .* expired \d+ seconds ago/,
     });
     await expectJson(spool, ["add-oauth", "-s", "v", "-i", "-"], {
       exit: 1,
@@ -448,6 +467,69 @@ Deno.test({
         message:
           /^ERROR: you may not write the credential store ".*krb" .*and no condor_store_cred daemon listens on/,
       }, { user: "tester" });
+    });
+  },
+});
+
+Deno.test("--json: caller is who asked, for list, doctor and the pool password too", async () => {
+  await withSpool(async (spool) => {
+    const run = async (args: string[], stdin?: string) => {
+      const r = await runCli([...args, "--json"], { env: spool.env, stdin });
+      return JSON.parse(r.stdout);
+    };
+    const pool = await run(["add", "-c", "-p", "-"], "pool");
+    assert.equal(pool.status, "stored");
+    assert.equal(pool.info.caller, ROOT);
+    assert.equal((await run(["delete", "-c"])).info.caller, ROOT);
+    assert.equal((await run(["query", "-c"])).info.caller, ROOT, "refused before anything runs");
+    const file = await run(["-f", `${spool.root}/POOL`, "-p", "-"], "pool");
+    assert.deepEqual([file.status, file.info.caller], ["stored", ROOT]);
+    await runCli(["add-krb", "-i", "-"], { env: spool.env, stdin: "t" });
+    const list = await run(["list"]);
+    assert.deepEqual([list.status, list.info.caller], ["listed", ROOT]);
+    const doctor = await run(["doctor"]);
+    assert.equal(doctor.info.caller, ROOT);
+    // A refusal before the store is reached still says who asked.
+    const bad = await run(["query-krb", "-u", "a b@test.example"]);
+    assert.deepEqual([bad.status, bad.info.caller], ["invalid", ROOT]);
+  });
+});
+
+Deno.test({
+  name: "--json: caller through the daemon is the account the daemon served (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = (await nonRootUsers())!;
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool);
+      try {
+        const run = async (args: string[], stdin?: string) => {
+          const r = await runCli([...args, "--json"], { env: daemon.env, stdin, user: tester });
+          return JSON.parse(r.stdout);
+        };
+        const me = "csc_tester@test.example";
+        const service = "fully_qualified_user";
+        assert.equal(
+          (await run(["add-oauth", "-s", service, "-P", "-i", "-"], "t")).info.caller,
+          me,
+        );
+        const use = Math.floor(
+          (await Deno.stat(`${spool.oauth}/csc_tester/${service}.use`)).mtime!.getTime() / 1000,
+        );
+        const query = await run(["query-oauth", "-s", service]);
+        assert.equal(query.info.caller, me);
+        assert.deepEqual(query.info.ad, { "fully_qualified_user.use": use });
+        await run(["add-oauth", "-s", "__proto__", "-P", "-i", "-"], "t");
+        assert.deepEqual(Object.keys((await run(["query-oauth", "-s", "__proto__"])).info.ad), [
+          "__proto__",
+        ]);
+        const list = await run(["list"]);
+        assert.deepEqual([list.status, list.info.caller], ["listed", me]);
+        const pool = await run(["add", "-c", "-p", "-"], "pool");
+        assert.deepEqual([pool.status, pool.info.caller], ["denied", me]);
+      } finally {
+        await daemon.stop();
+      }
     });
   },
 });

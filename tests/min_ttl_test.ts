@@ -4,7 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { runCli, type Spool, withSpool } from "../testing/harness.ts";
+import { startDaemon } from "../testing/daemon.ts";
+import { localTime, runCli, type Spool, withSpool } from "../testing/harness.ts";
+import { NEEDS_ROOT, nonRootUsers } from "../testing/users.ts";
 
 function b64url(text: string): string {
   return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -116,4 +118,77 @@ Deno.test("--min-ttl is refused outside query-oauth -s and with a bad number", a
       /^ERROR: --min-ttl needs a whole number of seconds, not 'soon'\n\nUsage:/,
     );
   });
+});
+
+Deno.test("--min-ttl results: not-found when nothing is stored, expiry-unknown for a token without exp, the time left on a shortfall, no directory named", async () => {
+  await withSpool(async (spool) => {
+    const json = async (service: string, ttl: string) => {
+      const r = await query(spool, "-s", service, "--min-ttl", ttl, "--json");
+      assert.equal(r.code, 1, r.stdout);
+      assert.doesNotMatch(r.stdout + r.stderr, new RegExp(spool.root), "no directory named");
+      return JSON.parse(r.stdout);
+    };
+    // Nothing stored under that service: upstream's not-found, with or without --min-ttl.
+    await store(spool, "other", jwt({ exp: now() + 3600 }));
+    const missing = await query(spool, "-s", "nothing", "--min-ttl", "60");
+    assert.deepEqual(missing, {
+      code: 1,
+      stdout: "Account: <current> (root)\nCredType: oauth\n\nNo credential is stored.\n",
+      stderr: "",
+    });
+    assert.deepEqual([(await json("nothing", "60")).status], ["not-found"]);
+    // A token whose expiry cannot be read has its own status.
+    await store(spool, "opaque", "not-a-jwt-token");
+    const opaque = await json("opaque", "60");
+    assert.deepEqual([opaque.status, opaque.reason], ["expiry-unknown", "expiry-unknown"]);
+    assert.equal(opaque.info.expires, null);
+    // A shortfall says how long is left.
+    const exp = now() + 100;
+    await store(spool, "soon", jwt({ exp }));
+    const soon = await json("soon", "600");
+    assert.deepEqual([soon.status, soon.reason], ["expiring", "expiring"]);
+    assert.equal(soon.info.expires_unix, exp);
+    assert.equal(soon.info.expires, localTime(exp, "UTC"));
+    assert.ok(
+      soon.info.expires_in <= 100 && soon.info.expires_in > 0,
+      String(soon.info.expires_in),
+    );
+    assert.match(soon.message, /^ERROR: the access token in "soon\.use" expires in \d+ seconds/);
+  });
+});
+
+Deno.test({
+  name: "--min-ttl results through the daemon are the same (needs root)",
+  ignore: NEEDS_ROOT,
+  fn: async () => {
+    const [tester] = (await nonRootUsers())!;
+    await withSpool(async (spool) => {
+      const daemon = await startDaemon(spool);
+      try {
+        const run = (args: string[], stdin?: string) =>
+          runCli(args, { env: daemon.env, stdin, user: tester });
+        const exp = now() + 100;
+        assert.equal(
+          (await run(["add-oauth", "-s", "soon", "-P", "-i", "-"], jwt({ exp }))).code,
+          0,
+        );
+        await run(["add-oauth", "-s", "opaque", "-P", "-i", "-"], "opaque");
+        const results: Record<string, { status: string; expires_unix: number | null }> = {};
+        for (const service of ["soon", "opaque", "nothing"]) {
+          const r = await run(["query-oauth", "-s", service, "--min-ttl", "600", "--json"]);
+          assert.equal(r.code, 1, r.stdout);
+          assert.doesNotMatch(r.stdout + r.stderr, new RegExp(spool.root), "no daemon path");
+          const parsed = JSON.parse(r.stdout);
+          results[service] = { status: parsed.status, expires_unix: parsed.info.expires_unix };
+        }
+        assert.deepEqual(results, {
+          soon: { status: "expiring", expires_unix: exp },
+          opaque: { status: "expiry-unknown", expires_unix: null },
+          nothing: { status: "not-found", expires_unix: null },
+        });
+      } finally {
+        await daemon.stop();
+      }
+    });
+  },
 });

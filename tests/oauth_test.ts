@@ -360,3 +360,45 @@ Deno.test("the credmon stand-in turns .top into .use; query then reports valid",
     }
   });
 });
+
+Deno.test("a service named like a Credential info field never hides or overwrites it, in text or JSON", async () => {
+  await withSpool(async (spool) => {
+    const claims = btoa(JSON.stringify({ exp: 2000000000 })).replace(/=+$/, "");
+    const jwt = `eyJhbGciOiJFUzI1NiJ9.${claims}.c2ln`;
+    for (
+      const [service, token] of [
+        ["fully_qualified_user", "t"],
+        ["FULLY_QUALIFIED_USER", "t"],
+        ["TokenExpires", jwt],
+        ["tokenexpires", jwt],
+        ["__proto__", "t"],
+      ]
+    ) {
+      assert.equal((await add(spool, ["-s", service, "-P"], token)).code, 0, service);
+      const use = seconds(await Deno.stat(`${spool.oauth}/root/${service}.use`));
+      const r = await runCli(["query-oauth", "-s", service], { env: spool.env });
+      assert.equal(r.code, 0, r.stderr);
+      // Upstream's `<service> = <time>` line, named after its file when the service's name is
+      // one of the result's own attributes.
+      const own = service === "__proto__" ? service : `${service}.use`;
+      const lines = [`${own} = ${use}`, FQU];
+      if (token === jwt) lines.push("TokenExpires = 2000000000");
+      const info = r.stdout.split("Credential info:\n")[1];
+      assert.deepEqual(info.trimEnd().split("\n").sort(), lines.sort(), r.stdout);
+      const json = JSON.parse(
+        (await runCli(["query-oauth", "-s", service, "--json"], { env: spool.env })).stdout,
+      );
+      assert.equal(json.info.caller, "root@test.example", service);
+      assert.deepEqual(json.info.ad, { [own]: use }, service);
+      assert.equal(json.info.expires_unix, token === jwt ? 2000000000 : null, service);
+    }
+    // The usual names keep upstream's byte-exact block.
+    await add(spool, ["-s", "scitokens", "-P"], "t");
+    const t = seconds(await Deno.stat(`${spool.oauth}/root/scitokens.use`));
+    const usual = await runCli(["query-oauth", "-s", "scitokens"], { env: spool.env });
+    assert.equal(
+      usual.stdout,
+      `${HEADER}A credential was stored and is valid.\n\nCredential info:\n${FQU}\nscitokens = ${t}\n\n`,
+    );
+  });
+});

@@ -161,7 +161,13 @@ const ROWS: readonly Row[] = [
     ["-identity", "a@b", "token", "create", "--lifetime=60", "-authz", "READ", "-scope", "WRITE"],
     {
       command: "token",
-      parsed: { identity: "a@b", lifetime: 60, key: "POOL", authz: ["READ", "WRITE"] },
+      parsed: {
+        identity: "a@b",
+        lifetime: 60,
+        key: "POOL",
+        authz: ["READ", "WRITE"],
+        output: null,
+      },
     },
   ],
   [

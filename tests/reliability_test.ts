@@ -54,10 +54,10 @@ Deno.test("reliability suite, quick subset: no loss, no tear, no change, no leak
       .exec(report)!.slice(1).map(Number);
     assert.equal(planned, 96);
     assert.equal(answered, planned);
-    assert.match(report, /\| fuzz cases run \/ broken \| 300 \/ 0 \|/);
+    assert.match(report, /\| fuzz cases run \/ broken \| 300 \/ 0 \|/, failures);
     // Stored files of any shape read back (as root also through a daemon as a real user).
-    assert.match(report, /\| stored-shape fuzz cases run \/ broken \| 200 \/ 0 \|/);
-    assert.match(report, /\| sections run \| 12 of 12 \|/);
+    assert.match(report, /\| stored-shape fuzz cases run \/ broken \| 200 \/ 0 \|/, failures);
+    assert.match(report, /\| sections run \| 12 of 12 \|/, failures);
     const [tried, refused] = /\| attacks tried \/ refused \| (\d+) \/ (\d+)/.exec(report)!.slice(1);
     assert.equal(tried, refused);
     const [htried, hrefused] = /\| hostile inputs tried \/ refused \| (\d+) \/ (\d+)/.exec(report)!

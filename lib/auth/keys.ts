@@ -115,19 +115,38 @@ export function readTokenFile(path: string, owners: Owners, cwd: string): string
   }
 }
 
+/** A file of a token directory that was not read, and why. */
+export interface SkippedToken {
+  readonly path: string;
+  /** Why, as a sentence; with the StoreError's remedy when it has one. */
+  readonly why: string;
+  readonly remedy?: string;
+}
+
+/** What a token directory holds: its tokens, and the files skipped with the reason. */
+export interface TokenDirectory {
+  readonly tokens: string[];
+  readonly skipped: SkippedToken[];
+}
+
 /**
  * The tokens of a token directory, in upstream's order: files in byte order, skipping
  * directories, names LOCAL_CONFIG_DIR_EXCLUDE_REGEXP excludes, and files that fail the storage
- * rules. Returns [] when the directory is missing or unusable.
+ * rules (a file others may read, as `token create > FILE` under umask 022 makes one); each
+ * skipped file is reported with the reason, so that the caller's error can name it. No tokens
+ * when the directory is missing or unusable.
  */
-export function readTokenDirectory(config: Config, dir: string, owners: Owners): string[] {
+export function readTokenDirectory(config: Config, dir: string, owners: Owners): TokenDirectory {
+  const skipped: SkippedToken[] = [];
   let checked;
   try {
     checked = storeDirectory(dir, owners);
-  } catch {
-    return [];
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    skipped.push({ path: dir, why: error.message, remedy: error.remedy });
+    return { tokens: [], skipped };
   }
-  if (checked === null) return [];
+  if (checked === null) return { tokens: [], skipped };
   const exclude = config.get("LOCAL_CONFIG_DIR_EXCLUDE_REGEXP");
   let pattern: RegExp | null = null;
   try {
@@ -137,15 +156,21 @@ export function readTokenDirectory(config: Config, dir: string, owners: Owners):
   }
   const tokens: string[] = [];
   for (const name of listNames(checked)) {
-    if (pattern?.test(name)) continue;
+    const path = join(checked.path, name);
+    if (pattern?.test(name)) {
+      skipped.push({ path, why: "its name is excluded by LOCAL_CONFIG_DIR_EXCLUDE_REGEXP" });
+      continue;
+    }
     try {
       const bytes = readFile(checked, name, owners, { role: "secret", maxBytes: 64 * 1024 });
       if (bytes === null) continue;
       tokens.push(...tokensIn(decoder.decode(bytes)));
       bytes.fill(0);
-    } catch {
+    } catch (error) {
       // A directory, a link or a file others may read is skipped, as upstream skips it.
+      if (!(error instanceof StoreError)) throw error;
+      skipped.push({ path, why: error.message, remedy: error.remedy });
     }
   }
-  return tokens;
+  return { tokens, skipped };
 }

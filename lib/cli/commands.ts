@@ -55,6 +55,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import("./commands/doctor.ts"),
   },
   {
+    name: "whoami",
+    words: ["whoami"],
+    synopsis: "whoami",
+    summary: "Ask the daemon who it takes you to be, and token validity",
+    load: () => import("./commands/whoami.ts"),
+  },
+  {
     name: "serve",
     words: ["serve"],
     synopsis: "serve",

@@ -10,6 +10,12 @@ import type { Action, CredType } from "../request.ts";
 
 export type { Action, CredType };
 
+/**
+ * The environment variable that may hold the caller's IDTOKEN for a remote daemon, when
+ * `--token-file` is not given (README "Remote daemons"); never the command line.
+ */
+export const TOKEN_VARIABLE = "CONDOR_STORE_CRED_IDTOKEN";
+
 /** Action words, matched case-insensitively and in full (docs/upstream.md "Command line"). */
 export const ACTIONS: readonly Action[] = ["add", "delete", "query"];
 
@@ -241,7 +247,8 @@ export const OPTIONS = [
     synopsis: null,
     description: [
       "With -n or CREDD_HOST: the IDTOKEN that proves who you",
-      "   are (default: your token directory)",
+      "   are; - reads it from standard input (default:",
+      "   CONDOR_STORE_CRED_IDTOKEN, else your token directory)",
     ],
     completes: "file",
   },

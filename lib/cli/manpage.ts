@@ -56,7 +56,10 @@ const STATUS_MEANING: Readonly<Record<JsonStatus, string>> = {
   healthy: "doctor found nothing wrong",
   "not-found": "no such credential",
   mismatch: "query-oauth: stored, with other scopes or audience (exit 2)",
-  expiring: "query-oauth --min-ttl: the access token expires too soon",
+  expiring: "query-oauth --min-ttl: the access token expires too soon, or is not there yet " +
+    "(info.expires and expires_in say when)",
+  "expiry-unknown": "query-oauth --min-ttl: the access token's expiry cannot be read (not a JWT " +
+    'with an "exp" claim)',
   denied: "the caller may not do this",
   insecure: "a file or directory is not safe to use; nothing was done",
   config: "the configuration is missing or wrong",
@@ -71,6 +74,9 @@ const STATUS_MEANING: Readonly<Record<JsonStatus, string>> = {
   unreachable: "no daemon answered",
   "not-secure": "the channel to the daemon was not secure",
   findings: "doctor found problems",
+  identified:
+    "whoami: the daemon says who it takes the caller to be (info.caller) and, over TLS, " +
+    "until when the IDTOKEN is valid (info.expires)",
 };
 
 const KNOB_GROUPS: readonly (readonly [KnobGroup, string])[] = [
@@ -210,7 +216,8 @@ export function renderManPage(version: string): string {
         ].map((k) => `\`${k}\``).join(", ")
       };`,
     ),
-    t("`list` adds `credentials` and `doctor` adds `findings`. `info` always has the keys caller,"),
+    t("`list` adds `credentials`, `doctor` adds `findings` and `whoami` adds `whoami` (the daemon's"),
+    t("answer). `info` always has the keys caller,"),
     t("stored, stored_unix, expires, expires_unix, expires_in and ad. The exit status is the same"),
     t("as without `--json`. `status` is one of:"),
   );
@@ -255,6 +262,11 @@ export function renderManPage(version: string): string {
       "`XDG_DATA_HOME`, `HOME`",
       "Where a non-root user's personal store lives when there is no configuration file.",
     ),
+    ...tp(
+      "`CONDOR_STORE_CRED_IDTOKEN`",
+      "The IDTOKEN for a remote daemon (`-n`, `CREDD_HOST`) when `--token-file` is not given;",
+      "before the token directory.",
+    ),
     ...tp("`USER`, `LOGNAME`", "The caller's name when the passwd database has none."),
     ...tp("`TZ`", "The time zone of the times printed."),
     ".SH FILES",
@@ -292,13 +304,13 @@ export function renderManPage(version: string): string {
     t("A user's Kerberos ticket, then whether the credmon made its cache:"),
     ...example(`${P} add-krb -i /tmp/krb5cc_$(id -u)`, `${P} query-krb`),
     ".PP",
-    t("A CI job storing an access token for a job user on the credd host, then failing unless it"),
-    t("stays valid ten more minutes:"),
+    t("A CI job (README.md, Recipes: `CREDD_HOST` and `AUTH_SSL_CLIENT_CAFILE` set as `_CONDOR_`"),
+    t("variables, its IDTOKEN in `CONDOR_STORE_CRED_IDTOKEN`) checking who the credd takes it to"),
+    t("be, storing its access token there, then failing unless it stays valid ten more minutes:"),
     ...example(
-      `printf %s "$ACCESS_TOKEN" | ${P} add-oauth -n credd.example.org \\`,
-      "    -u ci@example.org -s scitokens -P -i -",
-      `${P} query-oauth -n credd.example.org -u ci@example.org -s scitokens \\`,
-      "    --min-ttl 600",
+      `${P} whoami`,
+      `printf %s "$ACCESS_TOKEN" | ${P} add-oauth -s scitokens -P -i - --json`,
+      `${P} query-oauth -s scitokens --min-ttl 600`,
     ),
     ".PP",
     t("What is stored, and whether the store is healthy:"),

@@ -16,23 +16,31 @@ export type Client = typeof import("../daemon/client.ts");
 export interface SendOptions<T> {
   /** The call for a daemon (`storeCall(request)`, `listCall(request)`). */
   readonly call: (client: Client) => DaemonCall<T>;
-  /** The same request performed in this process. */
-  readonly local: () => T | Promise<T>;
-  /** `--token-file`, or null for the token directory. */
+  /**
+   * The same request performed in this process; absent for what only a daemon answers (whoami,
+   * whose route is never in-process).
+   */
+  readonly local?: () => T | Promise<T>;
+  /** `--token-file` (`-`: standard input), or null for the environment or the token directory. */
   readonly tokenFile: string | null;
 }
 
 /** Sends a request along `route`. Throws StoreError (unreachable, not-secure, ...). */
 export async function send<T>(session: Session, route: Route, options: SendOptions<T>): Promise<T> {
-  if (route.kind === "local") return await options.local();
+  if (route.kind === "local") {
+    if (options.local === undefined) throw new Error("no in-process route for this request");
+    return await options.local();
+  }
   const client: Client = await import("../daemon/client.ts");
   if (route.kind === "socket") {
     session.debug(`sending the request to the daemon on ${route.socket}`);
     return await client.sendLocal(route.socket, route.challengeDir, options.call(client));
   }
   session.debug(`sending the request to the daemon at ${route.shown} (TLS)`);
-  const { caCertificates, tokenChooser } = await import("./remote.ts");
+  const { caCertificates, tokenChooser, tokenOrigin } = await import("./remote.ts");
   const config = session.config();
+  // (A credential read for an add is zeroed by its command whatever happens here.)
+  const origin = await tokenOrigin(options.tokenFile, session.io, session.debug);
   return await client.sendRemote({
     host: route.host,
     port: route.port,
@@ -43,7 +51,7 @@ export async function send<T>(session: Session, route: Route, options: SendOptio
       accounts: session.accounts,
       euid: session.uid,
       cwd: session.io.cwd(),
-      tokenFile: options.tokenFile,
+      origin,
       shown: route.shown,
     }),
   }, options.call(client));

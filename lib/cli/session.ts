@@ -5,11 +5,11 @@
  */
 
 import { AccountDb } from "../accounts.ts";
-import { type Config, loadConfig, type LoadConfigOptions } from "../config/mod.ts";
+import { type Config, ConfigError, loadConfig, type LoadConfigOptions } from "../config/mod.ts";
 import type { Owners } from "../fs/owners.ts";
 import type { Io } from "../io.ts";
 import { formatDebugLine } from "../output/text.ts";
-import type { Caller } from "../request.ts";
+import { type Caller, callerAccount } from "../request.ts";
 import { trustedOwners } from "../store/context.ts";
 
 /** One run's identity, configuration and debug channel. */
@@ -36,6 +36,11 @@ export interface Session {
   configOptions(subsystem?: string): LoadConfigOptions;
   /** The caller of an in-process operation. Throws ConfigError. */
   caller(): Caller;
+  /**
+   * This caller as `user@domain` (results' `caller`), or null when the configuration that names
+   * the domain cannot be loaded.
+   */
+  account(): string | null;
   /** The trusted owners of this process's file operations. Throws StoreError("config"). */
   owners(): Owners;
 }
@@ -88,6 +93,14 @@ export function openSession(io: Io, options: SessionOptions): Session {
       domain: session.config().get("UID_DOMAIN") ?? "",
       inProcess: true,
     }),
+    account() {
+      try {
+        return callerAccount(session.caller());
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        return null;
+      }
+    },
     owners: () => trustedOwners(session.config(), { euid: uid, accounts }),
   };
   return session;

@@ -53,6 +53,13 @@ export const EMBEDDED_USER_DEFAULTS: readonly (readonly [string, string])[] = Ob
   ["CREDD_SOCKET", "/credd.sock"],
 ]);
 
+/**
+ * The daemon's socket on a packaged node (CREDD_SOCKET, `$(RUN)/credd.sock`, with RUN from
+ * {@link EMBEDDED_ROOT_DEFAULTS}): where a non-root caller looks for the daemon of a store that
+ * is not its personal spool while CREDD_SOCKET still has the personal spool's embedded value.
+ */
+export const PACKAGED_SOCKET = "/run/condor/credd.sock";
+
 /** The name of the personal spool directory under `${XDG_DATA_HOME:-~/.local/share}`. */
 export const PERSONAL_SPOOL_NAME = "condor_store_cred";
 

@@ -59,7 +59,12 @@ export interface Config {
   readonly rootFile: string | null;
   /** True when no configuration file was read and the embedded default applies. */
   readonly embedded: boolean;
-  /** For the embedded default of a non-root user: the personal spool root; else null. */
+  /**
+   * For the embedded default of a non-root user: the personal spool root; else null (also when
+   * no home directory is known: the knobs that still have the personal spool's embedded value
+   * then fail with a ConfigError saying so when they are read). The personal spool fills only the
+   * knobs that no `_CONDOR_` variable sets (SPEC §4).
+   */
   readonly personalSpool: string | null;
   /** Non-fatal problems (unsupported constructs), each naming file and line. */
   readonly warnings: readonly string[];
@@ -250,9 +255,27 @@ class Loader {
         table.set({ name, raw, origin: { kind: "embedded" } });
       }
     } else {
-      personalSpool = personalSpoolRoot(options.env, options.home);
+      // The personal spool fills only the knobs no file and no _CONDOR_ variable sets (SPEC §4),
+      // so a caller without a home directory fails only when a request actually uses one of them.
+      let missing: ConfigError | null = null;
+      try {
+        personalSpool = personalSpoolRoot(options.env, options.home);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        missing = error;
+      }
       for (const [name, suffix] of EMBEDDED_USER_DEFAULTS) {
-        table.set({ name, raw: personalSpool + suffix, origin: { kind: "embedded" } });
+        const origin = { kind: "embedded" } as const;
+        table.set(
+          missing === null ? { name, raw: personalSpool + suffix, origin } : {
+            name,
+            raw: "",
+            origin,
+            compute: () => {
+              throw missing;
+            },
+          },
+        );
       }
     }
 

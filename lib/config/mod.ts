@@ -10,4 +10,9 @@
 export { MAX_CONFIG_BYTES, MAX_CONFIG_FILES, MAX_EXPANSION_STEPS } from "./budget.ts";
 export { ConfigError, type ConfigErrorOptions } from "./errors.ts";
 export { type Config, loadConfig, type LoadConfigOptions } from "./loader.ts";
-export { DEFAULT_EXCLUDE_REGEXP, KNOB_DEFAULTS, KNOBS_WITHOUT_DEFAULT } from "./defaults.ts";
+export {
+  DEFAULT_EXCLUDE_REGEXP,
+  KNOB_DEFAULTS,
+  KNOBS_WITHOUT_DEFAULT,
+  PACKAGED_SOCKET,
+} from "./defaults.ts";

@@ -18,7 +18,7 @@
 import { StoreError, type StoreErrorCode } from "../errors.ts";
 import { base64UrlDecode, base64UrlEncode, isObject } from "../jwt.ts";
 import type { Caller, CredRequest } from "../request.ts";
-import type { Outcome } from "../store/context.ts";
+import { type Outcome, setAttribute } from "../store/context.ts";
 import type { ListReply, Reply, Target } from "../store/service.ts";
 import type { CredentialRow } from "../store/list.ts";
 import type { CredType, ListRequest } from "../request.ts";
@@ -152,6 +152,7 @@ const ERROR_CODES: readonly StoreErrorCode[] = [
   "io",
   "unsupported",
   "expiring",
+  "expiry-unknown",
   "unreachable",
   "not-secure",
 ];
@@ -161,9 +162,14 @@ const ERROR_CODES: readonly StoreErrorCode[] = [
  * local remedy (which is for the daemon's operator).
  */
 export function encodeReply(reply: Reply): Record<string, unknown> {
-  const base = { warnings: reply.warnings, target: reply.target };
+  const base = { warnings: reply.warnings, target: reply.target, caller: reply.caller };
   if (reply.ok) return { ...base, ok: true, outcome: reply.outcome };
-  return { ...base, ok: false, error: { code: reply.error.code, message: reply.error.message } };
+  const { code, message, expires } = reply.error;
+  return {
+    ...base,
+    ok: false,
+    error: { code, message, ...(expires === undefined ? {} : { expires }) },
+  };
 }
 
 function decodeTarget(value: unknown): Target | null {
@@ -177,13 +183,28 @@ function decodeTarget(value: unknown): Target | null {
   return { account, user, domain, pool };
 }
 
-/** A reply's error: a known code and a message. */
+/** Who the daemon served, as `user@domain`; null when the reply does not say. */
+function decodeCaller(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string" || value.length > 1024) {
+    throw bad("the reply's caller is malformed");
+  }
+  return value;
+}
+
+/** A reply's error: a known code, a message, and for `expiring` the token's `exp`. */
 function decodeError(error: unknown): StoreError {
   if (
     !isObject(error) || typeof error.message !== "string" ||
-    !ERROR_CODES.includes(error.code as StoreErrorCode)
+    !ERROR_CODES.includes(error.code as StoreErrorCode) ||
+    !(error.expires === undefined || Number.isSafeInteger(error.expires))
   ) throw bad("the reply's error is malformed");
-  return new StoreError(error.code as StoreErrorCode, error.message);
+  const expires = error.expires as number | undefined;
+  return new StoreError(
+    error.code as StoreErrorCode,
+    error.message,
+    expires === undefined ? {} : { expires },
+  );
 }
 
 function decodeOutcome(value: unknown): Outcome {
@@ -201,7 +222,7 @@ function decodeOutcome(value: unknown): Outcome {
     if (!isObject(value.ad)) throw bad("the reply's ad is malformed");
     for (const [k, v] of Object.entries(value.ad)) {
       if (typeof v !== "string" && typeof v !== "number") throw bad("the reply's ad is malformed");
-      ad[k] = v;
+      setAttribute(ad, k, v);
     }
   }
   const changed = value.changed;
@@ -223,14 +244,16 @@ export function decodeReply(value: unknown): Reply {
     throw bad("the reply's warnings are malformed");
   }
   const target = decodeTarget(value.target);
+  const caller = decodeCaller(value.caller);
   if (value.ok === true) {
-    return { ok: true, outcome: decodeOutcome(value.outcome), warnings, target };
+    return { ok: true, outcome: decodeOutcome(value.outcome), warnings, target, caller };
   }
   return {
     ok: false,
     error: decodeError(value.error),
     warnings,
     target,
+    caller,
   };
 }
 
@@ -267,7 +290,7 @@ export function decodeListRequest(value: unknown): ListRequest {
 
 /** A listing reply as JSON (rows hold no secret bytes by construction). */
 export function encodeListReply(reply: ListReply): Record<string, unknown> {
-  const base = { warnings: reply.warnings, user: reply.user };
+  const base = { warnings: reply.warnings, user: reply.user, caller: reply.caller };
   if (reply.ok) return { ...base, ok: true, rows: reply.rows };
   return { ...base, ok: false, error: { code: reply.error.code, message: reply.error.message } };
 }
@@ -280,17 +303,19 @@ export function decodeListReply(value: unknown): ListReply {
     throw bad("the reply's warnings are malformed");
   }
   const user = typeof value.user === "string" ? value.user : null;
+  const caller = decodeCaller(value.caller);
   if (value.ok === true) {
     if (!Array.isArray(value.rows) || !value.rows.every((r) => isObject(r) && isObject(r.files))) {
       throw bad("the reply's rows are malformed");
     }
-    return { ok: true, rows: value.rows as CredentialRow[], warnings, user };
+    return { ok: true, rows: value.rows as CredentialRow[], warnings, user, caller };
   }
   return {
     ok: false,
     error: decodeError(value.error),
     warnings,
     user,
+    caller,
   };
 }
 

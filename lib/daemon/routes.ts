@@ -150,12 +150,21 @@ function forTransport(
   const warnings = Array.isArray(reply.warnings) ? reply.warnings as string[] : [];
   const message = error === undefined ? null : hidePaths(error.message);
   const shown = warnings.map(hidePaths);
-  if (message === error?.message && shown.every((w, i) => w === warnings[i])) {
+  // A listed row's problem (a refused account's reason and fix) names the daemon's files too.
+  const rows = Array.isArray(reply.rows)
+    ? (reply.rows as { problem?: unknown }[]).map((row) =>
+      typeof row.problem === "string" ? { ...row, problem: hidePaths(row.problem) } : row
+    )
+    : undefined;
+  const rowsHidden = rows !== undefined &&
+    rows.some((row, i) => row.problem !== (reply.rows as { problem?: unknown }[])[i].problem);
+  if (message === error?.message && shown.every((w, i) => w === warnings[i]) && !rowsHidden) {
     return { reply, hidden: null };
   }
   return {
     reply: {
       ...reply,
+      ...(rows === undefined ? {} : { rows }),
       warnings: shown,
       ...(error === undefined ? {} : { error: { ...error, message } }),
     },

@@ -21,6 +21,7 @@ import { printable, quote, StoreError } from "../errors.ts";
 import { storeDirectory } from "../fs/directories.ts";
 import { dirname } from "../fs/paths.ts";
 import { type StorePath, trustedOwners } from "../store/context.ts";
+import { checkAuditLog } from "../store/audit.ts";
 import { storeRoot } from "../store/layout.ts";
 import { createStoreContext } from "../store/service.ts";
 import { FailureLimiter, socketAuthenticator, tokenAuthenticator } from "./auth.ts";
@@ -105,6 +106,23 @@ function checkStore(config: Config, euid: number): void {
 }
 
 /**
+ * The start-up line for an audit log that cannot be written (CRED_AUDIT_LOG): the daemon serves
+ * anyway, adds and deletes are performed and not audited until it is fixed (docs/daemon.md
+ * "Per-user limits and the audit log"). Null when it can be written or is not set.
+ */
+function auditProblem(config: Config, euid: number): string | null {
+  try {
+    checkAuditLog(createStoreContext(config, { euid }));
+    return null;
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    return `WARNING: the audit log cannot be written: ${error.message}` +
+      `${error.remedy ? `; ${error.remedy}` : ""}; adds and deletes are served and not audited ` +
+      "until it is fixed";
+  }
+}
+
+/**
  * Runs the daemon until `options.stop` resolves (exit status 0), or its store workers cannot be
  * restored (exit status 1). Throws StoreError when it cannot start (insecure socket directory or
  * store, a live daemon on the socket, an unusable certificate).
@@ -120,6 +138,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   const challengeDir = challengeDirectory(config);
   checkChallengeDirectory(challengeDir);
   checkStore(config, euid);
+  const audit = auditProblem(config, euid);
   const address = tlsAddress(config);
   // The TLS certificate first: a refusal then leaves no socket behind.
   const secure = address === null ? null : tlsContext(config);
@@ -180,6 +199,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     ? ""
     : ` and TLS ${(tcp.addr as Deno.NetAddr).hostname}:${(tcp.addr as Deno.NetAddr).port}`;
   log(`serving on ${path}${tlsText} (pid ${Deno.pid})`);
+  // Once, at the start: each add and delete then warns its caller without the path.
+  if (audit !== null) log(audit);
 
   const table = new ConnectionTable(limits.table);
   let stopping = false;

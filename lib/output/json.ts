@@ -23,6 +23,7 @@ export const JSON_STATUSES = [
   "not-found",
   "mismatch",
   "expiring",
+  "expiry-unknown",
   "denied",
   "insecure",
   "config",
@@ -39,16 +40,18 @@ export const JSON_STATUSES = [
   "listed",
   "healthy",
   "findings",
+  "identified",
 ] as const;
 
 /** The status of a result: what kind of outcome it is. */
 export type JsonStatus = typeof JSON_STATUSES[number];
 
 /** The status each StoreError code reports. */
-const ERROR_STATUS: Readonly<Record<StoreErrorCode, JsonStatus>> = {
+export const ERROR_STATUS: Readonly<Record<StoreErrorCode, JsonStatus>> = {
   "not-found": "not-found",
   "mismatch": "mismatch",
   "expiring": "expiring",
+  "expiry-unknown": "expiry-unknown",
   "not-allowed": "denied",
   "untrusted-host": "denied",
   "insecure": "insecure",
@@ -88,7 +91,7 @@ export interface JsonInfo {
 export interface JsonResult {
   readonly schema: typeof JSON_SCHEMA_VERSION;
   readonly ok: boolean;
-  readonly action: Action | "list" | "doctor" | null;
+  readonly action: Action | "list" | "doctor" | "whoami" | null;
   readonly type: CredType | null;
   /** The account acted on, always `user@domain`; null when it was never resolved. */
   readonly user: string | null;
@@ -177,6 +180,8 @@ export function jsonError(
   warnings: readonly string[],
 ): JsonResult {
   const report = reportError(subject, error);
+  const now = Math.floor(Date.now() / 1000);
+  const expires = error.expires;
   return {
     schema: JSON_SCHEMA_VERSION,
     ok: false,
@@ -189,7 +194,13 @@ export function jsonError(
     message: (report.stdout + report.stderr).trimEnd(),
     changed: subject.action === "add" ? false : null,
     warnings,
-    info: emptyInfo(),
+    // An access token that expires too soon (--min-ttl) says how long it has left.
+    info: expires === undefined ? emptyInfo() : {
+      ...emptyInfo(),
+      expires: formatLocalTime(expires),
+      expires_unix: expires,
+      expires_in: expires - now,
+    },
   };
 }
 

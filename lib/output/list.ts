@@ -6,7 +6,7 @@ import { printable } from "../errors.ts";
 import { ResultCode as Code } from "../messages.ts";
 import type { CredType } from "../request.ts";
 import type { CredentialRow } from "../store/list.ts";
-import { emptyInfo, JSON_SCHEMA_VERSION, type JsonResult } from "./json.ts";
+import { emptyInfo, ERROR_STATUS, JSON_SCHEMA_VERSION, type JsonResult } from "./json.ts";
 import { formatLocalTime } from "./text.ts";
 
 /** "in 59 min", "3 h ago": a coarse duration for a table. */
@@ -86,6 +86,23 @@ export function formatList(rows: readonly CredentialRow[], now: number): string 
   ).join("");
 }
 
+/**
+ * The line saying which accounts could not be read (rows with `refused`), for stderr and the
+ * JSON message; empty when none.
+ */
+export function refusedSummary(rows: readonly CredentialRow[]): string {
+  const refused = rows.filter((row) => row.refused !== undefined);
+  if (refused.length === 0) return "";
+  const listed = rows.length - refused.length;
+  const which = refused.map((row) => `${row.type} ${JSON.stringify(row.user)}`).join(", ");
+  return printable(
+    `${refused.length} account${refused.length === 1 ? "" : "s"} could not be read (` +
+      `REFUSED in the list, with why and the fix): ${which}; ${listed} credential${
+        listed === 1 ? "" : "s"
+      } listed`,
+  );
+}
+
 /** The JSON result of `list`: the usual fields, and the rows as `credentials`. */
 export function jsonList(
   type: CredType | null,
@@ -95,16 +112,19 @@ export function jsonList(
   now: number,
 ): JsonResult & { credentials: unknown[] } {
   const found = rows.length > 0;
+  const refused = rows.find((row) => row.refused !== undefined)?.refused;
   return {
     schema: JSON_SCHEMA_VERSION,
-    ok: found,
+    ok: found && refused === undefined,
     action: "list",
     type,
     user,
-    status: found ? "listed" : "not-found",
-    reason: found ? "listed" : "not-found",
-    code: found ? Code.SUCCESS : Code.FAILURE_NOT_FOUND,
-    message: found
+    status: refused !== undefined ? ERROR_STATUS[refused] : found ? "listed" : "not-found",
+    reason: refused !== undefined ? "refused" : found ? "listed" : "not-found",
+    code: refused !== undefined ? Code.FAILURE : found ? Code.SUCCESS : Code.FAILURE_NOT_FOUND,
+    message: refused !== undefined
+      ? refusedSummary(rows)
+      : found
       ? `${rows.length} credential${rows.length === 1 ? "" : "s"}`
       : "No credential is stored.",
     changed: null,
@@ -112,6 +132,7 @@ export function jsonList(
     info: emptyInfo(),
     credentials: rows.map((row) => ({
       ...row,
+      refused: row.refused ?? null,
       token: row.token === null
         ? null
         : { ...row.token, expires_in: row.token.exp === null ? null : row.token.exp - now },

@@ -21,7 +21,8 @@ import {
   type JsonResult,
   jsonUsage,
 } from "./json.ts";
-import { formatList, jsonList } from "./list.ts";
+import { formatList, jsonList, refusedSummary } from "./list.ts";
+import { jsonWhoami, type WhoamiAnswer, whoamiLine } from "./whoami.ts";
 import {
   errorText,
   formatWarnings,
@@ -41,8 +42,8 @@ export type ActionReply =
 
 /** What a command returns. */
 export type Result =
-  /** Text for stdout, exit 0: help, the version, completions, a token. */
-  | { readonly kind: "text"; readonly text: string }
+  /** Text for stdout, exit 0: help, the version, completions, a token (with its warnings). */
+  | { readonly kind: "text"; readonly text: string; readonly warnings?: readonly string[] }
   /** A usage error: the parser's message, then the command's usage (on stderr), exit 1. */
   | {
     readonly kind: "usage";
@@ -60,13 +61,20 @@ export type Result =
     readonly kind: "credential";
     readonly subject: Subject;
     readonly user: string | null;
+    /** Who asked (`user@domain`), where the program knows it. */
+    readonly caller?: string | null;
     readonly reply: ActionReply;
     readonly warnings: readonly string[];
     readonly minTtl?: number | null;
     readonly poolFile?: string;
   }
   /** A refusal in upstream's own complete line (stderr as is), exit 1. */
-  | { readonly kind: "refused"; readonly line: string; readonly subject: Subject | null }
+  | {
+    readonly kind: "refused";
+    readonly line: string;
+    readonly subject: Subject | null;
+    readonly caller?: string | null;
+  }
   /** The configuration could not be loaded: its message as is, exit 1. */
   | { readonly kind: "config"; readonly message: string; readonly about: About }
   /** `list`: the rows, or why there are none. */
@@ -77,9 +85,21 @@ export type Result =
     readonly rows: readonly CredentialRow[];
     readonly warnings: readonly string[];
     readonly error?: StoreError;
+    /** Who asked (`user@domain`), where the program knows it. */
+    readonly caller?: string | null;
   }
-  /** `doctor`: what it found (nothing: healthy). */
-  | { readonly kind: "doctor"; readonly findings: readonly Finding[] }
+  /** `doctor`: what it found (nothing: healthy), and who asked. */
+  | {
+    readonly kind: "doctor";
+    readonly findings: readonly Finding[];
+    readonly caller?: string | null;
+  }
+  /** `whoami`: who the daemon takes the caller to be, or why it could not say. */
+  | {
+    readonly kind: "whoami";
+    readonly answer: WhoamiAnswer | null;
+    readonly error?: StoreError;
+  }
   /** A command that failed as a whole (`serve` cannot start, `token create` has no key). */
   | { readonly kind: "failure"; readonly error: StoreError; readonly doing?: string }
   /** A finished run whose output was its own (the daemon's log), or an interrupted prompt. */
@@ -94,6 +114,12 @@ export type About =
   | { readonly command: "other" };
 
 const quiet = (code: number, stderr = ""): Report => ({ stdout: "", stderr, exitCode: code });
+
+/** A JSON result with `info.caller` set to who asked, when the program knows it. */
+function jsonFor(result: JsonResult, caller: string | null | undefined): string {
+  if (caller === undefined || caller === null) return formatJson(result);
+  return formatJson({ ...result, info: { ...result.info, caller } });
+}
 
 /** The text form of `doctor`: one finding per line with its fix, then the count. */
 export function formatFindings(findings: readonly Finding[]): string {
@@ -137,7 +163,7 @@ function renderCredential(result: Extract<Result, { kind: "credential" }>, json:
   if (reply.ok) {
     if (json) {
       return {
-        stdout: formatJson(jsonOutcome(subject, user, reply.outcome, warnings)),
+        stdout: jsonFor(jsonOutcome(subject, user, reply.outcome, warnings), result.caller),
         stderr: warned,
         exitCode: 0,
       };
@@ -155,7 +181,7 @@ function renderCredential(result: Extract<Result, { kind: "credential" }>, json:
     : "";
   if (json) {
     return {
-      stdout: formatJson(jsonError(subject, user, error, warnings)),
+      stdout: jsonFor(jsonError(subject, user, error, warnings), result.caller),
       stderr: preface + (result.poolFile !== undefined ? report.stderr : "") + warned,
       exitCode: report.exitCode,
     };
@@ -169,23 +195,39 @@ function renderList(result: Extract<Result, { kind: "list" }>, json: boolean): R
   if (result.error !== undefined) {
     const message = `ERROR: ${errorText(result.error)}`;
     const stdout = json
-      ? formatJson({
+      ? jsonFor({
         ...jsonList(result.type, result.user, [], [], now),
         ok: false,
         status: "config",
         reason: result.error.code,
         message,
-      })
+      }, result.caller)
       : "";
     return { stdout, stderr: `${message}\n`, exitCode: 1 };
   }
   const found = result.rows.length > 0;
   const stdout = json
-    ? formatJson(jsonList(result.type, result.user, result.rows, result.warnings, now))
+    ? jsonFor(jsonList(result.type, result.user, result.rows, result.warnings, now), result.caller)
     : found
     ? formatList(result.rows, now)
     : "No credential is stored.\n";
-  return { stdout, stderr: formatWarnings(result.warnings), exitCode: found ? 0 : 1 };
+  // An account that could not be read is a row, and the exit status says so (1).
+  const refused = refusedSummary(result.rows);
+  const stderr = formatWarnings(result.warnings) + (refused ? `ERROR: ${refused}\n` : "");
+  return { stdout, stderr, exitCode: found && !refused ? 0 : 1 };
+}
+
+function renderWhoami(result: Extract<Result, { kind: "whoami" }>, json: boolean): Report {
+  const now = Math.floor(Date.now() / 1000);
+  const { answer } = result;
+  const error = result.error ?? null;
+  const stdout = json
+    ? formatJson(jsonWhoami(answer, error, now))
+    : answer === null
+    ? ""
+    : `${whoamiLine(answer, now)}\n`;
+  if (answer !== null) return { stdout, stderr: "", exitCode: 0 };
+  return { stdout, stderr: `ERROR: ${errorText(error!)}\n`, exitCode: 1 };
 }
 
 /** Turns a command's result into what to print and the exit status. */
@@ -193,7 +235,7 @@ export function render(result: Result, options: { readonly json: boolean }): Rep
   const { json } = options;
   switch (result.kind) {
     case "text":
-      return { stdout: result.text, stderr: "", exitCode: 0 };
+      return { stdout: result.text, stderr: formatWarnings(result.warnings ?? []), exitCode: 0 };
     case "usage":
       return {
         stdout: json ? formatJson(jsonUsage(result.message, result.action, result.type)) : "",
@@ -204,8 +246,9 @@ export function render(result: Result, options: { readonly json: boolean }): Rep
       return renderCredential(result, json);
     case "refused": {
       const stdout = json && result.subject !== null
-        ? formatJson(
+        ? jsonFor(
           jsonError(result.subject, null, new Failure("bad-args", result.line), []),
+          result.caller,
         )
         : "";
       return { stdout, stderr: `${result.line}\n`, exitCode: 1 };
@@ -227,10 +270,14 @@ export function render(result: Result, options: { readonly json: boolean }): Rep
       return renderList(result, json);
     case "doctor":
       return {
-        stdout: json ? formatJson(jsonFindings(result.findings)) : formatFindings(result.findings),
+        stdout: json
+          ? jsonFor(jsonFindings(result.findings), result.caller)
+          : formatFindings(result.findings),
         stderr: "",
         exitCode: result.findings.length === 0 ? 0 : 1,
       };
+    case "whoami":
+      return renderWhoami(result, json);
     case "failure":
       return quiet(
         1,

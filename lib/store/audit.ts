@@ -11,7 +11,7 @@
 import { quote, StoreError } from "../errors.ts";
 import { storeDirectory } from "../fs/directories.ts";
 import { osError } from "../fs/errors.ts";
-import { openFile } from "../fs/files.ts";
+import { checkFile, openFile } from "../fs/files.ts";
 import { basename, dirname } from "../fs/paths.ts";
 import { type Caller, callerAccount } from "../request.ts";
 import type { StoreContext } from "./context.ts";
@@ -100,17 +100,62 @@ export class RefusalLimiter {
 
 const encoder = new TextEncoder();
 
+/** CRED_AUDIT_LOG, or null when it is unset. Throws StoreError("config") for a relative path. */
+function auditPath(ctx: StoreContext): string | null {
+  const path = ctx.config.get("CRED_AUDIT_LOG");
+  if (path === undefined) return null;
+  if (!path.startsWith("/")) {
+    throw new StoreError("config", `CRED_AUDIT_LOG ${quote(path)} is not an absolute path`, {
+      remedy: "set CRED_AUDIT_LOG to an absolute path, such as /var/log/condor/cred_audit.log",
+    });
+  }
+  return path;
+}
+
+/**
+ * The audit log's directory, checked by the store's directory rules. Throws StoreError: "io"
+ * when it does not exist, "insecure" for a wrong owner or mode, each with the fix.
+ */
+function auditDirectory(ctx: StoreContext, path: string) {
+  const dir = storeDirectory(dirname(path), ctx.owners);
+  if (dir === null) {
+    throw new StoreError("io", `the directory of the audit log ${quote(path)} does not exist`, {
+      path,
+      remedy: `create it (mkdir -m 700 ${dirname(path)}, owned by root), or set CRED_AUDIT_LOG ` +
+        "to a file in a directory that exists",
+    });
+  }
+  return dir;
+}
+
+/**
+ * Checks, without writing anything, that the audit log could be written safely when
+ * CRED_AUDIT_LOG is set: an absolute path, its directory there and by the store's rules, the
+ * file (when there is one) a regular file of a trusted owner and a safe mode. For `doctor` and
+ * the daemon's start. Throws StoreError with the fix.
+ */
+export function checkAuditLog(ctx: StoreContext): void {
+  const path = auditPath(ctx);
+  if (path === null) return;
+  auditDirectory(ctx, path);
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw osError(error, "inspect the audit log", path);
+  }
+  checkFile(path, info, ctx.owners, "shared");
+}
+
 /**
  * Appends a record to CRED_AUDIT_LOG when it is set: a refusal (any result but `success` or
  * `pending`) only when `ctx.auditLimiter` admits it, and before it the summary lines the limiter
  * owes. Throws StoreError when the log cannot be written safely; nothing is written then.
  */
 export function appendAudit(ctx: StoreContext, caller: Caller, record: AuditRecord): void {
-  const path = ctx.config.get("CRED_AUDIT_LOG");
-  if (path === undefined) return;
-  if (!path.startsWith("/")) {
-    throw new StoreError("config", `CRED_AUDIT_LOG ${quote(path)} is not an absolute path`);
-  }
+  const path = auditPath(ctx);
+  if (path === null) return;
   const now = Date.now();
   const line = (who: Caller, fields: object) =>
     JSON.stringify({
@@ -133,10 +178,7 @@ export function appendAudit(ctx: StoreContext, caller: Caller, record: AuditReco
   ).join("");
   if (write) text += line(caller, record);
   if (text === "") return;
-  const dir = storeDirectory(dirname(path), ctx.owners);
-  if (dir === null) {
-    throw new StoreError("io", `the directory of ${quote(path)} does not exist`, { path });
-  }
+  const dir = auditDirectory(ctx, path);
   const file = openFile(dir, basename(path), ctx.owners, {
     role: "shared",
     append: true,

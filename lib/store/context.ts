@@ -14,6 +14,31 @@ import type { RefusalLimiter } from "./audit.ts";
 /** A reply ClassAd: printed as `Credential info:` (docs/upstream.md "Output"). */
 export type Ad = Record<string, string | number>;
 
+/**
+ * The attributes of a reply ad that name the result itself, not a stored file: who asked
+ * (upstream's `fully_qualified_user`) and an access token's expiry (`TokenExpires`, deviation
+ * 18). ClassAd names are case-insensitive.
+ */
+export const RESULT_AD_NAMES: readonly string[] = ["fully_qualified_user", "TokenExpires"];
+
+/**
+ * Sets `ad[name]` as an own attribute, whatever the name (`__proto__` is a valid service name:
+ * a plain assignment would change the object's prototype and drop the attribute).
+ */
+export function setAttribute(ad: Ad, name: string, value: string | number): void {
+  Object.defineProperty(ad, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * The attribute naming a service's access token (`<stem>` upstream, whose value is the `.use`
+ * file's time). A service named like a result attribute would hide or overwrite it, so that one
+ * is named after its file instead, as `query-oauth` without `-s` names it: `TokenExpires.use`.
+ */
+export function useAttribute(stem: string): string {
+  const lower = stem.toLowerCase();
+  return RESULT_AD_NAMES.some((n) => n.toLowerCase() === lower) ? `${stem}.use` : stem;
+}
+
 /** A successful (or pending) result of a store operation. */
 export interface Outcome {
   readonly status: "success" | "pending";

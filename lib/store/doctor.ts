@@ -17,6 +17,7 @@ import { parsePid, runKill } from "./credmon.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
 import { isValidName } from "./names.ts";
 import { useFacts } from "./list.ts";
+import { checkAuditLog } from "./audit.ts";
 
 /** One problem. */
 export interface Finding {
@@ -269,6 +270,8 @@ export async function examineStore(ctx: StoreContext, now: number): Promise<Find
       fix: "edit the configuration at the file and line named",
     });
   }
+  // An audit log that cannot be written is found now, not at the first add.
+  collect(findings, "audit-log", () => checkAuditLog(ctx));
   for (const which of ["pool", "pwd", "krb", "oauth"] as const) {
     if (ctx.config.get(KNOBS[which]) === undefined) continue;
     if (which === "oauth" && ctx.owners.condor === null) {

@@ -6,7 +6,7 @@
  * `aud`, `scope` and `exp` claims.
  */
 
-import { StoreError } from "../errors.ts";
+import { StoreError, type StoreErrorCode } from "../errors.ts";
 import type { Directory } from "../fs/directories.ts";
 import { inspectFile, listNames, readFileStart } from "../fs/files.ts";
 import { join } from "../fs/paths.ts";
@@ -60,6 +60,44 @@ export interface CredentialRow {
    * a file read only in part); null when all was read.
    */
   readonly problem: string | null;
+  /**
+   * Set when nothing of it could be read: its account's directory or its file was refused (a
+   * loose mode, a wrong owner); the error's code. `problem` then says why, and the fix.
+   */
+  readonly refused?: StoreErrorCode;
+}
+
+/** The row of an account (or its one file) that could not be read at all, with why and the fix. */
+function refusedRow(
+  type: CredType,
+  user: string,
+  name: string | null,
+  error: StoreError,
+): CredentialRow {
+  return {
+    type,
+    user,
+    name,
+    files: {},
+    scopes: null,
+    audience: null,
+    token: null,
+    problem: error.remedy ? `${error.message}; ${error.remedy}` : error.message,
+    refused: error.code,
+  };
+}
+
+/** Runs `read`; a StoreError becomes the refused row `refuse` makes of it. */
+function orRefused(
+  read: () => CredentialRow[],
+  refuse: (error: StoreError) => CredentialRow,
+): CredentialRow[] {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    return [refuse(error)];
+  }
 }
 
 /** What to list. */
@@ -305,9 +343,9 @@ function passwordRows(
   const poolPath = configuredPath(ctx, "pool");
   const poolDir = only === null || only === poolAccount ? storeRoot(ctx, "pool", false) : null;
   if (poolDir !== null) {
-    const info = inspectFile(poolDir, basename(poolPath), ctx.owners, "secret");
-    if (info !== null) {
-      rows.push({
+    rows.push(...orRefused(() => {
+      const info = inspectFile(poolDir, basename(poolPath), ctx.owners, "secret");
+      return info === null ? [] : [{
         type: "password",
         user: poolAccount,
         name: basename(poolPath),
@@ -316,8 +354,8 @@ function passwordRows(
         audience: null,
         token: null,
         problem: null,
-      });
-    }
+      }];
+    }, (error) => refusedRow("password", poolAccount, basename(poolPath), error)));
   }
   if (ctx.config.get("SEC_CREDENTIAL_DIRECTORY_PWD") === undefined) return rows;
   const store = storeRoot(ctx, "pwd", false);
@@ -325,26 +363,28 @@ function passwordRows(
   for (const name of listNames(store)) {
     const match = /^(.+@.*)\.pwd$/.exec(name);
     if (!match || (only !== null && match[1] !== only)) continue;
-    const info = inspectFile(store, name, ctx.owners, "secret");
-    if (info === null) continue;
-    rows.push({
-      type: "password",
-      user: match[1],
-      name: null,
-      files: { ".pwd": facts(info) },
-      scopes: null,
-      audience: null,
-      token: null,
-      problem: null,
-    });
+    rows.push(...orRefused(() => {
+      const info = inspectFile(store, name, ctx.owners, "secret");
+      return info === null ? [] : [{
+        type: "password",
+        user: match[1],
+        name: null,
+        files: { ".pwd": facts(info) },
+        scopes: null,
+        audience: null,
+        token: null,
+        problem: null,
+      }];
+    }, (error) => refusedRow("password", match[1], null, error)));
   }
   return rows;
 }
 
 /**
  * Lists what is stored for `selector`, sorted by type, user and name. A type whose directory is
- * not configured is skipped when listing all types. Throws StoreError for a store that fails
- * the storage rules.
+ * not configured is skipped when listing all types. An account whose directory or file must be
+ * refused is a row with `refused` set. Throws StoreError for a store directory that fails the
+ * storage rules.
  */
 export function listCredentials(
   ctx: StoreContext,
@@ -375,7 +415,14 @@ export function listCredentials(
           continue;
         }
         if (!info.isDirectory && !info.isSymlink) continue;
-        rows.push(...oauthRows(ctx, store, user));
+        // One account's directory that must be refused (a loose mode, a wrong owner) is a row
+        // saying so; the others are listed.
+        rows.push(
+          ...orRefused(
+            () => oauthRows(ctx, store, user),
+            (error) => refusedRow("oauth", user, null, error),
+          ),
+        );
       }
     }
   }

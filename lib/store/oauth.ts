@@ -33,7 +33,9 @@ import {
   lockTimeout,
   type Outcome,
   seconds,
+  setAttribute,
   type StoreContext,
+  useAttribute,
 } from "./context.ts";
 import { kickCredmon, removeMark } from "./credmon.ts";
 import { oauthUserDirectory, storeRoot } from "./layout.ts";
@@ -349,8 +351,10 @@ function storedString(
 
 /**
  * `--min-ttl`: the access token in `<stem>.use` (a bare JWT, or credmon JSON with an
- * `access_token`) must not expire within `minTtl` seconds. Returns its `exp`.
- * Throws StoreError("expiring").
+ * `access_token`) must not expire within `minTtl` seconds. Returns its `exp`. Messages name the
+ * file by its name alone: a remote caller is never told the daemon's paths. Throws
+ * StoreError("expiring") for a token that expires too soon (with its `exp`) or that is not there
+ * yet, and ("expiry-unknown") for one whose expiry cannot be read.
  */
 function checkLifetime(
   ctx: StoreContext,
@@ -363,7 +367,7 @@ function checkLifetime(
   if (content === null) {
     throw new StoreError(
       "expiring",
-      `--min-ttl: there is no access token ${quote(path)} yet to check`,
+      `--min-ttl: there is no access token ${quote(name)} yet to check`,
       { path, remedy: "wait for the credmon, or store one with add-oauth -P" },
     );
   }
@@ -371,10 +375,10 @@ function checkLifetime(
   content.fill(0);
   if (exp === null) {
     throw new StoreError(
-      "expiring",
-      `--min-ttl: the access token in ${quote(path)} is not a JWT with an "exp" claim, so its ` +
+      "expiry-unknown",
+      `--min-ttl: the access token in ${quote(name)} is not a JWT with an "exp" claim, so its ` +
         "lifetime cannot be checked",
-      { path },
+      { path, remedy: "query it without --min-ttl, or store a JWT access token" },
     );
   }
   const left = exp - Math.floor(Date.now() / 1000);
@@ -383,8 +387,8 @@ function checkLifetime(
     const state = left < 0 ? `expired ${-left} seconds ago` : `expires in ${left} seconds`;
     throw new StoreError(
       "expiring",
-      `the access token in ${quote(path)} ${state} (${when} UTC), less than --min-ttl ${minTtl}`,
-      { path, remedy: "refresh it (add-oauth -P) or wait for the credmon" },
+      `the access token in ${quote(name)} ${state} (${when} UTC), less than --min-ttl ${minTtl}`,
+      { path, remedy: "refresh it (add-oauth -P) or wait for the credmon", expires: exp },
     );
   }
   return exp;
@@ -415,7 +419,7 @@ export function queryOAuth(
       if (!match) continue;
       const info = inspectFile(dir, name, ctx.owners, "secret");
       if (info === null) continue;
-      ad[name] = seconds(info);
+      setAttribute(ad, name, seconds(info));
       (match[2] === "top" ? tops : uses).add(match[1]);
     }
     if (tops.size === 0 && uses.size === 0) throw new StoreError("not-found", "");
@@ -426,7 +430,7 @@ export function queryOAuth(
   const top = inspectFile(dir, `${stem}.top`, ctx.owners, "secret");
   const use = inspectFile(dir, `${stem}.use`, ctx.owners, "secret");
   if (top !== null) {
-    ad[`Top${stem}Time`] = seconds(top);
+    setAttribute(ad, `Top${stem}Time`, seconds(top));
     const path = join(dir.path, `${stem}.top`);
     const content = readFile(dir, `${stem}.top`, ctx.owners, {
       role: "secret",
@@ -454,10 +458,12 @@ export function queryOAuth(
       );
     }
   }
+  // A credential that is not there at all is not found, --min-ttl or not.
+  if (top === null && use === null) throw new StoreError("not-found", "");
   let expires: number | undefined;
   if (minTtl !== null) expires = checkLifetime(ctx, dir, `${stem}.use`, minTtl);
   if (use !== null) {
-    ad[stem] = seconds(use);
+    setAttribute(ad, useAttribute(stem), seconds(use));
     return { status: "success", ad, expires: expires ?? useExpiry(ctx, dir, `${stem}.use`) };
   }
   if (top !== null) return { status: "pending", ad };

@@ -50,9 +50,16 @@ export interface Target {
   readonly pool: boolean;
 }
 
-/** The result of `perform`: an outcome or an error, with the caller's warnings either way. */
+/**
+ * The result of `perform`: an outcome or an error, with the caller's warnings and who the caller
+ * is (`user@domain`, null when a reply does not say) either way.
+ */
 export type Reply =
-  & { readonly warnings: readonly string[]; readonly target: Target | null }
+  & {
+    readonly warnings: readonly string[];
+    readonly target: Target | null;
+    readonly caller?: string | null;
+  }
   & (
     | { readonly ok: true; readonly outcome: Outcome }
     | { readonly ok: false; readonly error: StoreError }
@@ -287,10 +294,17 @@ function audit(
     const done = result === "success" || result === "pending"
       ? `the ${request.action} itself ${result === "pending" ? "is done and pending" : "succeeded"}`
       : `the ${request.action} itself failed (${result})`;
+    const why = failure.message.replace(/; nothing was changed$/, "");
+    if (caller.inProcess) {
+      ctx.warnings.push(`the audit log was not written: ${why}; ${done}`);
+      return;
+    }
+    // The log is the daemon's: its path and state are for its operator (doctor, the daemon's
+    // start-up line), not for a caller, remote or local.
+    ctx.debug(`the audit log was not written: ${why}`);
     ctx.warnings.push(
-      `the audit log was not written: ${
-        failure.message.replace(/; nothing was changed$/, "")
-      }; ${done}`,
+      `the daemon's audit log was not written (its administrator can find why with ` +
+        `condor_store_cred doctor); ${done}`,
     );
   }
 }
@@ -315,9 +329,13 @@ export function auditRefusal(
   return ctx.warnings;
 }
 
-/** The result of `performList`. */
+/** The result of `performList`, with who the caller is (`user@domain`, null when not said). */
 export type ListReply =
-  & { readonly warnings: readonly string[]; readonly user: string | null }
+  & {
+    readonly warnings: readonly string[];
+    readonly user: string | null;
+    readonly caller?: string | null;
+  }
   & (
     | { readonly ok: true; readonly rows: readonly CredentialRow[] }
     | { readonly ok: false; readonly error: StoreError }
@@ -330,6 +348,7 @@ export type ListReply =
  */
 export function performList(ctx: StoreContext, caller: Caller, request: ListRequest): ListReply {
   const privileged = caller.inProcess || caller.uid === 0 || isSuperUser(ctx.config, caller);
+  const who = callerAccount(caller);
   let account: string | null = request.user;
   try {
     if (account === null && !privileged) account = callerAccount(caller);
@@ -347,11 +366,11 @@ export function performList(ctx: StoreContext, caller: Caller, request: ListRequ
       poolAccount(ctx.config) ?? `${POOL_USER}@`,
     );
     ctx.debug(`listed ${rows.length} credentials of ${quote(account ?? "everyone")}`);
-    return { ok: true, rows, warnings: ctx.warnings, user: account };
+    return { ok: true, rows, warnings: ctx.warnings, user: account, caller: who };
   } catch (error) {
     const failure = asStoreError(error);
     if (!(failure instanceof StoreError)) throw failure;
-    return { ok: false, error: failure, warnings: ctx.warnings, user: account };
+    return { ok: false, error: failure, warnings: ctx.warnings, user: account, caller: who };
   }
 }
 
@@ -366,6 +385,7 @@ export async function perform(
   request: CredRequest,
 ): Promise<Reply> {
   let target: Target | null = null;
+  const who = callerAccount(caller);
   try {
     target = resolveTarget(ctx.config, caller, request);
     authorize(ctx, caller, target, request.type);
@@ -374,15 +394,16 @@ export async function perform(
     let outcome = await dispatch(limited, target, request);
     if (request.type !== "password") {
       // Every credd reply for Kerberos and OAuth names the authenticated caller.
-      outcome = { ...outcome, ad: { fully_qualified_user: callerAccount(caller), ...outcome.ad } };
+      // (No service's attribute has this name: see useAttribute.)
+      outcome = { ...outcome, ad: { ...outcome.ad, fully_qualified_user: who } };
     }
     audit(ctx, caller, request, target, outcome.status);
-    return { ok: true, outcome, warnings: ctx.warnings, target };
+    return { ok: true, outcome, warnings: ctx.warnings, target, caller: who };
   } catch (error) {
     const failure = asStoreError(error);
     if (!(failure instanceof StoreError)) throw failure;
     audit(ctx, caller, request, target, failure.code);
-    return { ok: false, error: failure, warnings: ctx.warnings, target };
+    return { ok: false, error: failure, warnings: ctx.warnings, target, caller: who };
   } finally {
     wipeRequest(request);
   }

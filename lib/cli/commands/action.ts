@@ -10,8 +10,15 @@
  */
 
 import { ConfigError } from "../../config/mod.ts";
-import { printable, StoreError } from "../../errors.ts";
-import { CANCELLED, describeSource, readCredential, trailingNewlineWarning } from "../../input.ts";
+import { printable, quote, StoreError } from "../../errors.ts";
+import { classifyInput } from "../../fs/input_path.ts";
+import {
+  CANCELLED,
+  type CredentialSource,
+  describeSource,
+  readCredential,
+  trailingNewlineWarning,
+} from "../../input.ts";
 import { UPSTREAM } from "../../messages.ts";
 import { EXIT_CANCELLED, type Result } from "../../output/result.ts";
 import { formatHeader, type Subject } from "../../output/text.ts";
@@ -25,9 +32,16 @@ import {
   type Reply,
 } from "../../store/service.ts";
 import { type Command, type OptionValues, type Redirect, UsageError } from "../command.ts";
-import { ACTIONS, matchTypeSuffix, OPTIONS, sharedValues, type Values } from "../grammar.ts";
+import {
+  ACTIONS,
+  matchTypeSuffix,
+  OPTIONS,
+  sharedValues,
+  TOKEN_VARIABLE,
+  type Values,
+} from "../grammar.ts";
 import { isOptionSpelling } from "../parse.ts";
-import { chooseRoute, daemonAddress } from "../route.ts";
+import { chooseRoute, daemonAddress, namedDaemon, type Route } from "../route.ts";
 import { send } from "../send.ts";
 import type { Session } from "../session.ts";
 import { credentialSource, headerAccount, planRequest } from "../to_request.ts";
@@ -138,7 +152,32 @@ function finish(state: ActionState, given: OptionValues): CommandLine | Redirect
     legacy: state.type === null || values.poolFile !== null,
     minTtl,
   };
+  if (line.tokenFile === "-" && action === "add" && readsStandardInput(credentialSource(line))) {
+    throw new UsageError(
+      "ERROR: --token-file - reads the IDTOKEN from standard input, and so does this add's " +
+        `credential; give the credential with -i FILE, or the IDTOKEN in a file or in ${TOKEN_VARIABLE}\n`,
+      false,
+    );
+  }
   return values.poolFile !== null ? { redirect: "pool-file", parsed: line } : line;
+}
+
+/** True when a credential comes from standard input (`-i -`, `-p -`, or the prompt). */
+function readsStandardInput(source: CredentialSource): boolean {
+  if (source.kind === "input") {
+    return source.path === "-" || classifyInput(source.path).kind === "stdin";
+  }
+  return source.kind !== "password";
+}
+
+/**
+ * What a caller with no HTCondor configuration is told after an add (README "Configuration"): the
+ * credential is in their personal spool, which no HTCondor daemon reads.
+ */
+function personalStoreNote(store: string): string {
+  return `the credential went to your personal store ${quote(store)}, which HTCondor's daemons ` +
+    "do not read (no HTCondor configuration was found); to store it for HTCondor, set " +
+    "CONDOR_CONFIG to your pool's configuration";
 }
 
 /** An in-process reply, or a refusal before the request was performed. */
@@ -147,6 +186,7 @@ type Answer = Reply | {
   readonly error: StoreError;
   readonly target: { readonly account: string } | null;
   readonly warnings: readonly string[];
+  readonly caller: string | null;
 };
 
 /** The result of an answer: the header's subject, the account acted on, the warnings. */
@@ -160,6 +200,7 @@ function result(
     kind: "credential",
     subject: header,
     user: answer.target?.account ?? null,
+    caller: answer.caller ?? null,
     reply: answer.ok ? { ok: true, outcome: answer.outcome } : { ok: false, error: answer.error },
     warnings: [...inputWarnings, ...answer.warnings],
     minTtl,
@@ -182,7 +223,8 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
     return { kind: "config", message: error.message, about: { command: "action", subject } };
   }
   if (command.pool && command.action === "query") {
-    return { kind: "refused", line: UPSTREAM.poolQueryUnsupported, subject };
+    const caller = command.name === null ? session.account() : null;
+    return { kind: "refused", line: UPSTREAM.poolQueryUnsupported, subject, caller };
   }
   if (command.name !== null && await daemonAddress(command.name) === null) {
     return { kind: "refused", line: UPSTREAM.invalidDaemonName(printable(command.name)), subject };
@@ -197,10 +239,15 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
   let draft: RequestDraft | null = null;
   /** Warnings about the input itself (a password ending in a newline). */
   const inputWarnings: string[] = [];
-  /** A refusal before the request was performed: audited, then the result. */
-  const refuse = (error: StoreError): Result => {
+  let route: Route | null = null;
+  /**
+   * A refusal before the request was performed: audited when this process would have performed
+   * it (a request for a daemon is the daemon's to audit: this client never writes its log), then
+   * the result.
+   */
+  const refuse = async (error: StoreError): Promise<Result> => {
     let warnings: readonly string[] = [];
-    if (draft !== null) {
+    if (draft !== null && (await wouldRunHere(draft)) && command.action !== "query") {
       try {
         const ctx = createStoreContext(config, { euid: uid, debug, accounts: session.accounts });
         warnings = auditRefusal(ctx, session.caller(), draft, error);
@@ -209,12 +256,35 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
       }
     }
     const target = account === null ? null : { account };
-    return result(header, { ok: false, error, target, warnings }, inputWarnings, command.minTtl);
+    // Who asked: this user, unless a remote daemon (which knows the caller by a token) was named.
+    let remote = command.name !== null;
+    try {
+      remote ||= draft !== null && namedDaemon(command, config, draft) !== null;
+    } catch (configError) {
+      if (!(configError instanceof ConfigError)) throw configError;
+    }
+    const caller = remote ? null : session.account();
+    return result(
+      header,
+      { ok: false, error, target, warnings, caller },
+      inputWarnings,
+      command.minTtl,
+    );
+  };
+  /** Whether `draft` is performed in this process: its route, when it could be chosen. */
+  const wouldRunHere = async (draft: RequestDraft): Promise<boolean> => {
+    if (route !== null) return route.kind === "local";
+    try {
+      return (await chooseRoute(command, config, draft, uid)).kind === "local";
+    } catch (routeError) {
+      if (routeError instanceof StoreError || routeError instanceof ConfigError) return false;
+      throw routeError;
+    }
   };
   try {
     draft = planRequest(command, config, session.login, uid);
     account = checkRequest(config, session.caller(), draft).account;
-    const route = await chooseRoute(command, config, draft, uid);
+    route = await chooseRoute(command, config, draft, uid);
     if (draft.action === "add") {
       const source = credentialSource(command);
       debug(`reading the credential from ${describeSource(source)}`);
@@ -241,11 +311,14 @@ async function perform_(session: Session, command: CommandLine): Promise<Result>
       tokenFile: command.tokenFile,
     });
     debug(`${command.action} done: ${reply.ok ? reply.outcome.status : reply.error.code}`);
+    if (reply.ok && draft.action === "add" && route.kind === "local" && route.personal !== null) {
+      inputWarnings.push(personalStoreNote(route.personal));
+    }
     return result(header, reply, inputWarnings, command.minTtl);
   } catch (error) {
-    if (error instanceof ConfigError) return refuse(new StoreError("config", error.message));
+    if (error instanceof ConfigError) return await refuse(new StoreError("config", error.message));
     if (!(error instanceof StoreError)) throw error;
-    return refuse(error);
+    return await refuse(error);
   } finally {
     if (credential instanceof Uint8Array) credential.fill(0);
   }

@@ -33,7 +33,8 @@ export const command: Command<null, { seen: boolean }> = {
     "Examines the configured store as HTCondor's daemons see it: owners and modes up every",
     "directory chain, files with group or other bits, links, temporary files, credmon pid files",
     "and scans, credentials waiting too long for their credmon, expired access tokens, stale",
-    "marks, configuration warnings. One finding per line with its fix. It changes nothing.",
+    "marks, an audit log (CRED_AUDIT_LOG) that cannot be written, configuration warnings. One",
+    "finding per line with its fix. It changes nothing.",
     "Exit 0 when healthy, else 1.",
   ],
   async run(session): Promise<Result> {
@@ -58,6 +59,6 @@ export const command: Command<null, { seen: boolean }> = {
       }];
     }
     session.debug(`doctor done: ${findings.length} finding(s)`);
-    return { kind: "doctor", findings };
+    return { kind: "doctor", findings, caller: session.account() };
   },
 };

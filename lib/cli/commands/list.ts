@@ -37,7 +37,8 @@ export const command: Command<ListCommand, { word: string | null }> = {
       "  Lists stored credentials without any secret: type, user, name, files, size, time,",
       "  scopes and audience, and an access token's claims and expiry. -type is -pwd, -krb or",
       "  -oauth (default: all). Without -u: your own, or everyone's for root and",
-      "  CRED_SUPER_USERS. Exit 0 when something is listed, 1 when nothing is.",
+      "  CRED_SUPER_USERS. An account that must be refused is a REFUSED row with the fix.",
+      "  Exit 0 when something is listed and nothing refused, else 1.",
       "",
     ].join("\n"),
   refuse,
@@ -58,7 +59,9 @@ export const command: Command<ListCommand, { word: string | null }> = {
   details: [
     "One row per credential: type, user, name, files, size, time, and scopes, audience and an",
     "access token's claims and expiry; never a secret byte. Without -u, your own credentials, or",
-    "everyone's for root and CRED_SUPER_USERS. Exit 0 when something is listed, 1 when nothing.",
+    "everyone's for root and CRED_SUPER_USERS. An account whose directory or file must be refused",
+    "is a row saying REFUSED, why and the fix, and the others are listed. Exit 0 when something",
+    "is listed and nothing refused; 1 when nothing is listed or an account was refused.",
     `It reads at most the first ${LIST_READ_LIMIT / 1024} KiB of each .top and .use, whatever is`,
     `stored, and shows at most ${LIST_FIELD_LIMIT} characters of a field; a field of an unexpected`,
     "type is shown as none, and the row's problem names it and its JSON type.",
@@ -95,10 +98,21 @@ export const command: Command<ListCommand, { word: string | null }> = {
         ? new StoreError("config", error.message)
         : error;
       if (!(failure instanceof StoreError)) throw failure;
-      return { kind: "list", type, user, rows: [], warnings: [], error: failure };
+      const caller = line.name === null ? session.account() : null;
+      return { kind: "list", type, user, rows: [], warnings: [], error: failure, caller };
     }
-    if (!reply.ok) return { kind: "list", type, user, rows: [], warnings: [], error: reply.error };
+    const caller = reply.caller ?? null;
+    if (!reply.ok) {
+      return { kind: "list", type, user, rows: [], warnings: [], error: reply.error, caller };
+    }
     session.debug(`list done: ${reply.rows.length} credential(s)`);
-    return { kind: "list", type, user: reply.user, rows: reply.rows, warnings: reply.warnings };
+    return {
+      kind: "list",
+      type,
+      user: reply.user,
+      rows: reply.rows,
+      warnings: reply.warnings,
+      caller,
+    };
   },
 };

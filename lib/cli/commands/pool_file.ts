@@ -7,18 +7,15 @@
  * command.
  */
 
-import { findCondorIds } from "../../accounts.ts";
 import { scramblePoolPassword } from "../../crypto/scramble.ts";
-import { quote, StoreError } from "../../errors.ts";
-import { storeDirectory } from "../../fs/directories.ts";
-import { basename, dirname, join } from "../../fs/paths.ts";
+import { StoreError } from "../../errors.ts";
 import { CANCELLED, readCredential, trailingNewlineWarning } from "../../input.ts";
 import { EXIT_CANCELLED, type Result } from "../../output/result.ts";
 import type { Subject } from "../../output/text.ts";
 import { PASSWORD_LIMIT, poolBytes } from "../../store/password.ts";
-import { writeCredential } from "../../store/write.ts";
 import type { Command } from "../command.ts";
 import { optionsOf } from "../grammar.ts";
+import { writePrivateFile } from "../private_file.ts";
 import type { Session } from "../session.ts";
 import { credentialSource } from "../to_request.ts";
 import { helpText } from "../usage.ts";
@@ -34,34 +31,22 @@ async function writePoolPasswordFile(
   path: string,
   password: Uint8Array,
 ): Promise<void> {
-  const absolute = path.startsWith("/") ? path : join(session.io.cwd(), path);
-  // No configuration: the condor account comes from the passwd file alone.
-  const accounts = session.accounts;
-  const owners = { self: session.uid, condor: findCondorIds(undefined, accounts), accounts };
-  const name = basename(absolute);
-  const dir = storeDirectory(dirname(absolute), owners, { loose: true });
-  if (dir === null) {
-    throw new StoreError("io", `the directory of ${quote(path)} does not exist`, {
-      path,
-      remedy: "create it first",
-    });
-  }
   const scrambled = scramblePoolPassword(poolBytes(password));
   password.fill(0);
   try {
-    await writeCredential({ owners, config: null }, {
-      store: dir,
-      lockKey: null,
-      user: null,
-      directory: () => dir,
-      name,
-      data: scrambled,
-      previous: "replace",
-    });
-    session.debug(`wrote the pool password file ${join(dir.path, name)}`);
+    const written = await writePrivateFile(session, path, scrambled);
+    session.debug(`wrote the pool password file ${written}`);
   } finally {
     scrambled.fill(0);
   }
+}
+
+/**
+ * Who asked, for `--json` only: `-f` reads no configuration otherwise, and the caller's domain
+ * (UID_DOMAIN) comes from it.
+ */
+function callerOf(session: Session): string | null {
+  return session.json ? session.account() : null;
 }
 
 /** The pool-password file of `-f FILE`. */
@@ -91,6 +76,7 @@ export const command: Command<CommandLine> = {
         kind: "credential",
         subject,
         user: null,
+        caller: callerOf(session),
         reply: { ok: true, outcome },
         warnings,
         poolFile: file,
@@ -101,6 +87,7 @@ export const command: Command<CommandLine> = {
         kind: "credential",
         subject,
         user: null,
+        caller: callerOf(session),
         reply: { ok: false, error },
         warnings,
         poolFile: file,

@@ -16,6 +16,7 @@ import { printable, quote, StoreError } from "../../errors.ts";
 import type { Result } from "../../output/result.ts";
 import { type Command, UsageError } from "../command.ts";
 import { optionsOf, type OptionSpec, PROGRAM_NAME } from "../grammar.ts";
+import { writePrivateFile } from "../private_file.ts";
 
 /** A parsed `token create` command line. */
 export interface TokenCreate {
@@ -23,6 +24,8 @@ export interface TokenCreate {
   readonly lifetime: number | null;
   readonly key: string;
   readonly authz: readonly string[];
+  /** `-o FILE`: write the token there (0600) instead of stdout. */
+  readonly output: string | null;
 }
 
 /** An option of condor_token_create: `-name` or `--name`. */
@@ -56,9 +59,21 @@ const OWN_OPTIONS: readonly OptionSpec[] = [
     aliases: ["-authz", "-scope", "--scope"],
     duplicate: { kind: "append" },
   }),
+  own("output", "FILE", "Write the token to FILE, mode 0600, instead of stdout", {
+    short: "o",
+    aliases: ["-output"],
+    completes: "file",
+  }),
   DEBUG,
   { ...HELP, aliases: ["-help"] },
 ];
+
+/** The warning for a token without -lifetime (issue: such a token is valid until the key goes). */
+function neverExpires(identity: string): string {
+  return `this token never expires: whoever holds it acts as ${quote(identity)} until the ` +
+    "signing key is replaced; give it a lifetime with -lifetime SECONDS (for example " +
+    "-lifetime 86400 for a day)";
+}
 
 const WORD_NEEDED =
   "ERROR: token needs the word create, as in: token create -identity USER@DOMAIN\n";
@@ -69,16 +84,19 @@ export const command: Command<TokenCreate, { words: number }> = {
   usage: () =>
     [
       `Usage: ${PROGRAM_NAME} token create -identity USER@DOMAIN [-lifetime SECONDS] [-key NAME]`,
-      "                                  [-authz NAME]...",
+      "                                  [-authz NAME]... [-o FILE]",
       "  Mints an IDTOKEN signed with this pool's key (root only), for callers of a remote",
-      `  ${PROGRAM_NAME} serve. Prints the token and a newline.`,
+      `  ${PROGRAM_NAME} serve. Prints the token and a newline, or writes it to FILE.`,
       "",
       "    -identity USER@DOMAIN   Who the token names (its sub claim)",
-      "    -lifetime SECONDS       How long it is valid (default: no expiry)",
+      "    -lifetime SECONDS       How long it is valid (default: no expiry, with a warning)",
       "    -key NAME               The signing key: POOL (SEC_TOKEN_POOL_SIGNING_KEY_FILE,",
       "                               the default) or a file in SEC_PASSWORD_DIRECTORY",
       "    -authz NAME             Limit it to an authorization level (WRITE is what storing",
       "                               needs); repeatable; -scope is the same",
+      "    -o, --output FILE       Write the token to FILE: atomically, mode 0600, never",
+      "                               through a symbolic link (a file others may read is",
+      "                               skipped by the client's token directory)",
       "    -d, --debug             Display debugging messages",
       "",
     ].join("\n"),
@@ -117,12 +135,15 @@ export const command: Command<TokenCreate, { words: number }> = {
         lifetime: lifetime === undefined ? null : Number(lifetime),
         key: (values.key as string | undefined) ?? "POOL",
         authz: (values.authz as readonly string[] | undefined) ?? [],
+        output: (values.output as string | undefined) ?? null,
       };
     },
   },
   details: [
     "Prints an IDTOKEN signed with this pool's key, for a caller of a remote daemon: -identity",
-    "user@domain, -lifetime seconds, -key name (default POOL), -authz level (repeatable).",
+    "user@domain, -lifetime seconds, -key name (default POOL), -authz level (repeatable); -o FILE",
+    "writes it to FILE (mode 0600) instead. Without -lifetime the token never expires, and a",
+    "warning says so.",
   ],
   async run(session, line): Promise<Result> {
     if (session.uid !== 0) {
@@ -160,8 +181,19 @@ export const command: Command<TokenCreate, { words: number }> = {
         ...(line.lifetime === null ? {} : { lifetime: line.lifetime }),
         ...(line.authz.length === 0 ? {} : { authz: [...line.authz] }),
       });
+      const warnings = line.lifetime === null ? [neverExpires(line.identity)] : [];
+      if (line.output !== null) {
+        const bytes = new TextEncoder().encode(`${token}\n`);
+        try {
+          const written = await writePrivateFile(session, line.output, bytes);
+          session.debug(`token create done: wrote ${written}`);
+        } finally {
+          bytes.fill(0);
+        }
+        return { kind: "text", text: "", warnings };
+      }
       session.debug("token create done");
-      return { kind: "text", text: `${token}\n` };
+      return { kind: "text", text: `${token}\n`, warnings };
     } catch (error) {
       if (error instanceof TokenError) {
         return { kind: "failure", error: new StoreError("bad-args", error.message) };
