@@ -1,8 +1,8 @@
 /**
- * The attacks on a daemon that tests/daemon_resilience_test.ts runs and scripts/reliability_daemon.ts
- * measures (docs/daemon.md "Limits and fairness"): a daemon whose store workers can be made to
- * fail, one user hammering the socket, silent and half-begun TLS connections, and connections that
- * announce large bodies without proving anyone.
+ * The attacks on a daemon that tests/daemon_resilience_test.ts runs and
+ * scripts/reliability/daemon_resilience.ts measures (docs/daemon.md "Limits and fairness"): a
+ * daemon whose store workers can be made to fail, one user hammering the socket, silent and
+ * half-begun TLS connections, and connections that announce large bodies without proving anyone.
  */
 
 import { type Daemon, FAULTY_MAIN, startDaemon } from "./daemon.ts";

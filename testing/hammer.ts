@@ -1,10 +1,11 @@
 /**
- * One local user hammering the daemon (tests/daemon_resilience_test.ts, scripts/reliability_daemon.ts):
- * run as that user, it proves itself on the daemon's socket as that user (challenge files of its
- * own) and, for a while, keeps `idle` proven connections open (opening a new one whenever the
- * daemon closes one), and runs `addKrb` connections sending add-krb requests back to back (each
- * waits for the credmon) and `lists` connections sending listings back to back. Prints one JSON
- * line: the answers it got, by HTTP status, and the connections the daemon closed.
+ * One local user hammering the daemon (tests/daemon_resilience_test.ts,
+ * scripts/reliability/daemon_resilience.ts): run as that user, it proves itself on the daemon's
+ * socket as that user (challenge files of its own) and, for a while, keeps `idle` proven
+ * connections open (opening a new one whenever the daemon closes one), and runs `addKrb`
+ * connections sending add-krb requests back to back (each waits for the credmon) and `lists`
+ * connections sending listings back to back. Prints one JSON line: the answers it got, by HTTP
+ * status, and the connections the daemon closed.
  *
  * Usage: deno run <flags> testing/hammer.ts '{"socket":…,"challengeDir":…,"idle":N,
  *   "addKrb":N,"lists":N,"seconds":S}'

@@ -367,6 +367,14 @@ Deno.test({
           const answer = await rawExchange(daemon.socket, encoder.encode(raw));
           assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), raw.slice(0, 40));
         }
+        // A body cut short: the peer closes its side mid-body, and is told so before the
+        // connection closes.
+        const cut = await Deno.connect({ transport: "unix", path: daemon.socket });
+        await cut.write(
+          encoder.encode('POST /v1/request HTTP/1.1\r\ncontent-length: 100\r\n\r\n{"version":1}'),
+        );
+        await cut.closeWrite();
+        assert.match(await new Response(cut.readable).text(), /^HTTP\/1\.1 400 /);
         // Half-open connections past the cap, and a slow client: the legit user still gets in.
         const idle: Deno.Conn[] = [];
         for (let i = 0; i < 200; i++) {

@@ -246,6 +246,15 @@ export async function serveConnection(client: Client): Promise<void> {
     // one is not read, and the connection is closed (its body would be taken for the next
     // request).
     let bodyRead = false;
+    // A body that could not be read (the peer closed mid-body, or it timed out) ends the
+    // connection after the answer: there is nothing left to drop.
+    let bodyFailed = false;
+    const bodyLength = head.length;
+    const readBody = () =>
+      reader.readBody(bodyLength, Date.now() + limits.messageMs).catch((error) => {
+        bodyFailed = true;
+        throw error;
+      });
     let status: number;
     let answer: Record<string, unknown>;
     try {
@@ -254,7 +263,7 @@ export async function serveConnection(client: Client): Promise<void> {
         route = findRoute(head.method, head.path, auth.transport);
       } catch (error) {
         if (head.length > SMALL_REQUEST_BYTES) throw error;
-        (await reader.readBody(head.length, Date.now() + limits.messageMs)).fill(0);
+        (await readBody()).fill(0);
         bodyRead = true;
         throw error;
       }
@@ -279,7 +288,7 @@ export async function serveConnection(client: Client): Promise<void> {
             : "the daemon is busy reading other large requests; retry",
         );
       }
-      const bytes = await reader.readBody(head.length, Date.now() + limits.messageMs);
+      const bytes = await readBody();
       bodyRead = true;
       const body = route.body === "none" || (route.body === "optional" && bytes.length === 0)
         ? (bytes.fill(0), null)
@@ -315,7 +324,7 @@ export async function serveConnection(client: Client): Promise<void> {
         failure = new ProtocolError(500, "io", "the daemon failed unexpectedly; see its log");
       }
       table.releaseBody(id);
-      if (failure instanceof ClosingRefusal) keepAlive = false;
+      if (failure instanceof ClosingRefusal || bodyFailed) keepAlive = false;
       if (
         keepAlive && !bodyRead && head.length <= limits.table.smallBody &&
         !(failure instanceof HttpError && failure.status === 413)

@@ -1,20 +1,18 @@
 /**
- * The "forged tokens" section of the reliability suite (scripts/reliability.ts): thousands of
+ * The "forged tokens" section of scripts/reliability.ts: thousands of
  * forged and malformed IDTOKENS and requests (scripts/forge.ts) against a real daemon's TLS port,
  * with the failure limiter set high so every one meets the verification itself; then the limiter
  * at its default on a second daemon. Needs root (the daemon owns a root store) and openssl.
- *
- * Scripts only; never imported by lib/.
  */
 
-import { ConnReader, readResponse, writeJsonRequest } from "../lib/daemon/http.ts";
-import { startDaemon } from "../testing/daemon.ts";
-import { IS_ROOT, nonRootUsers, runCli, snapshot, withSpool } from "../testing/harness.ts";
-import { have } from "../testing/users.ts";
-import { makeCertificates } from "../testing/tls.ts";
-import { forgeCases, type ForgedCase, type PoolKey, validToken } from "./forge.ts";
-import { rawAnswer, type SectionIo, usage } from "./reliability_daemon.ts";
-import { markdownTable as table } from "./report.ts";
+import { ConnReader, readResponse, writeJsonRequest } from "../../lib/daemon/http.ts";
+import { startDaemon } from "../../testing/daemon.ts";
+import { IS_ROOT, nonRootUsers, runCli, snapshot, withSpool } from "../../testing/harness.ts";
+import { have } from "../../testing/users.ts";
+import { makeCertificates } from "../../testing/tls.ts";
+import { forgeCases, type ForgedCase, type PoolKey, validToken } from "../forge.ts";
+import { markdownTable as table } from "../report.ts";
+import { DOMAIN, rawAnswer, type ReliabilitySection, type SectionIo, usage } from "./harness.ts";
 
 /** Figures of the forged-token section. */
 export interface TokenFigures {
@@ -30,7 +28,6 @@ export interface TokenFigures {
   limiter401Ms: number;
 }
 
-const DOMAIN = "test.example";
 const decoder = new TextDecoder();
 
 /** A keep-alive TLS client that reconnects whenever the daemon closed the connection. */
@@ -98,7 +95,7 @@ class TlsClient {
  * Runs the forged-token section. Returns the figures, or null when it cannot run here (not root,
  * no openssl).
  */
-export async function forgedTokenSection(io: SectionIo): Promise<TokenFigures | null> {
+async function forgedTokenSection(io: SectionIo): Promise<TokenFigures | null> {
   if (!IS_ROOT) {
     io.skip("forged tokens: needs root (a daemon owning a root store)");
     return null;
@@ -375,3 +372,8 @@ export async function forgedTokenSection(io: SectionIo): Promise<TokenFigures | 
   });
   return f;
 }
+
+export const section: ReliabilitySection = {
+  name: "forged tokens",
+  run: async (ctx) => void (ctx.figures.tokens = await forgedTokenSection(ctx)),
+};
