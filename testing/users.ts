@@ -51,6 +51,12 @@ export async function lookupUser(name: string): Promise<TestUser | null> {
   return entry === null ? null : { name, uid: entry.uid, gid: entry.gid };
 }
 
+/** True when a `condor` account exists that the tests created (it has their comment). */
+async function isTestCondor(): Promise<boolean> {
+  const entry = passwdEntry(await Deno.readTextFile("/etc/passwd"), "condor");
+  return entry !== null && entry.comment === TEST_USER_COMMENT;
+}
+
 /** True when `name` exists and was not created by the tests (a real node's account). */
 export async function isRealUser(name: string): Promise<boolean> {
   const entry = passwdEntry(await Deno.readTextFile("/etc/passwd"), name);
@@ -154,6 +160,10 @@ export async function withCondorLock<T>(fn: () => Promise<T>): Promise<T> {
   const lock = await takeLock(CONDOR_LOCK, true);
   condorLockHeld = true;
   try {
+    // A condor account the tests made, found while no other test may use it: a run killed while
+    // it held this lock (a mutation run's budget, a Ctrl-C) left it. Remove it, as that run would
+    // have, so that the node is as it was and spools are laid out as without one.
+    if (await isTestCondor()) await removeUser("condor");
     return await fn();
   } finally {
     condorLockHeld = false;
@@ -169,6 +179,8 @@ export async function withCondorLock<T>(fn: () => Promise<T>): Promise<T> {
  */
 export async function withCondorShared<T>(fn: () => Promise<T>): Promise<T> {
   if (!IS_ROOT || condorLockHeld) return await fn();
+  // A test-made condor account left by a killed run is removed first (withCondorLock does).
+  if (await isTestCondor()) await withCondorLock(() => Promise.resolve());
   const lock = await takeLock(CONDOR_LOCK, false);
   try {
     return await fn();
