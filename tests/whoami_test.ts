@@ -101,7 +101,7 @@ Deno.test({
         stdin.stdout,
         new RegExp(
           `^The daemon at ${where.replace(/\./g, "\\.")} takes you to be "alice@test\\.example"; ` +
-            `your IDTOKEN is valid until ${localTime(exp)} \\(in (59|60) min\\)\\.\\n$`,
+            `your IDTOKEN is valid until ${localTime(exp, "UTC")} \\(in (59|60) min\\)\\.\\n$`,
         ),
       );
       const env = await remote.run(["whoami", "--json"], {
@@ -113,7 +113,7 @@ Deno.test({
       assert.equal(result.status, "identified");
       assert.equal(result.info.caller, `alice@${DOMAIN}`);
       assert.equal(result.info.expires_unix, exp);
-      assert.equal(result.info.expires, localTime(exp));
+      assert.equal(result.info.expires, localTime(exp, "UTC"));
       assert.ok(result.info.expires_in > 0 && result.info.expires_in <= 3600);
       assert.deepEqual(result.whoami, {
         account: `alice@${DOMAIN}`,

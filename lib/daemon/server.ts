@@ -192,9 +192,10 @@ export async function serve(options: ServeOptions): Promise<number> {
   const tlsText = tcp === null
     ? ""
     : ` and TLS ${(tcp.addr as Deno.NetAddr).hostname}:${(tcp.addr as Deno.NetAddr).port}`;
-  log(`serving on ${path}${tlsText} (pid ${Deno.pid})`);
-  // Once, at the start: each add and delete then warns its caller without the path.
+  // Once, at the start, before the line that says the daemon serves (so whoever waits for that
+  // line has seen this one): each add and delete then warns its caller without the path.
   if (audit !== null) log(audit);
+  log(`serving on ${path}${tlsText} (pid ${Deno.pid})`);
 
   const table = new ConnectionTable(limits.table);
   let stopping = false;
