@@ -189,7 +189,9 @@ export async function withDaemon(
   spool: Spool,
   ...args: [(daemon: Daemon) => Promise<void>] | [WithDaemonOptions, (d: Daemon) => Promise<void>]
 ): Promise<string> {
-  const [options, fn] = args.length === 1 ? [{}, args[0]] : args;
+  const [options, fn]: [WithDaemonOptions, (daemon: Daemon) => Promise<void>] = args.length === 1
+    ? [{}, args[0]]
+    : args;
   const daemon = await startDaemon(spool, options);
   let failed = true;
   try {
@@ -199,7 +201,7 @@ export async function withDaemon(
     const { code, log } = await daemon.stop();
     // A failure of fn is the one reported; the daemon's exit is checked when fn passed.
     if (!failed) {
-      assert.equal(code, (options as WithDaemonOptions).exit ?? 0, log);
+      assert.equal(code, options.exit ?? 0, log);
       assert.doesNotMatch(log, /TypeError|worker failed/, log);
     }
   }
