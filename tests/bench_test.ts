@@ -140,6 +140,17 @@ Deno.test({
           CORES,
         ]);
       }
+      // The floor the daemon is measured against, in the same run.
+      assertRow(report, "floor: Deno.serve, fixed reply", [
+        RATE,
+        `${RATE}–${RATE}`,
+        N,
+        N,
+        String.raw`queries \d+\.\d\dx this \(≥ 0\.5x\)`,
+        CORES,
+        CORES,
+        CORES,
+      ]);
       for (const name of ["durable adds", "queries"]) {
         assertRow(report, name, [RATE, RATE, N, N, N, N, N, N]);
       }
@@ -156,6 +167,15 @@ Deno.test({
         new RegExp(
           `Daemon targets .*: durable adds ${RATE}/s \\(target ≥ 2,000: (met|not met)\\), ` +
             `queries ${RATE}/s \\(target ≥ 10,000: (met|not met)\\), p99 ${N} ms`,
+        ),
+      );
+      assert.match(
+        report,
+        new RegExp(
+          `Against the floor \\(Deno\\.serve .*\\): the floor answered ${RATE} requests/s ` +
+            `\\(${RATE}–${RATE}\\), the daemon ${RATE} queries/s: \\d+\\.\\d\\dx the floor ` +
+            `\\(target ≥ 0\\.5x: (met|not met)\\); durable adds ${RATE}/s with p99 ${N} ms ` +
+            `\\(target ≤ 100 ms: (met|not met)\\)\\.`,
         ),
       );
       assert.match(

@@ -22,7 +22,15 @@ import {
   type Spool,
   type Table,
 } from "./harness.ts";
-import { combine, daemonConfig, rotate, runLoad, startServe, type Throughput } from "./serve.ts";
+import {
+  combine,
+  daemonConfig,
+  rotate,
+  runLoad,
+  startFloor,
+  startServe,
+  type Throughput,
+} from "./serve.ts";
 
 const encoder = new TextEncoder();
 
@@ -103,6 +111,14 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
   await Deno.chown(userDenoDir, tester.uid, tester.gid);
 
   const daemon = await startServe(ctx.program, spool);
+  // The floor: Deno.serve answering the same requests with a fixed reply, doing no work.
+  const floorServer = await startFloor(`${dir}/run/floor.sock`, {
+    challengeDir: daemon.challengeDir,
+    log: `${dir}/floor.log`,
+  }).catch(async (error) => {
+    await daemon.stop(false);
+    throw error;
+  });
   let failed = true;
   try {
     if (daemon.tlsPort === null) throw new Error("the daemon did not report its TLS port");
@@ -111,24 +127,26 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
     await Deno.writeTextFile(tokensFile, tokens.join("\n") + "\n", { mode: 0o600 });
 
     const results = new Map<string, LoadResult[]>();
-    const workloads: ["unix" | "tls", "add" | "query"][] = [
+    // "floor": the same load generator and clients against the floor server, over its socket.
+    const workloads: ["unix" | "tls" | "floor", "add" | "query"][] = [
       ["unix", "add"],
       ["unix", "query"],
+      ["floor", "query"],
       ["tls", "add"],
       ["tls", "query"],
     ];
     for (let r = 0; r < loadRounds; r++) {
-      for (const [transport, kind] of rotate(workloads, r)) {
+      for (const [target, kind] of rotate(workloads, r)) {
         const result = await runLoad(ctx, {
-          transport,
+          transport: target === "floor" ? "unix" : target,
           kind,
           seconds: loadSeconds,
           clients,
-          daemon,
+          daemon: target === "floor" ? floorServer : daemon,
           caFile: certs.ca,
           tokensFile,
         });
-        const key = `${transport} ${kind}`;
+        const key = `${target} ${kind}`;
         results.set(key, [...(results.get(key) ?? []), result]);
       }
     }
@@ -137,6 +155,7 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
     const unixQuery = t("unix query");
     const tlsAdd = t("tls add");
     const tlsQuery = t("tls query");
+    const floor = t("floor query");
 
     // One client process: as a real user through the socket, against root in-process.
     const asRoot = [
@@ -182,7 +201,7 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
     ], ctx.options.runs);
     failed = false;
 
-    const floor = spawnStats[0].median;
+    const spawnFloor = spawnStats[0].median;
     const addTarget = unixAdd.perSecond >= 2000;
     const queryTarget = unixQuery.perSecond >= 10_000;
     const p99Target = unixAdd.p99 < 20 && unixQuery.p99 < 20;
@@ -191,7 +210,20 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
     const littleQuery = (clients / unixQuery.perSecond) * 1000;
     const workers = 4;
     const fsyncBound = workers / ((fsync.file + fsync.dir) / 1000);
+    const floorRatio = unixQuery.perSecond / floor.perSecond;
+    const floorTarget = floorRatio >= 0.5;
+    const addP99Target = unixAdd.p99 <= 100;
     ctx.findings.push(
+      `Against the floor (Deno.serve on a Unix socket answering the same requests with a fixed ` +
+        `reply, same ${clients} clients, interleaved rounds): the floor answered ${
+          perSecond(floor.perSecond)
+        } requests/s (${perSecond(floor.low)}–${perSecond(floor.high)}), the daemon ${
+          perSecond(unixQuery.perSecond)
+        } queries/s: ${floorRatio.toFixed(2)}x the floor (target ≥ 0.5x: ${
+          floorTarget ? "met" : "not met"
+        }); durable adds ${perSecond(unixAdd.perSecond)}/s with p99 ${
+          ms(unixAdd.p99)
+        } ms (target ≤ 100 ms: ${addP99Target ? "met" : "not met"}).`,
       `Daemon targets over the Unix socket (${clients} keep-alive clients): durable adds ${
         perSecond(unixAdd.perSecond)
       }/s (target ≥ 2,000: ${addTarget ? "met" : "not met"}), queries ${
@@ -204,7 +236,7 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
         perSecond(tlsQuery.perSecond)
       } queries/s (p99 ${ms(tlsAdd.p99)} / ${ms(tlsQuery.p99)} ms).`,
       `One client process through the socket answers in ${ms(spawnStats[2].median)} ms (${
-        ratio(spawnStats[2].median, floor)
+        ratio(spawnStats[2].median, spawnFloor)
       } the floor), against ${ms(spawnStats[1].median)} ms in-process as root.`,
     );
     const row = (label: string, x: Throughput, target: string) => [
@@ -220,8 +252,8 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
     ];
     const loadNote = `${clients} concurrent keep-alive clients in one load-generator process ` +
       `(scripts/bench_load.ts), each proving its identity once; ${loadRounds} round(s) of ` +
-      `${loadSeconds} s per workload, the four workloads (Unix and TLS, adds and queries) ` +
-      "interleaved. Requests/s over all rounds (range: the rounds' own rates); p50 and p99 ms: " +
+      `${loadSeconds} s per workload, the five workloads (Unix and TLS, adds and queries, and ` +
+      "the floor) interleaved. Requests/s over all rounds (range: the rounds' own rates); p50 and p99 ms: " +
       "median over rounds of each round's percentile, per request from send to answer. CPU: " +
       "cores used while measuring (CPU seconds per second), of the daemon (main thread and " +
       `its ${workers} store workers), of the load generator, and of the whole machine (every ` +
@@ -231,7 +263,10 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
         title: "Daemon over the Unix socket",
         note: `${loadNote} Adds are add-oauth -P of an access token (durable: temp file fsync, ` +
           "rename, directory fsync), root acting for 64 users u0…u63 (one lock each); queries " +
-          "are query-oauth -s of the same users.\n\nWhat limits them: (1) two cores shared by " +
+          "are query-oauth -s of the same users. The floor is Deno's own HTTP server " +
+          "(scripts/bench/floor_server.ts: `Deno.serve` on a Unix socket) answering the same " +
+          "requests from the same load generator with a fixed reply and doing no work; its " +
+          "rounds are interleaved with the daemon's.\n\nWhat limits them: (1) two cores shared by " +
           `the daemon and its load generator: during the adds the daemon used ${
             unixAdd.daemonCpu.toFixed(2)
           } cores and the load generator ${unixAdd.cpu.toFixed(2)} (the machine ` +
@@ -263,6 +298,11 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
         rows: [
           row("durable adds (add-oauth -P)", unixAdd, "≥ 2,000/s, p99 < 20 ms"),
           row("queries (query-oauth -s)", unixQuery, "≥ 10,000/s, p99 < 20 ms"),
+          row(
+            "floor: Deno.serve, fixed reply",
+            floor,
+            `queries ${floorRatio.toFixed(2)}x this (≥ 0.5x)`,
+          ),
         ],
       },
       {
@@ -307,11 +347,15 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
           "the daemon after a challenge; the in-process path is root running the same query " +
           "itself. Ratio = median / the empty program's median.",
         header: ["path", "median ms", "p95 ms", "ratio to floor"],
-        rows: spawnStats.map((s) => [s.name, ms(s.median), ms(s.p95), ratio(s.median, floor)]),
+        rows: spawnStats.map((s) => [s.name, ms(s.median), ms(s.p95), ratio(s.median, spawnFloor)]),
       },
     ];
   } finally {
-    await daemon.stop(!failed);
+    try {
+      await floorServer.stop(!failed);
+    } finally {
+      await daemon.stop(!failed);
+    }
   }
 }
 

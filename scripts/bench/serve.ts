@@ -42,13 +42,50 @@ export async function daemonConfig(dir: string): Promise<string[]> {
  * resolves once it listens. Throws CommandFailed when it exits first.
  */
 export async function startServe(program: string[], spool: Spool): Promise<RunningDaemon> {
-  const argv = [...program, "serve"];
-  const log = `${spool.dir}/serve.log`;
+  const config = await Deno.readTextFile(spool.config);
+  const knob = (name: string) => new RegExp(`^${name} = (.*)$`, "m").exec(config)?.[1] ?? "";
+  return await startListener([...program, "serve"], {
+    env: spool.env,
+    log: `${spool.dir}/serve.log`,
+    socket: knob("CREDD_SOCKET"),
+    challengeDir: knob("CREDD_CHALLENGE_DIRECTORY"),
+  });
+}
+
+/**
+ * Starts the floor (scripts/bench/floor_server.ts: `Deno.serve` on a Unix socket answering the
+ * daemon's paths with fixed replies) on `socket`, its log in `log`; resolves once it listens.
+ */
+export async function startFloor(
+  socket: string,
+  { challengeDir, log }: { challengeDir: string; log: string },
+): Promise<RunningDaemon> {
+  return await startListener(
+    [DENO, "run", "--quiet", "-A", `${ROOT}scripts/bench/floor_server.ts`, socket, challengeDir],
+    {
+      env: { PATH: "/usr/local/bin:/usr/bin:/bin", DENO_DIR: `${ROOT}.bench/deno-dir`, HOME: "/" },
+      log,
+      socket,
+      challengeDir,
+    },
+  );
+}
+
+/** Starts `argv` (a server printing "serving on" in its log once it listens) and waits for it. */
+async function startListener(
+  argv: string[],
+  { env, log, socket, challengeDir }: {
+    env: Record<string, string>;
+    log: string;
+    socket: string;
+    challengeDir: string;
+  },
+): Promise<RunningDaemon> {
   // The log (a line per request) goes to a file, as to a journal: no pipe for us to drain.
   const child = new Deno.Command("/bin/sh", {
     args: ["-c", 'log=$1; shift; exec "$@" 2>>"$log"', "sh", log, ...argv],
     clearEnv: true,
-    env: spool.env,
+    env,
     cwd: "/",
     stdin: "null",
     stdout: "null",
@@ -65,15 +102,13 @@ export async function startServe(program: string[], spool: Spool): Promise<Runni
   if (!text.includes("serving on")) {
     if (exit === null) child.kill("SIGKILL");
     const { code } = await status;
-    throw new CommandFailed(argv, code, `${await readLog()}\n(the daemon did not start)`);
+    throw new CommandFailed(argv, code, `${await readLog()}\n(the server did not start)`);
   }
   const port = /and TLS [^ ]+:(\d+) /.exec(text)?.[1];
-  const config = await Deno.readTextFile(spool.config);
-  const knob = (name: string) => new RegExp(`^${name} = (.*)$`, "m").exec(config)?.[1] ?? "";
   return {
     pid: child.pid,
-    socket: knob("CREDD_SOCKET"),
-    challengeDir: knob("CREDD_CHALLENGE_DIRECTORY"),
+    socket,
+    challengeDir,
     tlsPort: port === undefined ? null : Number(port),
     async stop(check) {
       if (exit === null) child.kill("SIGTERM");
