@@ -160,9 +160,16 @@ export function openFile(
   throw insecure("", path, "it keeps changing while it is being opened", "run the command again");
 }
 
-/** Reads at most `limit + 1` bytes of `file` (one more tells whether the file goes on). */
+/** The first buffer of `readUpTo`: a credential is most often a few hundred bytes. */
+const FIRST_READ_BYTES = 4096;
+
+/**
+ * Reads at most `limit + 1` bytes of `file` (one more tells whether the file goes on). The buffer
+ * starts small and doubles: every buffer is zeroed when dropped, so a large first one would cost
+ * more than the read itself for the small files most reads are.
+ */
 function readUpTo(file: Deno.FsFile, limit: number): Uint8Array {
-  let buffer = new Uint8Array(Math.min(limit + 1, 64 * 1024));
+  let buffer = new Uint8Array(Math.min(limit + 1, FIRST_READ_BYTES));
   let length = 0;
   while (true) {
     if (length === buffer.length) {
