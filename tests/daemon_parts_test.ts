@@ -31,7 +31,12 @@ import { DEFAULT_TLS_PORT, parseAddress } from "../lib/daemon/places.ts";
 import { StoreError } from "../lib/errors.ts";
 import { ConnReader, HttpError } from "../lib/daemon/http.ts";
 import type { ByteConn } from "../lib/daemon/stream.ts";
-import { type Executor, WorkerFailure, workerPool } from "../lib/daemon/workers.ts";
+import {
+  type Executor,
+  withInlineReads,
+  WorkerFailure,
+  workerPool,
+} from "../lib/daemon/workers.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import type { Owners } from "../lib/fs/owners.ts";
 
@@ -624,6 +629,68 @@ Deno.test("a store request the workers cannot answer is refused: 503 at its dead
     );
     assert.equal(lines.length, 1, kind);
   }
+});
+
+Deno.test("queries are performed on the serving thread, every other store request in the pool; an inline failure is answered as a worker's and logged once", async () => {
+  const config = loadConfig({ env: { CONDOR_CONFIG: "ONLY_ENV" }, uid: 0, hostname: "h" });
+  const caller: Caller = { uid: 1001, name: "alice", domain: "x.example", inProcess: false };
+  const calls: string[] = [];
+  /** An executor that records which of the two ran what, and can be made to fail. */
+  const recorder = (name: string, fail: () => boolean): Executor => ({
+    run: (op, _caller, payload) => {
+      calls.push(`${name} ${op} ${(payload as { action: string }).action}`);
+      return fail()
+        ? Promise.reject(new WorkerFailure("threw", `the ${op} operation failed: boom`))
+        : Promise.resolve({ ok: true, warnings: [] });
+    },
+    health: () => ({ serving: 3, size: 4 }),
+    failed: new Promise(() => {}),
+    close: () => calls.push(`${name} closed`),
+  });
+  let failing = false;
+  const lines: string[] = [];
+  const executor = withInlineReads(
+    recorder("pool", () => false),
+    recorder("local", () => failing),
+    (line) => lines.push(line),
+  );
+  const ask = (route: string, body: Record<string, unknown>) =>
+    findRoute("POST", route, "unix").handle({
+      config,
+      log: () => {},
+      executor,
+      transport: "unix",
+      identity: { caller, account: "alice@x.example", exempt: false, expires: null },
+      body: { version: 1, ...body },
+      session: { peer: "local", challenges: new Set(), token: null },
+      challenges: null,
+    });
+  await ask("/v1/request", { request: { action: "query", type: "kerberos", user: null } });
+  await ask("/v1/request", {
+    request: { action: "add", type: "kerberos", user: null, credential: "c2VjcmV0" },
+  });
+  await ask("/v1/request", { request: { action: "delete", type: "kerberos", user: null } });
+  await ask("/v1/list", { list: { type: null, user: null } });
+  assert.deepEqual(calls, [
+    "local perform query",
+    "pool perform add",
+    "pool perform delete",
+    "pool list list",
+  ]);
+  // The pool's health is the daemon's, and closing closes both.
+  assert.deepEqual(executor.health(), { serving: 3, size: 4 });
+  executor.close();
+  assert.deepEqual(calls.slice(-2), ["pool closed", "local closed"]);
+  assert.deepEqual(lines, []);
+  failing = true;
+  await assert.rejects(
+    async () =>
+      await ask("/v1/request", { request: { action: "query", type: "kerberos", user: null } }),
+    (e: unknown) => e instanceof ProtocolError && e.status === 500 && e.code === "io",
+  );
+  assert.deepEqual(lines, [
+    "a perform request failed unexpectedly on the serving thread: the perform operation failed: boom",
+  ]);
 });
 
 Deno.test("a challenge answered with a FIFO or a symbolic link instead of a regular file proves nobody", async () => {

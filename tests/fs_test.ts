@@ -30,7 +30,7 @@ Deno.test("replaceFile() never follows a link or opens a FIFO planted at its tem
     const dir = storeDirectory(root, owners)!;
     await Deno.writeTextFile(`${root}/victim`, "victim");
     await Deno.symlink(`${root}/victim`, `${root}/.cred.0123456789abcdef.tmp`);
-    assert.throws(
+    await assert.rejects(
       () =>
         replaceFile(dir, "cred", new TextEncoder().encode("secret"), {
           tempName: ".cred.0123456789abcdef.tmp",
@@ -44,7 +44,7 @@ Deno.test("replaceFile() never follows a link or opens a FIFO planted at its tem
       .output();
     assert.ok(fifo.success);
     // A non-exclusive open of a FIFO would block here forever; the exclusive create fails at once.
-    assert.throws(
+    await assert.rejects(
       () =>
         replaceFile(dir, "cred", new TextEncoder().encode("secret"), {
           tempName: ".cred.fedcba9876543210.tmp",
@@ -103,11 +103,23 @@ interface Syscall {
   readonly result: string;
 }
 
-/** The complete calls of an `strace -f` log (calls split across threads are left out). */
+/**
+ * The calls of an `strace -f` log, in the order they ended. A call that another thread
+ * interrupted in the log (`<unfinished ...>`, then `<... name resumed>`) is joined again: the
+ * program's fsyncs, creates and renames run in Deno's blocking pool, beside the main thread.
+ */
 function syscalls(log: string): Syscall[] {
   const out: Syscall[] = [];
+  const unfinished = new Map<string, string>();
   for (const line of log.split("\n")) {
-    const m = /^\d+ +(\w+)\((.*)\) += (-?\w+)/.exec(line);
+    const started = /^(\d+) +(.*) <unfinished \.\.\.>$/.exec(line);
+    if (started) {
+      unfinished.set(started[1], started[2]);
+      continue;
+    }
+    const resumed = /^(\d+) +<\.\.\. \w+ resumed>(.*)$/.exec(line);
+    const whole = resumed ? `${unfinished.get(resumed[1]) ?? ""}${resumed[2]}` : line;
+    const m = /^(?:\d+ +)?(\w+)\((.*)\) += (-?\w+)/.exec(whole);
     if (m) out.push({ name: m[1], args: m[2], result: m[3] });
   }
   return out;
@@ -134,7 +146,7 @@ function assertDurable(calls: readonly Syscall[], target: string, how: "rename" 
   const fd = calls[created].result;
   const closed = calls.findIndex((c, i) => i > created && c.name === "close" && c.args === fd);
   assert.ok(closed > created && closed < placed, `${temp} was not closed before the ${how}`);
-  const between = calls.slice(created + 1, closed).filter((c) => c.args.split(",")[0] === fd);
+  const between = onFile(calls.slice(created + 1, closed), fd);
   const lastWrite = between.findLastIndex((c) => c.name === "write");
   const synced = between.findLastIndex((c) => c.name === "fsync" || c.name === "fdatasync");
   assert.ok(lastWrite >= 0, `nothing was written to ${temp}`);
@@ -149,11 +161,26 @@ function assertDurable(calls: readonly Syscall[], target: string, how: "rename" 
     c.name === "openat" && c.args.includes(`${JSON.stringify(dir)}, O_RDONLY`)
   );
   assert.ok(opened >= 0, `the directory ${dir} was not opened after the ${how}`);
-  const dirFd = after[opened].result;
   assert.ok(
-    after.some((c, i) => i > opened && c.name === "fsync" && c.args === dirFd),
+    onFile(after.slice(opened + 1), after[opened].result).some((c) => c.name === "fsync"),
     `the directory ${dir} was not fsynced after the ${how}`,
   );
+}
+
+/**
+ * The calls on descriptor `fd` or on a duplicate of it (an async file operation of Deno runs on a
+ * `fcntl(fd, F_DUPFD_CLOEXEC)` copy in its blocking pool).
+ */
+function onFile(calls: readonly Syscall[], fd: string): Syscall[] {
+  const fds = new Set([fd]);
+  return calls.filter((c) => {
+    const first = c.args.split(",")[0];
+    if (!fds.has(first)) return false;
+    if (c.name === "fcntl" && /F_DUPFD/.test(c.args) || /^dup[23]?$/.test(c.name)) {
+      fds.add(c.result);
+    }
+    return true;
+  });
 }
 
 Deno.test({
@@ -181,7 +208,7 @@ Deno.test({
           "-s",
           "0",
           "-e",
-          "trace=openat,write,fsync,fdatasync,close,rename,renameat,renameat2,link,linkat",
+          "trace=openat,write,fsync,fdatasync,close,rename,renameat,renameat2,link,linkat,fcntl,dup",
           "-o",
           log,
           ...(await programCommand()),

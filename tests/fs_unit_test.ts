@@ -348,20 +348,26 @@ Deno.test("openFile() creates a missing file exclusively with its mode, or retur
 Deno.test("replaceFile() writes 0600 (or its mode) whatever was there, and leaves no temp file", async () => {
   await withTemp(async ({ root, owners, dir }) => {
     await Deno.writeTextFile(`${root}/cred`, "old old old", { mode: 0o644 });
-    replaceFile(dir, "cred", encoder.encode("new"));
+    await replaceFile(dir, "cred", encoder.encode("new"));
     assert.equal(await Deno.readTextFile(`${root}/cred`), "new");
     assert.equal((await Deno.stat(`${root}/cred`)).mode! & 0o7777, 0o600);
-    replaceFile(dir, "cred", encoder.encode(""), { mode: 0o400 });
+    await replaceFile(dir, "cred", encoder.encode(""), { mode: 0o400 });
     assert.equal(await Deno.readTextFile(`${root}/cred`), "");
     assert.equal((await Deno.stat(`${root}/cred`)).mode! & 0o7777, 0o400);
     const big = Uint8Array.from({ length: 300_000 }, (_, i) => i % 256);
-    replaceFile(dir, "big", big);
+    await replaceFile(dir, "big", big);
     assert.deepEqual(await Deno.readFile(`${root}/big`), big);
     assert.deepEqual(listNames(dir), ["big", "cred", "passwd"]);
     // A failed rename (onto a directory) removes the temp file and keeps the target.
     await Deno.mkdir(`${root}/adir`);
     await Deno.writeTextFile(`${root}/adir/keep`, "k");
-    const e = storeErrorOf(() => replaceFile(dir, "adir", encoder.encode("x")));
+    const e = await replaceFile(dir, "adir", encoder.encode("x")).then(
+      () => assert.fail("nothing was thrown"),
+      (error) =>
+        storeErrorOf(() => {
+          throw error;
+        }),
+    );
     assert.equal(e.code, "io");
     assert.match(
       e.message,
@@ -374,8 +380,8 @@ Deno.test("replaceFile() writes 0600 (or its mode) whatever was there, and leave
 
 Deno.test("createFileOnce() creates once with its mode, never replaces, leaves no temp file", async () => {
   await withTemp(async ({ root, dir }) => {
-    assert.equal(createFileOnce(dir, "key", encoder.encode("first"), 0o400), true);
-    assert.equal(createFileOnce(dir, "key", encoder.encode("second"), 0o600), false);
+    assert.equal(await createFileOnce(dir, "key", encoder.encode("first"), 0o400), true);
+    assert.equal(await createFileOnce(dir, "key", encoder.encode("second"), 0o600), false);
     assert.equal(await Deno.readTextFile(`${root}/key`), "first");
     assert.equal((await Deno.stat(`${root}/key`)).mode! & 0o7777, 0o400);
     assert.equal((await Deno.stat(`${root}/key`)).nlink, 1);

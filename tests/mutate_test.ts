@@ -144,7 +144,8 @@ Deno.test("the generator finds mutants in every module of the tree through deno 
   );
   const fsync = mutants.filter((m) => m.kind === "fsync-dropped").map((m) => m.source);
   assert.ok(fsync.includes("file.syncSync();"), fsync.join(", "));
-  assert.ok(fsync.includes("syncDirectory(dir);"), fsync.join(", "));
+  assert.ok(fsync.includes("await syncDirectory(dir);"), fsync.join(", "));
+  assert.ok(fsync.includes("await file.sync();"), fsync.join(", "));
   const mask = mutants.find((m) => m.description === "0o077 to 0o070");
   assert.equal(mask?.source, `if (role === "secret" && (mode & 0o077) !== 0) {`);
   // The seeded order is stable and stratified: each module's own list.

@@ -125,7 +125,7 @@ async function work<Op extends OperationName>(
   ctx: RouteContext,
   op: Op,
   payload: Payload<Op>,
-  options: { deadlineMs: number; transfer?: Transferable[] },
+  options: { deadlineMs: number; transfer?: Transferable[]; inline?: boolean },
   logged: (result: string) => void,
 ): Promise<Record<string, unknown>> {
   try {
@@ -261,6 +261,8 @@ interface StoreRouteSpec<Op extends OperationName> {
   readonly deadlineMs: (config: Config, payload: Payload<Op>) => number;
   /** Buffers that move to the worker with the payload. */
   readonly transfer?: (payload: Payload<Op>) => Transferable[];
+  /** Whether the request is a short read the serving thread performs itself (Executor.run). */
+  readonly inline?: (payload: Payload<Op>) => boolean;
   /** The result of a reply for the log line (default: its status, or its error code). */
   readonly result?: (reply: Record<string, unknown>, hidden: string | null) => string;
 }
@@ -285,6 +287,7 @@ function storeRoute<Op extends OperationName>(spec: StoreRouteSpec<Op>): Route {
       const answer = await work(ctx, spec.op, payload, {
         deadlineMs: spec.deadlineMs(ctx.config, payload),
         transfer: spec.transfer?.(payload) ?? [],
+        inline: spec.inline?.(payload) ?? false,
       }, (result) => line(result, null));
       const { reply, hidden } = forTransport(answer, ctx.transport);
       line((spec.result ?? resultOf)(answer, hidden), answer);
@@ -302,6 +305,7 @@ const request = storeRoute({
   deadlineMs: requestDeadlineMs,
   // The credential's buffer moves to the worker: no copy stays on this thread.
   transfer: (request) => request.action === "add" ? [request.credential.buffer as ArrayBuffer] : [],
+  inline: (request) => request.action === "query",
 });
 
 const list = storeRoute({

@@ -38,7 +38,13 @@ import { challengeDirectory, socketPath, tlsAddress } from "./places.ts";
 import { CHALLENGES_PER_CONNECTION } from "./routes.ts";
 import { sweep } from "./sweep.ts";
 import { listenTcp, tlsContext } from "./tls.ts";
-import { describeError, type Executor, inThreadExecutor, workerPool } from "./workers.ts";
+import {
+  describeError,
+  type Executor,
+  inThreadExecutor,
+  withInlineReads,
+  workerPool,
+} from "./workers.ts";
 
 /** Options of `serve`. */
 export interface ServeOptions {
@@ -138,14 +144,19 @@ export async function serve(options: ServeOptions): Promise<number> {
   const secure = address === null ? null : tlsContext(config);
   await prepareSocket(config, path, euid);
   const workers = config.integer("CREDD_WORKERS");
+  // Queries on this thread, the rest in the pool (withInlineReads).
   const executor: Executor = workers > 0
-    ? await workerPool({
-      size: workers,
-      config: options.configOptions,
-      euid,
-      debug: options.debug,
+    ? withInlineReads(
+      await workerPool({
+        size: workers,
+        config: options.configOptions,
+        euid,
+        debug: options.debug,
+        log,
+      }),
+      inThreadExecutor(config, euid, debug),
       log,
-    })
+    )
     : inThreadExecutor(config, euid, debug);
   let tcp: Deno.Listener | null = null;
   let unix: Deno.Listener;

@@ -70,13 +70,19 @@ export interface PoolHealth {
 export interface Executor {
   /**
    * Performs `op` for `caller`; resolves with its answer (wire format). `transfer` moves buffers
-   * (a credential) to the worker. Rejects with WorkerFailure only.
+   * (a credential) to the worker. `inline` marks a short read (a query: a few bounded reads of
+   * small files) that `withInlineReads` performs on the serving thread. Rejects with
+   * WorkerFailure only.
    */
   run<Op extends OperationName>(
     op: Op,
     caller: Caller,
     payload: Payload<Op>,
-    options: { readonly deadlineMs: number; readonly transfer?: Transferable[] },
+    options: {
+      readonly deadlineMs: number;
+      readonly transfer?: Transferable[];
+      readonly inline?: boolean;
+    },
   ): Promise<Record<string, unknown>>;
   health(): PoolHealth;
   /** Resolves, with the reason, when the pool can no longer serve (never, for some). */
@@ -117,6 +123,40 @@ export function inThreadExecutor(
     health: () => ({ serving: 1, size: 1 }),
     failed: new Promise(() => {}),
     close() {},
+  };
+}
+
+/**
+ * `pool`, except that the requests marked `inline` are performed by `local` on the serving thread.
+ * A query reads a few small files (bounded reads, no lock, no fsync): sending it to a worker costs
+ * more than its work (two structured clones, two thread hops, and a worker taken from the adds
+ * that wait on fsync). Everything else (adds and deletes, listings, whose work grows with the
+ * store) stays in the pool. An inline request that throws is answered with an error like one that
+ * threw in a worker, and logged once.
+ */
+export function withInlineReads(
+  pool: Executor,
+  local: Executor,
+  log: (line: string) => void,
+): Executor {
+  return {
+    async run(op, caller, payload, options) {
+      if (options.inline !== true) return await pool.run(op, caller, payload, options);
+      try {
+        return await local.run(op, caller, payload, options);
+      } catch (error) {
+        if (error instanceof WorkerFailure) {
+          log(`a ${op} request failed unexpectedly on the serving thread: ${error.message}`);
+        }
+        throw error;
+      }
+    },
+    health: () => pool.health(),
+    failed: pool.failed,
+    close() {
+      pool.close();
+      local.close();
+    },
   };
 }
 

@@ -160,9 +160,16 @@ export function openFile(
   throw insecure("", path, "it keeps changing while it is being opened", "run the command again");
 }
 
-/** Reads at most `limit + 1` bytes of `file` (one more tells whether the file goes on). */
+/** The first buffer of `readUpTo`: a credential is most often a few hundred bytes. */
+const FIRST_READ_BYTES = 4096;
+
+/**
+ * Reads at most `limit + 1` bytes of `file` (one more tells whether the file goes on). The buffer
+ * starts small and doubles: every buffer is zeroed when dropped, so a large first one would cost
+ * more than the read itself for the small files most reads are.
+ */
 function readUpTo(file: Deno.FsFile, limit: number): Uint8Array {
-  let buffer = new Uint8Array(Math.min(limit + 1, 64 * 1024));
+  let buffer = new Uint8Array(Math.min(limit + 1, FIRST_READ_BYTES));
   let length = 0;
   while (true) {
     if (length === buffer.length) {
@@ -259,11 +266,14 @@ export function tempNameFor(name: string): string {
   return `.${name}.${randomHex(8)}.tmp`;
 }
 
-/** Flushes a directory's entries to disk. */
-export function syncDirectory(dir: Directory): void {
+/**
+ * Flushes a directory's entries to disk. The fsync runs off this thread (Deno's blocking pool), as
+ * in `replaceFile`.
+ */
+export async function syncDirectory(dir: Directory): Promise<void> {
   const handle = Deno.openSync(dir.path, { read: true });
   try {
-    handle.syncSync();
+    await handle.sync();
   } finally {
     handle.close();
   }
@@ -293,16 +303,22 @@ export interface ReplaceOptions {
 
 /**
  * Durable atomic replacement of `name` in `dir`: a temp file with an unpredictable name created
- * exclusively with its final mode, written, fsynced, renamed over `name`, directory fsynced. On
- * failure the temp file is removed and `name` is untouched. The old file's mode, owner and
- * content never matter. Throws StoreError ("permission", "io").
+ * exclusively with its final mode, written, fsynced, renamed over `name`, directory fsynced; it
+ * resolves only once both fsyncs are done. On failure the temp file is removed and `name` is
+ * untouched. The old file's mode, owner and content never matter. Throws StoreError
+ * ("permission", "io").
+ *
+ * The two fsyncs are awaited, not blocking: they run in Deno's blocking pool while this thread
+ * goes on with other requests, so the fsyncs of concurrent writes reach the file system together
+ * and its journal commits them as a group (one commit for many writes, each still synced before
+ * it is answered), where blocking calls would make each thread's writes wait for one another.
  */
-export function replaceFile(
+export async function replaceFile(
   dir: Directory,
   name: string,
   data: Uint8Array,
   options: ReplaceOptions = {},
-): void {
+): Promise<void> {
   const temp = options.tempName ?? tempNameFor(name);
   const tempPath = join(dir.path, temp);
   const path = join(dir.path, name);
@@ -317,13 +333,13 @@ export function replaceFile(
   try {
     try {
       writeAllTo(file, data);
-      file.syncSync();
+      await file.sync();
     } finally {
       file.close();
     }
     Deno.renameSync(tempPath, path);
     renamed = true;
-    syncDirectory(dir);
+    await syncDirectory(dir);
   } catch (error) {
     if (!renamed) removeQuietly(dir, temp);
     throw osError(error, "write", path);
@@ -335,12 +351,12 @@ export function replaceFile(
  * written under a temp name, then hard-linked into place (the link fails when another process
  * won the race). Returns false when `name` already existed.
  */
-export function createFileOnce(
+export async function createFileOnce(
   dir: Directory,
   name: string,
   data: Uint8Array,
   mode: number,
-): boolean {
+): Promise<boolean> {
   const temp = tempNameFor(name);
   const tempPath = join(dir.path, temp);
   const path = join(dir.path, name);
@@ -358,7 +374,7 @@ export function createFileOnce(
       if (error instanceof Deno.errors.AlreadyExists) return false;
       throw error;
     }
-    syncDirectory(dir);
+    await syncDirectory(dir);
     return true;
   } catch (error) {
     throw osError(error, "create", path);

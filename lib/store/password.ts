@@ -82,14 +82,18 @@ export function queryPoolPassword(ctx: StoreContext): Outcome {
 const HOST_KEY_NAME = "host.key";
 
 /** Returns the host key, creating it (0400, from the CSPRNG) on first use when `create`. */
-function hostKey(ctx: StoreContext, dir: Directory, create: boolean): Uint8Array | null {
+async function hostKey(
+  ctx: StoreContext,
+  dir: Directory,
+  create: boolean,
+): Promise<Uint8Array | null> {
   const existing = readFile(dir, HOST_KEY_NAME, ctx.owners, {
     role: "secret",
     maxBytes: HOST_KEY_BYTES,
   });
   if (existing !== null || !create) return checkKey(dir, existing);
   const key = crypto.getRandomValues(new Uint8Array(HOST_KEY_BYTES));
-  if (createFileOnce(dir, HOST_KEY_NAME, key, 0o400)) {
+  if (await createFileOnce(dir, HOST_KEY_NAME, key, 0o400)) {
     ctx.debug(`created the host key ${join(dir.path, HOST_KEY_NAME)}`);
     return key;
   }
@@ -122,7 +126,7 @@ export async function addUserPassword(
   password: Uint8Array,
 ): Promise<Outcome> {
   const store = storeRoot(ctx, "pwd", true)!;
-  const key = hostKey(ctx, store, true)!;
+  const key = (await hostKey(ctx, store, true))!;
   let sealed: Uint8Array | null = null;
   try {
     sealed = await seal(password, account, key);
@@ -170,7 +174,7 @@ export async function queryUserPassword(ctx: StoreContext, account: string): Pro
     maxBytes: 4096,
   });
   if (sealed === null) throw new StoreError("not-found", "");
-  const key = hostKey(ctx, store, false);
+  const key = await hostKey(ctx, store, false);
   const plain = key === null ? null : await unseal(sealed, account, key);
   key?.fill(0);
   if (plain === null) {

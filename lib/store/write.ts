@@ -134,6 +134,6 @@ async function writeHeld(
   write.inspect?.(dir);
   const temp = tempNameFor(write.name);
   lock?.journal(temp, write.subdir);
-  replaceFile(dir, write.name, write.data, { tempName: temp });
+  await replaceFile(dir, write.name, write.data, { tempName: temp });
   return { written: inspectFile(dir, write.name, ctx.owners, "secret")!, changed };
 }
