@@ -1,14 +1,17 @@
 /**
  * The system's account database (Deno has no getpwuid): login names, uids, homes, and the condor
- * account of docs/storage.md "Trusted owners". An `AccountDb` reads /etc/passwd at most once for
+ * account of docs/storage.md "Trusted owners". An `AccountDb` looks at /etc/passwd at most once for
  * its own lifetime; make one per request so that a long-running daemon sees accounts added later
- * and no caller's lookups serve another's.
+ * and no caller's lookups serve another's. The parsed file is kept between instances while the
+ * file is unchanged (same device, inode, size, modification and change times, read from the open
+ * file), so a daemon's requests do not each read and parse it again.
  *
  * Permissions: --allow-read=/etc/passwd.
  */
 
 import { isDigits } from "./config/lines.ts";
 import { quote } from "./errors.ts";
+import { readUpTo } from "./fs/files.ts";
 
 /** One passwd entry. */
 export interface PasswdEntry {
@@ -44,21 +47,51 @@ export function parsePasswd(text: string): PasswdEntry[] {
   return entries;
 }
 
-/** Lookups in the passwd file, read lazily once per instance. */
+/** The last passwd file parsed, by path, with what identifies its version. */
+const parsed = new Map<
+  string,
+  { readonly version: string; readonly entries: readonly PasswdEntry[] }
+>();
+
+/** What changes when a file is replaced or written: device, inode, size, mtime, ctime. */
+function versionOf(info: Deno.FileInfo): string {
+  return [info.dev, info.ino, info.size, info.mtime?.getTime(), info.ctime?.getTime()].join(":");
+}
+
+/**
+ * The entries of the passwd file at `path`, parsed again only when the open file's version differs
+ * from the last parse's. A missing file has no entries.
+ */
+export function readPasswd(path: string): readonly PasswdEntry[] {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    parsed.delete(path);
+    return [];
+  }
+  try {
+    const version = versionOf(file.statSync());
+    const last = parsed.get(path);
+    if (last?.version === version) return last.entries;
+    // The whole file (a bound only against a file that never ends).
+    const entries = parsePasswd(new TextDecoder().decode(readUpTo(file, 1 << 30)));
+    parsed.set(path, { version, entries });
+    return entries;
+  } finally {
+    file.close();
+  }
+}
+
+/** Lookups in the passwd file, looked at lazily once per instance (readPasswd). */
 export class AccountDb {
-  #entries: PasswdEntry[] | null = null;
+  #entries: readonly PasswdEntry[] | null = null;
 
   constructor(readonly passwdFile = "/etc/passwd") {}
 
-  #all(): PasswdEntry[] {
-    if (this.#entries === null) {
-      try {
-        this.#entries = parsePasswd(Deno.readTextFileSync(this.passwdFile));
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-        this.#entries = [];
-      }
-    }
+  #all(): readonly PasswdEntry[] {
+    this.#entries ??= readPasswd(this.passwdFile);
     return this.#entries;
   }
 

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { AccountDb } from "../lib/accounts.ts";
+import { AccountDb, readPasswd } from "../lib/accounts.ts";
 import { StoreError } from "../lib/errors.ts";
 import {
   checkAncestor,
@@ -896,4 +896,33 @@ Deno.test({
       );
     });
   },
+});
+
+Deno.test("the passwd file is parsed again only when it changed: replaced, or rewritten in place; an AccountDb keeps its own view", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-passwd-" });
+  try {
+    const file = `${dir}/passwd`;
+    const line = (uid: number) =>
+      `root:x:0:0:root:/root:/bin/sh\nalice:x:${uid}:${uid}::/:/bin/sh\n`;
+    Deno.writeTextFileSync(file, line(1001));
+    const first = new AccountDb(file);
+    assert.equal(first.byName("alice")?.uid, 1001);
+    // Unchanged: the same parse serves every instance.
+    assert.equal(readPasswd(file), readPasswd(file));
+    // Replaced by rename (as useradd and vipw do): a new instance sees the new entry at once.
+    Deno.writeTextFileSync(`${dir}/passwd.new`, line(1002));
+    Deno.renameSync(`${dir}/passwd.new`, file);
+    assert.equal(new AccountDb(file).byName("alice")?.uid, 1002);
+    // Rewritten in place with the same size: its times tell.
+    Deno.writeTextFileSync(file, line(1003));
+    Deno.utimeSync(file, new Date(2001, 0, 1), new Date(2001, 0, 1));
+    assert.equal(new AccountDb(file).byName("alice")?.uid, 1003);
+    // An instance that already looked keeps what it saw (one view per request).
+    assert.equal(first.byName("alice")?.uid, 1001);
+    Deno.removeSync(file);
+    assert.deepEqual(readPasswd(file), []);
+    assert.equal(new AccountDb(file).byUid(0), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

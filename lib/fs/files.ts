@@ -168,7 +168,7 @@ const FIRST_READ_BYTES = 4096;
  * starts small and doubles: every buffer is zeroed when dropped, so a large first one would cost
  * more than the read itself for the small files most reads are.
  */
-function readUpTo(file: Deno.FsFile, limit: number): Uint8Array {
+export function readUpTo(file: Deno.FsFile, limit: number): Uint8Array {
   let buffer = new Uint8Array(Math.min(limit + 1, FIRST_READ_BYTES));
   let length = 0;
   while (true) {
