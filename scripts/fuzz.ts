@@ -382,12 +382,10 @@ export async function runFuzz(
   };
   await Promise.all(Array.from({ length: options.workers }, (_, w) => worker(w)));
   // Nothing outside the stores: /tmp has no new entries, the fuzz root only the workers'. The
-  // temp directories of this project's own tests and scripts ("csc-" and a word, then a dash) are
-  // not counted: other test runs on the same machine make them meanwhile, and no fuzz case ever
-  // names such a path.
-  const tmpAfter = names("/tmp").filter((n) =>
-    !tmpBefore.includes(n) && !/^csc-[a-z]+(-[a-z]+)*-[0-9a-f]+$/.test(n)
-  );
+  // entries of this project's own tests, scripts and tools (named "csc-...") are not counted:
+  // other test runs on the same machine make them meanwhile, and neither the program nor a fuzz
+  // case ever names such a path.
+  const tmpAfter = names("/tmp").filter((n) => !tmpBefore.includes(n) && !n.startsWith("csc-"));
   const strays = tmpAfter.filter((n) => !options.root.startsWith(`/tmp/${n}`));
   const rootStrays = names(options.root).filter((n) => !/^w\d+$/.test(n));
   figures.outside = strays.length + rootStrays.length;
