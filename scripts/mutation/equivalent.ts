@@ -33,9 +33,9 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/crypto/scramble.ts",
     source: "for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] ^ KEY[i & 3];",
-    mutation: "0 to (-1)",
-    why: "The extra first step writes `out[-1]`, which a Uint8Array ignores (not an index), and " +
-      "reads nothing else: the bytes out are the same.",
+    mutation: ["0 to (-1)", "< to <="],
+    why: "The extra step (first or last) writes `out[-1]` or `out[length]`, which a Uint8Array " +
+      "ignores (not an index within it), and reads nothing else: the bytes out are the same.",
     observe: "Nothing outside the function; only the time of one more loop step.",
   },
   {
@@ -312,6 +312,43 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     why: "As for the credmon's wait: the -d line can differ only when the deadline has already " +
       "passed as it is written, and then by saying -1 ms instead of 0; the wait is the same.",
     observe: "Only that -d line, and only by chance of the machine's load.",
+  },
+  {
+    file: "lib/auth/idtoken.ts",
+    source: "plain.fill(0);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The unscrambled key file is a local buffer: what is returned is a copy (`key.slice()`) " +
+      "or the doubled key, never `plain` itself, so wiping it with 0xff or 0x01 instead of " +
+      "zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the key is gone either way.",
+  },
+  {
+    file: "lib/auth/idtoken.ts",
+    source: "const lifetime = options.lifetime ?? -1;",
+    mutation: "1 to 2",
+    why: "The default lifetime means no expiry; it is only compared with `lifetime >= 0`, for " +
+      "which -1 and -2 alike give a token without `exp`.",
+    observe: "Nothing: no token differs.",
+  },
+  {
+    file: "lib/auth/keys.ts",
+    source: "bytes.fill(0);",
+    before: "} finally {",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "Both such lines wipe a local buffer of file bytes once it is used: the signing key " +
+      "file's (signingKeyMaterial returns new bytes and keeps no reference to it) and the " +
+      "token file's (already decoded into strings). Wiping with 0xff or 0x01 instead of " +
+      "zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the bytes are gone either way.",
+  },
+  {
+    file: "lib/auth/keys.ts",
+    source: "bytes.fill(0);",
+    before: "tokens.push(...tokensIn(decoder.decode(bytes)));",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "As for the token file: the bytes of a token directory's file are local and already " +
+      "decoded into strings when they are wiped.",
+    observe: "Only a dump of the process's memory, where the bytes are gone either way.",
   },
 ];
 
