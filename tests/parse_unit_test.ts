@@ -169,6 +169,17 @@ const ROWS: readonly Row[] = [
     ["list", "now"],
     usage("ERROR: list does not take 'now'; it takes -u, -n, --token-file, --json and -d\n"),
   ],
+  // A word that is not command-like, or follows an option's value, is named by its position.
+  [
+    ["list", "a@b"],
+    usage("ERROR: list does not take 'argument 2'; it takes -u, -n, --token-file, --json and -d\n"),
+  ],
+  [
+    ["list", "-u", "a@b", "x"],
+    usage("ERROR: list does not take 'argument 4'; it takes -u, -n, --token-file, --json and -d\n"),
+  ],
+  [["doctor", "x1"], usage("ERROR: doctor takes only --json, -d and -h, not 'argument 2'\n")],
+  [["doctor", "now"], usage("ERROR: doctor takes only --json, -d and -h, not 'now'\n")],
   [["-d", "doctor", "--json"], { command: "doctor", parsed: null }],
   [["doctor", "-u", "a@b"], usage("ERROR: doctor takes only --json, -d and -h, not '-u'\n")],
   [["-d", "serve"], { command: "serve", parsed: null }],

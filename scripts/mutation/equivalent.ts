@@ -94,14 +94,6 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     ...CLIENT_HTTP_STATUS,
   },
   {
-    file: "lib/crypto/seal.ts",
-    source: "if (file.length < MAGIC.length + NONCE_BYTES + 16) return null;",
-    mutation: "removed: if (...) return",
-    why: "An early exit: a file this short has no room for the 16-byte tag, so the decryption " +
-      "that follows fails for it, and that failure also gives null.",
-    observe: "Only the time of a decryption attempt.",
-  },
-  {
     file: "lib/cli/parse.ts",
     source: "const spelling = eq > 0 ? arg.slice(0, eq) : arg;",
     mutation: ["0 to (-1)", "0 to 1", "> to >="],
@@ -349,6 +341,47 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     why: "As for the token file: the bytes of a token directory's file are local and already " +
       "decoded into strings when they are wiped.",
     observe: "Only a dump of the process's memory, where the bytes are gone either way.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source: "const name = eq < 0 ? arg : arg.slice(0, eq);",
+    mutation: ["< to <=", "0 to 1"],
+    why: "`arg` starts with `--` here, so `eq` (the index of its first `=`) is -1 or at least 2: " +
+      "`eq < 0`, `eq <= 0` and `eq < 1` decide alike. (The other `0 to 1` of the line, in " +
+      "`slice(0, eq)`, changes the name shown and is killed by tests/parse_unit_test.ts.)",
+    observe: "Nothing: no argument gives `eq` 0 or 1.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source: "return eq < 0 ? shown : `${shown}=…`;",
+    mutation: ["< to <=", "0 to 1"],
+    why: "As on the line before it: `eq` is -1 or at least 2, never 0 or 1.",
+    observe: "Nothing: no argument gives `eq` 0 or 1.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source: "return lower.length >= 2 && GRAMMAR_WORDS.some((w) => w.startsWith(lower));",
+    mutation: "2 to 1",
+    why: "The only caller (shownOption) returns early for an argument of 2 characters or fewer, " +
+      "so the word after the dash it passes has at least 2: `>= 1` and `>= 2` decide alike.",
+    observe: "Nothing: no argument reaches it with a shorter word.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source: 'const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;',
+    mutation: ["1 to 2", "1 to 0"],
+    why: "The -1 (no inline value) is only compared with `eq > 0` (the lines after it); -2 and " +
+      "-0 are not greater than 0 either.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source:
+      'if ((ACTIONS as readonly string[]).includes(arg.split("-", 1)[0].toLowerCase())) return null;',
+    mutation: "1 to 2",
+    why: "Only the first piece of the split is read; a limit of 2 pieces gives the same first " +
+      "piece as a limit of 1.",
+    observe: "Nothing.",
   },
 ];
 
