@@ -383,6 +383,16 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "piece as a limit of 1.",
     observe: "Nothing.",
   },
+  {
+    file: "lib/cli/route.ts",
+    source: 'if (p === "/" || !p.startsWith("/")) return null;',
+    mutation: ["|| to &&", "removed: if (...) return"],
+    why: "The walk up to the nearest existing directory stops here only when `/` itself cannot " +
+      "be examined, or the path is relative; the caller passes absolute paths only (it routes " +
+      "a relative store in-process before), and `/` always exists, so the walk always ends at " +
+      "an existing directory first.",
+    observe: "Only a system where stat of `/` fails (the mutant would then loop).",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
