@@ -98,6 +98,13 @@ const ROWS: readonly Row[] = [
         "a value that contains spaces\n\n",
     ),
   ],
+  // A single-dash word is shown whole only when short or a prefix of a word of the grammar.
+  [["query", "-x"], usage("ERROR: Unrecognized option - '-x'\n\n")],
+  [["query", "-po"], usage("ERROR: Unrecognized option - '-po'\n\n")],
+  [["add", "-pX"], usage("ERROR: Unrecognized option - '-p…'\n\n")],
+  [["query", "-ab"], usage("ERROR: Unrecognized option - '-a…'\n\n")],
+  [["query", "--a"], usage("ERROR: Unrecognized option - '--a'\n\n")],
+  [["query", "--help=x"], usage("ERROR: Option '--help' does not take an argument\n\n")],
   [["query", "-u", "a@b", "-krb"], usage("ERROR: Unrecognized option - '-krb'\n\n")],
   [["-krb", "query"], usage("ERROR: Unrecognized option - '-krb'\n\n")],
   [["query", "-u"], usage("ERROR: Option '-u' requires a username argument\n\n")],
@@ -143,6 +150,17 @@ const ROWS: readonly Row[] = [
   [["LIST-KRB", "-u", "a@b"], { command: "list", parsed: { type: "kerberos", user: "a@b" } }],
   [["--json", "-u", "a@b", "list-oauth"], { command: "list", parsed: { type: "oauth" } }],
   [["list-x"], usage("ERROR: -x is not a known credential type\n")],
+  // A command's word after an action word, or as an option's value, does not select it.
+  [
+    ["query", "list"],
+    usage(
+      "ERROR: Unrecognized command - argument 2 (not shown: it may be part of a secret); " +
+        "quote a value that contains spaces\n\n",
+    ),
+  ],
+  [["-u", "list"], usage("ERROR: Username 'list' is not of the form: account@domain\n")],
+  [["-n", "h", "list"], { command: "list", parsed: { name: "h", user: null } }],
+  [["--user=a@b", "list"], { command: "list", parsed: { user: "a@b" } }],
   [
     ["list", "-P"],
     usage("ERROR: list does not take '-P'; it takes -u, -n, --token-file, --json and -d\n"),
@@ -151,6 +169,17 @@ const ROWS: readonly Row[] = [
     ["list", "now"],
     usage("ERROR: list does not take 'now'; it takes -u, -n, --token-file, --json and -d\n"),
   ],
+  // A word that is not command-like, or follows an option's value, is named by its position.
+  [
+    ["list", "a@b"],
+    usage("ERROR: list does not take 'argument 2'; it takes -u, -n, --token-file, --json and -d\n"),
+  ],
+  [
+    ["list", "-u", "a@b", "x"],
+    usage("ERROR: list does not take 'argument 4'; it takes -u, -n, --token-file, --json and -d\n"),
+  ],
+  [["doctor", "x1"], usage("ERROR: doctor takes only --json, -d and -h, not 'argument 2'\n")],
+  [["doctor", "now"], usage("ERROR: doctor takes only --json, -d and -h, not 'now'\n")],
   [["-d", "doctor", "--json"], { command: "doctor", parsed: null }],
   [["doctor", "-u", "a@b"], usage("ERROR: doctor takes only --json, -d and -h, not '-u'\n")],
   [["-d", "serve"], { command: "serve", parsed: null }],

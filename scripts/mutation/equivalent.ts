@@ -33,9 +33,9 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/crypto/scramble.ts",
     source: "for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] ^ KEY[i & 3];",
-    mutation: "0 to (-1)",
-    why: "The extra first step writes `out[-1]`, which a Uint8Array ignores (not an index), and " +
-      "reads nothing else: the bytes out are the same.",
+    mutation: ["0 to (-1)", "< to <="],
+    why: "The extra step (first or last) writes `out[-1]` or `out[length]`, which a Uint8Array " +
+      "ignores (not an index within it), and reads nothing else: the bytes out are the same.",
     observe: "Nothing outside the function; only the time of one more loop step.",
   },
   {
@@ -92,14 +92,6 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     source: 'if (!match) throw new HttpError(502, "a malformed status line");',
     mutation: ["502 to 503", "502 to 501"],
     ...CLIENT_HTTP_STATUS,
-  },
-  {
-    file: "lib/crypto/seal.ts",
-    source: "if (file.length < MAGIC.length + NONCE_BYTES + 16) return null;",
-    mutation: "removed: if (...) return",
-    why: "An early exit: a file this short has no room for the 16-byte tag, so the decryption " +
-      "that follows fails for it, and that failure also gives null.",
-    observe: "Only the time of a decryption attempt.",
   },
   {
     file: "lib/cli/parse.ts",
@@ -312,6 +304,94 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     why: "As for the credmon's wait: the -d line can differ only when the deadline has already " +
       "passed as it is written, and then by saying -1 ms instead of 0; the wait is the same.",
     observe: "Only that -d line, and only by chance of the machine's load.",
+  },
+  {
+    file: "lib/auth/idtoken.ts",
+    source: "plain.fill(0);",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "The unscrambled key file is a local buffer: what is returned is a copy (`key.slice()`) " +
+      "or the doubled key, never `plain` itself, so wiping it with 0xff or 0x01 instead of " +
+      "zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the key is gone either way.",
+  },
+  {
+    file: "lib/auth/idtoken.ts",
+    source: "const lifetime = options.lifetime ?? -1;",
+    mutation: "1 to 2",
+    why: "The default lifetime means no expiry; it is only compared with `lifetime >= 0`, for " +
+      "which -1 and -2 alike give a token without `exp`.",
+    observe: "Nothing: no token differs.",
+  },
+  {
+    file: "lib/auth/keys.ts",
+    source: "bytes.fill(0);",
+    before: "} finally {",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "Both such lines wipe a local buffer of file bytes once it is used: the signing key " +
+      "file's (signingKeyMaterial returns new bytes and keeps no reference to it) and the " +
+      "token file's (already decoded into strings). Wiping with 0xff or 0x01 instead of " +
+      "zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the bytes are gone either way.",
+  },
+  {
+    file: "lib/auth/keys.ts",
+    source: "bytes.fill(0);",
+    before: "tokens.push(...tokensIn(decoder.decode(bytes)));",
+    mutation: ["0 to (-1)", "0 to 1"],
+    why: "As for the token file: the bytes of a token directory's file are local and already " +
+      "decoded into strings when they are wiped.",
+    observe: "Only a dump of the process's memory, where the bytes are gone either way.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source: "const name = eq < 0 ? arg : arg.slice(0, eq);",
+    mutation: ["< to <=", "0 to 1"],
+    why: "`arg` starts with `--` here, so `eq` (the index of its first `=`) is -1 or at least 2: " +
+      "`eq < 0`, `eq <= 0` and `eq < 1` decide alike. (The other `0 to 1` of the line, in " +
+      "`slice(0, eq)`, changes the name shown and is killed by tests/parse_unit_test.ts.)",
+    observe: "Nothing: no argument gives `eq` 0 or 1.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source: "return eq < 0 ? shown : `${shown}=…`;",
+    mutation: ["< to <=", "0 to 1"],
+    why: "As on the line before it: `eq` is -1 or at least 2, never 0 or 1.",
+    observe: "Nothing: no argument gives `eq` 0 or 1.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source: "return lower.length >= 2 && GRAMMAR_WORDS.some((w) => w.startsWith(lower));",
+    mutation: "2 to 1",
+    why: "The only caller (shownOption) returns early for an argument of 2 characters or fewer, " +
+      "so the word after the dash it passes has at least 2: `>= 1` and `>= 2` decide alike.",
+    observe: "Nothing: no argument reaches it with a shorter word.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source: 'const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;',
+    mutation: ["1 to 2", "1 to 0"],
+    why: "The -1 (no inline value) is only compared with `eq > 0` (the lines after it); -2 and " +
+      "-0 are not greater than 0 either.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/cli/parse.ts",
+    source:
+      'if ((ACTIONS as readonly string[]).includes(arg.split("-", 1)[0].toLowerCase())) return null;',
+    mutation: "1 to 2",
+    why: "Only the first piece of the split is read; a limit of 2 pieces gives the same first " +
+      "piece as a limit of 1.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/cli/route.ts",
+    source: 'if (p === "/" || !p.startsWith("/")) return null;',
+    mutation: ["|| to &&", "removed: if (...) return"],
+    why: "The walk up to the nearest existing directory stops here only when `/` itself cannot " +
+      "be examined, or the path is relative; the caller passes absolute paths only (it routes " +
+      "a relative store in-process before), and `/` always exists, so the walk always ends at " +
+      "an existing directory first.",
+    observe: "Only a system where stat of `/` fails (the mutant would then loop).",
   },
 ];
 
