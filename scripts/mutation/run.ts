@@ -234,6 +234,8 @@ export interface GeneratedOptions {
   readonly tests: readonly string[] | null;
   readonly timeoutFactor: number;
   readonly budget: number;
+  /** The budget of a mutant argued equivalent (equivalent.ts), run last. */
+  readonly equivalentBudget: number;
   readonly target: number;
   readonly report: string | null;
   readonly json: string | null;
@@ -242,7 +244,8 @@ export interface GeneratedOptions {
 
 const USAGE = "usage: deno task mutate --generated [--sample N] [--seed N] [--jobs N] " +
   "[--min-per-module N] [--module NAME]... [--file PATH]... [--kind KIND]... [--mutant ID]... " +
-  "[--tests FILE,...] [--timeout-factor N] [--budget SECONDS] [--target PERCENT] [--report FILE] " +
+  "[--tests FILE,...] [--timeout-factor N] [--budget SECONDS] [--equivalent-budget SECONDS] " +
+  "[--target PERCENT] [--report FILE] " +
   "[--json FILE] " +
   "[--keep]";
 
@@ -260,6 +263,7 @@ export function parseGeneratedOptions(args: readonly string[]): GeneratedOptions
     tests: null as string[] | null,
     timeoutFactor: 3,
     budget: 150,
+    equivalentBudget: 30,
     target: 90,
     report: null as string | null,
     json: null as string | null,
@@ -283,6 +287,7 @@ export function parseGeneratedOptions(args: readonly string[]): GeneratedOptions
     else if (a === "--min-per-module") o.minPerModule = number(value(), a);
     else if (a === "--timeout-factor") o.timeoutFactor = number(value(), a);
     else if (a === "--budget") o.budget = number(value(), a);
+    else if (a === "--equivalent-budget") o.equivalentBudget = number(value(), a);
     else if (a === "--target") o.target = number(value(), a);
     else if (a === "--module") {
       const name = value();
@@ -419,11 +424,15 @@ export async function runGenerated(
       for (const f of baseline.failed) log(`  not used: ${f.file}: ${f.name} (${f.why})`);
     }
 
-    // Run order: round-robin over the modules, so every module progresses from the start.
+    // Run order: round-robin over the modules, so every module progresses from the start; the
+    // mutants argued equivalent last, each with the shorter budget (`--equivalent-budget`): they
+    // are expected to survive, and are run only to show a quick test that now kills one (its
+    // entry is then stale and it counts as killed).
     const queue: Mutant[] = [];
     for (let i = 0; queue.length < [...chosen.values()].flat().length; i++) {
       for (const list of chosen.values()) if (i < list.length) queue.push(list[i]);
     }
+    queue.sort((a, b) => Number(equivalentOf(a) !== null) - Number(equivalentOf(b) !== null));
     const results: MutantResult[] = [];
     const mutantStart = performance.now();
     let done = 0;
@@ -439,7 +448,9 @@ export async function runGenerated(
               ? selectTests(baseline!, mutant)
               : options.tests.map((file) => ({ file, names: null, seconds: 30 }));
             const ran = await runSelection(copy, selection, {
-              budgetSeconds: options.budget,
+              budgetSeconds: equivalentOf(mutant) === null
+                ? options.budget
+                : Math.min(options.budget, options.equivalentBudget),
               hangFactor: options.timeoutFactor,
             });
             return {
@@ -538,8 +549,9 @@ export function markdownReport(run: RunRecord): string {
       "minutes).",
     `- Mutants' test runs: ${(run.mutantSeconds / 60).toFixed(1)} minutes, ${o.jobs} at a time, ` +
       `each within a budget of ${o.budget} s (a survivor still running then is stopped and ` +
-      `counted as a survivor); one test running past 60 s + ${o.timeoutFactor}x its baseline ` +
-      "time is a hang (counted as killed).",
+      `counted as a survivor), ${o.equivalentBudget} s for those argued equivalent (run last); ` +
+      `one test running past 60 s + ${o.timeoutFactor}x its baseline time is a hang (counted as ` +
+      "killed).",
     run.baseline === null
       ? `- Tests: ${o.tests?.join(", ")}, whole, for every mutant.`
       : `- Baseline: ${run.baseline.tests} tests in ${run.baseline.files} files, with coverage, ` +
