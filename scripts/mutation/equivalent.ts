@@ -313,6 +313,26 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "passed as it is written, and then by saying -1 ms instead of 0; the wait is the same.",
     observe: "Only that -d line, and only by chance of the machine's load.",
   },
+  {
+    file: "lib/store/list.ts",
+    source: "order(a.type) - order(b.type) || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0) ||",
+    mutation: "1 to 2",
+    why: "The comparator's -1 becomes -2, or its 1 becomes 2: the same sign, and " +
+      "Array.prototype.sort reads only the sign of what the comparator returns.",
+    observe: "Nothing: the rows come out in the same order.",
+  },
+  {
+    file: "lib/store/list.ts",
+    source: '((a.name ?? "") < (b.name ?? "") ? -1 : (a.name ?? "") > (b.name ?? "") ? 1 : 0)',
+    mutation: ["1 to 2", "> to >=", "1 to 0", "0 to 1", "0 to (-1)", "< to <="],
+    why: "The last key of the sort. V8's sort (TimSort) only ever asks whether the comparator's " +
+      "result is below 0, so 1, 2 and 0 for a name after the other are the same answer " +
+      "(`1 to 0` here is the `? 1`; the `-1` made `-0`, which is not below 0, is killed by " +
+      "tests/store_fs_unit_test.ts). The equal case (`0 to (-1)`, `0 to 1`, `< to <=`, and " +
+      "`> to >=` for equal names) needs two rows of the same type, user and name, which no " +
+      "lister makes: one row per password file, per Kerberos user and per OAuth stem of a user.",
+    observe: "Nothing through V8's Array.prototype.sort; only another engine's sort could differ.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */

@@ -1,0 +1,245 @@
+/**
+ * Rules of lib/store and lib/fs that a broken line could change without any other quick test
+ * noticing (issue 23, TESTING.md "Mutation testing"): the order of a listing, the bounded reads
+ * of list and doctor at their exact limits, doctor's findings and their words, and the errors a
+ * request gets for a bad configuration. In-process on temp directories, in a second or two; the
+ * process runs as root, so owners and modes are real.
+ */
+
+import assert from "node:assert/strict";
+import { loadConfig } from "../lib/config/mod.ts";
+import type { Caller, CredRequest } from "../lib/request.ts";
+import { examineStore, PENDING_THRESHOLD } from "../lib/store/doctor.ts";
+import { createStoreContext, perform, performList } from "../lib/store/service.ts";
+import type { StoreContext } from "../lib/store/context.ts";
+import { type Directory, storeDirectory } from "../lib/fs/directories.ts";
+import { readFileStart } from "../lib/fs/files.ts";
+import { LOCK_DIRECTORY } from "../lib/fs/lock.ts";
+import type { Owners } from "../lib/fs/owners.ts";
+import { type Spool, withSpool } from "../testing/harness.ts";
+
+const encoder = new TextEncoder();
+const ROOT: Caller = { uid: 0, name: "root", domain: "test.example", inProcess: true };
+/** The condor account of these tests' node (CONDOR_IDS): uids nobody has. */
+const CONDOR = { uid: 4_000_002, gid: 4_000_003 };
+
+function config(spool: Spool, extra: Record<string, string> = {}) {
+  return loadConfig({
+    env: {
+      ...spool.env,
+      _CONDOR_CREDD_POLLING_TIMEOUT: "0",
+      _CONDOR_CONDOR_IDS: `${CONDOR.uid}.${CONDOR.gid}`,
+      ...extra,
+    },
+    uid: 0,
+    hostname: "node.test.example",
+  });
+}
+
+function context(spool: Spool, extra: Record<string, string> = {}): StoreContext {
+  return createStoreContext(config(spool, extra), { euid: 0 });
+}
+
+/** Adds `request` as root; fails unless it is stored. */
+async function add(spool: Spool, request: Record<string, unknown>): Promise<void> {
+  const reply = await perform(context(spool), ROOT, request as unknown as CredRequest);
+  assert.ok(reply.ok, reply.ok ? "" : reply.error.message);
+}
+
+const krb = (user: string) => ({
+  action: "add",
+  type: "kerberos",
+  user: `${user}@test.example`,
+  credential: encoder.encode("T"),
+});
+const oauth = (user: string, service: string, handle: string | null = null) => ({
+  action: "add",
+  type: "oauth",
+  user: `${user}@test.example`,
+  service,
+  handle,
+  scopes: null,
+  audience: null,
+  accessToken: false,
+  credential: encoder.encode("{}"),
+});
+const pwd = (user: string) => ({
+  action: "add",
+  type: "password",
+  pool: false,
+  user: `${user}@test.example`,
+  credential: encoder.encode("pw"),
+});
+const pool = {
+  action: "add",
+  type: "password",
+  pool: true,
+  user: null,
+  credential: encoder.encode("pool secret"),
+};
+
+// ---- list --------------------------------------------------------------------------------
+
+Deno.test("list sorts by type, then user, then name, whatever order the files sort in", async () => {
+  await withSpool(async (spool) => {
+    // File names sort differently from the users and names they hold: "a-b.cred" before
+    // "a.cred" ('-' < '.'), "s_x-y.top" before "s_x.top", and the pool file is read first.
+    for (const user of ["a-b", "a"]) await add(spool, krb(user));
+    for (const handle of ["x-y", "x"]) await add(spool, oauth("a", "s", handle));
+    await add(spool, oauth("a-b", "s"));
+    await add(spool, oauth("a", "s"));
+    await add(spool, pool);
+    for (const user of ["zed", "alice"]) await add(spool, pwd(user));
+    const listed = performList(context(spool), ROOT, { action: "list", type: null, user: null });
+    assert.ok(listed.ok);
+    assert.deepEqual(listed.rows.map((r) => [r.type, r.user, r.name]), [
+      ["password", "alice@test.example", null],
+      ["password", "condor_pool@test.example", "POOL"],
+      ["password", "zed@test.example", null],
+      ["kerberos", "a", null],
+      ["kerberos", "a-b", null],
+      ["oauth", "a", "s"],
+      ["oauth", "a", "s_x"],
+      ["oauth", "a", "s_x-y"],
+      ["oauth", "a-b", "s"],
+    ]);
+    // One type: only its rows.
+    for (const type of ["password", "kerberos", "oauth"] as const) {
+      const one = performList(context(spool), ROOT, { action: "list", type, user: null });
+      assert.ok(one.ok);
+      assert.deepEqual(
+        one.rows.map((r) => [r.type, r.user, r.name]),
+        listed.rows.filter((r) => r.type === type).map((r) => [r.type, r.user, r.name]),
+      );
+    }
+  });
+});
+
+// ---- bounded reads -----------------------------------------------------------------------
+
+Deno.test("readFileStart() reads a file of exactly the bound whole, one byte more as its start", async () => {
+  const root = await Deno.makeTempDir({ prefix: "csc-store-fs-unit-" });
+  try {
+    const owners: Owners = { self: 0, condor: null, accounts: undefined! };
+    const dir: Directory = storeDirectory(root, owners)!;
+    for (const size of [0, 1, 99, 100, 101, 64 * 1024, 64 * 1024 + 1]) {
+      const bytes = Uint8Array.from({ length: size }, (_, i) => 1 + i % 250);
+      await Deno.writeFile(`${root}/f`, bytes, { mode: 0o600 });
+      for (const bound of [size, size + 1]) {
+        const read = readFileStart(dir, "f", owners, { role: "secret", bytes: bound });
+        assert.deepEqual(read, { content: bytes, whole: true }, `${size} bytes, bound ${bound}`);
+      }
+      if (size > 0) {
+        const read = readFileStart(dir, "f", owners, { role: "secret", bytes: size - 1 });
+        assert.deepEqual(read, { content: bytes.subarray(0, size - 1), whole: false });
+      }
+    }
+    assert.equal(readFileStart(dir, "none", owners, { role: "secret", bytes: 10 }), null);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+// ---- doctor ------------------------------------------------------------------------------
+
+/** doctor's findings about `path`, as [kind, problem]. */
+async function findingsAbout(ctx: StoreContext, path: string, now = 0) {
+  const findings = await examineStore(ctx, now);
+  return findings.filter((f) => f.path === path).map((f) => [f.kind, f.problem]);
+}
+
+Deno.test("doctor reads a lock journal of up to 1024 bytes (what the next writer reads) and names it", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, krb("alice"));
+    const journal = `${spool.krb}/${LOCK_DIRECTORY}/alice.lock`;
+    // A user name as long as a journal entry can hold.
+    for (const size of [1, 1023, 1024]) {
+      const text = "j".repeat(size);
+      await Deno.writeTextFile(journal, text, { mode: 0o600 });
+      assert.deepEqual(await findingsAbout(context(spool), journal), [[
+        "interrupted-write",
+        `a write was interrupted (its journal names ${text})`,
+      ]]);
+    }
+    await Deno.writeTextFile(journal, "j".repeat(1025), { mode: 0o600 });
+    assert.deepEqual(await findingsAbout(context(spool), journal), [[
+      "insecure",
+      `"${journal}" is larger than 1024 bytes; it is not a credential this program stores`,
+    ]]);
+    await Deno.writeTextFile(journal, "", { mode: 0o600 });
+    assert.deepEqual(await findingsAbout(context(spool), journal), []);
+  });
+});
+
+Deno.test("doctor: a .cred stuck without its .cc names the .cc it waits for, from one second past the threshold", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, krb("alice"));
+    const cred = `${spool.krb}/alice.cred`;
+    const mtime = Math.floor((await Deno.stat(cred)).mtime!.getTime() / 1000);
+    const at = (now: number) => findingsAbout(context(spool), cred, now);
+    assert.deepEqual(await at(mtime + PENDING_THRESHOLD), []);
+    assert.deepEqual(await at(mtime + PENDING_THRESHOLD + 1), [[
+      "credmon-stuck",
+      `stored ${PENDING_THRESHOLD + 1} seconds ago and still not processed (no alice.cc)`,
+    ]]);
+  });
+});
+
+Deno.test("doctor without a condor account: an OAuth directory shared with its group (2770) is a finding, 0770 or 2750 is not", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, oauth("alice", "s"));
+    const ctx = context(spool);
+    const alone: StoreContext = { ...ctx, owners: { ...ctx.owners, condor: null } };
+    const kinds = async () =>
+      (await findingsAbout(alone, spool.oauth)).map(([kind]) => kind).filter((k) =>
+        k === "no-condor"
+      );
+    for (const [mode, expected] of [[0o2770, 1], [0o770, 0], [0o2750, 0], [0o700, 0]] as const) {
+      await Deno.chmod(spool.oauth, mode);
+      assert.equal((await kinds()).length, expected, mode.toString(8));
+    }
+  });
+});
+
+// ---- configuration errors ----------------------------------------------------------------
+
+Deno.test("a knob that is no number makes a request a config error naming it, not a crash", async () => {
+  await withSpool(async (spool) => {
+    const bad = { _CONDOR_CRED_LOCK_TIMEOUT: "soon" };
+    const reply = await perform(context(spool, bad), ROOT, krb("alice") as unknown as CredRequest);
+    assert.equal(reply.ok, false);
+    assert.equal(!reply.ok && reply.error.code, "config");
+    assert.match(!reply.ok ? reply.error.message : "", /CRED_LOCK_TIMEOUT/);
+  });
+});
+
+Deno.test("a store path that is not absolute is a config error naming the knob and its origin; nothing is created", async () => {
+  await withSpool(async (spool) => {
+    const cwd = Deno.cwd();
+    Deno.chdir(spool.root);
+    try {
+      for (
+        const [knob, request] of [
+          ["SEC_CREDENTIAL_DIRECTORY_KRB", krb("alice")],
+          ["SEC_CREDENTIAL_DIRECTORY_OAUTH", oauth("alice", "s")],
+          ["SEC_CREDENTIAL_DIRECTORY_PWD", pwd("alice")],
+          ["SEC_PASSWORD_FILE", pool],
+        ] as const
+      ) {
+        const ctx = context(spool, { [`_CONDOR_${knob}`]: "spool/relative" });
+        const reply = await perform(ctx, ROOT, { ...request } as unknown as CredRequest);
+        assert.deepEqual(
+          reply.ok ? "stored" : [reply.error.code, reply.error.message],
+          [
+            "config",
+            `${knob} is "spool/relative" (from environment _CONDOR_${knob}); it must ` +
+            "be an absolute path",
+          ],
+        );
+        assert.equal(await Deno.lstat(`${spool.root}/spool`).catch(() => null), null, knob);
+      }
+    } finally {
+      Deno.chdir(cwd);
+    }
+  });
+});
