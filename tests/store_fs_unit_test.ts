@@ -16,6 +16,8 @@ import { type Directory, storeDirectory } from "../lib/fs/directories.ts";
 import { readFileStart } from "../lib/fs/files.ts";
 import { LOCK_DIRECTORY } from "../lib/fs/lock.ts";
 import type { Owners } from "../lib/fs/owners.ts";
+import { StoreError } from "../lib/errors.ts";
+import { typeNames } from "../lib/store/types/mod.ts";
 import { type Spool, withSpool } from "../testing/harness.ts";
 
 const encoder = new TextEncoder();
@@ -242,4 +244,139 @@ Deno.test("a store path that is not absolute is a config error naming the knob a
       Deno.chdir(cwd);
     }
   });
+});
+
+/** A JWT whose payload is `claims` (unsigned: the store reads claims only). */
+function jwt(claims: Record<string, unknown>): string {
+  const b64 = (o: unknown) =>
+    btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return `${b64({ alg: "HS256" })}.${b64(claims)}.c2ln`;
+}
+
+Deno.test("doctor: stale marks, stuck .top files and expired tokens from one second past their limit, with their ages", async () => {
+  await withSpool(async (spool) => {
+    const T = 1_700_000_000;
+    await add(spool, krb("alice"));
+    await add(spool, oauth("alice", "s"));
+    await add(spool, { ...oauth("alice", "t"), accessToken: true });
+    const user = `${spool.oauth}/alice`;
+    await Deno.writeTextFile(`${user}/t.use`, JSON.stringify({ access_token: jwt({ exp: T }) }));
+    await Deno.writeTextFile(`${spool.krb}/bob.mark`, "", { mode: 0o600 });
+    await Deno.writeTextFile(`${spool.krb}/alice.cc`, "CC", { mode: 0o600 });
+    for (const path of [`${user}/s.top`, `${user}/t.use`, `${spool.krb}/bob.mark`]) {
+      await Deno.utime(path, T, T);
+    }
+    const ctx = context(spool, { _CONDOR_SEC_CREDENTIAL_SWEEP_DELAY: "100" });
+    const at = async (now: number) =>
+      (await examineStore(ctx, now)).filter((f) =>
+        ["stale-mark", "credmon-stuck", "expired-token"].includes(f.kind)
+      ).map((f) => [f.kind, f.path, f.problem]);
+    assert.deepEqual(await at(T), []);
+    assert.deepEqual(await at(T + 1), [
+      ["expired-token", `${user}/t.use`, "the access token expired 1 seconds ago"],
+    ]);
+    assert.deepEqual(await at(T + 100), [
+      ["expired-token", `${user}/t.use`, "the access token expired 100 seconds ago"],
+    ]);
+    const mark = [
+      "stale-mark",
+      `${spool.krb}/bob.mark`,
+      "marked for removal 101 seconds ago, more than SEC_CREDENTIAL_SWEEP_DELAY (100): " +
+      "nothing sweeps this directory",
+    ];
+    assert.deepEqual(await at(T + 101), [
+      mark,
+      ["expired-token", `${user}/t.use`, "the access token expired 101 seconds ago"],
+    ]);
+    const later = await at(T + PENDING_THRESHOLD + 1);
+    assert.deepEqual(later.map(([kind, path]) => [kind, path]), [
+      ["stale-mark", `${spool.krb}/bob.mark`],
+      ["credmon-stuck", `${user}/s.top`],
+      ["expired-token", `${user}/t.use`],
+    ]);
+    assert.equal(
+      later[1][2],
+      `stored ${PENDING_THRESHOLD + 1} seconds ago and still no s.use: the OAuth credmon is ` +
+        "not processing it",
+    );
+    assert.deepEqual(
+      (await at(T + PENDING_THRESHOLD)).map(([kind]) => kind),
+      ["stale-mark", "expired-token"],
+    );
+    // A .top with its .use is not stuck, however old.
+    await Deno.writeTextFile(`${user}/s.use`, "{}", { mode: 0o600 });
+    assert.deepEqual(
+      (await at(T + 10 * PENDING_THRESHOLD)).map(([kind]) => kind),
+      ["stale-mark", "expired-token"],
+    );
+  });
+});
+
+Deno.test("doctor: each state of a credmon's pid file is its own finding with its fix", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, krb("alice"));
+    const pid = `${spool.krb}/pid`;
+    const complete = `${spool.krb}/CREDMON_COMPLETE`;
+    const credmon = "the Kerberos credmon (condor_credmon_krb)";
+    const found = async () =>
+      (await examineStore(context(spool), 0)).filter((f) => f.path === pid || f.path === complete)
+        .map((f) => [f.kind, f.path, f.problem, f.fix]);
+    assert.deepEqual(await found(), [[
+      "no-credmon",
+      pid,
+      "no credmon has started for this directory (it has no pid file)",
+      `start ${credmon}`,
+    ]]);
+    await Deno.writeTextFile(pid, "1", { mode: 0o644 });
+    assert.deepEqual(await found(), [[
+      "credmon-dead",
+      pid,
+      "the credmon pid file does not hold a valid process id",
+      `restart ${credmon}`,
+    ]]);
+    const exited = new Deno.Command("true").spawn();
+    await exited.status;
+    await Deno.writeTextFile(pid, `${exited.pid}\n`, { mode: 0o644 });
+    assert.deepEqual(await found(), [[
+      "credmon-dead",
+      pid,
+      `the credmon pid file names process ${exited.pid}, which is not running`,
+      `restart ${credmon}`,
+    ]]);
+    await Deno.writeTextFile(pid, `${Deno.pid}\n`, { mode: 0o644 });
+    assert.deepEqual(await found(), [[
+      "credmon-incomplete",
+      complete,
+      `the credmon (process ${Deno.pid}) has never completed a scan of this directory`,
+      `if this lasts more than a few minutes, read the log of ${credmon}`,
+    ]]);
+    await Deno.writeTextFile(complete, "", { mode: 0o644 });
+    assert.deepEqual(await found(), []);
+    await Deno.chmod(pid, 0o664);
+    assert.deepEqual((await found()).map(([kind]) => kind), ["insecure"]);
+  });
+});
+
+Deno.test("a malformed CONDOR_IDS is a config error of the request's context, with the fix", async () => {
+  await withSpool((spool) => {
+    let error: unknown = null;
+    try {
+      context(spool, { _CONDOR_CONDOR_IDS: "condor" });
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof StoreError, String(error));
+    assert.equal(error.code, "config");
+    assert.equal(
+      error.message,
+      'CONDOR_IDS is "condor"; it must be the condor account\'s uid and gid as "uid.gid", for ' +
+        'example "990.990"',
+    );
+    return Promise.resolve();
+  });
+});
+
+Deno.test("typeNames() lists the three types as a daemon's error message says them", () => {
+  assert.equal(typeNames(), "password, kerberos or oauth");
+  assert.equal(typeNames("and"), "password, kerberos and oauth");
 });

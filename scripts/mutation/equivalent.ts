@@ -333,6 +333,59 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "lister makes: one row per password file, per Kerberos user and per OAuth stem of a user.",
     observe: "Nothing through V8's Array.prototype.sort; only another engine's sort could differ.",
   },
+  {
+    file: "lib/store/oauth.ts",
+    source: "if (at + (escape ? 2 : 1) > to.length) {",
+    mutation: ["> to >=", "2 to 1"],
+    why: "mergeScopes always puts the 3-byte closing brace after the members, so a member value " +
+      "that reaches the last byte of the buffer makes the merge too large either way: `>=` " +
+      "stops one byte earlier, and `2 to 1` writes the backslash into the last byte (the byte " +
+      "after it falls outside the Uint8Array and is dropped); both leave the buffer full, the " +
+      "closing put overflows, and the same too-large error is thrown with the buffer wiped.",
+    observe:
+      "Nothing: the result (too-large, or the same merged bytes) is the same for every input.",
+  },
+  {
+    file: "lib/store/credmon.ts",
+    source: "const pid = Number(match[1]);",
+    mutation: "1 to 0",
+    why: "match[0] is the whole text: the digits with only white space (\\s) around them, and " +
+      "Number() trims exactly that white space (StrWhiteSpaceChar is \\s's set: checked for " +
+      "every UTF-16 code unit), so it gives the same number.",
+    observe: "Nothing: the same pid for every text the pattern accepts.",
+  },
+  {
+    file: "lib/store/list.ts",
+    source: "content.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The start of a .top read for its scopes and audience is a local copy, wiped once read; " +
+      "a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the bytes are gone either way.",
+  },
+  {
+    file: "lib/store/list.ts",
+    source: "read.content.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The start of a .use read for its access token's claims is a local copy, wiped once " +
+      "the claims are copied out; a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the token is gone either way.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "key?.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The host key is read afresh from host.key for this query and wiped once used; a wipe " +
+      "with 0x01 or 0xff instead of zeros changes no result (the file is not touched).",
+    observe: "Only a dump of the process's memory, where the key is gone either way.",
+  },
+  {
+    file: "lib/fs/lock.ts",
+    source: "await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 10));",
+    mutation: ["10 to 9", "10 to 11"],
+    why: "A held lock is polled every 9 or 11 ms instead of 10 until CRED_LOCK_TIMEOUT: the " +
+      "same outcome, a millisecond sooner or later.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
