@@ -487,3 +487,43 @@ Deno.test("list reads the first 64 KiB of a .top: scopes in them are shown, beyo
     ]]);
   });
 });
+
+Deno.test("CRED_MAX_CREDENTIALS_PER_USER counts each OAuth service once, its .top and .use together", async () => {
+  await withSpool(async (spool) => {
+    const env = { _CONDOR_CRED_MAX_CREDENTIALS_PER_USER: "2" };
+    // The limits bind users (root is not bound).
+    const alice: Caller = { uid: 2001, name: "alice", domain: "test.example", inProcess: false };
+    const put = async (request: Record<string, unknown>) => {
+      const reply = await perform(context(spool, env), alice, request as unknown as CredRequest);
+      return reply.ok ? reply.outcome.status : [reply.error.code, reply.error.message];
+    };
+    assert.equal(await put(oauth("alice", "a")), "pending");
+    assert.equal(await put({ ...oauth("alice", "a"), accessToken: true }), "success");
+    assert.equal(await put(oauth("alice", "b")), "pending");
+    // A credential already stored may be replaced; a third is refused.
+    assert.equal(await put(oauth("alice", "b")), "pending");
+    const refused = await put(oauth("alice", "c"));
+    assert.equal(refused[0], "not-allowed");
+    assert.match(
+      refused[1],
+      /^"alice(@test\.example)?" already has 2 credentials stored, the most CRED_MAX_CREDENTIALS_PER_USER \(2\) allows; /,
+    );
+  });
+});
+
+Deno.test("-S and -A rewrite a JSON credential one member a line, strings (escapes included) as given", async () => {
+  await withSpool(async (spool) => {
+    const credential = '{ "a" : "x \\" y\\\\" ,\n "b": [1, {"c": " } "}],"scopes":"old"\t}';
+    await add(spool, {
+      ...oauth("alice", "s"),
+      scopes: "read write",
+      audience: "https://aud",
+      credential: encoder.encode(credential),
+    });
+    assert.equal(
+      await Deno.readTextFile(`${spool.oauth}/alice/s.top`),
+      '{\n  "a": "x \\" y\\\\",\n  "b": [1,{"c":" } "}],\n  "scopes": "read write",\n' +
+        '  "audience": "https://aud"\n}\n',
+    );
+  });
+});
