@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config/mod.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import { examineStore } from "../lib/store/doctor.ts";
+import { kickCredmon, waitForFile } from "../lib/store/credmon.ts";
 import { createStoreContext, perform, performList } from "../lib/store/service.ts";
 import type { StoreContext } from "../lib/store/context.ts";
 import { type Directory, storeDirectory } from "../lib/fs/directories.ts";
@@ -184,6 +185,9 @@ Deno.test("doctor: a .cred stuck without its .cc names the .cc it waits for, fro
       "credmon-stuck",
       `stored ${600 + 1} seconds ago and still not processed (no alice.cc)`,
     ]]);
+    // Its .cc made, it is not stuck, however old.
+    await Deno.writeTextFile(`${spool.krb}/alice.cc`, "CC", { mode: 0o600 });
+    assert.deepEqual(await at(mtime + 10 * 600), []);
   });
 });
 
@@ -314,11 +318,19 @@ Deno.test("doctor: stale marks, stuck .top files and expired tokens from one sec
 });
 
 Deno.test("doctor: each state of a credmon's pid file is its own finding with its fix", async () => {
+  for (
+    const [dir, credmon] of [
+      ["krb", "the Kerberos credmon (condor_credmon_krb)"],
+      ["oauth", "the OAuth credmon (condor_credmon_oauth, or the one your site runs)"],
+    ] as const
+  ) await credmonStates(dir, credmon);
+});
+
+async function credmonStates(which: "krb" | "oauth", credmon: string): Promise<void> {
   await withSpool(async (spool) => {
-    await add(spool, krb("alice"));
-    const pid = `${spool.krb}/pid`;
-    const complete = `${spool.krb}/CREDMON_COMPLETE`;
-    const credmon = "the Kerberos credmon (condor_credmon_krb)";
+    await add(spool, which === "krb" ? krb("alice") : oauth("alice", "s"));
+    const pid = `${spool[which]}/pid`;
+    const complete = `${spool[which]}/CREDMON_COMPLETE`;
     const found = async () =>
       (await examineStore(context(spool), 0)).filter((f) => f.path === pid || f.path === complete)
         .map((f) => [f.kind, f.path, f.problem, f.fix]);
@@ -356,7 +368,7 @@ Deno.test("doctor: each state of a credmon's pid file is its own finding with it
     await Deno.chmod(pid, 0o664);
     assert.deepEqual((await found()).map(([kind]) => kind), ["insecure"]);
   });
-});
+}
 
 Deno.test("a malformed CONDOR_IDS is a config error of the request's context, with the fix", async () => {
   await withSpool((spool) => {
@@ -525,5 +537,50 @@ Deno.test("-S and -A rewrite a JSON credential one member a line, strings (escap
       '{\n  "a": "x \\" y\\\\",\n  "b": [1,{"c":" } "}],\n  "scopes": "read write",\n' +
         '  "audience": "https://aud"\n}\n',
     );
+  });
+});
+
+// ---- credmon -----------------------------------------------------------------------------
+
+Deno.test("kickCredmon() reads a pid file of up to 255 bytes (docs/upstream.md) and signals that process", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, krb("alice"));
+    const ctx = context(spool);
+    const dir = storeDirectory(spool.krb, ctx.owners)!;
+    const credmon = new Deno.Command("sleep", { args: ["600"] }).spawn();
+    try {
+      const pid = String(credmon.pid);
+      await Deno.writeTextFile(`${spool.krb}/pid`, pid.padEnd(256, " "), { mode: 0o644 });
+      const refused = await kickCredmon(ctx, dir);
+      assert.equal(refused.signalled, false);
+      assert.match(refused.reason!, /^its pid file was refused: .* is larger than 255 bytes/);
+      await Deno.writeTextFile(`${spool.krb}/pid`, pid.padEnd(255, " "), { mode: 0o644 });
+      assert.deepEqual(await kickCredmon(ctx, dir), { signalled: true });
+      assert.equal((await credmon.status).signal, "SIGHUP");
+    } finally {
+      try {
+        credmon.kill();
+      } catch {
+        // Already gone (the SIGHUP).
+      }
+      await credmon.status;
+    }
+  });
+});
+
+Deno.test("waitForFile() lets this process go on while it waits: a file created meanwhile is seen", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, krb("alice"));
+    const dir = storeDirectory(spool.krb, context(spool).owners)!;
+    const since = Date.now() - 1000;
+    const created = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        Deno.writeTextFileSync(`${spool.krb}/alice.cc`, "CC", { mode: 0o600 });
+        resolve();
+      }, 20)
+    );
+    const found = await waitForFile(dir, "alice.cc", since, 10);
+    await created;
+    assert.ok(found !== null && found.isFile);
   });
 });

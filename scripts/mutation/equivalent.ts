@@ -386,6 +386,67 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "same outcome, a millisecond sooner or later.",
     observe: "Only a timing measurement to the millisecond, which no test makes.",
   },
+  {
+    file: "lib/store/credmon.ts",
+    source: "const deadline = Date.now() + Math.max(0, timeoutSeconds) * 1000;",
+    mutation: "0 to (-1)",
+    why: "Only a negative CREDD_POLLING_TIMEOUT reaches it: the deadline is then 1 s in the past " +
+      "instead of now, and either way the file is looked for once and null returned; the -d " +
+      "line clamps the wait it shows to 0 ms.",
+    observe: "Nothing: one look, the same answer and the same -d line.",
+  },
+  {
+    file: "lib/store/credmon.ts",
+    source: "if (info !== null && (info.mtime?.getTime() ?? 0) >= notBefore) return info;",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The fallback is for a file system without modification times; Linux always gives one.",
+    observe: "Only a file system without mtimes.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "key.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "Each of the three is a host key of this call's own, dropped right after: a key that " +
+      "lost the race to create host.key (the winner's is read instead), a damaged key about " +
+      "to be refused, and the key used to seal, which createFileOnce has already written (the " +
+      "write is awaited before). A wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the key is gone either way.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "plain.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The password unsealed from the stored file, a local copy, wiped once compared or " +
+      "checked; a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the password is gone either way.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "scrambled.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The scrambled pool password, a local copy: written by writeCredential (awaited before " +
+      "the wipe) or read back for a query; a wipe with 0x01 or 0xff instead of zeros changes " +
+      "no result.",
+    observe: "Only a dump of the process's memory, where the bytes are gone either way.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "password.fill(0);",
+    before: "scrambled.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "In the pool password's query: the password unscrambled from the file, a local copy " +
+      "(not the caller's credential, which the adds wipe and the tests check); a wipe with " +
+      "0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the password is gone either way.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "sealed?.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The sealed password, a local copy written by writeCredential (awaited before the " +
+      "wipe); a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
