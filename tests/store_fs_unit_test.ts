@@ -584,3 +584,15 @@ Deno.test("waitForFile() lets this process go on while it waits: a file created 
     assert.ok(found !== null && found.isFile);
   });
 });
+
+Deno.test("doctor looks into users' OAuth directories only, not a mark's or a name no user has", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, oauth("alice", "s"));
+    for (const dir of [".hidden", "bob.mark", "bad name", "alice"]) {
+      await Deno.mkdir(`${spool.oauth}/${dir}`, { recursive: true, mode: 0o700 });
+      await Deno.writeTextFile(`${spool.oauth}/${dir}/t.top`, "{}", { mode: 0o644 });
+    }
+    const insecure = (await examineStore(context(spool), 0)).filter((f) => f.kind === "insecure");
+    assert.deepEqual(insecure.map((f) => f.path), [`${spool.oauth}/alice/t.top`]);
+  });
+});
