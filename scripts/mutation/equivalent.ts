@@ -447,6 +447,14 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "wipe); a wipe with 0x01 or 0xff instead of zeros changes no result.",
     observe: "Only a dump of the process's memory.",
   },
+  {
+    file: "lib/store/credmon.ts",
+    source: "await new Promise((resolve) => setTimeout(resolve, Math.min(50, left)));",
+    mutation: ["50 to 49", "50 to 51"],
+    why: "The credmon's file is looked for every 49 or 51 ms instead of 50 until the same " +
+      "deadline: the same outcome, a millisecond sooner or later.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
