@@ -18,6 +18,8 @@ import { readFileStart } from "../lib/fs/files.ts";
 import { LOCK_DIRECTORY } from "../lib/fs/lock.ts";
 import type { Owners } from "../lib/fs/owners.ts";
 import { StoreError } from "../lib/errors.ts";
+import { matchTypeSuffix } from "../lib/cli/grammar.ts";
+import { writeCredential } from "../lib/store/write.ts";
 import { typeNames } from "../lib/store/types/mod.ts";
 import { type Spool, withSpool } from "../testing/harness.ts";
 
@@ -599,4 +601,148 @@ Deno.test("doctor looks into users' OAuth directories only, not a mark's or a na
     const insecure = (await examineStore(context(spool), 0)).filter((f) => f.kind === "insecure");
     assert.deepEqual(insecure.map((f) => f.path), [`${spool.oauth}/alice/t.top`]);
   });
+});
+
+Deno.test("CRED_MAX_CREDENTIALS_PER_USER counts a Kerberos credential and a sealed password; 0 or less turns it off", async () => {
+  await withSpool(async (spool) => {
+    const as = (name: string): Caller => ({
+      uid: name === "alice" ? 2001 : 2002,
+      name,
+      domain: "test.example",
+      inProcess: false,
+    });
+    const put = async (name: string, request: Record<string, unknown>, env = {}) => {
+      const reply = await perform(
+        context(spool, env),
+        as(name),
+        request as unknown as CredRequest,
+      );
+      return reply.ok ? reply.outcome.status : reply.error.code;
+    };
+    const one = { _CONDOR_CRED_MAX_CREDENTIALS_PER_USER: "1" };
+    assert.equal(await put("alice", pwd("alice"), one), "success");
+    assert.equal(await put("alice", krb("alice"), one), "not-allowed");
+    assert.equal(await put("bob", krb("bob"), one), "pending");
+    assert.equal(await put("bob", pwd("bob"), one), "not-allowed");
+    for (const off of ["0", "-1"]) {
+      const env = {
+        _CONDOR_CRED_MAX_CREDENTIALS_PER_USER: off,
+        _CONDOR_CRED_MAX_BYTES_PER_USER: off,
+      };
+      assert.equal(await put("alice", oauth("alice", `s${off}`), env), "pending", off);
+    }
+    // Off, the limits look at nothing: another type's directory refused does not matter.
+    await Deno.chmod(spool.krb, 0o777);
+    const off = {
+      _CONDOR_CRED_MAX_CREDENTIALS_PER_USER: "-1",
+      _CONDOR_CRED_MAX_BYTES_PER_USER: "0",
+    };
+    assert.equal(await put("bob", pwd("bob"), off), "success");
+    await Deno.chmod(spool.krb, 0o755);
+  });
+});
+
+Deno.test("query-oauth of a service with neither .top nor .use is not found", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, oauth("alice", "s"));
+    const query = async (service: string) => {
+      const request = {
+        ...oauth("alice", service),
+        action: "query",
+        credential: undefined,
+        minTtl: null,
+      };
+      const reply = await perform(context(spool), ROOT, request as unknown as CredRequest);
+      return reply.ok ? reply.outcome.status : reply.error.code;
+    };
+    assert.equal(await query("s"), "pending");
+    assert.equal(await query("t"), "not-found");
+  });
+});
+
+Deno.test("writeCredential() replacing a file (-f) writes a new one and replaces an old one of any mode, never a link", async () => {
+  await withSpool(async (spool) => {
+    await Deno.mkdir(`${spool.root}/out`, { mode: 0o755 });
+    const ctx = context(spool);
+    const store = storeDirectory(`${spool.root}/out`, ctx.owners)!;
+    const write = (text: string) =>
+      writeCredential(ctx, {
+        store,
+        lockKey: null,
+        user: null,
+        directory: () => store,
+        name: "POOL",
+        data: encoder.encode(text),
+        previous: "replace",
+      });
+    await write("one");
+    assert.equal(await Deno.readTextFile(`${spool.root}/out/POOL`), "one");
+    await Deno.chmod(`${spool.root}/out/POOL`, 0o644);
+    await write("two");
+    assert.equal(await Deno.readTextFile(`${spool.root}/out/POOL`), "two");
+    await Deno.remove(`${spool.root}/out/POOL`);
+    await Deno.symlink(`${spool.root}/elsewhere`, `${spool.root}/out/POOL`);
+    await assert.rejects(write("three"), /it is a symbolic link/);
+    assert.equal(await Deno.lstat(`${spool.root}/elsewhere`).catch(() => null), null);
+  });
+});
+
+Deno.test("doctor: a CRED_AUDIT_LOG not yet written is no problem; one others may write is", async () => {
+  await withSpool(async (spool) => {
+    const log = `${spool.root}/audit.log`;
+    const audit = async () =>
+      (await examineStore(context(spool, { _CONDOR_CRED_AUDIT_LOG: log }), 0)).filter((f) =>
+        f.kind === "audit-log"
+      ).map((f) => f.path);
+    assert.deepEqual(await audit(), []);
+    await Deno.writeTextFile(log, "", { mode: 0o666 });
+    await Deno.chmod(log, 0o666);
+    assert.deepEqual(await audit(), [log]);
+  });
+});
+
+Deno.test("root through the daemon (not in-process) lists everyone's credentials", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, krb("alice"));
+    await add(spool, krb("bob"));
+    const remoteRoot: Caller = { ...ROOT, inProcess: false };
+    const listed = performList(context(spool), remoteRoot, {
+      action: "list",
+      type: "kerberos",
+      user: null,
+    });
+    assert.deepEqual(listed.ok && [listed.user, listed.rows.map((r) => r.user)], [
+      null,
+      ["alice", "bob"],
+    ]);
+  });
+});
+
+Deno.test("list notes a .use read only in part without a JWT in that part, not a whole one without", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, { ...oauth("alice", "s"), accessToken: true });
+    const use = `${spool.oauth}/alice/s.use`;
+    const problem = async (text: string) => {
+      await Deno.writeTextFile(use, text);
+      const listed = performList(context(spool), ROOT, {
+        action: "list",
+        type: "oauth",
+        user: null,
+      });
+      assert.ok(listed.ok);
+      return listed.rows.map((r) => r.problem);
+    };
+    assert.deepEqual(await problem('{"access_token":"opaque"}'), [null]);
+    const pad = "x".repeat(65536);
+    assert.deepEqual(await problem(`{"pad":"${pad}","access_token":"${jwt({ exp: 1 })}"}`), [
+      "only the first 65536 bytes of s.use were read, and they hold no whole JWT header and claims",
+    ]);
+  });
+});
+
+Deno.test("a type suffix abbreviates scitokens to 3 letters at least (docs/upstream.md)", () => {
+  assert.equal(matchTypeSuffix("-sci"), "oauth");
+  assert.equal(matchTypeSuffix("-sc"), null);
+  assert.equal(matchTypeSuffix("-oa"), "oauth");
+  assert.equal(matchTypeSuffix("-o"), null);
 });
