@@ -645,18 +645,21 @@ Deno.test("CRED_MAX_CREDENTIALS_PER_USER counts a Kerberos credential and a seal
 Deno.test("query-oauth of a service with neither .top nor .use is not found", async () => {
   await withSpool(async (spool) => {
     await add(spool, oauth("alice", "s"));
-    const query = async (service: string) => {
+    await add(spool, { ...oauth("alice", "u"), accessToken: true });
+    const query = async (service: string, minTtl: number | null = null) => {
       const request = {
         ...oauth("alice", service),
         action: "query",
         credential: undefined,
-        minTtl: null,
+        minTtl,
       };
       const reply = await perform(context(spool), ROOT, request as unknown as CredRequest);
       return reply.ok ? reply.outcome.status : reply.error.code;
     };
     assert.equal(await query("s"), "pending");
+    assert.equal(await query("u"), "success");
     assert.equal(await query("t"), "not-found");
+    assert.equal(await query("t", 60), "not-found");
   });
 });
 
