@@ -20,6 +20,7 @@ import type { Owners } from "../lib/fs/owners.ts";
 import { StoreError } from "../lib/errors.ts";
 import { matchTypeSuffix } from "../lib/cli/grammar.ts";
 import { writeCredential } from "../lib/store/write.ts";
+import { isValidName } from "../lib/store/names.ts";
 import { typeNames } from "../lib/store/types/mod.ts";
 import { type Spool, withSpool } from "../testing/harness.ts";
 
@@ -748,4 +749,82 @@ Deno.test("a type suffix abbreviates scitokens to 3 letters at least (docs/upstr
   assert.equal(matchTypeSuffix("-sc"), null);
   assert.equal(matchTypeSuffix("-oa"), "oauth");
   assert.equal(matchTypeSuffix("-o"), null);
+});
+
+Deno.test("names take every ASCII letter and digit, A to Z included", () => {
+  for (const name of ["AZ", "az", "09", "Zed", "zed-Z_9"]) assert.ok(isValidName(name), name);
+  for (const name of ["@", "[", "`", "{", "/", ":"]) assert.ok(!isValidName(`a${name}`), name);
+});
+
+Deno.test("-S on a credential that then exceeds 1 MiB is too large, and nothing is stored", async () => {
+  await withSpool(async (spool) => {
+    // The members fit; the added scopes do not (or only the closing brace does not).
+    for (const extra of [10, 21]) {
+      const pad = "x".repeat(1024 * 1024 - '{\n  "a": ""'.length - extra);
+      const request = {
+        ...oauth("alice", "s"),
+        scopes: "read",
+        credential: encoder.encode(`{"a":"${pad}"}`),
+      };
+      const reply = await perform(context(spool), ROOT, request as unknown as CredRequest);
+      assert.deepEqual(reply.ok ? "stored" : reply.error.code, "too-large", String(extra));
+      assert.match(!reply.ok ? reply.error.message : "", /would be larger than 1048576 bytes/);
+      assert.equal(await Deno.lstat(`${spool.oauth}/alice/s.top`).catch(() => null), null);
+    }
+  });
+});
+
+Deno.test("OAuth: a user directory holding nothing is not found; delete -s refuses a file it must not trust, removing nothing", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, oauth("alice", "s"));
+    const run = async (request: Record<string, unknown>) => {
+      const reply = await perform(context(spool), ROOT, request as unknown as CredRequest);
+      return reply.ok ? reply.outcome.status : [reply.error.code, reply.error.message];
+    };
+    const query = { ...oauth("alice", "s"), action: "query", service: null, minTtl: null };
+    assert.equal(await run(query), "pending");
+    // -s with a file that must be refused: nothing is removed.
+    await Deno.chmod(`${spool.oauth}/alice/s.top`, 0o644);
+    const del = { action: "delete", type: "oauth", user: "alice@test.example", handle: null };
+    const refused = await run({ ...del, service: "s" });
+    assert.equal(refused[0], "insecure");
+    assert.ok(await Deno.lstat(`${spool.oauth}/alice/s.top`));
+    await Deno.remove(`${spool.oauth}/alice/s.top`);
+    assert.deepEqual(await run(query), ["not-found", ""]);
+  });
+});
+
+Deno.test("an OAuth add with no credmon running says so in a warning; the credential is stored", async () => {
+  await withSpool(async (spool) => {
+    const reply = await perform(
+      context(spool),
+      ROOT,
+      oauth("alice", "s") as unknown as CredRequest,
+    );
+    assert.ok(reply.ok);
+    assert.deepEqual(reply.warnings, [
+      `the OAuth credmon was not signalled (no pid file ${spool.oauth}/pid); the credential is ` +
+      "stored and waits for processing",
+    ]);
+  });
+});
+
+Deno.test("the per-user limits bind users, not root; a listing checks a password account's domain", async () => {
+  await withSpool(async (spool) => {
+    const one = { _CONDOR_CRED_MAX_CREDENTIALS_PER_USER: "1" };
+    for (const service of ["a", "b"]) {
+      const reply = await perform(
+        context(spool, one),
+        { ...ROOT, inProcess: false },
+        oauth("alice", service) as unknown as CredRequest,
+      );
+      assert.equal(reply.ok && reply.outcome.status, "pending", service);
+    }
+    const listed = performList(context(spool), ROOT, {
+      action: "list",
+      type: "password",
+      user: "alice@bad domain",
+    });
+    assert.equal(listed.ok ? "listed" : listed.error.code, "bad-args");
+  });
 });

@@ -455,6 +455,17 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "deadline: the same outcome, a millisecond sooner or later.",
     observe: "Only a timing measurement to the millisecond, which no test makes.",
   },
+  {
+    file: "lib/store/kerberos.ts",
+    source: "credential.fill(0);",
+    before: "const service = localIssuerService(credential);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The LOCAL:<service> request's credential is the request's own buffer, which perform() " +
+      "zeroes in its finally whatever happens (wipeRequest); addKerberos is called only from " +
+      "there, so a wipe with 0x01 or 0xff here is overwritten with zeros before any caller " +
+      "sees the buffer again.",
+    observe: "Only a dump of the process's memory between the two wipes.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
