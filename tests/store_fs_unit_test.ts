@@ -771,6 +771,14 @@ Deno.test("-S on a credential that then exceeds 1 MiB is too large, and nothing 
       assert.match(!reply.ok ? reply.error.message : "", /would be larger than 1048576 bytes/);
       assert.equal(await Deno.lstat(`${spool.oauth}/alice/s.top`).catch(() => null), null);
     }
+    // Exactly 1 MiB with the scopes and the closing brace: stored.
+    const pad = "x".repeat(1024 * 1024 - '{\n  "a": ""'.length - 23);
+    await add(spool, {
+      ...oauth("alice", "s"),
+      scopes: "read",
+      credential: encoder.encode(`{"a":"${pad}"}`),
+    });
+    assert.equal((await Deno.stat(`${spool.oauth}/alice/s.top`)).size, 1024 * 1024);
   });
 });
 
@@ -820,11 +828,30 @@ Deno.test("the per-user limits bind users, not root; a listing checks a password
       );
       assert.equal(reply.ok && reply.outcome.status, "pending", service);
     }
-    const listed = performList(context(spool), ROOT, {
-      action: "list",
-      type: "password",
-      user: "alice@bad domain",
-    });
-    assert.equal(listed.ok ? "listed" : listed.error.code, "bad-args");
+    const list = (type: "password" | "oauth") => {
+      const listed = performList(context(spool), ROOT, {
+        action: "list",
+        type,
+        user: "alice@bad domain",
+      });
+      return listed.ok ? listed.rows.map((r) => r.name) : listed.error.code;
+    };
+    assert.equal(list("password"), "bad-args");
+    // OAuth credentials are the user part's: the domain is not looked at.
+    assert.deepEqual(list("oauth"), ["a", "b"]);
+    // A count limit turned off leaves the byte limit alone, and the other way round.
+    const bytesOnly = {
+      _CONDOR_CRED_MAX_CREDENTIALS_PER_USER: "0",
+      _CONDOR_CRED_MAX_BYTES_PER_USER: "100000",
+    };
+    const bob: Caller = { uid: 2002, name: "bob", domain: "test.example", inProcess: false };
+    for (const service of ["a", "b", "c"]) {
+      const reply = await perform(
+        context(spool, bytesOnly),
+        bob,
+        oauth("bob", service) as unknown as CredRequest,
+      );
+      assert.equal(reply.ok && reply.outcome.status, "pending", service);
+    }
   });
 });
