@@ -466,6 +466,14 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "sees the buffer again.",
     observe: "Only a dump of the process's memory between the two wipes.",
   },
+  {
+    file: "lib/fs/lock.ts",
+    source: "file.truncateSync(0);",
+    mutation: "0 to (-1)",
+    why: "Deno's FsFile.truncateSync(-1) empties the file as truncateSync(0) does (checked on " +
+      "Deno 2.9.6: a 5-byte file is then 0 bytes, no error), so the journal is cleared either way.",
+    observe: "Nothing: the lock file's bytes are the same.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
