@@ -474,6 +474,16 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "Deno 2.9.6: a 5-byte file is then 0 bytes, no error), so the journal is cleared either way.",
     observe: "Nothing: the lock file's bytes are the same.",
   },
+  {
+    file: "lib/fs/lock.ts",
+    source: "file.truncateSync(0);",
+    before: "try {",
+    mutation: "0 to 1",
+    why: "Writing the journal: the file is cut to 1 byte instead of 0, then the entry is written " +
+      "from offset 0; the entry is a temp file's name (tempNameFor, never empty), so it covers " +
+      "that byte and the journal holds exactly the entry either way.",
+    observe: "Nothing: the lock file's bytes are the same.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
