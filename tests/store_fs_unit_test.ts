@@ -76,13 +76,14 @@ const pwd = (user: string) => ({
   user: `${user}@test.example`,
   credential: encoder.encode("pw"),
 });
-const pool = {
+/** A fresh request each time: perform() zeroes the credential it is handed. */
+const pool = () => ({
   action: "add",
   type: "password",
   pool: true,
   user: null,
   credential: encoder.encode("pool secret"),
-};
+});
 
 // ---- list --------------------------------------------------------------------------------
 
@@ -94,7 +95,7 @@ Deno.test("list sorts by type, then user, then name, whatever order the files so
     for (const handle of ["x-y", "x"]) await add(spool, oauth("a", "s", handle));
     await add(spool, oauth("a-b", "s"));
     await add(spool, oauth("a", "s"));
-    await add(spool, pool);
+    await add(spool, pool());
     for (const user of ["zed", "alice"]) await add(spool, pwd(user));
     const listed = performList(context(spool), ROOT, { action: "list", type: null, user: null });
     assert.ok(listed.ok);
@@ -232,7 +233,7 @@ Deno.test("a store path that is not absolute is a config error naming the knob a
           ["SEC_CREDENTIAL_DIRECTORY_KRB", krb("alice")],
           ["SEC_CREDENTIAL_DIRECTORY_OAUTH", oauth("alice", "s")],
           ["SEC_CREDENTIAL_DIRECTORY_PWD", pwd("alice")],
-          ["SEC_PASSWORD_FILE", pool],
+          ["SEC_PASSWORD_FILE", pool()],
         ] as const
       ) {
         const ctx = context(spool, { [`_CONDOR_${knob}`]: "spool/relative" });
@@ -853,5 +854,53 @@ Deno.test("the per-user limits bind users, not root; a listing checks a password
       );
       assert.equal(reply.ok && reply.outcome.status, "pending", service);
     }
+  });
+});
+
+Deno.test("root creates the store as HTCondor's packages lay it out; without a condor account, private", async () => {
+  const layout = async (spool: Spool, paths: string[]) => {
+    const out: [string, string, number, number][] = [];
+    for (const path of paths) {
+      const info = await Deno.stat(path);
+      out.push([
+        path.slice(spool.root.length),
+        (info.mode! & 0o7777).toString(8),
+        info.uid!,
+        info.gid!,
+      ]);
+    }
+    return out;
+  };
+  await withSpool(async (spool) => {
+    for (const request of [krb("alice"), oauth("alice", "s"), pwd("alice"), pool()]) {
+      await add(spool, request);
+    }
+    assert.deepEqual(
+      await layout(spool, [
+        spool.krb,
+        spool.oauth,
+        `${spool.oauth}/alice`,
+        spool.pwd,
+        `${spool.root}/spool/passwords.d`,
+      ]),
+      [
+        ["/spool/krb", "755", 0, 0],
+        ["/spool/oauth", "2770", 0, CONDOR.gid],
+        // The user directory keeps the parent's setgid bit, as mkdir does.
+        ["/spool/oauth/alice", "2700", CONDOR.uid, CONDOR.gid],
+        ["/spool/pwd", "700", 0, 0],
+        ["/spool/passwords.d", "700", 0, 0],
+      ],
+    );
+  });
+  await withSpool(async (spool) => {
+    const ctx = context(spool);
+    const alone: StoreContext = { ...ctx, owners: { ...ctx.owners, condor: null } };
+    const reply = await perform(alone, ROOT, oauth("alice", "s") as unknown as CredRequest);
+    assert.ok(reply.ok);
+    assert.deepEqual(await layout(spool, [spool.oauth, `${spool.oauth}/alice`]), [
+      ["/spool/oauth", "700", 0, 0],
+      ["/spool/oauth/alice", "700", 0, 0],
+    ]);
   });
 });
