@@ -15,6 +15,7 @@ import { createStoreContext, perform, performList } from "../lib/store/service.t
 import type { StoreContext } from "../lib/store/context.ts";
 import { type Directory, storeDirectory } from "../lib/fs/directories.ts";
 import { readFileStart } from "../lib/fs/files.ts";
+import { openInputFile } from "../lib/fs/input_path.ts";
 import { LOCK_DIRECTORY } from "../lib/fs/lock.ts";
 import type { Owners } from "../lib/fs/owners.ts";
 import { StoreError } from "../lib/errors.ts";
@@ -903,4 +904,37 @@ Deno.test("root creates the store as HTCondor's packages lay it out; without a c
       ["/spool/oauth/alice", "700", 0, 0],
     ]);
   });
+});
+
+Deno.test("openInputFile() reads a FIFO of root's for another user (root is trusted), not another user's", async () => {
+  const root = await Deno.makeTempDir({ prefix: "csc-store-fs-unit-" });
+  const writer = new Deno.Command("sh", {
+    args: ["-c", `echo FROM_ROOT > ${root}/fifo`],
+    stdout: "null",
+    stderr: "null",
+  });
+  let child: Deno.ChildProcess | null = null;
+  try {
+    await Deno.chmod(root, 0o755);
+    assert.ok((await new Deno.Command("mkfifo", { args: [`${root}/fifo`] }).output()).success);
+    child = writer.spawn();
+    const file = openInputFile(`${root}/fifo`, CONDOR.uid, root);
+    try {
+      const buffer = new Uint8Array(64);
+      const n = file.readSync(buffer) ?? 0;
+      assert.equal(new TextDecoder().decode(buffer.subarray(0, n)), "FROM_ROOT\n");
+    } finally {
+      file.close();
+    }
+  } finally {
+    if (child !== null) {
+      try {
+        child.kill();
+      } catch {
+        // It has written and exited.
+      }
+      await child.status;
+    }
+    await Deno.remove(root, { recursive: true });
+  }
 });
