@@ -484,6 +484,15 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "that byte and the journal holds exactly the entry either way.",
     observe: "Nothing: the lock file's bytes are the same.",
   },
+  {
+    file: "lib/store/layout.ts",
+    source: "return condor === null ? PRIVATE : { uid: 0, gid: condor.gid, mode: 0o2770 };",
+    mutation: "0 to (-1)",
+    why: "Only the system layout reaches it, where this process is root (euid 0): the new OAuth " +
+      "directory is root's already, and chown with uid -1 leaves the owner as it is, so the " +
+      "directory is root:condor 2770 either way.",
+    observe: "Only the system calls (strace): chown(path, -1, gid) instead of chown(path, 0, gid).",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
