@@ -7,7 +7,6 @@
  */
 
 import assert from "node:assert/strict";
-import { loadConfig } from "../lib/config/mod.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import { examineStore } from "../lib/store/doctor.ts";
 import { kickCredmon, waitForFile } from "../lib/store/credmon.ts";
@@ -24,27 +23,13 @@ import { writeCredential } from "../lib/store/write.ts";
 import { isValidName } from "../lib/store/names.ts";
 import { typeNames } from "../lib/store/types/mod.ts";
 import { type Spool, withSpool } from "../testing/harness.ts";
+import { CONDOR, storeConfig } from "../testing/store.ts";
 
 const encoder = new TextEncoder();
 const ROOT: Caller = { uid: 0, name: "root", domain: "test.example", inProcess: true };
-/** The condor account of these tests' node (CONDOR_IDS): uids nobody has. */
-const CONDOR = { uid: 4_000_002, gid: 4_000_003 };
-
-function config(spool: Spool, extra: Record<string, string> = {}) {
-  return loadConfig({
-    env: {
-      ...spool.env,
-      _CONDOR_CREDD_POLLING_TIMEOUT: "0",
-      _CONDOR_CONDOR_IDS: `${CONDOR.uid}.${CONDOR.gid}`,
-      ...extra,
-    },
-    uid: 0,
-    hostname: "node.test.example",
-  });
-}
 
 function context(spool: Spool, extra: Record<string, string> = {}): StoreContext {
-  return createStoreContext(config(spool, extra), { euid: 0 });
+  return createStoreContext(storeConfig(spool, extra), { euid: 0 });
 }
 
 /** Adds `request` as root; fails unless it is stored. */
