@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { loadConfig } from "../lib/config/mod.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import { examineStore } from "../lib/store/doctor.ts";
 import { kickCredmon, waitForFile } from "../lib/store/credmon.ts";
@@ -921,5 +922,33 @@ Deno.test("openInputFile() reads a FIFO of root's for another user (root is trus
       await child.status;
     }
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a personal spool (no configuration, not root) is laid out private, 0700 throughout, and found again", async () => {
+  const home = await Deno.makeTempDir({ prefix: "csc-store-fs-unit-" });
+  try {
+    const config = loadConfig({
+      env: { HOME: home, _CONDOR_CREDD_POLLING_TIMEOUT: "0", _CONDOR_UID_DOMAIN: "test.example" },
+      uid: 2001,
+      hostname: "node.test.example",
+      systemConfigFile: `${home}/no_condor_config`,
+    });
+    const spool = `${home}/.local/share/condor_store_cred`;
+    assert.equal(config.personalSpool, spool);
+    // This process is root; the layout follows the personal spool, not the uid.
+    const ctx = createStoreContext(config, { euid: 0 });
+    const run = async (request: Record<string, unknown>) => {
+      const reply = await perform(ctx, ROOT, request as unknown as CredRequest);
+      return reply.ok ? reply.outcome.status : reply.error.code;
+    };
+    assert.equal(await run(krb("alice")), "pending");
+    const query = { action: "query", type: "kerberos", user: "alice@test.example", minTtl: null };
+    assert.equal(await run(query), "pending");
+    for (const path of [spool, `${spool}/krb_credentials`]) {
+      assert.equal((await Deno.stat(path)).mode! & 0o7777, 0o700, path);
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
 });
