@@ -493,6 +493,16 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "directory is root:condor 2770 either way.",
     observe: "Only the system calls (strace): chown(path, -1, gid) instead of chown(path, 0, gid).",
   },
+  {
+    file: "lib/store/layout.ts",
+    source:
+      "if (storeDirectory(spool, ctx.owners, { create: create ? PRIVATE : null }) === null) {",
+    mutation: "removed: if (...) return",
+    why: "The spool root is null only when it is missing and not to be created; the store " +
+      "directory lies inside it, so the storeDirectory() that follows finds it missing too and " +
+      "returns the same null (walking the same trusted components).",
+    observe: "Nothing: null either way, and no directory created.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
