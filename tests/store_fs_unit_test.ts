@@ -16,7 +16,7 @@ import type { StoreContext } from "../lib/store/context.ts";
 import { type Directory, storeDirectory } from "../lib/fs/directories.ts";
 import { readFileStart } from "../lib/fs/files.ts";
 import { openInputFile } from "../lib/fs/input_path.ts";
-import { LOCK_DIRECTORY } from "../lib/fs/lock.ts";
+import { LOCK_DIRECTORY, withLock } from "../lib/fs/lock.ts";
 import type { Owners } from "../lib/fs/owners.ts";
 import { StoreError } from "../lib/errors.ts";
 import { matchTypeSuffix } from "../lib/cli/grammar.ts";
@@ -950,5 +950,43 @@ Deno.test("a personal spool (no configuration, not root) is laid out private, 07
     }
   } finally {
     await Deno.remove(home, { recursive: true });
+  }
+});
+
+// ---- lock --------------------------------------------------------------------------------
+
+Deno.test("withLock(): a 0 s wait says 0 ms and gives up; a journal of three parts removes nothing", async () => {
+  const root = await Deno.makeTempDir({ prefix: "csc-store-fs-unit-" });
+  try {
+    const owners: Owners = { self: 0, condor: null, accounts: undefined! };
+    const store: Directory = storeDirectory(root, owners)!;
+    const lines: string[] = [];
+    await withLock(store, "alice", owners, {
+      timeoutSeconds: 1,
+      fn: async () => {
+        await assert.rejects(
+          withLock(store, "alice", owners, {
+            timeoutSeconds: 0,
+            debug: (line) => lines.push(line),
+            fn: () => assert.fail("the lock is held"),
+          }),
+          /timed out after 0 seconds waiting for the lock/,
+        );
+      },
+    });
+    assert.deepEqual(lines, [
+      `the lock "${root}/.locks/alice.lock" is held; waiting for it at most 0 ms`,
+    ]);
+    // A journal naming a temp file two directories down is not ours: nothing is removed.
+    const temp = ".x.0123456789abcdef.tmp";
+    await Deno.mkdir(`${root}/a/b`, { recursive: true });
+    for (const dir of ["a", "a/b"]) await Deno.writeTextFile(`${root}/${dir}/${temp}`, "k");
+    await Deno.writeTextFile(`${root}/.locks/alice.lock`, `a/b/${temp}`);
+    await withLock(store, "alice", owners, { timeoutSeconds: 1, fn: () => {} });
+    for (const dir of ["a", "a/b"]) {
+      assert.equal(await Deno.readTextFile(`${root}/${dir}/${temp}`), "k", dir);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
