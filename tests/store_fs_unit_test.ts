@@ -990,3 +990,53 @@ Deno.test("withLock(): a 0 s wait says 0 ms and gives up; a journal of three par
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("list shows the first 2048 characters of a field, joins an array of strings, and notes what it cannot show", async () => {
+  await withSpool(async (spool) => {
+    await add(spool, oauth("alice", "s"));
+    const top = `${spool.oauth}/alice/s.top`;
+    const row = async (json: Record<string, unknown>, pad = 0) => {
+      const text = JSON.stringify(json);
+      await Deno.writeTextFile(
+        top,
+        pad === 0 ? text : `${text.slice(0, -1)},"pad":"${"x".repeat(pad)}"}`,
+      );
+      const listed = performList(context(spool), ROOT, {
+        action: "list",
+        type: "oauth",
+        user: null,
+      });
+      assert.ok(listed.ok);
+      return listed.rows.map((r) => [r.scopes, r.audience, r.problem])[0];
+    };
+    const long = "abcdefghij".repeat(205) + "!"; // 2051 characters
+    assert.deepEqual(await row({ scopes: long, audience: ["a", "b"] }), [
+      long.slice(0, 2048),
+      "a b",
+      `the "scopes" of s.top is 2051 characters long; only the first 2048 are shown`,
+    ]);
+    assert.deepEqual(await row({ scopes: ["a", 1], audience: null }), [
+      null,
+      null,
+      `the "scopes" of s.top is a JSON array holding a JSON number, not text`,
+    ]);
+    // Both found in the first 64 KiB: nothing to note about the rest.
+    assert.deepEqual(await row({ scopes: "s", audience: "a" }, 70_000), ["s", "a", null]);
+  });
+});
+
+Deno.test("CRED_MAX_BYTES_PER_USER allows exactly that many bytes, not one more", async () => {
+  await withSpool(async (spool) => {
+    const alice: Caller = { uid: 2001, name: "alice", domain: "test.example", inProcess: false };
+    const put = async (limit: number) => {
+      const reply = await perform(
+        context(spool, { _CONDOR_CRED_MAX_BYTES_PER_USER: String(limit) }),
+        alice,
+        oauth("alice", "s") as unknown as CredRequest, // "{}": 2 bytes
+      );
+      return reply.ok ? reply.outcome.status : reply.error.code;
+    };
+    assert.equal(await put(1), "not-allowed");
+    assert.equal(await put(2), "pending");
+  });
+});

@@ -503,6 +503,23 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "returns the same null (walking the same trusted components).",
     observe: "Nothing: null either way, and no directory created.",
   },
+  {
+    file: "lib/store/oauth.ts",
+    source: "content.fill(0);",
+    before: "} finally {",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The .top a query reads for its scopes and audience is a local copy, wiped once they " +
+      "are copied out; a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the bytes are gone either way.",
+  },
+  {
+    file: "lib/store/types/password.ts",
+    source: 'keywords: [{ keyword: "pwd", minLength: 1 }, { keyword: "password", minLength: 2 }],',
+    mutation: "2 to 1",
+    why: "The only 1-letter prefix of password is `p`, which pwd (minLength 1, looked up first) " +
+      "already matches, for the same type: -p means password either way.",
+    observe: "Nothing: every suffix gives the same type.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
