@@ -1028,9 +1028,13 @@ Deno.test("list shows the first 2048 characters of a field, joins an array of st
 Deno.test("CRED_MAX_BYTES_PER_USER allows exactly that many bytes, not one more", async () => {
   await withSpool(async (spool) => {
     const alice: Caller = { uid: 2001, name: "alice", domain: "test.example", inProcess: false };
-    const put = async (limit: number) => {
+    const put = async (limit: number, count = "0") => {
+      const env = {
+        _CONDOR_CRED_MAX_BYTES_PER_USER: String(limit),
+        _CONDOR_CRED_MAX_CREDENTIALS_PER_USER: count,
+      };
       const reply = await perform(
-        context(spool, { _CONDOR_CRED_MAX_BYTES_PER_USER: String(limit) }),
+        context(spool, env),
         alice,
         oauth("alice", "s") as unknown as CredRequest, // "{}": 2 bytes
       );
@@ -1038,5 +1042,9 @@ Deno.test("CRED_MAX_BYTES_PER_USER allows exactly that many bytes, not one more"
     };
     assert.equal(await put(1), "not-allowed");
     assert.equal(await put(2), "pending");
+    // Over the limit already, a credential may be replaced by one no larger.
+    assert.equal(await put(1), "pending");
+    // 0 turns the byte limit off, whatever the count limit.
+    assert.equal(await put(0, "10"), "pending");
   });
 });
