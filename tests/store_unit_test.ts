@@ -6,7 +6,6 @@
  */
 
 import assert from "node:assert/strict";
-import { loadConfig } from "../lib/config/mod.ts";
 import { scramblePoolPassword } from "../lib/crypto/scramble.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import { appendAudit } from "../lib/store/audit.ts";
@@ -36,27 +35,12 @@ import {
   type Spool,
   withSpool,
 } from "../testing/harness.ts";
+import { CONDOR, storeConfig } from "../testing/store.ts";
 
 const DOMAIN = "test.example";
 const encoder = new TextEncoder();
 const ROOT: Caller = { uid: 0, name: "root", domain: DOMAIN, inProcess: true };
 const ALICE: Caller = { uid: 2001, name: "alice", domain: DOMAIN, inProcess: false };
-
-/** The condor account of these tests' node (CONDOR_IDS): uids nobody has. */
-const CONDOR = { uid: 4_000_002, gid: 4_000_003 };
-
-function config(spool: Spool, extra: Record<string, string> = {}) {
-  return loadConfig({
-    env: {
-      ...spool.env,
-      _CONDOR_CREDD_POLLING_TIMEOUT: "0",
-      _CONDOR_CONDOR_IDS: `${CONDOR.uid}.${CONDOR.gid}`,
-      ...extra,
-    },
-    uid: 0,
-    hostname: "node.test.example",
-  });
-}
 
 /** Runs one request in a fresh context; returns the reply and the context's debug lines. */
 async function run(
@@ -65,7 +49,7 @@ async function run(
   options: { caller?: Caller; env?: Record<string, string> } = {},
 ) {
   const debug: string[] = [];
-  const ctx = createStoreContext(config(spool, options.env), {
+  const ctx = createStoreContext(storeConfig(spool, options.env), {
     euid: 0,
     debug: (line) => debug.push(line),
   });
@@ -226,9 +210,9 @@ Deno.test("credentialLimit() and poolAccount()", async () => {
   assert.equal(credentialLimit("kerberos"), 1024 * 1024);
   assert.equal(credentialLimit("oauth"), 1024 * 1024);
   await withSpool((spool) => {
-    assert.equal(poolAccount(config(spool)), "condor_pool@test.example");
+    assert.equal(poolAccount(storeConfig(spool)), "condor_pool@test.example");
     assert.equal(
-      poolAccount(config(spool, { _CONDOR_SEC_PASSWORD_DOMAIN: "pw.example" })),
+      poolAccount(storeConfig(spool, { _CONDOR_SEC_PASSWORD_DOMAIN: "pw.example" })),
       "condor_pool@pw.example",
     );
     return Promise.resolve();
@@ -328,7 +312,10 @@ Deno.test("Kerberos: a signalled credmon that never answers times out; a LOCAL: 
 Deno.test("waitForFile() returns a file at least as new as asked, or null after the timeout", async () => {
   await withSpool(async (spool) => {
     await Deno.mkdir(spool.krb, { recursive: true });
-    const dir = storeDirectory(spool.krb, createStoreContext(config(spool), { euid: 0 }).owners)!;
+    const dir = storeDirectory(
+      spool.krb,
+      createStoreContext(storeConfig(spool), { euid: 0 }).owners,
+    )!;
     const lines: string[] = [];
     assert.equal(await waitForFile(dir, "x", 0, 0, (l) => lines.push(l)), null);
     assert.deepEqual(lines, [`waiting for ${spool.krb}/x at most 0 ms`]);
@@ -631,7 +618,7 @@ Deno.test("authorization: own credentials, CRED_SUPER_USERS, domains, the pool p
 
 Deno.test("checkRequest() resolves the account and refuses what the files could not hold", async () => {
   await withSpool((spool) => {
-    const cfg = config(spool);
+    const cfg = storeConfig(spool);
     assert.deepEqual(checkRequest(cfg, ALICE, krb("query")), {
       account: "alice@test.example",
       user: "alice",
@@ -733,7 +720,7 @@ Deno.test("the audit log: one JSON line per add and delete, never for a query, r
     });
     assert.match(failedDelete.reply.warnings[0], /; the delete itself failed \(not-found\)$/);
     // appendAudit() without the knob writes nothing.
-    const ctx = createStoreContext(config(spool), { euid: 0 });
+    const ctx = createStoreContext(storeConfig(spool), { euid: 0 });
     appendAudit(ctx, ROOT, {
       action: "add",
       type: "kerberos",
@@ -751,7 +738,7 @@ Deno.test("performList() lists the caller's own, or everyone's for root and supe
     await run(spool, krb("add", "T"));
     await run(spool, { ...krb("add", "T"), user: "alice@test.example" } as CredRequest);
     const list = (who: Caller, user: string | null, env: Record<string, string> = {}) =>
-      performList(createStoreContext(config(spool, env), { euid: 0 }), who, {
+      performList(createStoreContext(storeConfig(spool, env), { euid: 0 }), who, {
         action: "list",
         type: "kerberos",
         user,
@@ -777,7 +764,7 @@ Deno.test("performList() lists the caller's own, or everyone's for root and supe
     }
     await Deno.writeTextFile(`${spool.oauth}/carol.top`, "{}", { mode: 0o600 });
     await Deno.writeTextFile(`${spool.oauth}/.locks/s.top`, "{}", { mode: 0o600 });
-    const all = performList(createStoreContext(config(spool), { euid: 0 }), ROOT, {
+    const all = performList(createStoreContext(storeConfig(spool), { euid: 0 }), ROOT, {
       action: "list",
       type: "oauth",
       user: null,
@@ -788,7 +775,7 @@ Deno.test("performList() lists the caller's own, or everyone's for root and supe
 
 Deno.test("every add zeroes the credential it was handed, stored or refused", async () => {
   await withSpool(async (spool) => {
-    const ctx = () => createStoreContext(config(spool), { euid: 0 });
+    const ctx = () => createStoreContext(storeConfig(spool), { euid: 0 });
     const selector = { service: "s", handle: null, scopes: null, audience: null };
     const adds: [string, (b: Uint8Array) => Promise<unknown>][] = [
       ["pool", (b) => addPoolPassword(ctx(), b)],
@@ -892,7 +879,7 @@ Deno.test("Kerberos rows and doctor: a refused file is its user's row's problem;
     }
     await Deno.writeTextFile(`${spool.krb}/bob.cc`, "CC", { mode: 0o600 });
     await Deno.chmod(`${spool.krb}/alice.cred`, 0o644);
-    const ctx = createStoreContext(config(spool), { euid: 0 });
+    const ctx = createStoreContext(storeConfig(spool), { euid: 0 });
     const listed = performList(ctx, ROOT, { action: "list", type: "kerberos", user: null });
     assert.deepEqual(
       listed.ok && listed.rows.map((r) => [r.user, Object.keys(r.files), r.problem !== null]),
@@ -901,7 +888,7 @@ Deno.test("Kerberos rows and doctor: a refused file is its user's row's problem;
     await Deno.chmod(`${spool.krb}/alice.cred`, 0o600);
     // Long after the adds: alice's .cred still has no .cc, bob's has one.
     const later = Math.floor(Date.now() / 1000) + PENDING_THRESHOLD + 60;
-    const findings = await examineStore(createStoreContext(config(spool), { euid: 0 }), later);
+    const findings = await examineStore(createStoreContext(storeConfig(spool), { euid: 0 }), later);
     const stuck = findings.filter((f) => f.kind === "credmon-stuck").map((f) => f.path);
     assert.deepEqual(stuck, [`${spool.krb}/alice.cred`]);
   });
@@ -913,7 +900,7 @@ Deno.test("password rows: one user's sealed password, or every account's", async
       await run(spool, pwd("add", "pw", `${user}@test.example`));
     }
     const list = (user: string | null) => {
-      const r = performList(createStoreContext(config(spool), { euid: 0 }), ROOT, {
+      const r = performList(createStoreContext(storeConfig(spool), { euid: 0 }), ROOT, {
         action: "list",
         type: "password",
         user,
@@ -930,7 +917,7 @@ Deno.test("doctor reads a credmon pid file of up to 255 bytes; a longer one is r
     await run(spool, krb("add", "T"));
     const pidFinding = async (text: string) => {
       await Deno.writeTextFile(`${spool.krb}/pid`, text, { mode: 0o644 });
-      const findings = await examineStore(createStoreContext(config(spool), { euid: 0 }), 0);
+      const findings = await examineStore(createStoreContext(storeConfig(spool), { euid: 0 }), 0);
       return findings.filter((f) => f.path === `${spool.krb}/pid`).map((f) => f.kind);
     };
     // This live process's pid, padded with white space (allowed around a pid).
@@ -954,7 +941,7 @@ Deno.test("sweep() sweeps the one credential directory configured (Kerberos alon
     await Deno.chown(`${spool.krb}/alice.cred`, 4_000_009, 4_000_009);
     assert.equal(await exists(`${spool.krb}/root.cred`), true);
     const krbOnly = createStoreContext(
-      config(spool, { _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: "" }),
+      storeConfig(spool, { _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: "" }),
       { euid: 0 },
     );
     assert.deepEqual(await sweep(krbOnly), { kerberos: ["root"], oauth: [] });
@@ -968,7 +955,7 @@ Deno.test("sweep() sweeps the one credential directory configured (Kerberos alon
     await Deno.utime(`${spool.oauth}/root.mark`, old, old);
     assert.equal(await exists(`${spool.oauth}/root`), true);
     const oauthOnly = createStoreContext(
-      config(spool, { _CONDOR_SEC_CREDENTIAL_DIRECTORY_KRB: "" }),
+      storeConfig(spool, { _CONDOR_SEC_CREDENTIAL_DIRECTORY_KRB: "" }),
       { euid: 0 },
     );
     assert.deepEqual(await sweep(oauthOnly), { kerberos: [], oauth: ["root"] });

@@ -393,6 +393,213 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "an existing directory first.",
     observe: "Only a system where stat of `/` fails (the mutant would then loop).",
   },
+  {
+    file: "lib/store/list.ts",
+    source: "order(a.type) - order(b.type) || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0) ||",
+    mutation: "1 to 2",
+    why: "The comparator's -1 becomes -2, or its 1 becomes 2: the same sign, and " +
+      "Array.prototype.sort reads only the sign of what the comparator returns.",
+    observe: "Nothing: the rows come out in the same order.",
+  },
+  {
+    file: "lib/store/list.ts",
+    source: '((a.name ?? "") < (b.name ?? "") ? -1 : (a.name ?? "") > (b.name ?? "") ? 1 : 0)',
+    mutation: ["1 to 2", "> to >=", "1 to 0", "0 to 1", "0 to (-1)", "< to <="],
+    why: "The last key of the sort. V8's sort (TimSort) only ever asks whether the comparator's " +
+      "result is below 0, so 1, 2 and 0 for a name after the other are the same answer " +
+      "(`1 to 0` here is the `? 1`; the `-1` made `-0`, which is not below 0, is killed by " +
+      "tests/store_fs_unit_test.ts). The equal case (`0 to (-1)`, `0 to 1`, `< to <=`, and " +
+      "`> to >=` for equal names) needs two rows of the same type, user and name, which no " +
+      "lister makes: one row per password file, per Kerberos user and per OAuth stem of a user.",
+    observe: "Nothing through V8's Array.prototype.sort; only another engine's sort could differ.",
+  },
+  {
+    file: "lib/store/oauth.ts",
+    source: "if (at + (escape ? 2 : 1) > to.length) {",
+    mutation: ["> to >=", "2 to 1"],
+    why: "mergeScopes always puts the 3-byte closing brace after the members, so a member value " +
+      "that reaches the last byte of the buffer makes the merge too large either way: `>=` " +
+      "stops one byte earlier, and `2 to 1` writes the backslash into the last byte (the byte " +
+      "after it falls outside the Uint8Array and is dropped); both leave the buffer full, the " +
+      "closing put overflows, and the same too-large error is thrown with the buffer wiped.",
+    observe:
+      "Nothing: the result (too-large, or the same merged bytes) is the same for every input.",
+  },
+  {
+    file: "lib/store/credmon.ts",
+    source: "const pid = Number(match[1]);",
+    mutation: "1 to 0",
+    why: "match[0] is the whole text: the digits with only white space (\\s) around them, and " +
+      "Number() trims exactly that white space (StrWhiteSpaceChar is \\s's set: checked for " +
+      "every UTF-16 code unit), so it gives the same number.",
+    observe: "Nothing: the same pid for every text the pattern accepts.",
+  },
+  {
+    file: "lib/store/list.ts",
+    source: "content.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The start of a .top read for its scopes and audience is a local copy, wiped once read; " +
+      "a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the bytes are gone either way.",
+  },
+  {
+    file: "lib/store/list.ts",
+    source: "read.content.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The start of a .use read for its access token's claims is a local copy, wiped once " +
+      "the claims are copied out; a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the token is gone either way.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "key?.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The host key is read afresh from host.key for this query and wiped once used; a wipe " +
+      "with 0x01 or 0xff instead of zeros changes no result (the file is not touched).",
+    observe: "Only a dump of the process's memory, where the key is gone either way.",
+  },
+  {
+    file: "lib/fs/lock.ts",
+    source: "await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 10));",
+    mutation: ["10 to 9", "10 to 11"],
+    why: "A held lock is polled every 9 or 11 ms instead of 10 until CRED_LOCK_TIMEOUT: the " +
+      "same outcome, a millisecond sooner or later.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/store/credmon.ts",
+    source: "const deadline = Date.now() + Math.max(0, timeoutSeconds) * 1000;",
+    mutation: "0 to (-1)",
+    why: "Only a negative CREDD_POLLING_TIMEOUT reaches it: the deadline is then 1 s in the past " +
+      "instead of now, and either way the file is looked for once and null returned; the -d " +
+      "line clamps the wait it shows to 0 ms.",
+    observe: "Nothing: one look, the same answer and the same -d line.",
+  },
+  {
+    file: "lib/store/credmon.ts",
+    source: "if (info !== null && (info.mtime?.getTime() ?? 0) >= notBefore) return info;",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The fallback is for a file system without modification times; Linux always gives one.",
+    observe: "Only a file system without mtimes.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "key.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "Each of the three is a host key of this call's own, dropped right after: a key that " +
+      "lost the race to create host.key (the winner's is read instead), a damaged key about " +
+      "to be refused, and the key used to seal, which createFileOnce has already written (the " +
+      "write is awaited before). A wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the key is gone either way.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "plain.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The password unsealed from the stored file, a local copy, wiped once compared or " +
+      "checked; a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the password is gone either way.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "scrambled.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The scrambled pool password, a local copy: written by writeCredential (awaited before " +
+      "the wipe) or read back for a query; a wipe with 0x01 or 0xff instead of zeros changes " +
+      "no result.",
+    observe: "Only a dump of the process's memory, where the bytes are gone either way.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "password.fill(0);",
+    before: "scrambled.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "In the pool password's query: the password unscrambled from the file, a local copy " +
+      "(not the caller's credential, which the adds wipe and the tests check); a wipe with " +
+      "0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the password is gone either way.",
+  },
+  {
+    file: "lib/store/password.ts",
+    source: "sealed?.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The sealed password, a local copy written by writeCredential (awaited before the " +
+      "wipe); a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory.",
+  },
+  {
+    file: "lib/store/credmon.ts",
+    source: "await new Promise((resolve) => setTimeout(resolve, Math.min(50, left)));",
+    mutation: ["50 to 49", "50 to 51"],
+    why: "The credmon's file is looked for every 49 or 51 ms instead of 50 until the same " +
+      "deadline: the same outcome, a millisecond sooner or later.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/store/kerberos.ts",
+    source: "credential.fill(0);",
+    before: "const service = localIssuerService(credential);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The LOCAL:<service> request's credential is the request's own buffer, which perform() " +
+      "zeroes in its finally whatever happens (wipeRequest); addKerberos is called only from " +
+      "there, so a wipe with 0x01 or 0xff here is overwritten with zeros before any caller " +
+      "sees the buffer again.",
+    observe: "Only a dump of the process's memory between the two wipes.",
+  },
+  {
+    file: "lib/fs/lock.ts",
+    source: "file.truncateSync(0);",
+    mutation: "0 to (-1)",
+    why: "Deno's FsFile.truncateSync(-1) empties the file as truncateSync(0) does (checked on " +
+      "Deno 2.9.6: a 5-byte file is then 0 bytes, no error), so the journal is cleared either way.",
+    observe: "Nothing: the lock file's bytes are the same.",
+  },
+  {
+    file: "lib/fs/lock.ts",
+    source: "file.truncateSync(0);",
+    before: "try {",
+    mutation: "0 to 1",
+    why: "Writing the journal: the file is cut to 1 byte instead of 0, then the entry is written " +
+      "from offset 0; the entry is a temp file's name (tempNameFor, never empty), so it covers " +
+      "that byte and the journal holds exactly the entry either way.",
+    observe: "Nothing: the lock file's bytes are the same.",
+  },
+  {
+    file: "lib/store/layout.ts",
+    source: "return condor === null ? PRIVATE : { uid: 0, gid: condor.gid, mode: 0o2770 };",
+    mutation: "0 to (-1)",
+    why: "Only the system layout reaches it, where this process is root (euid 0): the new OAuth " +
+      "directory is root's already, and chown with uid -1 leaves the owner as it is, so the " +
+      "directory is root:condor 2770 either way.",
+    observe: "Only the system calls (strace): chown(path, -1, gid) instead of chown(path, 0, gid).",
+  },
+  {
+    file: "lib/store/layout.ts",
+    source:
+      "if (storeDirectory(spool, ctx.owners, { create: create ? PRIVATE : null }) === null) {",
+    mutation: "removed: if (...) return",
+    why: "The spool root is null only when it is missing and not to be created; the store " +
+      "directory lies inside it, so the storeDirectory() that follows finds it missing too and " +
+      "returns the same null (walking the same trusted components).",
+    observe: "Nothing: null either way, and no directory created.",
+  },
+  {
+    file: "lib/store/oauth.ts",
+    source: "content.fill(0);",
+    before: "} finally {",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The .top a query reads for its scopes and audience is a local copy, wiped once they " +
+      "are copied out; a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    observe: "Only a dump of the process's memory, where the bytes are gone either way.",
+  },
+  {
+    file: "lib/store/types/password.ts",
+    source: 'keywords: [{ keyword: "pwd", minLength: 1 }, { keyword: "password", minLength: 2 }],',
+    mutation: "2 to 1",
+    why: "The only 1-letter prefix of password is `p`, which pwd (minLength 1, looked up first) " +
+      "already matches, for the same type: -p means password either way.",
+    observe: "Nothing: every suffix gives the same type.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
