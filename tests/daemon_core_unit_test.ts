@@ -1,0 +1,579 @@
+/**
+ * In-process unit tests of the daemon's core (lib/daemon/connections.ts, workers.ts, routes.ts,
+ * challenge.ts, auth.ts, places.ts, server.ts): the limits and values a caller or a peer can see,
+ * each at its boundary, so that a mutant of these files is killed in milliseconds rather than by
+ * a black-box run (TESTING.md "Mutation testing"). The broader behaviour is in
+ * tests/daemon_parts_test.ts and the daemon's black-box tests.
+ */
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { loadConfig } from "../lib/config/mod.ts";
+import { StoreError } from "../lib/errors.ts";
+import { type ConnectionLimits, ConnectionTable } from "../lib/daemon/connections.ts";
+import { tokenKey } from "../lib/daemon/auth.ts";
+import {
+  answerChallenge,
+  CHALLENGE_PREFIX,
+  Challenges,
+  challengeTime,
+} from "../lib/daemon/challenge.ts";
+import { base64UrlEncode } from "../lib/jwt.ts";
+import { ProtocolError } from "../lib/daemon/protocol.ts";
+import { findRoute, requestDeadlineMs, type RouteContext } from "../lib/daemon/routes.ts";
+import { type Executor, WorkerFailure, workerPool } from "../lib/daemon/workers.ts";
+import { challengeDirectory, socketPath, tlsAddress } from "../lib/daemon/places.ts";
+import { serve } from "../lib/daemon/server.ts";
+import { listCall, sendLocal } from "../lib/daemon/client.ts";
+import type { Caller, CredRequest } from "../lib/request.ts";
+
+const LIMITS: ConnectionLimits = {
+  maxConnections: 100,
+  maxUnproven: 100,
+  maxCallerConnections: 2,
+  maxCallerRequests: 2,
+  smallBody: 100,
+  bodyBudget: 1000,
+  callerBodyBudget: 400,
+  unprovenBodyBudget: 300,
+};
+
+const A = { account: "a@x", exempt: false };
+
+/** A table whose connections record when they are closed. */
+function table(limits: Partial<ConnectionLimits> = {}) {
+  const closed: number[] = [];
+  const t = new ConnectionTable({ ...LIMITS, ...limits });
+  let clock = 1000;
+  const open = () => {
+    let id = 0;
+    const got = t.open(() => closed.push(id), clock++);
+    id = got ?? -1;
+    return got!;
+  };
+  return { t, closed, open };
+}
+
+Deno.test("ConnectionTable keeps a caller's connections counted when one of its requests ends", () => {
+  const { t, closed, open } = table();
+  const [first, second, third] = [open(), open(), open()];
+  t.claim(first, A);
+  t.claim(second, A);
+  const end = t.turn(A) as () => void;
+  end();
+  assert.equal(t.count("a@x"), 2, "the caller still holds both");
+  // So its cap still holds: a third proof closes its oldest idle connection.
+  assert.equal(t.claim(third, A), "ok");
+  assert.deepEqual(closed, [first]);
+  assert.deepEqual(t.evicted, { connections: 0, unproven: 0, caller: 1 });
+});
+
+Deno.test("ConnectionTable keeps a caller's requests counted while others run, and when its connections go", async () => {
+  const { t, open } = table({ maxCallerRequests: 2 });
+  const id = open();
+  t.claim(id, A);
+  const first = t.turn(A) as () => void;
+  const second = t.turn(A) as () => void;
+  // Its last connection goes while two of its requests run: they still count.
+  t.remove(id);
+  assert.deepEqual(t.requests("a@x"), { running: 2, waiting: 0 });
+  first();
+  assert.deepEqual(t.requests("a@x"), { running: 1, waiting: 0 }, "one still runs");
+  const third = t.turn(A) as () => void;
+  let fourthRan = false;
+  const fourth = (t.turn(A) as Promise<() => void>).then((end) => {
+    fourthRan = true;
+    return end;
+  });
+  await Promise.resolve();
+  assert.equal(fourthRan, false, "the cap holds: the fourth waits");
+  assert.deepEqual(t.requests("a@x"), { running: 2, waiting: 1 });
+  second();
+  (await fourth)();
+  third();
+  assert.deepEqual(t.requests("a@x"), { running: 0, waiting: 0 });
+  // A caller with nothing left is forgotten: a new one starts from nothing.
+  assert.equal(t.count("a@x"), 0);
+});
+
+Deno.test("ConnectionTable: a connection that goes while another of its caller's waits keeps the queue", async () => {
+  const { t, open } = table({ maxCallerRequests: 1 });
+  const id = open();
+  t.claim(id, A);
+  const first = t.turn(A) as () => void;
+  const waiting = t.turn(A) as Promise<() => void>;
+  first();
+  const second = await waiting;
+  t.remove(id);
+  assert.deepEqual(t.requests("a@x"), { running: 1, waiting: 0 });
+  const third = t.turn(A);
+  assert.ok(third instanceof Promise, "the cap of one still holds after the connection went");
+  second();
+  (await third)();
+});
+
+Deno.test("ConnectionTable: the unproven cap and the daemon's cap are exact", () => {
+  {
+    const { t, closed, open } = table({ maxUnproven: 2 });
+    open();
+    open();
+    assert.deepEqual(closed, []);
+    open();
+    assert.equal(closed.length, 1, "the third unproven one closes the oldest");
+  }
+  {
+    const { t, open } = table({ maxConnections: 2, maxUnproven: 10 });
+    assert.ok(open() !== null);
+    assert.ok(open() !== null);
+    assert.equal(t.open(() => {}), null);
+    assert.equal(t.refused, 1);
+  }
+  {
+    // A caller holds exactly maxCallerConnections: the second proof closes nothing.
+    const { t, closed, open } = table();
+    t.claim(open(), A);
+    t.claim(open(), A);
+    assert.deepEqual(closed, []);
+    assert.equal(t.count("a@x"), 2);
+  }
+});
+
+Deno.test("ConnectionTable: body budgets are exact at their limits", () => {
+  const { t, open } = table();
+  const u = open();
+  assert.equal(t.reserveBody(u, 300), "ok", "the unproven share, exactly");
+  assert.equal(t.bodyBytes, 300);
+  assert.equal(t.reserveBody(u, 301), "share", "one over (the previous body is released)");
+  assert.equal(t.bodyBytes, 0);
+  const a = open();
+  t.claim(a, A);
+  assert.equal(t.reserveBody(a, 400), "ok", "a caller's share, exactly");
+  assert.equal(t.reserveBody(a, 401), "share");
+  const root = open();
+  t.claim(root, { account: "root@x", exempt: true });
+  assert.equal(t.reserveBody(root, 1000), "ok", "root's share is the whole budget");
+  const b = open();
+  t.claim(b, { account: "b@x", exempt: false });
+  assert.equal(t.reserveBody(b, 101), "all");
+  t.remove(root);
+  assert.equal(t.bodyBytes, 0);
+  assert.equal(t.reserveBody(b, 101), "ok");
+  assert.equal(t.entry(b)?.body, 101);
+  // A connection that loses its proof takes its body back to the unproven share.
+  t.disown(b);
+  assert.equal(t.reserveBody(open(), 200), "share", "101 + 200 > 300");
+  assert.equal(t.reserveBody(12345, 1), "all", "a connection it does not hold");
+});
+
+Deno.test("ConnectionTable: a connection closed at a stop counts until it is removed, and is not closed twice", () => {
+  const { t, closed, open } = table();
+  const [idle, busy] = [open(), open()];
+  t.setBusy(busy, true);
+  t.closeEvery({ idleOnly: true });
+  assert.deepEqual(closed, [idle]);
+  assert.equal(t.size, 2);
+  t.closeEvery({ idleOnly: false });
+  assert.deepEqual(closed, [idle, busy]);
+  t.remove(idle);
+  t.remove(busy);
+  assert.equal(t.size, 0);
+});
+
+Deno.test("tokenKey is the SHA-256 of a token's signed part, in lowercase hex; a token without a dot is taken whole", async () => {
+  const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+  // Some digest bytes below 16 (a leading zero digit) and above.
+  for (const signed of ["header.claims", "x", "eyJhbGciOiJIUzI1NiJ9.e30"]) {
+    assert.equal(await tokenKey(`${signed}.signature`), sha(signed));
+  }
+  assert.equal(await tokenKey("nodots"), sha("nodots"));
+  assert.equal(await tokenKey(".sig"), sha(".sig"));
+  assert.match(await tokenKey("a.b.c"), /^[0-9a-f]{64}$/);
+});
+
+Deno.test("challengeTime is 2001-09-09 plus the nonce's first 40 bits, in milliseconds", () => {
+  const nonce = (head: number[]) => {
+    const bytes = new Uint8Array(32).fill(0xee);
+    bytes.set(head);
+    return base64UrlEncode(bytes);
+  };
+  assert.equal(challengeTime(nonce([0, 0, 0, 0, 0])), 1_000_000_000_000);
+  assert.equal(challengeTime(nonce([1, 2, 3, 4, 5])), 1_000_000_000_000 + 0x0102030405);
+  assert.equal(challengeTime(nonce([255, 255, 255, 255, 255])), 1_000_000_000_000 + 2 ** 40 - 1);
+  // Fewer than five bytes: the missing ones are zero.
+  assert.equal(challengeTime(base64UrlEncode(new Uint8Array([1]))), 1_000_000_000_000 + 2 ** 32);
+});
+
+/** Runs `fn` with a challenge directory of its own (removed after). */
+async function withChallengeDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("Challenges: issued in the directory, valid for their lifetime exactly, at most `max` pending", async () => {
+  await withChallengeDir((dir) => {
+    const challenges = new Challenges(`${dir}//`, { ttlMs: 1000, max: 2 });
+    const first = challenges.issue(5000);
+    assert.equal(first.path, `${dir}/${CHALLENGE_PREFIX}${first.id}`);
+    assert.match(first.id, /^[0-9a-f]{32}$/);
+    assert.equal(first.expires, 6000);
+    challenges.issue(5500);
+    assert.throws(
+      () => challenges.issue(6000),
+      (e: unknown) => e instanceof ProtocolError && e.status === 503,
+      "at its expiry a challenge is still pending",
+    );
+    // One millisecond later the first has expired, and makes room.
+    challenges.issue(6001);
+    assert.equal(challenges.size, 2);
+    assert.equal(new Challenges("/").dir, "/");
+    assert.equal(new Challenges("///").dir, "/");
+  });
+});
+
+Deno.test("Challenges: an answer is good up to its expiry; the file must not be writable by group or others", async () => {
+  await withChallengeDir((dir) => {
+    const challenges = new Challenges(dir, { ttlMs: 1000, max: 10 });
+    const answered = (now: number, mode = 0o600) => {
+      const challenge = challenges.issue(now);
+      const cleanup = answerChallenge(challenge, dir);
+      Deno.chmodSync(challenge.path, mode);
+      return { challenge, cleanup };
+    };
+    const ok = answered(1000);
+    assert.equal(challenges.verify(ok.challenge.id, ok.challenge.nonce, 2000), Deno.uid());
+    const late = answered(1000);
+    assert.throws(
+      () => challenges.verify(late.challenge.id, late.challenge.nonce, 2001),
+      /the identity challenge has expired/,
+    );
+    for (const mode of [0o620, 0o602, 0o622]) {
+      const loose = answered(Date.now(), mode);
+      assert.throws(
+        () => challenges.verify(loose.challenge.id, loose.challenge.nonce),
+        /may be written by group or others/,
+        mode.toString(8),
+      );
+    }
+    for (const mode of [0o400, 0o644, 0o755]) {
+      const fine = answered(Date.now(), mode);
+      assert.equal(challenges.verify(fine.challenge.id, fine.challenge.nonce), Deno.uid());
+    }
+    // A time one millisecond off proves nothing.
+    const off = answered(Date.now());
+    const time = new Date(challengeTime(off.challenge.nonce) + 1);
+    Deno.utimeSync(off.challenge.path, time, time);
+    assert.throws(
+      () => challenges.verify(off.challenge.id, off.challenge.nonce),
+      /does not carry the challenge's time/,
+    );
+    // Two links prove nothing.
+    const linked = answered(Date.now());
+    Deno.linkSync(linked.challenge.path, `${dir}/other`);
+    assert.throws(
+      () => challenges.verify(linked.challenge.id, linked.challenge.nonce),
+      /more than one link/,
+    );
+  });
+});
+
+Deno.test("the store's deadline is the lock wait, an add-krb's credmon wait and 30 s; a negative wait counts as none", () => {
+  const config = (lock: number, credmon: number) =>
+    loadConfig({
+      env: {
+        CONDOR_CONFIG: "ONLY_ENV",
+        _CONDOR_CRED_LOCK_TIMEOUT: String(lock),
+        _CONDOR_CREDD_POLLING_TIMEOUT: String(credmon),
+      },
+      uid: 0,
+      hostname: "h",
+    });
+  const addKrb = {
+    action: "add",
+    type: "kerberos",
+    user: null,
+    credential: new Uint8Array(1),
+  } as CredRequest;
+  const addOauth = { ...addKrb, type: "oauth" } as CredRequest;
+  const queryKrb = { action: "query", type: "kerberos", user: null } as CredRequest;
+  assert.equal(requestDeadlineMs(config(-5, -7), addKrb), 30_000);
+  assert.equal(requestDeadlineMs(config(-5, 2), addKrb), 32_000);
+  assert.equal(requestDeadlineMs(config(3, -7), addKrb), 33_000);
+  assert.equal(requestDeadlineMs(config(3, 2), addOauth), 33_000, "no credmon wait");
+  assert.equal(requestDeadlineMs(config(3, 2), queryKrb), 33_000, "no credmon wait");
+  assert.equal(requestDeadlineMs(config(0, 0), addKrb), 30_000);
+});
+
+const ALICE: Caller = { uid: 1001, name: "alice", domain: "x.example", inProcess: false };
+
+/** A route context whose executor records what it was asked, and answers `answer`. */
+function routeContext(
+  answer: Record<string, unknown> | WorkerFailure,
+  overrides: Partial<RouteContext> = {},
+) {
+  const lines: string[] = [];
+  const runs: { op: string; payload: unknown; options: Record<string, unknown> }[] = [];
+  const executor: Executor = {
+    run: (op, _caller, payload, options) => {
+      runs.push({ op, payload, options });
+      return answer instanceof WorkerFailure ? Promise.reject(answer) : Promise.resolve(answer);
+    },
+    health: () => ({ serving: 4, size: 4 }),
+    failed: new Promise(() => {}),
+    close: () => {},
+  };
+  const ctx: RouteContext = {
+    config: loadConfig({
+      env: { CONDOR_CONFIG: "ONLY_ENV", _CONDOR_CRED_LOCK_TIMEOUT: "7" },
+      uid: 0,
+      hostname: "h",
+    }),
+    log: (line) => lines.push(line),
+    executor,
+    transport: "unix",
+    identity: { caller: ALICE, account: "alice@x.example", exempt: false, expires: null },
+    body: null,
+    session: { peer: "local", challenges: new Set(), token: null },
+    challenges: null,
+    ...overrides,
+  };
+  return { ctx, lines, runs };
+}
+
+Deno.test("a store request gets its deadline, moves an add's credential, and is logged once with its result", async () => {
+  const answer = { ok: true, warnings: [], target: { account: "alice@x.example" } };
+  const { ctx, lines, runs } = routeContext(answer);
+  const route = findRoute("POST", "/v1/request", "unix");
+  const add = { action: "add", type: "oauth", user: null, service: "svc", credential: "dA" };
+  const [status, body] = await route.handle({ ...ctx, body: { version: 1, request: add } });
+  assert.equal(status, 200);
+  assert.deepEqual(body, { version: 1, reply: answer });
+  assert.equal(runs[0].op, "perform");
+  assert.equal(runs[0].options.deadlineMs, 37_000);
+  assert.equal(runs[0].options.inline, false);
+  assert.equal((runs[0].options.transfer as unknown[]).length, 1, "the credential's buffer moves");
+  assert.deepEqual(lines, [
+    `unix "alice@x.example": add-oauth for "alice@x.example" service="svc": success`,
+  ]);
+  const list = findRoute("POST", "/v1/list", "unix");
+  const { ctx: listCtx, lines: listLines, runs: listRuns } = routeContext({
+    ok: true,
+    rows: [{}, {}],
+    warnings: [],
+  });
+  await list.handle({ ...listCtx, body: { version: 1, list: { type: null, user: null } } });
+  assert.equal(listRuns[0].options.deadlineMs, 37_000);
+  assert.match(listLines[0], /: 2 credentials$/);
+});
+
+Deno.test("health answers 503 naming how many store workers are not serving", () => {
+  const route = findRoute("GET", "/v1/health", "unix");
+  const ask = (serving: number, size: number) =>
+    route.handle({
+      ...routeContext({}).ctx,
+      executor: { health: () => ({ serving, size }) } as unknown as Executor,
+    });
+  assert.equal((ask(4, 4) as [number, unknown])[0], 200);
+  const [status, body] = ask(3, 4) as [number, Record<string, unknown>];
+  assert.equal(status, 503);
+  assert.equal(body.problem, "1 of 4 store workers are not serving");
+});
+
+Deno.test("a connection holds at most 8 unanswered challenges (429 for the ninth)", async () => {
+  await withChallengeDir((dir) => {
+    const challenges = new Challenges(dir);
+    const { ctx } = routeContext({}, { challenges, identity: null });
+    const route = findRoute("POST", "/v1/challenge", "unix");
+    for (let i = 0; i < 8; i++) assert.equal((route.handle(ctx) as [number, unknown])[0], 200);
+    assert.throws(
+      () => route.handle(ctx),
+      (e: unknown) => e instanceof ProtocolError && e.status === 429,
+    );
+    assert.equal(challenges.size, 8);
+  });
+});
+
+Deno.test("places: the socket must be an absolute path; the challenge directory defaults to /tmp; a TLS host defaults to every address", () => {
+  const config = (env: Record<string, string>) =>
+    loadConfig({ env: { CONDOR_CONFIG: "ONLY_ENV", ...env }, uid: 0, hostname: "h" });
+  assert.equal(socketPath(config({ _CONDOR_CREDD_SOCKET: "/run/x.sock" })), "/run/x.sock");
+  assert.throws(
+    () => socketPath(config({ _CONDOR_CREDD_SOCKET: "run/x.sock" })),
+    (e: unknown) =>
+      e instanceof StoreError && e.code === "config" && /"run\/x.sock"/.test(e.message),
+  );
+  assert.equal(challengeDirectory(config({})), "/tmp");
+  assert.equal(challengeDirectory(config({ _CONDOR_CREDD_CHALLENGE_DIRECTORY: "/c" })), "/c");
+  assert.equal(tlsAddress(config({})), null);
+  assert.deepEqual(tlsAddress(config({ _CONDOR_CREDD_TLS_ADDRESS: ":9" })), {
+    hostname: "0.0.0.0",
+    port: 9,
+  });
+  assert.deepEqual(tlsAddress(config({ _CONDOR_CREDD_TLS_ADDRESS: "h.example" })), {
+    hostname: "h.example",
+    port: 9620,
+  });
+  assert.throws(
+    () => tlsAddress(config({ _CONDOR_CREDD_TLS_ADDRESS: "a:b:c" })),
+    /CREDD_TLS_ADDRESS is "a:b:c"; it must be host:port, :port or host/,
+  );
+});
+
+Deno.test("a worker that threw finishes the request it still holds: that one meets its deadline, not the worker's end", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+  Deno.env.set("CSC_FAULT_DIR", dir);
+  const log: string[] = [];
+  const pool = await workerPool({
+    size: 1,
+    config: {
+      env: {
+        CONDOR_CONFIG: "ONLY_ENV",
+        _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: `${dir}/oauth`,
+        _CONDOR_UID_DOMAIN: "x.example",
+      },
+      uid: Deno.uid()!,
+      hostname: "h",
+    },
+    euid: Deno.uid()!,
+    debug: null,
+    log: (line) => log.push(line),
+    module: new URL("../testing/faulty_main.ts", import.meta.url),
+    pingMs: 60_000,
+    retryMs: 10,
+    tickMs: 50,
+  });
+  try {
+    const root: Caller = { uid: 0, name: "root", domain: "x.example", inProcess: false };
+    const add = (service: string) => ({
+      action: "add" as const,
+      type: "oauth" as const,
+      user: "u@x.example",
+      service,
+      handle: null,
+      scopes: null,
+      audience: null,
+      accessToken: true,
+      credential: new TextEncoder().encode("t"),
+    });
+    const hang = pool.run("perform", root, add("fault-hang"), { deadlineMs: 1500 })
+      .catch((e) => e);
+    const threw = await pool.run("perform", root, add("fault-throw"), { deadlineMs: 20_000 })
+      .catch((e) => e);
+    assert.equal(threw.kind, "threw");
+    const held = await hang;
+    assert.ok(held instanceof WorkerFailure);
+    assert.equal(held.kind, "deadline", held.message);
+  } finally {
+    pool.close();
+    Deno.env.delete("CSC_FAULT_DIR");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Serves in-process on a socket in a temp directory; `fn` gets the socket and challenge dir. */
+async function withServe(
+  env: Record<string, string>,
+  fn: (socket: string, challengeDir: string) => Promise<void>,
+): Promise<{ status: number; log: string[] }> {
+  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+  const challengeDir = `${dir}/challenges`;
+  await Deno.mkdir(challengeDir);
+  await Deno.chmod(challengeDir, 0o1777);
+  const socket = `${dir}/run/credd.sock`;
+  const options = {
+    env: {
+      CONDOR_CONFIG: "ONLY_ENV",
+      _CONDOR_CREDD_SOCKET: socket,
+      _CONDOR_CREDD_CHALLENGE_DIRECTORY: challengeDir,
+      _CONDOR_UID_DOMAIN: "x.example",
+      ...env,
+    },
+    uid: 0,
+    hostname: "h",
+  };
+  const log: string[] = [];
+  let stop = () => {};
+  try {
+    await Deno.mkdir(`${dir}/run`, { mode: 0o755 });
+    const served = serve({
+      config: loadConfig(options),
+      euid: Deno.uid()!,
+      log: (line) => log.push(line),
+      debug: null,
+      stop: new Promise<void>((resolve) => stop = resolve),
+      configOptions: options,
+    });
+    let outcome: { error: unknown } | null = null;
+    served.catch((error) => outcome = { error });
+    for (let i = 0; i < 2400 && !log.some((l) => l.startsWith("serving on")); i++) {
+      if (outcome !== null) throw (outcome as { error: unknown }).error;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    try {
+      await fn(socket, challengeDir);
+    } finally {
+      stop();
+    }
+    return { status: await served, log };
+  } finally {
+    stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "serve with CREDD_WORKERS=0 performs every request on its own thread (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const { status, log } = await withServe({ _CONDOR_CREDD_WORKERS: "0" }, async (socket, c) => {
+      const reply = await sendLocal(
+        socket,
+        c,
+        listCall({ action: "list", type: null, user: null }),
+      );
+      assert.ok(reply !== null);
+    });
+    assert.equal(status, 0);
+    assert.ok(log.some((l) => /: list all for .*: \d+ credentials$/.test(l)), log.join("\n"));
+  },
+});
+
+Deno.test({
+  name: "serve refuses to start when its socket path is not a socket, and leaves it (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+    try {
+      await Deno.mkdir(`${dir}/run`, { mode: 0o755 });
+      await Deno.writeTextFile(`${dir}/run/credd.sock`, "mine");
+      const options = {
+        env: {
+          CONDOR_CONFIG: "ONLY_ENV",
+          _CONDOR_CREDD_SOCKET: `${dir}/run/credd.sock`,
+          _CONDOR_CREDD_WORKERS: "0",
+        },
+        uid: 0,
+        hostname: "h",
+      };
+      await assert.rejects(
+        serve({
+          config: loadConfig(options),
+          euid: Deno.uid()!,
+          log: () => {},
+          debug: null,
+          stop: new Promise(() => {}),
+          configOptions: options,
+        }),
+        (e: unknown) =>
+          e instanceof StoreError && e.code === "insecure" &&
+          /exists and is not a socket/.test(e.message),
+      );
+      assert.equal(await Deno.readTextFile(`${dir}/run/credd.sock`), "mine");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
