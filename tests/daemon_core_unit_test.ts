@@ -21,11 +21,21 @@ import {
 import { base64UrlEncode } from "../lib/jwt.ts";
 import { ProtocolError } from "../lib/daemon/protocol.ts";
 import { findRoute, requestDeadlineMs, type RouteContext } from "../lib/daemon/routes.ts";
-import { type Executor, WorkerFailure, workerPool } from "../lib/daemon/workers.ts";
+import {
+  describeError,
+  type Executor,
+  inThreadExecutor,
+  type PoolOptions,
+  WorkerFailure,
+  workerPool,
+} from "../lib/daemon/workers.ts";
 import { challengeDirectory, socketPath, tlsAddress } from "../lib/daemon/places.ts";
 import { serve } from "../lib/daemon/server.ts";
 import { listCall, sendLocal } from "../lib/daemon/client.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
+import { sweep } from "../lib/daemon/sweep.ts";
+import { createStoreContext, perform } from "../lib/store/service.ts";
+import { exists, withSpool } from "../testing/harness.ts";
 
 const LIMITS: ConnectionLimits = {
   maxConnections: 100,
@@ -62,10 +72,18 @@ Deno.test("ConnectionTable keeps a caller's connections counted when one of its 
   const end = t.turn(A) as () => void;
   end();
   assert.equal(t.count("a@x"), 2, "the caller still holds both");
-  // So its cap still holds: a third proof closes its oldest idle connection.
+  // And when one of them goes, the other still counts.
+  const extra = open();
+  t.claim(extra, A);
+  assert.deepEqual(closed, [first], "over its cap: its oldest idle one goes");
+  t.remove(first);
+  t.remove(second);
+  assert.equal(t.count("a@x"), 1);
+  // So its cap still holds: two more proofs close its oldest idle connection.
   assert.equal(t.claim(third, A), "ok");
-  assert.deepEqual(closed, [first]);
-  assert.deepEqual(t.evicted, { connections: 0, unproven: 0, caller: 1 });
+  assert.equal(t.claim(open(), A), "ok");
+  assert.deepEqual(closed, [first, third], "third was opened before extra");
+  assert.deepEqual(t.evicted, { connections: 0, unproven: 0, caller: 2 });
 });
 
 Deno.test("ConnectionTable keeps a caller's requests counted while others run, and when its connections go", async () => {
@@ -576,4 +594,169 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test({
+  name:
+    "sweep: a Kerberos mark goes once strictly older than SEC_CREDENTIAL_SWEEP_DELAY (default 3600 s), an OAuth mark once as old, never a directory (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await withSpool(async (spool) => {
+      const context = (extra: Record<string, string> = {}) =>
+        createStoreContext(
+          loadConfig({
+            env: {
+              ...spool.env,
+              _CONDOR_CREDD_POLLING_TIMEOUT: "0",
+              _CONDOR_CONDOR_IDS: "4000002.4000003",
+              ...extra,
+            },
+            uid: 0,
+            hostname: "node.test.example",
+          }),
+          { euid: 0 },
+        );
+      const root: Caller = { uid: 0, name: "root", domain: "test.example", inProcess: true };
+      const credential = new TextEncoder().encode("T");
+      await perform(context(), root, {
+        action: "add",
+        type: "kerberos",
+        user: null,
+        credential,
+      } as CredRequest);
+      await perform(context(), root, {
+        action: "add",
+        type: "oauth",
+        user: null,
+        service: "s",
+        handle: null,
+        scopes: null,
+        audience: null,
+        accessToken: false,
+        credential: new TextEncoder().encode("T"),
+      } as CredRequest);
+      const marked = new Date(1_700_000_000_000);
+      for (const dir of [spool.krb, spool.oauth]) {
+        await Deno.writeTextFile(`${dir}/root.mark`, "", { mode: 0o600 });
+        await Deno.utime(`${dir}/root.mark`, marked, marked);
+        // Not marks: another name, and a mark that is a directory.
+        await Deno.writeTextFile(`${dir}/rootmark`, "", { mode: 0o600 });
+        await Deno.utime(`${dir}/rootmark`, marked, marked);
+      }
+      await Deno.mkdir(`${spool.oauth}/bob.mark`, { mode: 0o700 });
+      await Deno.utime(`${spool.oauth}/bob.mark`, marked, marked);
+      const at = (seconds: number) => marked.getTime() + seconds * 1000;
+      assert.deepEqual(await sweep(context(), at(3599.999)), { kerberos: [], oauth: [] });
+      assert.deepEqual(await sweep(context(), at(3600)), { kerberos: [], oauth: ["root"] });
+      assert.equal(await exists(`${spool.oauth}/root`), false);
+      assert.equal(await exists(`${spool.krb}/root.cred`), true);
+      assert.deepEqual(
+        await sweep(context({ _CONDOR_SEC_CREDENTIAL_SWEEP_DELAY: "7200" }), at(3601)),
+        {
+          kerberos: [],
+          oauth: [],
+        },
+      );
+      assert.deepEqual(await sweep(context(), at(3600.001)), { kerberos: ["root"], oauth: [] });
+      assert.equal(await exists(`${spool.krb}/root.cred`), false);
+      assert.equal(await exists(`${spool.krb}/root.mark`), false);
+      for (
+        const kept of [
+          `${spool.krb}/rootmark`,
+          `${spool.oauth}/rootmark`,
+          `${spool.oauth}/bob.mark`,
+        ]
+      ) {
+        assert.equal(await exists(kept), true, kept);
+      }
+    });
+  },
+});
+
+/** The options of a pool of the faulty workers (testing/faulty_main.ts) on `dir`. */
+function poolOptions(dir: string, log: string[], more: Partial<PoolOptions> = {}): PoolOptions {
+  return {
+    size: 1,
+    config: {
+      env: {
+        CONDOR_CONFIG: "ONLY_ENV",
+        _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: `${dir}/oauth`,
+        _CONDOR_UID_DOMAIN: "x.example",
+      },
+      uid: Deno.uid()!,
+      hostname: "h",
+    },
+    euid: Deno.uid()!,
+    debug: null,
+    log: (line) => log.push(line),
+    module: new URL("../testing/faulty_main.ts", import.meta.url),
+    pingMs: 60_000,
+    retryMs: 10,
+    tickMs: 50,
+    ...more,
+  };
+}
+
+Deno.test("a worker that does not start in time is given up, naming the wait; debug lines come back prefixed with the worker", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+  try {
+    await assert.rejects(
+      workerPool(poolOptions(dir, [], { startMs: 1 })),
+      (e: unknown) =>
+        e instanceof StoreError && e.code === "config" &&
+        e.message === "a store worker could not start: it did not start within 0.001 seconds",
+    );
+    const debug: string[] = [];
+    const pool = await workerPool(
+      poolOptions(dir, [], { size: 2, debug: (line) => debug.push(line) }),
+    );
+    try {
+      assert.deepEqual(pool.health(), { serving: 2, size: 2 });
+      const root: Caller = { uid: 0, name: "root", domain: "x.example", inProcess: false };
+      await pool.run("perform", root, {
+        action: "query",
+        type: "oauth",
+        user: null,
+        service: "s",
+        handle: null,
+        scopes: null,
+        audience: null,
+      } as unknown as CredRequest, { deadlineMs: 20_000 });
+      assert.ok(debug.length > 0);
+      assert.ok(debug.every((l) => /^store-[01]: /.test(l)), debug.join("\n"));
+    } finally {
+      pool.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the in-thread executor (CREDD_WORKERS=0) is one worker, serving; a failure is a WorkerFailure naming the operation", async () => {
+  const config = loadConfig({ env: { CONDOR_CONFIG: "ONLY_ENV" }, uid: 0, hostname: "h" });
+  const executor = inThreadExecutor(config, 0, () => {});
+  assert.deepEqual(executor.health(), { serving: 1, size: 1 });
+  const failure = await executor.run(
+    "perform",
+    ALICE,
+    null as unknown as CredRequest,
+    { deadlineMs: 1000 },
+  ).catch((e) => e);
+  assert.ok(failure instanceof WorkerFailure);
+  assert.equal(failure.kind, "threw");
+  assert.match(failure.message, /^the perform operation failed: TypeError: /);
+  executor.close();
+});
+
+Deno.test("describeError is one line: name, message and where, the path from lib/", () => {
+  const error = new RangeError("too far");
+  error.stack =
+    "RangeError: too far\n    at f (file:///opt/x/lib/store/a.ts:12:5)\n    at g (file:///opt/x/lib/b.ts:1:1)";
+  assert.equal(describeError(error), "RangeError: too far (at lib/store/a.ts:12:5)");
+  error.stack = "RangeError: too far\n    at ext:core/01_core.js:1:2";
+  assert.equal(describeError(error), "RangeError: too far");
+  error.stack = undefined;
+  assert.equal(describeError(error), "RangeError: too far");
+  assert.equal(describeError("a string"), "a string");
+  assert.equal(describeError(42), "42");
 });
