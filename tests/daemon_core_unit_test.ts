@@ -10,7 +10,11 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { loadConfig } from "../lib/config/mod.ts";
 import { StoreError } from "../lib/errors.ts";
-import { type ConnectionLimits, ConnectionTable } from "../lib/daemon/connections.ts";
+import {
+  acceptConnections,
+  type ConnectionLimits,
+  ConnectionTable,
+} from "../lib/daemon/connections.ts";
 import { tokenKey } from "../lib/daemon/auth.ts";
 import {
   answerChallenge,
@@ -759,4 +763,104 @@ Deno.test("describeError is one line: name, message and where, the path from lib
   assert.equal(describeError(error), "RangeError: too far");
   assert.equal(describeError("a string"), "a string");
   assert.equal(describeError(42), "42");
+});
+
+/** A listener whose accepts return (or throw) `script`'s items in turn; counts its accepts. */
+function scriptedListener(script: (unknown | (() => unknown))[]) {
+  const state = { accepts: 0 };
+  const listener = {
+    accept: () => {
+      state.accepts++;
+      const next = script.shift() ?? new Deno.errors.BadResource("closed");
+      const item = typeof next === "function" ? (next as () => unknown)() : next;
+      return item instanceof Error ? Promise.reject(item) : Promise.resolve(item);
+    },
+  } as unknown as Deno.Listener;
+  return { listener, state };
+}
+
+Deno.test("acceptConnections: out of descriptors, it closes an idle connection and backs off; another failure is logged and the loop goes on", async () => {
+  const error = (code: string | null, message: string) =>
+    Object.assign(new Error(message), code === null ? {} : { code });
+  for (
+    const failure of [
+      error("EMFILE", "x"),
+      error("ENFILE", "x"),
+      error("ENOBUFS", "x"),
+      error("ENOMEM", "x"),
+      error(null, "Too many open files (os error 24)"),
+    ]
+  ) {
+    const { t, closed, open } = table();
+    const idle = open();
+    const log: string[] = [];
+    const taken: unknown[] = [];
+    const { listener } = scriptedListener([failure, "conn"]);
+    await acceptConnections(listener, {
+      table: t,
+      log: (line) => log.push(line),
+      name: "the socket",
+      stopping: () => false,
+      take: (conn) => taken.push(conn),
+    });
+    assert.deepEqual(closed, [idle], failure.message);
+    assert.equal(log.length, 1);
+    assert.match(
+      log[0],
+      /^accept on the socket failed 1 time\(s\) since the last report: .*; backing off$/,
+    );
+    assert.deepEqual(taken, ["conn"], "the loop went on");
+  }
+  const { t, closed, open } = table();
+  open();
+  const log: string[] = [];
+  const taken: unknown[] = [];
+  await acceptConnections(scriptedListener([error("EINVAL", "boom"), "conn"]).listener, {
+    table: t,
+    log: (line) => log.push(line),
+    name: "the TLS port",
+    stopping: () => false,
+    take: (conn) => taken.push(conn),
+  });
+  assert.deepEqual(log, ["accept on the TLS port failed: boom"]);
+  assert.deepEqual(closed, [], "nothing is closed for it");
+  assert.deepEqual(taken, ["conn"]);
+});
+
+Deno.test("acceptConnections stops without logging once the daemon stops, and accepts nothing after waiting for room", async () => {
+  let stopping = false;
+  const log: string[] = [];
+  const { t } = table();
+  const { listener, state } = scriptedListener([() => {
+    stopping = true;
+    return new Error("interrupted");
+  }]);
+  await acceptConnections(listener, {
+    table: t,
+    log: (line) => log.push(line),
+    name: "the socket",
+    stopping: () => stopping,
+    take: () => {},
+  });
+  assert.equal(log.length, 0, log.join("\n"));
+  assert.equal(state.accepts, 1);
+  // At the cap, waiting for room, when the daemon stops: nothing more is accepted.
+  stopping = false;
+  const full = table({ maxConnections: 1 });
+  const busy = full.open();
+  full.t.setBusy(busy, true);
+  const second = scriptedListener(["conn"]);
+  const loop = acceptConnections(second.listener, {
+    table: full.t,
+    log: (line) => log.push(line),
+    name: "the socket",
+    stopping: () => stopping,
+    take: () => {},
+  });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  stopping = true;
+  full.t.remove(busy);
+  await loop;
+  assert.equal(second.state.accepts, 0);
+  assert.deepEqual(log, []);
 });
