@@ -864,3 +864,50 @@ Deno.test("acceptConnections stops without logging once the daemon stops, and ac
   assert.equal(second.state.accepts, 0);
   assert.deepEqual(log, []);
 });
+
+Deno.test("ConnectionTable: a body given back is given back once; a request ended twice ends once", () => {
+  const { t, open } = table();
+  const id = open();
+  assert.equal(t.reserveBody(id, 200), "ok");
+  t.releaseBody(id);
+  assert.equal(t.entry(id)?.body, 0);
+  t.releaseBody(id);
+  t.remove(id);
+  assert.equal(t.bodyBytes, 0);
+  const first = t.turn(A) as () => void;
+  t.turn(A);
+  first();
+  first();
+  assert.deepEqual(t.requests("a@x"), { running: 1, waiting: 0 });
+});
+
+Deno.test("ConnectionTable makes room from a caller holding a single connection too", async () => {
+  const { t, closed, open } = table({ maxConnections: 2 });
+  const [x, y] = [open(), open()];
+  t.claim(x, A);
+  t.claim(y, { account: "b@x", exempt: false });
+  t.setBusy(y, true);
+  const room = t.room();
+  await Promise.resolve();
+  assert.deepEqual(closed, [x]);
+  t.remove(x);
+  await room;
+});
+
+Deno.test("acceptConnections waits before accepting again after running out of descriptors", async () => {
+  const times: number[] = [];
+  const stamp = (item: unknown) => () => {
+    times.push(performance.now());
+    return item;
+  };
+  const { t } = table();
+  await acceptConnections(
+    scriptedListener([
+      stamp(Object.assign(new Error("x"), { code: "EMFILE" })),
+      stamp(new Deno.errors.BadResource("closed")),
+    ]).listener,
+    { table: t, log: () => {}, name: "the socket", stopping: () => false, take: () => {} },
+  );
+  assert.equal(times.length, 2);
+  assert.ok(times[1] - times[0] >= 9, `${times[1] - times[0]} ms`);
+});
