@@ -547,21 +547,62 @@ async function withServe(
 }
 
 Deno.test({
-  name: "serve with CREDD_WORKERS=0 performs every request on its own thread (needs root)",
+  name:
+    "serve with CREDD_WORKERS=0 performs every request on its own thread; its socket is 0666, its challenges live at least a second, and it is removed at the stop (needs root)",
   ignore: Deno.uid() !== 0,
   async fn() {
-    const { status, log } = await withServe({ _CONDOR_CREDD_WORKERS: "0" }, async (socket, c) => {
+    let socketPath = "";
+    const { status, log } = await withServe({
+      _CONDOR_CREDD_WORKERS: "0",
+      _CONDOR_CREDD_CHALLENGE_LIFETIME: "0",
+    }, async (socket, c) => {
+      socketPath = socket;
+      assert.equal((await Deno.stat(socket)).mode! & 0o7777, 0o666);
       const reply = await sendLocal(
         socket,
         c,
         listCall({ action: "list", type: null, user: null }),
       );
       assert.ok(reply !== null);
+      const before = Date.now();
+      const challenge = await rawRequest(socket, "POST", "/v1/challenge");
+      const after = Date.now();
+      assert.equal(challenge.status, 200);
+      const expires = challenge.body.expires as number;
+      assert.ok(
+        expires >= before + 1000 && expires <= after + 1000,
+        `${before} ${expires} ${after}`,
+      );
     });
     assert.equal(status, 0);
     assert.ok(log.some((l) => /: list all for .*: \d+ credentials$/.test(l)), log.join("\n"));
+    assert.equal(log.at(-1), "stopped");
+    assert.equal(await exists(socketPath), false);
   },
 });
+
+/** One HTTP request on the socket, answered and closed: its status and JSON body. */
+async function rawRequest(
+  socket: string,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const conn = await Deno.connect({ transport: "unix", path: socket });
+  try {
+    const text = `${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n` +
+      "Connection: close\r\n\r\n";
+    await conn.write(new TextEncoder().encode(text));
+    const answer = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+    const status = Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1]);
+    return { status, body: JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) };
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed with its readable stream.
+    }
+  }
+}
 
 Deno.test({
   name: "serve refuses to start when its socket path is not a socket, and leaves it (needs root)",
@@ -874,6 +915,13 @@ Deno.test("ConnectionTable: a body given back is given back once; a request ende
   t.releaseBody(id);
   t.remove(id);
   assert.equal(t.bodyBytes, 0);
+  // With no small bodies, a body of one byte counts, and is given back.
+  const tiny = table({ smallBody: 0 });
+  const one = tiny.open();
+  assert.equal(tiny.t.reserveBody(one, 1), "ok");
+  assert.equal(tiny.t.bodyBytes, 1);
+  tiny.t.releaseBody(one);
+  assert.equal(tiny.t.bodyBytes, 0);
   const first = t.turn(A) as () => void;
   t.turn(A);
   first();

@@ -313,6 +313,83 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "passed as it is written, and then by saying -1 ms instead of 0; the wait is the same.",
     observe: "Only that -d line, and only by chance of the machine's load.",
   },
+  {
+    file: "lib/daemon/challenge.ts",
+    source: "for (let i = 0; i < 5; i++) value = value * 256 + (bytes[i] ?? 0);",
+    mutation: "0 to (-1)",
+    why: "The extra first step reads `bytes[-1]` (undefined, so 0) while `value` is 0: it stays " +
+      "0 * 256 + 0 = 0, and the five steps that follow are the same: the time is the same.",
+    observe: "Nothing; only the time of one more loop step.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "#delay = 0;",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The delay is only read by `failed`, as `Math.max(10, delay * 2)`: from 1 or -1 that is " +
+      "10, as from 0, and every later value follows from it.",
+    observe: "Nothing; the back-off delays and log lines are the same.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "this.#delay = 0;",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "As for the initial `#delay = 0`: the next `failed` computes `Math.max(10, delay * 2)`, " +
+      "10 from 1, -1 or 0.",
+    observe: "Nothing; the back-off delays are the same.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "const groups = [...this.#groups.values()].filter((g) => g.slots.size > 0)",
+    mutation: "> to >=",
+    why: "A group with no connection has no idle connection to close: `#oldestIdle` returns null " +
+      "for it and `evictOne` goes to the next group, as if it had been filtered out.",
+    observe: "Nothing; the same connection is closed to make room.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "let euid = 0;",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The worker's `euid` is set from the `init` message before it answers `ready`, and the " +
+      "pool sends calls only to a worker that answered `ready`: the initial value is never read.",
+    observe: "Nothing; no call reaches a worker before its init.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "const pingMs = options.pingMs ?? 5_000;",
+    mutation: ["5_000 to 5001", "5_000 to 4999"],
+    why: "A silent worker is declared lost one millisecond later or sooner, checked on a " +
+      "one-second tick; its log line rounds the wait to seconds (5 either way).",
+    observe:
+      "Only the timing of a lost worker's replacement, by one millisecond, within a 1 s tick.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "if (slot === undefined || slot.body === 0) return;",
+    mutation: "0 to (-1)",
+    why: "A body is never -1 bytes; for a connection holding none (0), going on subtracts 0 from " +
+      "its group's and the daemon's counts and sets it to 0 again: nothing changes.",
+    observe: "Nothing; the counts are the same.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "else if (group.slots.size === 0 && group.running === 0) this.#groups.delete(owner);",
+    mutation: "0 to (-1)",
+    why: "Neither count is ever -1, so a caller's emptied group is not deleted when its last " +
+      "request ends after its last connection went: it stays in the map with no connection, no " +
+      "request and no body, which reads exactly as a missing group (`count` and `requests` give " +
+      "0, `evictOne` skips it, the next `turn` or `claim` starts from the same zeros).",
+    observe: "Only memory: one empty map entry per such caller until the daemon exits.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "if (group.slots.size === 0 && group.running === 0 && group.waiting.length === 0) {",
+    mutation: "0 to (-1)",
+    why: "None of the three counts is ever -1, so a group emptied by its last connection going " +
+      "is not deleted: it stays with no connection, request or body, which reads exactly as a " +
+      "missing group (`count` and `requests` give 0, `evictOne` skips it, the next `claim` or " +
+      "`turn` starts from the same zeros).",
+    observe: "Only memory: one empty map entry per caller ever seen, until the daemon exits.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
