@@ -15,7 +15,7 @@ import {
   type ConnectionLimits,
   ConnectionTable,
 } from "../lib/daemon/connections.ts";
-import { tokenKey } from "../lib/daemon/auth.ts";
+import { socketAuthenticator, tokenKey } from "../lib/daemon/auth.ts";
 import {
   answerChallenge,
   CHALLENGE_PREFIX,
@@ -958,4 +958,55 @@ Deno.test("acceptConnections waits before accepting again after running out of d
   );
   assert.equal(times.length, 2);
   assert.ok(times[1] - times[0] >= 9, `${times[1] - times[0]} ms`);
+});
+
+Deno.test({
+  name:
+    "socketAuthenticator: a challenge answer in the head or the body proves its file's owner; root is exempt, others are not (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await withChallengeDir((dir) => {
+      const config = loadConfig({
+        env: { CONDOR_CONFIG: "ONLY_ENV", _CONDOR_UID_DOMAIN: "x.example" },
+        uid: 0,
+        hostname: "h",
+      });
+      const challenges = new Challenges(dir);
+      const auth = socketAuthenticator(config, challenges);
+      const session = () => ({ peer: "local", challenges: new Set<string>(), token: null });
+      const answered = (uid: number) => {
+        const challenge = challenges.issue();
+        answerChallenge(challenge, dir);
+        Deno.chownSync(challenge.path, uid, uid);
+        return challenge;
+      };
+      return (async () => {
+        const root = answered(0);
+        const s = session();
+        s.challenges.add(root.id);
+        const head = new Map([["authorization", `Challenge ${root.id} ${root.nonce}`]]);
+        const identity = await auth.fromHead(head, s);
+        assert.equal(identity?.account, "root@x.example");
+        assert.equal(identity?.exempt, true);
+        assert.equal(identity?.expires, null);
+        assert.equal(s.challenges.size, 0, "no longer this connection's to answer");
+        const nobody = answered(65534);
+        const fromBody = auth.fromBody({ challenge: { id: nobody.id, nonce: nobody.nonce } }, s);
+        assert.equal(fromBody?.caller.uid, 65534);
+        assert.equal(fromBody?.exempt, false);
+        // No proof: null; a token is no proof here; a malformed challenge is refused.
+        assert.equal(await auth.fromHead(new Map(), s), null);
+        assert.equal(await auth.fromHead(new Map([["authorization", "Bearer a.b.c"]]), s), null);
+        assert.equal(auth.fromBody({}, s), null);
+        assert.throws(
+          () => auth.fromBody({ challenge: "x" }, s),
+          (e: unknown) =>
+            e instanceof ProtocolError && e.status === 401 &&
+            e.message === "the request carries no identity challenge",
+        );
+        assert.equal(auth.missing().message, "the request carries no identity challenge");
+        assert.equal(auth.transport, "unix");
+      })();
+    });
+  },
 });
