@@ -1010,3 +1010,25 @@ Deno.test({
     });
   },
 });
+
+Deno.test("ConnectionTable makes room from the largest group even when it came last; of two accepted at the same millisecond, the first is the oldest", async () => {
+  const closed: number[] = [];
+  const t = new ConnectionTable({ ...LIMITS, maxConnections: 5, maxCallerConnections: 10 });
+  const open = (now: number) => {
+    const id = t.open(() => closed.push(id), now)!;
+    return id;
+  };
+  open(1); // unproven, the oldest of all
+  t.claim(open(2), A);
+  const b = [open(3), open(3), open(4)];
+  for (const id of b) t.claim(id, { account: "b@x", exempt: false });
+  const room = t.room();
+  await Promise.resolve();
+  assert.deepEqual(closed, [b[0]]);
+  t.remove(b[0]);
+  await room;
+  // A caller's only connection still counts after its request ends.
+  const end = t.turn(A) as () => void;
+  end();
+  assert.equal(t.count("a@x"), 1);
+});
