@@ -390,6 +390,14 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "`turn` starts from the same zeros).",
     observe: "Only memory: one empty map entry per caller ever seen, until the daemon exits.",
   },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "#nextId = 1;",
+    mutation: ["1 to 2", "1 to 0"],
+    why: "A connection's id is only a key: it is compared with null (a refusal) and passed back " +
+      "to the table, never shown, logged or ordered; starting at 2 or 0 keeps every id unique.",
+    observe: "Nothing; no reply or log line carries the id.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
