@@ -1032,3 +1032,152 @@ Deno.test("ConnectionTable makes room from the largest group even when it came l
   end();
   assert.equal(t.count("a@x"), 1);
 });
+
+Deno.test("over TLS a store reply names no path of the daemon's host (message, warnings, listed problems); the log keeps the message", async () => {
+  const request = findRoute("POST", "/v1/request", "tls");
+  const query = { action: "query", type: "kerberos", user: "bob@x.example" };
+  const failed = {
+    ok: false,
+    error: { code: "io", message: "cannot read /var/lib/condor/bob.cred" },
+    warnings: ["the file /etc/x is odd"],
+  };
+  {
+    const { ctx, lines } = routeContext(failed, { transport: "tls" });
+    const [, body] = await request.handle({ ...ctx, body: { version: 1, request: query } });
+    assert.deepEqual(body.reply, {
+      ok: false,
+      error: { code: "io", message: "cannot read <path on the daemon>" },
+      warnings: ["the file <path on the daemon> is odd"],
+    });
+    assert.deepEqual(lines, [
+      'tls "alice@x.example": query-krb for "bob@x.example": io (cannot read /var/lib/condor/bob.cred)',
+    ]);
+  }
+  {
+    // On the socket, as it is.
+    const { ctx, lines } = routeContext(failed);
+    const [, body] = await request.handle({ ...ctx, body: { version: 1, request: query } });
+    assert.deepEqual(body.reply, failed);
+    assert.deepEqual(lines, ['unix "alice@x.example": query-krb for "bob@x.example": io']);
+  }
+  {
+    // A warning alone is hidden too; nothing to hide: the reply as it is.
+    const warned = { ok: true, outcome: { status: "pending" }, warnings: ["see /etc/x"] };
+    const { ctx, lines } = routeContext(warned, { transport: "tls" });
+    const [, body] = await request.handle({ ...ctx, body: { version: 1, request: query } });
+    assert.deepEqual(body.reply, { ...warned, warnings: ["see <path on the daemon>"] });
+    assert.deepEqual(lines, ['tls "alice@x.example": query-krb for "bob@x.example": pending']);
+    const clean = { ok: true, warnings: ["fine"] };
+    const other = routeContext(clean, { transport: "tls" });
+    const [, same] = await request.handle({ ...other.ctx, body: { version: 1, request: query } });
+    assert.deepEqual(same.reply, clean);
+    assert.deepEqual(other.lines, [
+      `tls "alice@x.example": query-krb for "bob@x.example": success`,
+    ]);
+  }
+  {
+    const rows = [{ user: "a", problem: "refused: /etc/passwd has no a" }, { user: "b" }];
+    const listed = { ok: true, rows, warnings: [] };
+    const list = findRoute("POST", "/v1/list", "tls");
+    const { ctx, lines } = routeContext(listed, { transport: "tls" });
+    const [, body] = await list.handle({
+      ...ctx,
+      body: { version: 1, list: { type: "kerberos", user: "a@x.example" } },
+    });
+    assert.deepEqual((body.reply as { rows: unknown }).rows, [
+      { user: "a", problem: "refused: <path on the daemon> has no a" },
+      { user: "b" },
+    ]);
+    assert.deepEqual(lines, ['tls "alice@x.example": list kerberos for "a@x.example": 2 credentials']);
+    // Rows without a path: the reply as it is.
+    const plain = { ok: true, rows: [{ user: "b", problem: "none here" }], warnings: [] };
+    const again = routeContext(plain, { transport: "tls" });
+    const [, same] = await list.handle({
+      ...again.ctx,
+      body: { version: 1, list: { type: null, user: null } },
+    });
+    assert.deepEqual(same.reply, plain);
+    assert.deepEqual(again.lines, [
+      `tls "alice@x.example": list all for "everyone": 1 credentials`,
+    ]);
+  }
+});
+
+Deno.test("a store request's log line: the account acted on, the service, and the result word when the store gave no answer", async () => {
+  const request = findRoute("POST", "/v1/request", "unix");
+  const list = findRoute("POST", "/v1/list", "unix");
+  const ask = async (
+    route: typeof request,
+    answer: Record<string, unknown> | WorkerFailure,
+    body: Record<string, unknown>,
+  ) => {
+    const { ctx, lines } = routeContext(answer);
+    await Promise.resolve().then(() => route.handle({ ...ctx, body: { version: 1, ...body } }))
+      .catch(() => {});
+    return lines;
+  };
+  const del = { action: "delete", type: "oauth", user: null, service: "svc" };
+  assert.deepEqual(await ask(request, new WorkerFailure("deadline", "x"), { request: del }), [
+    'unix "alice@x.example": delete-oauth for "alice@x.example" service="svc": no answer in time',
+  ]);
+  assert.deepEqual(
+    await ask(request, new WorkerFailure("crashed", "x"), {
+      request: { ...del, user: "bob@x.example" },
+    }),
+    ['unix "alice@x.example": delete-oauth for "bob@x.example" service="svc": lost with its store worker'],
+  );
+  assert.deepEqual(
+    await ask(request, { ok: false, error: {}, warnings: [] }, {
+      request: { action: "delete", type: "kerberos", user: null },
+    }),
+    ['unix "alice@x.example": delete-krb for "-": failed'],
+  );
+  assert.deepEqual(
+    await ask(list, new WorkerFailure("unavailable", "x"), { list: { type: null, user: null } }),
+    ['unix "alice@x.example": list all for "own (alice@x.example)": no store worker serving'],
+  );
+  assert.deepEqual(
+    await ask(list, { ok: true, rows: [], warnings: [], user: null }, {
+      list: { type: null, user: null },
+    }),
+    ['unix "alice@x.example": list all for "everyone": 0 credentials'],
+  );
+  assert.deepEqual(
+    await ask(list, { ok: true, rows: [], warnings: [], user: "carol@x.example" }, {
+      list: { type: null, user: null },
+    }),
+    ['unix "alice@x.example": list all for "carol@x.example": 0 credentials'],
+  );
+  assert.deepEqual(
+    await ask(list, { ok: false, error: { code: "io" }, warnings: [] }, {
+      list: { type: null, user: null },
+    }),
+    ['unix "alice@x.example": list all for "everyone": io'],
+  );
+  assert.deepEqual(
+    await ask(request, new WorkerFailure("threw", "x"), {
+      request: { action: "query", type: "oauth", user: null, service: "" },
+    }),
+    ['unix "alice@x.example": query-oauth for "alice@x.example": failed in the store worker'],
+  );
+});
+
+Deno.test("whoami answers the proven caller as the protocol says", async () => {
+  const { ctx } = routeContext({});
+  const [status, body] = await findRoute("POST", "/v1/whoami", "unix").handle({
+    ...ctx,
+    body: { version: 1 },
+  });
+  assert.equal(status, 200);
+  assert.deepEqual(body, {
+    version: 1,
+    whoami: {
+      account: "alice@x.example",
+      user: "alice",
+      domain: "x.example",
+      uid: 1001,
+      transport: "unix",
+      expires: null,
+    },
+  });
+});
