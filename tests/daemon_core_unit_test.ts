@@ -136,7 +136,7 @@ Deno.test("ConnectionTable: a connection that goes while another of its caller's
 
 Deno.test("ConnectionTable: the unproven cap and the daemon's cap are exact", () => {
   {
-    const { t, closed, open } = table({ maxUnproven: 2 });
+    const { closed, open } = table({ maxUnproven: 2 });
     open();
     open();
     assert.deepEqual(closed, []);
