@@ -12,6 +12,7 @@ import { loadConfig } from "../lib/config/mod.ts";
 import { StoreError } from "../lib/errors.ts";
 import {
   acceptConnections,
+  AcceptFailures,
   type ConnectionLimits,
   ConnectionTable,
 } from "../lib/daemon/connections.ts";
@@ -1088,7 +1089,9 @@ Deno.test("over TLS a store reply names no path of the daemon's host (message, w
       { user: "a", problem: "refused: <path on the daemon> has no a" },
       { user: "b" },
     ]);
-    assert.deepEqual(lines, ['tls "alice@x.example": list kerberos for "a@x.example": 2 credentials']);
+    assert.deepEqual(lines, [
+      'tls "alice@x.example": list kerberos for "a@x.example": 2 credentials',
+    ]);
     // Rows without a path: the reply as it is.
     const plain = { ok: true, rows: [{ user: "b", problem: "none here" }], warnings: [] };
     const again = routeContext(plain, { transport: "tls" });
@@ -1180,4 +1183,16 @@ Deno.test("whoami answers the proven caller as the protocol says", async () => {
       expires: null,
     },
   });
+});
+
+Deno.test("AcceptFailures logs at most once a second: not 999 ms after the last line, at 1000 ms", () => {
+  const lines: string[] = [];
+  const failures = new AcceptFailures((line) => lines.push(line), "the socket");
+  const error = Object.assign(new Error("x"), { code: "EMFILE" });
+  failures.failed(error, 5000);
+  failures.failed(error, 5999);
+  assert.equal(lines.length, 1);
+  failures.failed(error, 6000);
+  assert.equal(lines.length, 2);
+  assert.match(lines[1], / failed 2 time\(s\) since the last report: EMFILE: x; backing off$/);
 });
