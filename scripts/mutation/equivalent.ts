@@ -340,7 +340,7 @@ export const EQUIVALENTS: readonly Equivalent[] = [
   {
     file: "lib/daemon/connections.ts",
     source: "const groups = [...this.#groups.values()].filter((g) => g.slots.size > 0)",
-    mutation: "> to >=",
+    mutation: ["> to >=", "0 to (-1)"],
     why: "A group with no connection has no idle connection to close: `#oldestIdle` returns null " +
       "for it and `evictOne` goes to the next group, as if it had been filtered out.",
     observe: "Nothing; the same connection is closed to make room.",
