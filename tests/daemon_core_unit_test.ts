@@ -16,7 +16,17 @@ import {
   type ConnectionLimits,
   ConnectionTable,
 } from "../lib/daemon/connections.ts";
-import { socketAuthenticator, tokenKey } from "../lib/daemon/auth.ts";
+import {
+  FailureLimiter,
+  type FailureLimits,
+  type Session,
+  socketAuthenticator,
+  tokenAuthenticator,
+  tokenKey,
+} from "../lib/daemon/auth.ts";
+import { mintToken, signingKeyMaterial } from "../lib/auth/idtoken.ts";
+import { AccountDb } from "../lib/accounts.ts";
+import type { Owners } from "../lib/fs/owners.ts";
 import {
   answerChallenge,
   CHALLENGE_PREFIX,
@@ -1195,4 +1205,194 @@ Deno.test("AcceptFailures logs at most once a second: not 999 ms after the last 
   failures.failed(error, 6000);
   assert.equal(lines.length, 2);
   assert.match(lines[1], / failed 2 time\(s\) since the last report: EMFILE: x; backing off$/);
+});
+
+Deno.test("tokenAuthenticator: a token is kept until a minute passes or it expires; limits answer 429; a refusal shows the token's fault, never the key's", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+  try {
+    await Deno.mkdir(`${dir}/keys`, { mode: 0o700 });
+    await Deno.writeFile(`${dir}/keys/k1`, new TextEncoder().encode("key-one"), { mode: 0o600 });
+    const config = (extra: Record<string, string> = {}) =>
+      loadConfig({
+        env: {
+          CONDOR_CONFIG: "ONLY_ENV",
+          _CONDOR_SEC_PASSWORD_DIRECTORY: `${dir}/keys`,
+          _CONDOR_TRUST_DOMAIN: "x.example",
+          ...extra,
+        },
+        uid: Deno.uid()!,
+        hostname: "h",
+      });
+    const owners: Owners = { self: Deno.uid()!, condor: null, accounts: new AccountDb() };
+    const authOf = (limits: Partial<FailureLimits> = {}, extra: Record<string, string> = {}) =>
+      tokenAuthenticator(config(extra), {
+        owners: () => owners,
+        limiter: new FailureLimiter({
+          perToken: 10,
+          total: 600,
+          windowMs: 60_000,
+          maxKeys: 100,
+          ...limits,
+        }),
+      });
+    const ikm = signingKeyMaterial(new TextEncoder().encode("key-one"), { pool: false });
+    const now = Math.floor(Date.now() / 1000);
+    const mint = (lifetime: number, issuedAt = now, subject = "alice@x.example") =>
+      mintToken(ikm, { kid: "k1", issuer: "x.example", subject, issuedAt, lifetime });
+    const bearer = (token: string) => new Map([["authorization", `Bearer ${token}`]]);
+    const session = (): Session => ({ peer: "p", challenges: new Set(), token: null });
+    const auth = authOf();
+
+    // Expiring in 30 s: kept until then; in 10 minutes: kept for a minute.
+    const soon = await mint(30);
+    const s = session();
+    const identity = await auth.fromHead(bearer(soon), s);
+    assert.equal(identity?.expires, now + 30);
+    assert.equal(identity?.exempt, false);
+    assert.equal(s.token?.until, (now + 30) * 1000);
+    const before = Date.now();
+    await auth.fromHead(bearer(await mint(600)), s);
+    const after = Date.now();
+    assert.ok(
+      s.token!.until >= before + 60_000 && s.token!.until <= after + 60_000,
+      `${before} ${s.token!.until} ${after}`,
+    );
+    // A kept proof whose time is up is checked again (and refused, the key being gone meanwhile).
+    const kept = s.token!;
+    await Deno.rename(`${dir}/keys/k1`, `${dir}/k1`);
+    assert.equal((await auth.fromHead(bearer(kept.text), s))?.account, "alice@x.example");
+    s.token = { ...kept, until: Date.now() - 1 };
+    await assert.rejects(auth.fromHead(bearer(kept.text), s), ProtocolError);
+    assert.equal(s.token, null);
+    await Deno.rename(`${dir}/k1`, `${dir}/keys/k1`);
+
+    // No header: no proof; another kind of header, or a challenge in the body: refused.
+    assert.equal(await auth.fromHead(new Map(), session()), null);
+    const missing = (e: unknown) =>
+      e instanceof ProtocolError && e.status === 401 &&
+      e.message === "the request carries no IDTOKEN (Authorization: Bearer)";
+    await assert.rejects(
+      auth.fromHead(new Map([["authorization", "Basic eA=="]]), session()),
+      missing,
+    );
+    assert.throws(() => auth.fromBody({ challenge: {} }, session()), missing);
+    assert.equal(auth.fromBody({}, session()), null);
+
+    // The token's own fault is shown; the key's is not.
+    const expired = await mint(1, now - 100);
+    await assert.rejects(
+      auth.fromHead(bearer(expired), session()),
+      (e: unknown) =>
+        e instanceof ProtocolError &&
+        e.message === "the IDTOKEN was refused: The token has expired.",
+    );
+    const forged = `${soon.slice(0, soon.lastIndexOf("."))}.AAAA`;
+    await assert.rejects(
+      auth.fromHead(bearer(forged), session()),
+      (e: unknown) =>
+        e instanceof ProtocolError && e.status === 401 &&
+        e.message ===
+          "the IDTOKEN was refused: unknown or unusable signing key (or a signature that does not match it)",
+    );
+    // SEC_TOKEN_MAX_AGE: an old token is refused.
+    const old = await mint(3600, now - 1000);
+    await assert.rejects(
+      authOf({}, { _CONDOR_SEC_TOKEN_MAX_AGE: "60" }).fromHead(bearer(old), session()),
+      /issued more than 60 seconds ago/,
+    );
+    assert.equal(
+      (await authOf({}, { _CONDOR_SEC_TOKEN_MAX_AGE: "6000" }).fromHead(bearer(old), session()))
+        ?.account,
+      "alice@x.example",
+    );
+
+    // One failure per token allowed: the second try of the same token is 429, unverified.
+    const limited = authOf({ perToken: 1, total: 0 });
+    await assert.rejects(
+      limited.fromHead(bearer(forged), session()),
+      (e: unknown) => e instanceof ProtocolError && e.status === 401,
+    );
+    await assert.rejects(
+      limited.fromHead(bearer(forged), session()),
+      (e: unknown) =>
+        e instanceof ProtocolError && e.status === 429 &&
+        e.message ===
+          "this IDTOKEN failed verification too often in the last minute; wait a minute",
+    );
+    // One failure in all: a token not verified lately is 429; one verified lately still passes.
+    const flooded = authOf({ perToken: 0, total: 1 });
+    const good = await mint(600);
+    assert.equal((await flooded.fromHead(bearer(good), session()))?.account, "alice@x.example");
+    await assert.rejects(flooded.fromHead(bearer(forged), session()));
+    await assert.rejects(
+      flooded.fromHead(bearer(await mint(600, now, "bob@x.example")), session()),
+      (e: unknown) =>
+        e instanceof ProtocolError && e.status === 429 &&
+        e.message ===
+          "too many failed authentications at this daemon in the last minute; retry later",
+    );
+    assert.equal((await flooded.fromHead(bearer(good), session()))?.account, "alice@x.example");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the Endpoints table's body limits (docs/protocol.md): 1,024 bytes, 2 MiB for a request, 64 KiB for a listing", () => {
+  const limit = (method: string, path: string) => findRoute(method, path, "unix").maxBody;
+  assert.equal(limit("GET", "/v1/health"), 1024);
+  assert.equal(limit("POST", "/v1/challenge"), 1024);
+  assert.equal(limit("POST", "/v1/whoami"), 1024);
+  assert.equal(limit("POST", "/v1/list"), 65536);
+  assert.equal(limit("POST", "/v1/request"), 2 * 1024 * 1024);
+});
+
+Deno.test("a store request without an answer: 503 when no worker serves or at the deadline, 500 when one failed, each saying what to do", async () => {
+  const request = findRoute("POST", "/v1/request", "unix");
+  const unknown = "for an add or delete, check whether it was done before you retry";
+  for (
+    const [kind, status, code, message] of [
+      ["unavailable", 503, "unreachable", "the daemon's store workers are restarting; retry"],
+      [
+        "deadline",
+        503,
+        "unreachable",
+        `the daemon's store did not answer in time (see the daemon's log); ${unknown}`,
+      ],
+      [
+        "threw",
+        500,
+        "io",
+        `the daemon's store worker failed while handling the request (see the daemon's log); ${unknown}`,
+      ],
+      [
+        "crashed",
+        500,
+        "io",
+        `the daemon's store worker failed while handling the request (see the daemon's log); ${unknown}`,
+      ],
+    ] as const
+  ) {
+    const { ctx } = routeContext(new WorkerFailure(kind, "x"));
+    const refusal = await Promise.resolve().then(() =>
+      request.handle({
+        ...ctx,
+        body: { version: 1, request: { action: "delete", type: "kerberos", user: null } },
+      })
+    ).catch((e) => e);
+    assert.ok(refusal instanceof ProtocolError, kind);
+    assert.deepEqual([refusal.status, refusal.code, refusal.message], [status, code, message]);
+  }
+});
+
+Deno.test("an unknown endpoint, or one the listener does not offer, is 404 naming it", () => {
+  const notFound = (message: string) => (e: unknown) =>
+    e instanceof ProtocolError && e.status === 404 && e.code === "unsupported" &&
+    e.message === message;
+  assert.throws(() => findRoute("GET", "/v2/x", "unix"), notFound("no GET /v2/x here"));
+  assert.throws(() => findRoute("GET", "/v1/request", "tls"), notFound("no GET /v1/request here"));
+  assert.throws(
+    () => findRoute("POST", "/v1/challenge", "tls"),
+    notFound("challenges are issued on the Unix socket only"),
+  );
+  assert.equal(findRoute("POST", "/v1/challenge", "unix").path, "/v1/challenge");
 });
