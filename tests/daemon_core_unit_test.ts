@@ -1150,7 +1150,7 @@ Deno.test("a store request's log line: the account acted on, the service, and th
     ['unix "alice@x.example": list all for "own (alice@x.example)": no store worker serving'],
   );
   assert.deepEqual(
-    await ask(list, { ok: true, rows: [], warnings: [], user: null }, {
+    await ask(list, { ok: true, warnings: [], user: null }, {
       list: { type: null, user: null },
     }),
     ['unix "alice@x.example": list all for "everyone": 0 credentials'],
