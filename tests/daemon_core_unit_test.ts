@@ -499,6 +499,50 @@ Deno.test("a worker that threw finishes the request it still holds: that one mee
     const held = await hang;
     assert.ok(held instanceof WorkerFailure);
     assert.equal(held.kind, "deadline", held.message);
+    assert.equal(threw.message, "the perform operation failed");
+    assert.equal(held.message, "the perform operation passed its deadline");
+    assert.match(
+      log[0],
+      /^store worker store-0: a perform request failed unexpectedly: TypeError: the store tripped \(test fault\) \(at .*\); it was answered with an error, and the worker is replaced$/,
+    );
+    assert.equal(
+      log[1],
+      "store worker store-0: a perform request passed its deadline; it was answered with an error",
+    );
+    assert.equal(log.length, 2, log.join("\n"));
+    // Its replacement serves; a payload that cannot be sent is refused; a stop fails what it holds.
+    for (let i = 0; i < 400 && pool.health().serving !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.deepEqual(pool.health(), { serving: 1, size: 1 });
+    const unsendable = await pool.run(
+      "perform",
+      root,
+      { ...add("svc"), handle: (() => {}) as unknown as string },
+      { deadlineMs: 20_000 },
+    ).catch((e) => e);
+    assert.equal(unsendable.kind, "threw");
+    assert.match(unsendable.message, /^the request could not be sent: DataCloneError: /);
+    assert.equal((await pool.run("perform", root, add("svc"), { deadlineMs: 20_000 })).ok, true);
+    // A worker that fails: what it held is answered, and a replacement starts.
+    const crashed = await pool.run("perform", root, add("fault-crash"), { deadlineMs: 20_000 })
+      .catch((e) => e);
+    assert.equal(crashed.kind, "crashed");
+    assert.equal(crashed.message, "the store worker handling it failed");
+    assert.match(
+      log.at(-1)!,
+      /^store worker store-0 failed: .*test fault.*; 1 request\(s\) it held were answered with an error; starting a replacement$/,
+    );
+    for (let i = 0; i < 400 && pool.health().serving !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const stopped = pool.run("perform", root, add("fault-hang"), { deadlineMs: 20_000 })
+      .catch((e) => e);
+    pool.close();
+    const failure = await stopped;
+    assert.equal(failure.kind, "crashed");
+    assert.equal(failure.message, "the store worker was stopped");
+    assert.equal(pool.health().serving, 0);
   } finally {
     pool.close();
     Deno.env.delete("CSC_FAULT_DIR");
