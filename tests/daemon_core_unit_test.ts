@@ -1440,3 +1440,74 @@ Deno.test("an unknown endpoint, or one the listener does not offer, is 404 namin
   );
   assert.equal(findRoute("POST", "/v1/challenge", "unix").path, "/v1/challenge");
 });
+
+Deno.test({
+  name:
+    "serve warns once, before it says it serves, of an audit log it cannot write; it logs its stop (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+    try {
+      await Deno.writeTextFile(`${dir}/audit.log`, "");
+      await Deno.chmod(`${dir}/audit.log`, 0o666);
+      const { status, log } = await withServe({
+        _CONDOR_CREDD_WORKERS: "0",
+        _CONDOR_CRED_AUDIT_LOG: `${dir}/audit.log`,
+      }, () => Promise.resolve());
+      assert.equal(status, 0);
+      const serving = log.findIndex((l) => l.startsWith("serving on "));
+      const warnings = log.filter((l) => l.startsWith("WARNING: the audit log"));
+      assert.equal(warnings.length, 1, log.join("\n"));
+      assert.equal(log[serving - 1], warnings[0]);
+      // The store's refusal, its remedy, and what it means for the daemon.
+      assert.match(
+        warnings[0],
+        /^WARNING: the audit log cannot be written: refusing to use ".*\/audit\.log": its mode 0666 lets group or others change it; run "chmod go-w .*\/audit\.log" if you trust its content, or remove it; adds and deletes are served and not audited until it is fixed$/,
+      );
+      assert.match(log[serving], /^serving on \/.*\/run\/credd\.sock \(pid \d+\)$/);
+      assert.deepEqual(log.slice(serving + 1), [
+        "stopping: no new connections; finishing requests in progress",
+        "stopped",
+      ]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "serve refuses to start on an insecure store directory, and leaves no socket (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+    try {
+      await Deno.mkdir(`${dir}/run`, { mode: 0o755 });
+      await Deno.mkdir(`${dir}/oauth`);
+      await Deno.chmod(`${dir}/oauth`, 0o777);
+      const options = {
+        env: {
+          CONDOR_CONFIG: "ONLY_ENV",
+          _CONDOR_CREDD_SOCKET: `${dir}/run/credd.sock`,
+          _CONDOR_CREDD_WORKERS: "0",
+          _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: `${dir}/oauth`,
+        },
+        uid: 0,
+        hostname: "h",
+      };
+      await assert.rejects(
+        serve({
+          config: loadConfig(options),
+          euid: Deno.uid()!,
+          log: () => {},
+          debug: null,
+          stop: new Promise(() => {}),
+          configOptions: options,
+        }),
+        (e: unknown) => e instanceof StoreError && e.code === "insecure",
+      );
+      assert.equal(await exists(`${dir}/run/credd.sock`), false);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
