@@ -32,6 +32,7 @@ import {
   CHALLENGE_PREFIX,
   Challenges,
   challengeTime,
+  checkChallengeDirectory,
 } from "../lib/daemon/challenge.ts";
 import { base64UrlEncode } from "../lib/jwt.ts";
 import { ProtocolError } from "../lib/daemon/protocol.ts";
@@ -1511,3 +1512,93 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "checkChallengeDirectory: missing, a file, not root's, not sticky or not world-writable are refused, naming what it is (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await withChallengeDir((dir) => {
+      const refused = (path: string, code: string, text: string) =>
+        assert.throws(
+          () => checkChallengeDirectory(path),
+          (e: unknown) => e instanceof StoreError && e.code === code && e.message.includes(text),
+          text,
+        );
+      refused(`${dir}/none`, "config", `the challenge directory "${dir}/none" cannot be used: `);
+      Deno.writeTextFileSync(`${dir}/file`, "");
+      Deno.chmodSync(`${dir}/file`, 0o1777);
+      refused(`${dir}/file`, "insecure", "it is not a directory owned by uid 0 with mode 01777");
+      const sub = `${dir}/sub`;
+      Deno.mkdirSync(sub);
+      Deno.chmodSync(sub, 0o1777);
+      checkChallengeDirectory(sub);
+      Deno.chownSync(sub, 65534, 65534);
+      refused(sub, "insecure", "it is a directory owned by uid 65534 with mode 01777");
+      Deno.chownSync(sub, 0, 0);
+      for (const mode of [0o777, 0o1775, 0o1770, 0o3777]) {
+        Deno.chmodSync(sub, mode);
+        if (mode === 0o3777) checkChallengeDirectory(sub);
+        else refused(sub, "insecure", `owned by uid 0 with mode 0${mode.toString(8)}`);
+      }
+    });
+  },
+});
+
+Deno.test("Challenges: a wrong nonce leaves the challenge to its owner; used, discarded or expired ones are gone with their files", async () => {
+  await withChallengeDir((dir) => {
+    const challenges = new Challenges(dir, { ttlMs: 1000, max: 10 });
+    const refused = (id: unknown, nonce: unknown, why: string, now?: number) =>
+      assert.throws(
+        () => challenges.verify(id, nonce, now),
+        (e: unknown) => e instanceof ProtocolError && e.status === 401 && e.message === why,
+      );
+    const c = challenges.issue();
+    answerChallenge(c, dir);
+    refused(c.id, undefined, "the request carries no identity challenge");
+    refused(undefined, c.nonce, "the request carries no identity challenge");
+    refused("f".repeat(32), c.nonce, "the identity challenge is unknown or already used");
+    refused(
+      c.id,
+      `${c.nonce.slice(0, -1)}A`,
+      "the identity challenge's nonce is not the one issued with it",
+    );
+    assert.equal(challenges.size, 1);
+    assert.equal(challenges.verify(c.id, c.nonce), Deno.uid());
+    assert.equal(existsSync(c.path), false, "the file is removed");
+    refused(c.id, c.nonce, "the identity challenge is unknown or already used");
+    // Never created.
+    const none = challenges.issue();
+    refused(none.id, none.nonce, "the identity challenge file was not created");
+    // Discarded: forgotten, its file removed.
+    const dropped = challenges.issue();
+    answerChallenge(dropped, dir);
+    challenges.discard(dropped.id);
+    challenges.discard(dropped.id);
+    assert.equal(existsSync(dropped.path), false);
+    assert.equal(challenges.size, 0);
+    // Expired: forgotten at the next issue, its file removed.
+    const stale = challenges.issue(1000);
+    answerChallenge(stale, dir);
+    challenges.issue(2001);
+    assert.equal(existsSync(stale.path), false);
+    assert.equal(challenges.size, 1);
+    // A challenge outside the client's directory is not answered.
+    assert.throws(
+      () => answerChallenge({ ...stale, path: `/elsewhere/${CHALLENGE_PREFIX}${stale.id}` }, dir),
+      (e: unknown) =>
+        e instanceof StoreError && e.code === "not-secure" &&
+        e.message ===
+          `the daemon asked for an identity file outside the challenge directory "${dir}"`,
+    );
+  });
+});
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
