@@ -1109,6 +1109,27 @@ Deno.test("over TLS a store reply names no path of the daemon's host (message, w
       'tls "alice@x.example": query-krb for "bob@x.example": io (cannot read /var/lib/condor/bob.cred)',
     ]);
   }
+  for (
+    const [answer, shown, result] of [
+      // The message alone names a path: hidden, and logged.
+      [
+        { ok: false, error: { code: "io", message: "no /etc/x" }, warnings: [] },
+        { ok: false, error: { code: "io", message: "no <path on the daemon>" }, warnings: [] },
+        "io (no /etc/x)",
+      ],
+      // Nothing to hide: the reply as it is, and no message in the log.
+      [
+        { ok: false, error: { code: "io", message: "disk full" }, warnings: ["slow"] },
+        { ok: false, error: { code: "io", message: "disk full" }, warnings: ["slow"] },
+        "io",
+      ],
+    ] as const
+  ) {
+    const { ctx, lines } = routeContext(answer, { transport: "tls" });
+    const [, body] = await request.handle({ ...ctx, body: { version: 1, request: query } });
+    assert.deepEqual(body.reply, shown);
+    assert.deepEqual(lines, [`tls "alice@x.example": query-krb for "bob@x.example": ${result}`]);
+  }
   {
     // On the socket, as it is.
     const { ctx, lines } = routeContext(failed);

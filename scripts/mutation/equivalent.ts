@@ -398,6 +398,26 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "to the table, never shown, logged or ordered; starting at 2 or 0 keeps every id unique.",
     observe: "Nothing; no reply or log line carries the id.",
   },
+  {
+    file: "lib/daemon/routes.ts",
+    source: ": 0;",
+    before: '? config.integer("CREDD_POLLING_TIMEOUT")',
+    mutation: "0 to (-1)",
+    why: "The credmon wait of a request that has none is only used as `Math.max(0, credmon)`: " +
+      "-1 gives 0, as 0 does.",
+    observe: "Nothing; the deadline is the same.",
+  },
+  {
+    file: "lib/daemon/routes.ts",
+    source:
+      "rows.some((row, i) => row.problem !== (reply.rows as { problem?: unknown }[])[i].problem);",
+    mutation: "!== to ===",
+    why: "`rowsHidden` only decides whether the reply is returned as it is or as a copy with the " +
+      "same fields (rows are only in a listing's success, which has no error, and a reply without " +
+      "an error is always copied, `null === undefined` being false), and `hidden` is taken from " +
+      "the error alone: the reply sent and the log line are the same.",
+    observe: "Only whether the reply object is the store's or an equal copy.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
