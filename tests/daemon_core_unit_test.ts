@@ -45,7 +45,7 @@ import {
   WorkerFailure,
   workerPool,
 } from "../lib/daemon/workers.ts";
-import { challengeDirectory, socketPath, tlsAddress } from "../lib/daemon/places.ts";
+import { challengeDirectory, isSocket, socketPath, tlsAddress } from "../lib/daemon/places.ts";
 import { serve } from "../lib/daemon/server.ts";
 import { listCall, sendLocal } from "../lib/daemon/client.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
@@ -614,6 +614,9 @@ Deno.test({
     }, async (socket, c) => {
       socketPath = socket;
       assert.equal((await Deno.stat(socket)).mode! & 0o7777, 0o666);
+      assert.equal(isSocket(socket), true);
+      assert.equal(isSocket(c), false, "a directory");
+      assert.equal(isSocket(`${c}/none`), false);
       const reply = await sendLocal(
         socket,
         c,
