@@ -1626,3 +1626,11 @@ function existsSync(path: string): boolean {
     return false;
   }
 }
+
+Deno.test("the client's challenge file is 0600", async () => {
+  await withChallengeDir((dir) => {
+    const answered = new Challenges(dir).issue();
+    answerChallenge(answered, dir);
+    assert.equal(Deno.lstatSync(answered.path).mode! & 0o7777, 0o600);
+  });
+});

@@ -418,6 +418,22 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "the error alone: the reply sent and the log line are the same.",
     observe: "Only whether the reply object is the store's or an equal copy.",
   },
+  {
+    file: "lib/daemon/challenge.ts",
+    source: "ttlMs: 10_000,",
+    mutation: ["10_000 to 9999", "10_000 to 10001"],
+    why: "The default options of `Challenges` are used by tests only: the daemon (server.ts) " +
+      "always passes its CREDD_CHALLENGE_LIFETIME and its bound.",
+    observe: "Nothing the daemon does; a test constructing `Challenges` without options.",
+  },
+  {
+    file: "lib/daemon/challenge.ts",
+    source: "max: 20_000,",
+    mutation: ["20_000 to 19999", "20_000 to 20001"],
+    why: "The default options of `Challenges` are used by tests only: the daemon (server.ts) " +
+      "always passes its own bound, max(20,000, 8 x CREDD_MAX_CONNECTIONS).",
+    observe: "Nothing the daemon does; a test constructing `Challenges` without options.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
