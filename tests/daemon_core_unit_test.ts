@@ -1634,3 +1634,57 @@ Deno.test("the client's challenge file is 0600", async () => {
     assert.equal(Deno.lstatSync(answered.path).mode! & 0o7777, 0o600);
   });
 });
+
+Deno.test("a worker that stops answering is lost after its ping's wait; when no replacement can start, three tries, then the pool gives up", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+  Deno.env.set("CSC_FAULT_DIR", dir);
+  const log: string[] = [];
+  const pool = await workerPool(poolOptions(dir, log, { pingMs: 600 }));
+  try {
+    const root: Caller = { uid: 0, name: "root", domain: "x.example", inProcess: false };
+    const add = (service: string) =>
+      ({
+        action: "add",
+        type: "oauth",
+        user: "u@x.example",
+        service,
+        handle: null,
+        scopes: null,
+        audience: null,
+        accessToken: true,
+        credential: new TextEncoder().encode("t"),
+      }) as CredRequest;
+    const silent = await pool.run("perform", root, add("fault-exit"), { deadlineMs: 100 })
+      .catch((e) => e);
+    assert.equal(silent.kind, "deadline");
+    for (let i = 0; i < 400 && !log.some((l) => / did not answer /.test(l)); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.ok(
+      log.includes(
+        "store worker store-0 did not answer within 1 seconds; 0 request(s) it held were " +
+          "answered with an error; starting a replacement",
+      ),
+      log.join("\n"),
+    );
+    for (let i = 0; i < 400 && pool.health().serving !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await Deno.writeTextFile(`${dir}/no-start`, "");
+    await pool.run("perform", root, add("fault-crash"), { deadlineMs: 20_000 }).catch(() => {});
+    assert.deepEqual(pool.health(), { serving: 0, size: 1 });
+    const none = await pool.run("perform", root, add("svc"), { deadlineMs: 20_000 })
+      .catch((e) => e);
+    assert.equal(none.kind, "unavailable");
+    assert.equal(none.message, "no store worker is serving (they are restarting)");
+    assert.equal(
+      await pool.failed,
+      "store worker store-0 could not be restarted: Error: this store worker cannot load (test fault)",
+    );
+    assert.equal(log.filter((l) => / could not be restarted .*; trying again$/.test(l)).length, 2);
+  } finally {
+    pool.close();
+    Deno.env.delete("CSC_FAULT_DIR");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
