@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { loadConfig } from "../lib/config/mod.ts";
+import { loadConfig, type LoadConfigOptions } from "../lib/config/mod.ts";
 import { StoreError } from "../lib/errors.ts";
 import {
   acceptConnections,
@@ -554,7 +554,7 @@ Deno.test("a worker that threw finishes the request it still holds: that one mee
 /** Serves in-process on a socket in a temp directory; `fn` gets the socket and challenge dir. */
 async function withServe(
   env: Record<string, string>,
-  fn: (socket: string, challengeDir: string) => Promise<void>,
+  fn: (socket: string, challengeDir: string, options: LoadConfigOptions) => Promise<void>,
 ): Promise<{ status: number; log: string[] }> {
   const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
   const challengeDir = `${dir}/challenges`;
@@ -575,7 +575,6 @@ async function withServe(
   const log: string[] = [];
   let stop = () => {};
   try {
-    await Deno.mkdir(`${dir}/run`, { mode: 0o755 });
     const served = serve({
       config: loadConfig(options),
       euid: Deno.uid()!,
@@ -591,7 +590,7 @@ async function withServe(
       await new Promise((r) => setTimeout(r, 25));
     }
     try {
-      await fn(socket, challengeDir);
+      await fn(socket, challengeDir, options);
     } finally {
       stop();
     }
@@ -611,9 +610,26 @@ Deno.test({
     const { status, log } = await withServe({
       _CONDOR_CREDD_WORKERS: "0",
       _CONDOR_CREDD_CHALLENGE_LIFETIME: "0",
-    }, async (socket, c) => {
+    }, async (socket, c, options) => {
       socketPath = socket;
       assert.equal((await Deno.stat(socket)).mode! & 0o7777, 0o666);
+      assert.equal(isSocket(socket), true);
+      // Its directory was created, 0755.
+      assert.equal((await Deno.stat(`${c}/../run`)).mode! & 0o7777, 0o755);
+      // A second daemon on the same socket is refused, and leaves the first one's socket.
+      await assert.rejects(
+        serve({
+          config: loadConfig(options),
+          euid: Deno.uid()!,
+          log: () => {},
+          debug: null,
+          stop: new Promise(() => {}),
+          configOptions: options,
+        }),
+        (e: unknown) =>
+          e instanceof StoreError && e.code === "unsupported" &&
+          e.message === `another condor_store_cred serve is already listening on "${socket}"`,
+      );
       assert.equal(isSocket(socket), true);
       assert.equal(isSocket(c), false, "a directory");
       assert.equal(isSocket(`${c}/none`), false);
