@@ -460,38 +460,8 @@ Deno.test("a worker that threw finishes the request it still holds: that one mee
   const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
   Deno.env.set("CSC_FAULT_DIR", dir);
   const log: string[] = [];
-  const pool = await workerPool({
-    size: 1,
-    config: {
-      env: {
-        CONDOR_CONFIG: "ONLY_ENV",
-        _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: `${dir}/oauth`,
-        _CONDOR_UID_DOMAIN: "x.example",
-      },
-      uid: Deno.uid()!,
-      hostname: "h",
-    },
-    euid: Deno.uid()!,
-    debug: null,
-    log: (line) => log.push(line),
-    module: new URL("../testing/faulty_main.ts", import.meta.url),
-    pingMs: 60_000,
-    retryMs: 10,
-    tickMs: 50,
-  });
+  const pool = await workerPool(poolOptions(dir, log));
   try {
-    const root: Caller = { uid: 0, name: "root", domain: "x.example", inProcess: false };
-    const add = (service: string) => ({
-      action: "add" as const,
-      type: "oauth" as const,
-      user: "u@x.example",
-      service,
-      handle: null,
-      scopes: null,
-      audience: null,
-      accessToken: true,
-      credential: new TextEncoder().encode("t"),
-    });
     const hang = pool.run("perform", root, add("fault-hang"), { deadlineMs: 1500 })
       .catch((e) => e);
     const threw = await pool.run("perform", root, add("fault-throw"), { deadlineMs: 20_000 })
@@ -519,7 +489,7 @@ Deno.test("a worker that threw finishes the request it still holds: that one mee
     const unsendable = await pool.run(
       "perform",
       root,
-      { ...add("svc"), handle: (() => {}) as unknown as string },
+      { ...add("svc"), handle: () => {} } as unknown as CredRequest,
       { deadlineMs: 20_000 },
     ).catch((e) => e);
     assert.equal(unsendable.kind, "threw");
@@ -744,17 +714,7 @@ Deno.test({
         user: null,
         credential,
       } as CredRequest);
-      await perform(context(), root, {
-        action: "add",
-        type: "oauth",
-        user: null,
-        service: "s",
-        handle: null,
-        scopes: null,
-        audience: null,
-        accessToken: false,
-        credential: new TextEncoder().encode("T"),
-      } as CredRequest);
+      await perform(context(), root, { ...add("s"), user: null });
       const marked = new Date(1_700_000_000_000);
       for (const dir of [spool.krb, spool.oauth]) {
         await Deno.writeTextFile(`${dir}/root.mark`, "", { mode: 0o600 });
@@ -792,6 +752,24 @@ Deno.test({
     });
   },
 });
+
+/** Root on the socket, as the pool's tests call. */
+const root: Caller = { uid: 0, name: "root", domain: "x.example", inProcess: false };
+
+/** An add-oauth of service `service` (the faulty workers' faults are chosen by it). */
+function add(service: string): CredRequest {
+  return {
+    action: "add",
+    type: "oauth",
+    user: "u@x.example",
+    service,
+    handle: null,
+    scopes: null,
+    audience: null,
+    accessToken: true,
+    credential: new TextEncoder().encode("t"),
+  };
+}
 
 /** The options of a pool of the faulty workers (testing/faulty_main.ts) on `dir`. */
 function poolOptions(dir: string, log: string[], more: Partial<PoolOptions> = {}): PoolOptions {
@@ -832,7 +810,6 @@ Deno.test("a worker that does not start in time is given up, naming the wait; de
     );
     try {
       assert.deepEqual(pool.health(), { serving: 2, size: 2 });
-      const root: Caller = { uid: 0, name: "root", domain: "x.example", inProcess: false };
       await pool.run("perform", root, {
         action: "query",
         type: "oauth",
@@ -1657,19 +1634,6 @@ Deno.test("a worker that stops answering is lost after its ping's wait; when no 
   const log: string[] = [];
   const pool = await workerPool(poolOptions(dir, log, { pingMs: 600 }));
   try {
-    const root: Caller = { uid: 0, name: "root", domain: "x.example", inProcess: false };
-    const add = (service: string) =>
-      ({
-        action: "add",
-        type: "oauth",
-        user: "u@x.example",
-        service,
-        handle: null,
-        scopes: null,
-        audience: null,
-        accessToken: true,
-        credential: new TextEncoder().encode("t"),
-      }) as CredRequest;
     const silent = await pool.run("perform", root, add("fault-exit"), { deadlineMs: 100 })
       .catch((e) => e);
     assert.equal(silent.kind, "deadline");
