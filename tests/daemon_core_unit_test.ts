@@ -521,6 +521,18 @@ Deno.test("a worker that threw finishes the request it still holds: that one mee
   }
 });
 
+/** `serve` with `options`, never told to stop: for a start that must be refused. */
+function startServe(options: LoadConfigOptions): Promise<number> {
+  return serve({
+    config: loadConfig(options),
+    euid: Deno.uid()!,
+    log: () => {},
+    debug: null,
+    stop: new Promise(() => {}),
+    configOptions: options,
+  });
+}
+
 /** Serves in-process on a socket in a temp directory; `fn` gets the socket and challenge dir. */
 async function withServe(
   env: Record<string, string>,
@@ -588,14 +600,7 @@ Deno.test({
       assert.equal((await Deno.stat(`${c}/../run`)).mode! & 0o7777, 0o755);
       // A second daemon on the same socket is refused, and leaves the first one's socket.
       await assert.rejects(
-        serve({
-          config: loadConfig(options),
-          euid: Deno.uid()!,
-          log: () => {},
-          debug: null,
-          stop: new Promise(() => {}),
-          configOptions: options,
-        }),
+        startServe(options),
         (e: unknown) =>
           e instanceof StoreError && e.code === "unsupported" &&
           e.message === `another condor_store_cred serve is already listening on "${socket}"`,
@@ -667,14 +672,7 @@ Deno.test({
         hostname: "h",
       };
       await assert.rejects(
-        serve({
-          config: loadConfig(options),
-          euid: Deno.uid()!,
-          log: () => {},
-          debug: null,
-          stop: new Promise(() => {}),
-          configOptions: options,
-        }),
+        startServe(options),
         (e: unknown) =>
           e instanceof StoreError && e.code === "insecure" &&
           /exists and is not a socket/.test(e.message),
@@ -1513,14 +1511,7 @@ Deno.test({
         hostname: "h",
       };
       await assert.rejects(
-        serve({
-          config: loadConfig(options),
-          euid: Deno.uid()!,
-          log: () => {},
-          debug: null,
-          stop: new Promise(() => {}),
-          configOptions: options,
-        }),
+        startServe(options),
         (e: unknown) => e instanceof StoreError && e.code === "insecure",
       );
       assert.equal(await exists(`${dir}/run/credd.sock`), false);
