@@ -1578,6 +1578,16 @@ Deno.test("Challenges: a wrong nonce leaves the challenge to its owner; used, di
     // Never created.
     const none = challenges.issue();
     refused(none.id, none.nonce, "the identity challenge file was not created");
+    // A directory, or a link to a good file, is not a regular file.
+    const directory = challenges.issue();
+    Deno.mkdirSync(directory.path, { mode: 0o700 });
+    refused(directory.id, directory.nonce, "the identity challenge is not a regular file");
+    const target = challenges.issue();
+    answerChallenge(target, dir);
+    const linked = challenges.issue();
+    Deno.symlinkSync(target.path, linked.path);
+    refused(linked.id, linked.nonce, "the identity challenge is not a regular file");
+    assert.equal(challenges.verify(target.id, target.nonce), Deno.uid(), "the link's target");
     // Discarded: forgotten, its file removed.
     const dropped = challenges.issue();
     answerChallenge(dropped, dir);
