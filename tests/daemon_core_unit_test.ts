@@ -1669,3 +1669,42 @@ Deno.test("a worker that stops answering is lost after its ping's wait; when no 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("FailureLimiter: failures count for exactly the window; checks of unknown tokens evict nothing; the oldest token is forgotten beyond maxKeys", () => {
+  const t0 = 1_000_000;
+  const limiter = new FailureLimiter({ perToken: 2, total: 0, windowMs: 60_000, maxKeys: 2 });
+  limiter.failed("bad", t0);
+  limiter.failed("bad", t0 + 30_000);
+  assert.equal(limiter.check("bad", t0 + 59_999), "token", "both in the window");
+  assert.equal(limiter.check("bad", t0 + 60_000), "ok", "the first is out of it");
+  limiter.failed("bad", t0 + 60_000);
+  assert.equal(limiter.check("bad", t0 + 60_000), "token");
+  // Checking tokens that never failed keeps no record of them: "bad" stays remembered.
+  for (const key of ["a", "b", "c"]) assert.equal(limiter.check(key, t0 + 60_000), "ok");
+  limiter.failed("d", t0 + 60_000);
+  assert.equal(limiter.check("bad", t0 + 60_000), "token");
+  // A third token failing: the oldest ("bad") is forgotten.
+  limiter.failed("e", t0 + 60_000);
+  assert.equal(limiter.check("bad", t0 + 60_000), "ok");
+  assert.equal(limiter.check("d", t0 + 60_000), "ok", "one failure is under the limit");
+  limiter.failed("d", t0 + 60_001);
+  assert.equal(limiter.check("d", t0 + 60_001), "token");
+
+  const total = new FailureLimiter({ perToken: 0, total: 2, windowMs: 60_000, maxKeys: 2 });
+  total.verified("good", t0);
+  total.failed("x", t0);
+  assert.equal(total.check("new", t0), "ok", "one failure in all is under the limit");
+  total.failed("y", t0 + 1);
+  assert.equal(total.check("new", t0 + 1), "total");
+  assert.equal(total.check("good", t0 + 59_999), "ok", "verified within the window");
+  total.failed("w", t0 + 2);
+  assert.equal(total.check("good", t0 + 60_000), "total", "verified a whole window ago");
+  assert.equal(total.check("new", t0 + 60_001), "ok", "one failure is out of the window");
+  // Beyond maxKeys verified tokens, the oldest is forgotten.
+  const later = t0 + 60_001;
+  total.failed("z", later);
+  for (const key of ["v1", "v2", "v3"]) total.verified(key, later);
+  assert.equal(total.check("v1", later), "total");
+  assert.equal(total.check("v2", later), "ok");
+  assert.equal(total.check("v3", later), "ok");
+});
