@@ -42,6 +42,7 @@ import {
   type Executor,
   inThreadExecutor,
   type PoolOptions,
+  withInlineReads,
   WorkerFailure,
   workerPool,
 } from "../lib/daemon/workers.ts";
@@ -1707,4 +1708,85 @@ Deno.test("FailureLimiter: failures count for exactly the window; checks of unkn
   assert.equal(total.check("v1", later), "total");
   assert.equal(total.check("v2", later), "ok");
   assert.equal(total.check("v3", later), "ok");
+});
+
+Deno.test("the pool sends a request to its least busy worker: a worker that goes silent takes none of another's requests with it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+  Deno.env.set("CSC_FAULT_DIR", dir);
+  const log: string[] = [];
+  const pool = await workerPool(poolOptions(dir, log, { size: 2, pingMs: 600 }));
+  try {
+    const held = pool.run("perform", root, add("fault-hang"), { deadlineMs: 60_000 })
+      .catch((e) => e);
+    for (const service of ["fault-exit", "svc"]) {
+      // Each goes to the worker not holding the hanging request.
+      const silent = await pool.run("perform", root, add(service), { deadlineMs: 100 })
+        .catch((e) => e);
+      if (service === "svc") assert.equal(silent.ok, true);
+      else assert.equal(silent.kind, "deadline");
+      for (let i = 0; i < 400 && !log.some((l) => / did not answer /.test(l)); i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    assert.ok(log.some((l) => / did not answer within 1 seconds; 0 request\(s\) it held/.test(l)));
+    pool.close();
+    const failure = await held;
+    assert.equal(failure.message, "the store worker was stopped", "it was held to the end");
+  } finally {
+    pool.close();
+    Deno.env.delete("CSC_FAULT_DIR");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a pool whose worker cannot load is refused at the start, naming why", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+  Deno.env.set("CSC_FAULT_DIR", dir);
+  try {
+    await Deno.writeTextFile(`${dir}/no-start`, "");
+    await assert.rejects(
+      workerPool(poolOptions(dir, [], { size: 2 })),
+      (e: unknown) =>
+        e instanceof StoreError && e.code === "config" &&
+        e.message ===
+          "a store worker could not start: Error: this store worker cannot load (test fault)",
+    );
+  } finally {
+    Deno.env.delete("CSC_FAULT_DIR");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("withInlineReads: queries on the serving thread, the rest in the pool; only a WorkerFailure is logged", async () => {
+  const calls: string[] = [];
+  const log: string[] = [];
+  let failWith: Error | null = null;
+  const executor = (name: string, serving: number): Executor => ({
+    run: (op) => {
+      calls.push(`${name} ${op}`);
+      return failWith === null ? Promise.resolve({ ok: true }) : Promise.reject(failWith);
+    },
+    health: () => ({ serving, size: 4 }),
+    failed: Promise.resolve(`${name} failed`),
+    close: () => calls.push(`${name} closed`),
+  });
+  const both = withInlineReads(executor("pool", 3), executor("local", 1), (l) => log.push(l));
+  const request = null as unknown as CredRequest;
+  await both.run("perform", ALICE, request, { deadlineMs: 1, inline: true });
+  await both.run("perform", ALICE, request, { deadlineMs: 1, inline: false });
+  await both.run("list", ALICE, null as never, { deadlineMs: 1 });
+  assert.deepEqual(calls, ["local perform", "pool perform", "pool list"]);
+  assert.deepEqual(both.health(), { serving: 3, size: 4 });
+  assert.equal(await both.failed, "pool failed");
+  failWith = new TypeError("not a worker's");
+  await assert.rejects(
+    both.run("perform", ALICE, request, { deadlineMs: 1, inline: true }),
+    TypeError,
+  );
+  assert.deepEqual(log, []);
+  failWith = new WorkerFailure("threw", "boom");
+  await assert.rejects(both.run("perform", ALICE, request, { deadlineMs: 1, inline: true }));
+  assert.deepEqual(log, ["a perform request failed unexpectedly on the serving thread: boom"]);
+  both.close();
+  assert.deepEqual(calls.slice(-2), ["pool closed", "local closed"]);
 });
