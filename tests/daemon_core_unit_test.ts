@@ -537,7 +537,12 @@ function startServe(options: LoadConfigOptions): Promise<number> {
 /** Serves in-process on a socket in a temp directory; `fn` gets the socket and challenge dir. */
 async function withServe(
   env: Record<string, string>,
-  fn: (socket: string, challengeDir: string, options: LoadConfigOptions) => Promise<void>,
+  fn: (
+    socket: string,
+    challengeDir: string,
+    options: LoadConfigOptions,
+    log: readonly string[],
+  ) => Promise<void>,
 ): Promise<{ status: number; log: string[] }> {
   const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
   const challengeDir = `${dir}/challenges`;
@@ -573,7 +578,7 @@ async function withServe(
       await new Promise((r) => setTimeout(r, 25));
     }
     try {
-      await fn(socket, challengeDir, options);
+      await fn(socket, challengeDir, options, log);
     } finally {
       stop();
     }
@@ -1789,4 +1794,49 @@ Deno.test("withInlineReads: queries on the serving thread, the rest in the pool;
   assert.deepEqual(log, ["a perform request failed unexpectedly on the serving thread: boom"]);
   both.close();
   assert.deepEqual(calls.slice(-2), ["pool closed", "local closed"]);
+});
+
+Deno.test({
+  name:
+    "serve sweeps marked users every SEC_CREDENTIAL_SWEEP_INTERVAL seconds, and logs each (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await withSpool(async (spool) => {
+      const env = {
+        ...spool.env,
+        _CONDOR_CREDD_POLLING_TIMEOUT: "0",
+        _CONDOR_CONDOR_IDS: "4000002.4000003",
+      };
+      const ctx = createStoreContext(
+        loadConfig({ env, uid: 0, hostname: "node.test.example" }),
+        { euid: 0 },
+      );
+      const self: Caller = { uid: 0, name: "root", domain: "test.example", inProcess: true };
+      const krb = { action: "add", type: "kerberos", user: null, credential: new Uint8Array(1) };
+      assert.equal((await perform(ctx, self, krb as CredRequest)).ok, true);
+      assert.equal((await perform(ctx, self, { ...add("s"), user: null })).ok, true);
+      const old = new Date(Date.now() - 10_000);
+      for (const dir of [spool.krb, spool.oauth]) {
+        await Deno.writeTextFile(`${dir}/root.mark`, "", { mode: 0o600 });
+        await Deno.utime(`${dir}/root.mark`, old, old);
+      }
+      const { status, log } = await withServe({
+        ...env,
+        _CONDOR_CREDD_WORKERS: "0",
+        _CONDOR_SEC_CREDENTIAL_SWEEP_INTERVAL: "1",
+        _CONDOR_SEC_CREDENTIAL_SWEEP_DELAY: "5",
+      }, async (_socket, _c, _options, log) => {
+        for (let i = 0; i < 2400 && log.filter((l) => l.startsWith("swept")).length < 2; i++) {
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      });
+      assert.equal(status, 0);
+      assert.deepEqual(log.filter((l) => l.startsWith("swept")), [
+        'swept the Kerberos credentials of "root"',
+        'swept the OAuth credentials of "root"',
+      ]);
+      assert.equal(await exists(`${spool.krb}/root.cred`), false);
+      assert.equal(await exists(`${spool.oauth}/root`), false);
+    });
+  },
 });
