@@ -51,6 +51,8 @@ import { serve } from "../lib/daemon/server.ts";
 import { listCall, sendLocal } from "../lib/daemon/client.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import { sweep } from "../lib/daemon/sweep.ts";
+import { storeRoot } from "../lib/store/layout.ts";
+import { withLock } from "../lib/fs/lock.ts";
 import { createStoreContext, perform } from "../lib/store/service.ts";
 import { exists, withSpool } from "../testing/harness.ts";
 
@@ -741,6 +743,22 @@ Deno.test({
           oauth: [],
         },
       );
+      // A request that removes the mark while the sweep waits for the user's lock wins.
+      const ctx = context();
+      const krbStore = storeRoot(ctx, "krb", false)!;
+      const raced = await withLock(krbStore, "root", ctx.owners, {
+        timeoutSeconds: 10,
+        fn: async () => {
+          const pending = sweep(context(), at(3600.001));
+          await new Promise((r) => setTimeout(r, 100));
+          await Deno.remove(`${spool.krb}/root.mark`);
+          return { pending };
+        },
+      });
+      assert.deepEqual(await raced.pending, { kerberos: [], oauth: [] });
+      assert.equal(await exists(`${spool.krb}/root.cred`), true);
+      await Deno.writeTextFile(`${spool.krb}/root.mark`, "", { mode: 0o600 });
+      await Deno.utime(`${spool.krb}/root.mark`, marked, marked);
       assert.deepEqual(await sweep(context(), at(3600.001)), { kerberos: ["root"], oauth: [] });
       assert.equal(await exists(`${spool.krb}/root.cred`), false);
       assert.equal(await exists(`${spool.krb}/root.mark`), false);
