@@ -434,6 +434,25 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "always passes its own bound, max(20,000, 8 x CREDD_MAX_CONNECTIONS).",
     observe: "Nothing the daemon does; a test constructing `Challenges` without options.",
   },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "if (now <= call.deadline) continue;",
+    mutation: "<= to <",
+    why: "Deadlines are checked on a tick (1 s by default): a request whose deadline is exactly " +
+      "the tick's millisecond is answered as late on this tick instead of the next; the answer " +
+      "and the log line are the same.",
+    observe: "Only the moment a late request is answered, when its deadline falls on a tick's " +
+      "exact millisecond.",
+  },
+  {
+    file: "lib/daemon/server.ts",
+    source: 'ttlMs: Math.max(1, config.integer("CREDD_CHALLENGE_LIFETIME")) * 1000,',
+    mutation: ["1000 to 999", "1000 to 1001"],
+    why: "A challenge lives CREDD_CHALLENGE_LIFETIME seconds plus or minus one millisecond per " +
+      "second: its `expires` moves by that much, which the client never compares with anything " +
+      "but the daemon's own clock.",
+    observe: "Only a challenge answered within a few milliseconds of its expiry.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
