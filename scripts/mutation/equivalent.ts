@@ -453,6 +453,14 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "but the daemon's own clock.",
     observe: "Only a challenge answered within a few milliseconds of its expiry.",
   },
+  {
+    file: "lib/daemon/auth.ts",
+    source: "if (this.limits.total > 0) this.#all.push(now);",
+    mutation: "0 to (-1)",
+    why: "With no limit in all (`total` 0) the failures are recorded anyway, but `check` reads " +
+      "them only when `total > 0`: no verification is refused or let through differently.",
+    observe: "Only memory: the failure times kept while CREDD_AUTH_FAILURES_PER_MINUTE is 0.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
