@@ -453,6 +453,8 @@ Deno.test("places: the socket must be an absolute path; the challenge directory 
     hostname: "h.example",
     port: 9620,
   });
+  assert.deepEqual(tlsAddress(config({ _CONDOR_CREDD_TLS_ADDRESS: "h:65535" }))?.port, 65535);
+  assert.throws(() => tlsAddress(config({ _CONDOR_CREDD_TLS_ADDRESS: "h:65536" })), StoreError);
   assert.throws(
     () => tlsAddress(config({ _CONDOR_CREDD_TLS_ADDRESS: "a:b:c" })),
     /CREDD_TLS_ADDRESS is "a:b:c"; it must be host:port, :port or host/,

@@ -461,6 +461,32 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "them only when `total > 0`: no verification is refused or let through differently.",
     observe: "Only memory: the failure times kept while CREDD_AUTH_FAILURES_PER_MINUTE is 0.",
   },
+  {
+    file: "lib/daemon/auth.ts",
+    source: "while (i < times.length && now - times[i] >= this.limits.windowMs) i++;",
+    mutation: "< to <=",
+    why:
+      "One step past the end reads `times[times.length]`, undefined: `now - undefined` is NaN, " +
+      "and `NaN >= windowMs` is false, so the loop stops at the same `i`.",
+    observe: "Nothing; the same failures are counted.",
+  },
+  {
+    file: "lib/daemon/auth.ts",
+    source: "if (this.limits.total > 0) this.#remember(this.#verified, key, now);",
+    mutation: "0 to (-1)",
+    why: "With no limit in all (`total` 0) verified tokens are remembered anyway, but `check` " +
+      "reads them only when `total > 0`: no verification is refused or let through differently.",
+    observe: "Only memory: up to maxKeys verified tokens kept while the limit is off.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "let turn = 0;",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "`turn` only says which slot the search for the least busy worker starts from, modulo " +
+      "the pool's size: among equally idle workers, which one takes the next request is not " +
+      "specified and changes nothing the request gets.",
+    observe: "Only which worker's name appears in a failure's log line.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
