@@ -1846,12 +1846,16 @@ Deno.test({
       const { status, log } = await withServe({
         ...env,
         _CONDOR_CREDD_WORKERS: "0",
-        _CONDOR_SEC_CREDENTIAL_SWEEP_INTERVAL: "1",
+        // 0 (or less) is every second.
+        _CONDOR_SEC_CREDENTIAL_SWEEP_INTERVAL: "0",
         _CONDOR_SEC_CREDENTIAL_SWEEP_DELAY: "5",
       }, async (_socket, _c, _options, log) => {
+        const start = performance.now();
         for (let i = 0; i < 2400 && log.filter((l) => l.startsWith("swept")).length < 2; i++) {
           await new Promise((r) => setTimeout(r, 25));
         }
+        // Not at once: the first sweep is a second after the start (less what the start took).
+        assert.ok(performance.now() - start >= 500, `${performance.now() - start} ms`);
       });
       assert.equal(status, 0);
       assert.deepEqual(log.filter((l) => l.startsWith("swept")), [
