@@ -487,6 +487,24 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "specified and changes nothing the request gets.",
     observe: "Only which worker's name appears in a failure's log line.",
   },
+  {
+    file: "lib/daemon/workers.ts",
+    source: 'if (thread.state === "ended") return;',
+    before: "const end = (thread: Thread, failure: WorkerFailure | null) => {",
+    mutation: "removed: if (...) return",
+    why: "Ending a worker twice does the same again: it is marked ended, its start (already " +
+      "given up) is not aborted twice, `terminate` on a terminated worker does nothing, and the " +
+      "calls it held were failed and cleared the first time, so no call is answered twice.",
+    observe: "Nothing; no answer, log line or count changes.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "}, options.tickMs ?? 1_000);",
+    mutation: ["1_000 to 999", "1_000 to 1001"],
+    why: "How often deadlines and pings are checked, by one millisecond in a second: a late " +
+      "request is answered, and a silent worker replaced, a millisecond sooner or later.",
+    observe: "Only the timing of a late answer, by a millisecond.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
