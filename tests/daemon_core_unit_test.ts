@@ -532,174 +532,6 @@ Deno.test("a worker that threw finishes the request it still holds: that one mee
   }
 });
 
-/** `serve` with `options`, never told to stop: for a start that must be refused. */
-function startServe(options: LoadConfigOptions): Promise<number> {
-  return serve({
-    config: loadConfig(options),
-    euid: Deno.uid()!,
-    log: () => {},
-    debug: null,
-    stop: new Promise(() => {}),
-    configOptions: options,
-  });
-}
-
-/** Serves in-process on a socket in a temp directory; `fn` gets the socket and challenge dir. */
-async function withServe(
-  env: Record<string, string>,
-  fn: (
-    socket: string,
-    challengeDir: string,
-    options: LoadConfigOptions,
-    log: readonly string[],
-  ) => Promise<void>,
-): Promise<{ status: number; log: string[] }> {
-  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
-  const challengeDir = `${dir}/challenges`;
-  await Deno.mkdir(challengeDir);
-  await Deno.chmod(challengeDir, 0o1777);
-  const socket = `${dir}/run/credd.sock`;
-  const options = {
-    env: {
-      CONDOR_CONFIG: "ONLY_ENV",
-      _CONDOR_CREDD_SOCKET: socket,
-      _CONDOR_CREDD_CHALLENGE_DIRECTORY: challengeDir,
-      _CONDOR_UID_DOMAIN: "x.example",
-      ...env,
-    },
-    uid: 0,
-    hostname: "h",
-  };
-  const log: string[] = [];
-  let stop = () => {};
-  try {
-    const served = serve({
-      config: loadConfig(options),
-      euid: Deno.uid()!,
-      log: (line) => log.push(line),
-      debug: null,
-      stop: new Promise<void>((resolve) => stop = resolve),
-      configOptions: options,
-    });
-    let outcome: { error: unknown } | null = null;
-    served.catch((error) => outcome = { error });
-    for (let i = 0; i < 2400 && !log.some((l) => l.startsWith("serving on")); i++) {
-      if (outcome !== null) throw (outcome as { error: unknown }).error;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    try {
-      await fn(socket, challengeDir, options, log);
-    } finally {
-      stop();
-    }
-    return { status: await served, log };
-  } finally {
-    stop();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-Deno.test({
-  name:
-    "serve with CREDD_WORKERS=0 performs every request on its own thread; its socket is 0666, its challenges live at least a second, and it is removed at the stop (needs root)",
-  ignore: Deno.uid() !== 0,
-  async fn() {
-    let socketPath = "";
-    const { status, log } = await withServe({
-      _CONDOR_CREDD_WORKERS: "0",
-      _CONDOR_CREDD_CHALLENGE_LIFETIME: "0",
-    }, async (socket, c, options) => {
-      socketPath = socket;
-      assert.equal((await Deno.stat(socket)).mode! & 0o7777, 0o666);
-      assert.equal(isSocket(socket), true);
-      // Its directory was created, 0755.
-      assert.equal((await Deno.stat(`${c}/../run`)).mode! & 0o7777, 0o755);
-      // A second daemon on the same socket is refused, and leaves the first one's socket.
-      await assert.rejects(
-        startServe(options),
-        (e: unknown) =>
-          e instanceof StoreError && e.code === "unsupported" &&
-          e.message === `another condor_store_cred serve is already listening on "${socket}"`,
-      );
-      assert.equal(isSocket(socket), true);
-      assert.equal(isSocket(c), false, "a directory");
-      assert.equal(isSocket(`${c}/none`), false);
-      const reply = await sendLocal(
-        socket,
-        c,
-        listCall({ action: "list", type: null, user: null }),
-      );
-      assert.ok(reply !== null);
-      const before = Date.now();
-      const challenge = await rawRequest(socket, "POST", "/v1/challenge");
-      const after = Date.now();
-      assert.equal(challenge.status, 200);
-      const expires = challenge.body.expires as number;
-      assert.ok(
-        expires >= before + 1000 && expires <= after + 1000,
-        `${before} ${expires} ${after}`,
-      );
-    });
-    assert.equal(status, 0);
-    assert.ok(log.some((l) => /: list all for .*: \d+ credentials$/.test(l)), log.join("\n"));
-    assert.equal(log.at(-1), "stopped");
-    assert.equal(await exists(socketPath), false);
-  },
-});
-
-/** One HTTP request on the socket, answered and closed: its status and JSON body. */
-async function rawRequest(
-  socket: string,
-  method: string,
-  path: string,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const conn = await Deno.connect({ transport: "unix", path: socket });
-  try {
-    const text = `${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n` +
-      "Connection: close\r\n\r\n";
-    await conn.write(new TextEncoder().encode(text));
-    const answer = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
-    const status = Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1]);
-    return { status, body: JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) };
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // Closed with its readable stream.
-    }
-  }
-}
-
-Deno.test({
-  name: "serve refuses to start when its socket path is not a socket, and leaves it (needs root)",
-  ignore: Deno.uid() !== 0,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
-    try {
-      await Deno.mkdir(`${dir}/run`, { mode: 0o755 });
-      await Deno.writeTextFile(`${dir}/run/credd.sock`, "mine");
-      const options = {
-        env: {
-          CONDOR_CONFIG: "ONLY_ENV",
-          _CONDOR_CREDD_SOCKET: `${dir}/run/credd.sock`,
-          _CONDOR_CREDD_WORKERS: "0",
-        },
-        uid: 0,
-        hostname: "h",
-      };
-      await assert.rejects(
-        startServe(options),
-        (e: unknown) =>
-          e instanceof StoreError && e.code === "insecure" &&
-          /exists and is not a socket/.test(e.message),
-      );
-      assert.equal(await Deno.readTextFile(`${dir}/run/credd.sock`), "mine");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
-
 Deno.test({
   name:
     "sweep: a Kerberos mark goes once strictly older than SEC_CREDENTIAL_SWEEP_DELAY (default 3600 s), an OAuth mark once as old, never a directory (needs root)",
@@ -888,6 +720,17 @@ Deno.test("describeError is one line: name, message and where, the path from lib
   assert.equal(describeError(42), "42");
 });
 
+/** `acceptConnections`, which must stop by itself (before a generous deadline). */
+async function accepting(...args: Parameters<typeof acceptConnections>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stopped = await Promise.race([
+    acceptConnections(...args).then(() => true),
+    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 10_000)),
+  ]);
+  clearTimeout(timer);
+  assert.ok(stopped, "the accept loop did not stop");
+}
+
 /** A listener whose accepts return (or throw) `script`'s items in turn; counts its accepts. */
 function scriptedListener(script: (unknown | (() => unknown))[]) {
   const state = { accepts: 0 };
@@ -896,7 +739,10 @@ function scriptedListener(script: (unknown | (() => unknown))[]) {
       state.accepts++;
       const next = script.shift() ?? new Deno.errors.BadResource("closed");
       const item = typeof next === "function" ? (next as () => unknown)() : next;
-      return item instanceof Error ? Promise.reject(item) : Promise.resolve(item);
+      // A macrotask each time: a loop that does not stop still lets the test's deadline fire.
+      return new Promise((resolve, reject) =>
+        setTimeout(() => item instanceof Error ? reject(item) : resolve(item), 0)
+      );
     },
   } as unknown as Deno.Listener;
   return { listener, state };
@@ -919,7 +765,7 @@ Deno.test("acceptConnections: out of descriptors, it closes an idle connection a
     const log: string[] = [];
     const taken: unknown[] = [];
     const { listener } = scriptedListener([failure, "conn"]);
-    await acceptConnections(listener, {
+    await accepting(listener, {
       table: t,
       log: (line) => log.push(line),
       name: "the socket",
@@ -938,7 +784,7 @@ Deno.test("acceptConnections: out of descriptors, it closes an idle connection a
   open();
   const log: string[] = [];
   const taken: unknown[] = [];
-  await acceptConnections(scriptedListener([error("EINVAL", "boom"), "conn"]).listener, {
+  await accepting(scriptedListener([error("EINVAL", "boom"), "conn"]).listener, {
     table: t,
     log: (line) => log.push(line),
     name: "the TLS port",
@@ -958,7 +804,7 @@ Deno.test("acceptConnections stops without logging once the daemon stops, and ac
     stopping = true;
     return new Error("interrupted");
   }]);
-  await acceptConnections(listener, {
+  await accepting(listener, {
     table: t,
     log: (line) => log.push(line),
     name: "the socket",
@@ -1031,7 +877,7 @@ Deno.test("acceptConnections waits before accepting again after running out of d
     return item;
   };
   const { t } = table();
-  await acceptConnections(
+  await accepting(
     scriptedListener([
       stamp(Object.assign(new Error("x"), { code: "EMFILE" })),
       stamp(new Deno.errors.BadResource("closed")),
@@ -1865,5 +1711,173 @@ Deno.test({
       assert.equal(await exists(`${spool.krb}/root.cred`), false);
       assert.equal(await exists(`${spool.oauth}/root`), false);
     });
+  },
+});
+
+/** `serve` with `options`, never told to stop: for a start that must be refused. */
+function startServe(options: LoadConfigOptions): Promise<number> {
+  return serve({
+    config: loadConfig(options),
+    euid: Deno.uid()!,
+    log: () => {},
+    debug: null,
+    stop: new Promise(() => {}),
+    configOptions: options,
+  });
+}
+
+/** Serves in-process on a socket in a temp directory; `fn` gets the socket and challenge dir. */
+async function withServe(
+  env: Record<string, string>,
+  fn: (
+    socket: string,
+    challengeDir: string,
+    options: LoadConfigOptions,
+    log: readonly string[],
+  ) => Promise<void>,
+): Promise<{ status: number; log: string[] }> {
+  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+  const challengeDir = `${dir}/challenges`;
+  await Deno.mkdir(challengeDir);
+  await Deno.chmod(challengeDir, 0o1777);
+  const socket = `${dir}/run/credd.sock`;
+  const options = {
+    env: {
+      CONDOR_CONFIG: "ONLY_ENV",
+      _CONDOR_CREDD_SOCKET: socket,
+      _CONDOR_CREDD_CHALLENGE_DIRECTORY: challengeDir,
+      _CONDOR_UID_DOMAIN: "x.example",
+      ...env,
+    },
+    uid: 0,
+    hostname: "h",
+  };
+  const log: string[] = [];
+  let stop = () => {};
+  try {
+    const served = serve({
+      config: loadConfig(options),
+      euid: Deno.uid()!,
+      log: (line) => log.push(line),
+      debug: null,
+      stop: new Promise<void>((resolve) => stop = resolve),
+      configOptions: options,
+    });
+    let outcome: { error: unknown } | null = null;
+    served.catch((error) => outcome = { error });
+    for (let i = 0; i < 2400 && !log.some((l) => l.startsWith("serving on")); i++) {
+      if (outcome !== null) throw (outcome as { error: unknown }).error;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    try {
+      await fn(socket, challengeDir, options, log);
+    } finally {
+      stop();
+    }
+    return { status: await served, log };
+  } finally {
+    stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name:
+    "serve with CREDD_WORKERS=0 performs every request on its own thread; its socket is 0666, its challenges live at least a second, and it is removed at the stop (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    let socketPath = "";
+    const { status, log } = await withServe({
+      _CONDOR_CREDD_WORKERS: "0",
+      _CONDOR_CREDD_CHALLENGE_LIFETIME: "0",
+    }, async (socket, c, options) => {
+      socketPath = socket;
+      assert.equal((await Deno.stat(socket)).mode! & 0o7777, 0o666);
+      assert.equal(isSocket(socket), true);
+      // Its directory was created, 0755.
+      assert.equal((await Deno.stat(`${c}/../run`)).mode! & 0o7777, 0o755);
+      // A second daemon on the same socket is refused, and leaves the first one's socket.
+      await assert.rejects(
+        startServe(options),
+        (e: unknown) =>
+          e instanceof StoreError && e.code === "unsupported" &&
+          e.message === `another condor_store_cred serve is already listening on "${socket}"`,
+      );
+      assert.equal(isSocket(socket), true);
+      assert.equal(isSocket(c), false, "a directory");
+      assert.equal(isSocket(`${c}/none`), false);
+      const reply = await sendLocal(
+        socket,
+        c,
+        listCall({ action: "list", type: null, user: null }),
+      );
+      assert.ok(reply !== null);
+      const before = Date.now();
+      const challenge = await rawRequest(socket, "POST", "/v1/challenge");
+      const after = Date.now();
+      assert.equal(challenge.status, 200);
+      const expires = challenge.body.expires as number;
+      assert.ok(
+        expires >= before + 1000 && expires <= after + 1000,
+        `${before} ${expires} ${after}`,
+      );
+    });
+    assert.equal(status, 0);
+    assert.ok(log.some((l) => /: list all for .*: \d+ credentials$/.test(l)), log.join("\n"));
+    assert.equal(log.at(-1), "stopped");
+    assert.equal(await exists(socketPath), false);
+  },
+});
+
+/** One HTTP request on the socket, answered and closed: its status and JSON body. */
+async function rawRequest(
+  socket: string,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const conn = await Deno.connect({ transport: "unix", path: socket });
+  try {
+    const text = `${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n` +
+      "Connection: close\r\n\r\n";
+    await conn.write(new TextEncoder().encode(text));
+    const answer = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+    const status = Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1]);
+    return { status, body: JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) };
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed with its readable stream.
+    }
+  }
+}
+
+Deno.test({
+  name: "serve refuses to start when its socket path is not a socket, and leaves it (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+    try {
+      await Deno.mkdir(`${dir}/run`, { mode: 0o755 });
+      await Deno.writeTextFile(`${dir}/run/credd.sock`, "mine");
+      const options = {
+        env: {
+          CONDOR_CONFIG: "ONLY_ENV",
+          _CONDOR_CREDD_SOCKET: `${dir}/run/credd.sock`,
+          _CONDOR_CREDD_WORKERS: "0",
+        },
+        uid: 0,
+        hostname: "h",
+      };
+      await assert.rejects(
+        startServe(options),
+        (e: unknown) =>
+          e instanceof StoreError && e.code === "insecure" &&
+          /exists and is not a socket/.test(e.message),
+      );
+      assert.equal(await Deno.readTextFile(`${dir}/run/credd.sock`), "mine");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
