@@ -600,6 +600,198 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "already matches, for the same type: -p means password either way.",
     observe: "Nothing: every suffix gives the same type.",
   },
+  {
+    file: "lib/daemon/challenge.ts",
+    source: "for (let i = 0; i < 5; i++) value = value * 256 + (bytes[i] ?? 0);",
+    mutation: "0 to (-1)",
+    why: "The extra first step reads `bytes[-1]` (undefined, so 0) while `value` is 0: it stays " +
+      "0 * 256 + 0 = 0, and the five steps that follow are the same: the time is the same.",
+    observe: "Nothing; only the time of one more loop step.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "#delay = 0;",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The delay is only read by `failed`, as `Math.max(10, delay * 2)`: from 1 or -1 that is " +
+      "10, as from 0, and every later value follows from it.",
+    observe: "Nothing; the back-off delays and log lines are the same.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "this.#delay = 0;",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "As for the initial `#delay = 0`: the next `failed` computes `Math.max(10, delay * 2)`, " +
+      "10 from 1, -1 or 0.",
+    observe: "Nothing; the back-off delays are the same.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "const groups = [...this.#groups.values()].filter((g) => g.slots.size > 0)",
+    mutation: ["> to >=", "0 to (-1)"],
+    why: "A group with no connection has no idle connection to close: `#oldestIdle` returns null " +
+      "for it and `evictOne` goes to the next group, as if it had been filtered out.",
+    observe: "Nothing; the same connection is closed to make room.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "let euid = 0;",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "The worker's `euid` is set from the `init` message before it answers `ready`, and the " +
+      "pool sends calls only to a worker that answered `ready`: the initial value is never read.",
+    observe: "Nothing; no call reaches a worker before its init.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "const pingMs = options.pingMs ?? 5_000;",
+    mutation: ["5_000 to 5001", "5_000 to 4999"],
+    why: "A silent worker is declared lost one millisecond later or sooner, checked on a " +
+      "one-second tick; its log line rounds the wait to seconds (5 either way).",
+    observe:
+      "Only the timing of a lost worker's replacement, by one millisecond, within a 1 s tick.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "if (slot === undefined || slot.body === 0) return;",
+    mutation: "0 to (-1)",
+    why: "A body is never -1 bytes; for a connection holding none (0), going on subtracts 0 from " +
+      "its group's and the daemon's counts and sets it to 0 again: nothing changes.",
+    observe: "Nothing; the counts are the same.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "else if (group.slots.size === 0 && group.running === 0) this.#groups.delete(owner);",
+    mutation: "0 to (-1)",
+    why: "Neither count is ever -1, so a caller's emptied group is not deleted when its last " +
+      "request ends after its last connection went: it stays in the map with no connection, no " +
+      "request and no body, which reads exactly as a missing group (`count` and `requests` give " +
+      "0, `evictOne` skips it, the next `turn` or `claim` starts from the same zeros).",
+    observe: "Only memory: one empty map entry per such caller until the daemon exits.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "if (group.slots.size === 0 && group.running === 0 && group.waiting.length === 0) {",
+    mutation: "0 to (-1)",
+    why: "None of the three counts is ever -1, so a group emptied by its last connection going " +
+      "is not deleted: it stays with no connection, request or body, which reads exactly as a " +
+      "missing group (`count` and `requests` give 0, `evictOne` skips it, the next `claim` or " +
+      "`turn` starts from the same zeros).",
+    observe: "Only memory: one empty map entry per caller ever seen, until the daemon exits.",
+  },
+  {
+    file: "lib/daemon/connections.ts",
+    source: "#nextId = 1;",
+    mutation: ["1 to 2", "1 to 0"],
+    why: "A connection's id is only a key: it is compared with null (a refusal) and passed back " +
+      "to the table, never shown, logged or ordered; starting at 2 or 0 keeps every id unique.",
+    observe: "Nothing; no reply or log line carries the id.",
+  },
+  {
+    file: "lib/daemon/routes.ts",
+    source: ": 0;",
+    before: '? config.integer("CREDD_POLLING_TIMEOUT")',
+    mutation: "0 to (-1)",
+    why: "The credmon wait of a request that has none is only used as `Math.max(0, credmon)`: " +
+      "-1 gives 0, as 0 does.",
+    observe: "Nothing; the deadline is the same.",
+  },
+  {
+    file: "lib/daemon/routes.ts",
+    source:
+      "rows.some((row, i) => row.problem !== (reply.rows as { problem?: unknown }[])[i].problem);",
+    mutation: "!== to ===",
+    why: "`rowsHidden` only decides whether the reply is returned as it is or as a copy with the " +
+      "same fields (rows are only in a listing's success, which has no error, and a reply without " +
+      "an error is always copied, `null === undefined` being false), and `hidden` is taken from " +
+      "the error alone: the reply sent and the log line are the same.",
+    observe: "Only whether the reply object is the store's or an equal copy.",
+  },
+  {
+    file: "lib/daemon/challenge.ts",
+    source: "ttlMs: 10_000,",
+    mutation: ["10_000 to 9999", "10_000 to 10001"],
+    why: "The default options of `Challenges` are used by tests only: the daemon (server.ts) " +
+      "always passes its CREDD_CHALLENGE_LIFETIME and its bound.",
+    observe: "Nothing the daemon does; a test constructing `Challenges` without options.",
+  },
+  {
+    file: "lib/daemon/challenge.ts",
+    source: "max: 20_000,",
+    mutation: ["20_000 to 19999", "20_000 to 20001"],
+    why: "The default options of `Challenges` are used by tests only: the daemon (server.ts) " +
+      "always passes its own bound, max(20,000, 8 x CREDD_MAX_CONNECTIONS).",
+    observe: "Nothing the daemon does; a test constructing `Challenges` without options.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "if (now <= call.deadline) continue;",
+    mutation: "<= to <",
+    why: "Deadlines are checked on a tick (1 s by default): a request whose deadline is exactly " +
+      "the tick's millisecond is answered as late on this tick instead of the next; the answer " +
+      "and the log line are the same.",
+    observe: "Only the moment a late request is answered, when its deadline falls on a tick's " +
+      "exact millisecond.",
+  },
+  {
+    file: "lib/daemon/server.ts",
+    source: 'ttlMs: Math.max(1, config.integer("CREDD_CHALLENGE_LIFETIME")) * 1000,',
+    mutation: ["1000 to 999", "1000 to 1001"],
+    why: "A challenge lives CREDD_CHALLENGE_LIFETIME seconds plus or minus one millisecond per " +
+      "second: its `expires` moves by that much, which the client never compares with anything " +
+      "but the daemon's own clock.",
+    observe: "Only a challenge answered within a few milliseconds of its expiry.",
+  },
+  {
+    file: "lib/daemon/auth.ts",
+    source: "if (this.limits.total > 0) this.#all.push(now);",
+    mutation: "0 to (-1)",
+    why: "With no limit in all (`total` 0) the failures are recorded anyway, but `check` reads " +
+      "them only when `total > 0`: no verification is refused or let through differently.",
+    observe: "Only memory: the failure times kept while CREDD_AUTH_FAILURES_PER_MINUTE is 0.",
+  },
+  {
+    file: "lib/daemon/auth.ts",
+    source: "while (i < times.length && now - times[i] >= this.limits.windowMs) i++;",
+    mutation: "< to <=",
+    why:
+      "One step past the end reads `times[times.length]`, undefined: `now - undefined` is NaN, " +
+      "and `NaN >= windowMs` is false, so the loop stops at the same `i`.",
+    observe: "Nothing; the same failures are counted.",
+  },
+  {
+    file: "lib/daemon/auth.ts",
+    source: "if (this.limits.total > 0) this.#remember(this.#verified, key, now);",
+    mutation: "0 to (-1)",
+    why: "With no limit in all (`total` 0) verified tokens are remembered anyway, but `check` " +
+      "reads them only when `total > 0`: no verification is refused or let through differently.",
+    observe: "Only memory: up to maxKeys verified tokens kept while the limit is off.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "let turn = 0;",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "`turn` only says which slot the search for the least busy worker starts from, modulo " +
+      "the pool's size: among equally idle workers, which one takes the next request is not " +
+      "specified and changes nothing the request gets.",
+    observe: "Only which worker's name appears in a failure's log line.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: 'if (thread.state === "ended") return;',
+    before: "const end = (thread: Thread, failure: WorkerFailure | null) => {",
+    mutation: "removed: if (...) return",
+    why: "Ending a worker twice does the same again: it is marked ended, its start (already " +
+      "given up) is not aborted twice, `terminate` on a terminated worker does nothing, and the " +
+      "calls it held were failed and cleared the first time, so no call is answered twice.",
+    observe: "Nothing; no answer, log line or count changes.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "}, options.tickMs ?? 1_000);",
+    mutation: ["1_000 to 999", "1_000 to 1001"],
+    why: "How often deadlines and pings are checked, by one millisecond in a second: a late " +
+      "request is answered, and a silent worker replaced, a millisecond sooner or later.",
+    observe: "Only the timing of a late answer, by a millisecond.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
