@@ -122,7 +122,8 @@ export class ConnReader {
         return head;
       }
       this.#scanned = Math.max(0, this.#length - 3);
-      if (this.#length > MAX_HEAD_BYTES) throw new HttpError(431, "headers too large");
+      // Up to 3 bytes of the blank line may be buffered after a head of MAX_HEAD_BYTES.
+      if (this.#length > MAX_HEAD_BYTES + 3) throw new HttpError(431, "headers too large");
       const more = await this.#fill(this.#length === 0 ? firstByteDeadline : deadline);
       if (!more) {
         if (this.#length === 0) return null;

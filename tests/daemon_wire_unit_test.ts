@@ -1,0 +1,973 @@
+/**
+ * The daemon's wire, in-process and fast (they guard mutations): the HTTP reader (heads, bodies,
+ * limits, deadlines, a peer that closes early), what is written, the linger on close, the TLS
+ * byte stream (reads across chunks, back-pressure, wiping), one connection's exchange (keep-alive,
+ * bodies that are not JSON, refusals that keep or close the connection, the log of repeated
+ * refusals), the daemon's limits, the whoami codec, the client's retries on a busy daemon (a fake
+ * daemon on a Unix socket, in this process), its bound on the TLS health answer, and the TLS
+ * private key's mode check.
+ */
+
+import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
+import { loadConfig } from "../lib/config/mod.ts";
+import { StoreError } from "../lib/errors.ts";
+import type { Authenticator, Identity } from "../lib/daemon/auth.ts";
+import { ConnectionTable } from "../lib/daemon/connections.ts";
+import {
+  ConnReader,
+  HttpError,
+  lingerClose,
+  MAX_HEAD_BYTES,
+  readRequestHead,
+  readResponse,
+  writeJsonRequest,
+  writeJsonResponse,
+} from "../lib/daemon/http.ts";
+import { daemonLimits, RepeatedLines, serveConnection } from "../lib/daemon/exchange.ts";
+import { decodeWhoami, ProtocolError } from "../lib/daemon/protocol.ts";
+import { type ByteConn, duplexOf, StreamConn } from "../lib/daemon/stream.ts";
+import { sendLocal, sendRemote, whoamiCall } from "../lib/daemon/client.ts";
+import { Challenges } from "../lib/daemon/challenge.ts";
+import { serverCertificate } from "../lib/daemon/tls.ts";
+import type { Executor } from "../lib/daemon/workers.ts";
+import { makeCertificates } from "../testing/tls.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A peer that sends `chunks` (one per read), then ends; what is written to it is kept. */
+function peer(chunks: (string | Uint8Array)[]) {
+  const input = chunks.map((c) => typeof c === "string" ? encoder.encode(c) : c);
+  const written: Uint8Array[] = [];
+  const state = { closed: false, closedWrite: false, reads: 0 };
+  const conn: ByteConn = {
+    read(p) {
+      state.reads++;
+      const chunk = input.shift();
+      if (chunk === undefined) return Promise.resolve(null);
+      const n = Math.min(p.length, chunk.length);
+      p.set(chunk.subarray(0, n));
+      if (n < chunk.length) input.unshift(chunk.subarray(n));
+      return Promise.resolve(n);
+    },
+    write(p) {
+      written.push(p.slice());
+      return Promise.resolve(p.length);
+    },
+    closeWrite() {
+      state.closedWrite = true;
+      return Promise.resolve();
+    },
+    close() {
+      state.closed = true;
+    },
+  };
+  const bytes = () => {
+    const out = new Uint8Array(written.reduce((n, w) => n + w.length, 0));
+    let at = 0;
+    for (const w of written) {
+      out.set(w, at);
+      at += w.length;
+    }
+    return out;
+  };
+  return { conn, state, bytes, text: () => decoder.decode(bytes()) };
+}
+
+const LIMITS = { idleMs: 60_000, messageMs: 60_000, maxBody: 1000 };
+
+async function rejectsHttp(f: () => Promise<unknown>, status: number, message: string | RegExp) {
+  await assert.rejects(f, (e: unknown) => {
+    assert.ok(e instanceof HttpError, String(e));
+    assert.equal(e.status, status);
+    if (typeof message === "string") assert.equal(e.message, message);
+    else assert.match(e.message, message);
+    return true;
+  });
+}
+
+function requestHead(text: string) {
+  return readRequestHead(new ConnReader(peer([text]).conn), LIMITS);
+}
+
+Deno.test("ConnReader: a peer that closes before a byte is a clean end; one that closes mid-message or mid-body is a 400", async () => {
+  assert.equal(
+    await new ConnReader(peer([]).conn).readHead(Date.now() + 60_000, Date.now() + 1),
+    null,
+  );
+  assert.equal(await requestHead(""), null);
+  await rejectsHttp(
+    () =>
+      new ConnReader(peer(["GET / HTTP/1.1\r\n"]).conn).readHead(
+        Date.now() + 9e4,
+        Date.now() + 9e4,
+      ),
+    400,
+    "the connection closed in the middle of a message",
+  );
+  const reader = new ConnReader(peer(["abc"]).conn);
+  await rejectsHttp(
+    () => reader.readBody(5, Date.now() + 60_000),
+    400,
+    "the connection closed in the middle of a body",
+  );
+  // Waiting for the first byte is bounded by the first deadline, even when the peer ends then.
+  await rejectsHttp(
+    () => new ConnReader(peer([]).conn).readHead(Date.now() - 1, Date.now() + 60_000),
+    408,
+    "timed out reading from the peer",
+  );
+});
+
+Deno.test("ConnReader: a peer that never answers is a 408 at the first byte's deadline", async () => {
+  const silent: ByteConn = {
+    read: () => new Promise(() => {}),
+    write: (p) => Promise.resolve(p.length),
+    closeWrite: () => Promise.resolve(),
+    close: () => {},
+  };
+  await rejectsHttp(
+    () => new ConnReader(silent).readHead(Date.now() + 20, Date.now() + 60_000),
+    408,
+    "timed out reading from the peer",
+  );
+});
+
+Deno.test("a request head: its line, its headers (with or without a space), its body's length", async () => {
+  const head = await requestHead(
+    "POST /v1/request HTTP/1.1\r\nContent-Length:12\r\nX-Thing:  a: b \r\nHost: h\r\n\r\n",
+  );
+  assert.ok(head !== null);
+  assert.equal(head.method, "POST");
+  assert.equal(head.path, "/v1/request");
+  assert.equal(head.length, 12);
+  assert.equal(head.headers.get("x-thing"), "a: b");
+  assert.equal(head.headers.get("host"), "h");
+  assert.equal((await requestHead("GET /v1/health HTTP/1.1\r\n\r\n"))?.length, 0);
+  // The limit is the largest body taken.
+  assert.equal(
+    (await requestHead("POST / HTTP/1.1\r\ncontent-length: 1000\r\n\r\n"))?.length,
+    1000,
+  );
+});
+
+Deno.test("a request head that breaks a rule is a 400 (413 for a body over the limit) naming what is wrong", async () => {
+  const cases: [string, number, string][] = [
+    ["GET /v1/health HTTP/1.0", 400, "a malformed request line"],
+    ["get /v1/health HTTP/1.1", 400, "a malformed request line"],
+    ["GET v1 HTTP/1.1", 400, "a malformed request line"],
+    ["GET / HTTP/1.1\r\nno colon here", 400, "a malformed header line"],
+    ["GET / HTTP/1.1\r\n: no name", 400, "a malformed header line"],
+    ["GET / HTTP/1.1\r\nbad name: x", 400, "a malformed or repeated header"],
+    ["GET / HTTP/1.1\r\nHost: a\r\nhost: b", 400, "a malformed or repeated header"],
+    [
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked",
+      400,
+      "Transfer-Encoding is not supported; send Content-Length",
+    ],
+    ["POST / HTTP/1.1\r\nContent-Length: -1", 400, "a malformed Content-Length"],
+    ["POST / HTTP/1.1\r\nContent-Length: 12345678901", 400, "a malformed Content-Length"],
+    ["POST / HTTP/1.1\r\nContent-Length: 1001", 413, "the body is larger than 1000 bytes"],
+  ];
+  for (const [text, status, message] of cases) {
+    await rejectsHttp(() => requestHead(`${text}\r\n\r\n`), status, message);
+  }
+});
+
+Deno.test("a head may take MAX_HEAD_BYTES (8 KiB), arriving at once or in parts; one byte more is a 431", async () => {
+  assert.equal(MAX_HEAD_BYTES, 8192);
+  const line = "GET / HTTP/1.1\r\nx: ";
+  const exact = line + "a".repeat(MAX_HEAD_BYTES - line.length);
+  assert.equal(exact.length, MAX_HEAD_BYTES);
+  const limits = { ...LIMITS, maxBody: 0 };
+  for (const chunks of [[exact + "\r\n\r\n"], [exact, "\r\n\r\n"], [exact + "\r", "\n\r", "\n"]]) {
+    const head = await readRequestHead(new ConnReader(peer(chunks).conn), limits);
+    assert.equal(head?.headers.get("x")?.length, MAX_HEAD_BYTES - line.length);
+  }
+  for (const chunks of [[exact + "a\r\n\r\n"], [exact + "a", "\r\n\r\n"]]) {
+    await rejectsHttp(
+      () => readRequestHead(new ConnReader(peer(chunks).conn), limits),
+      431,
+      "headers too large",
+    );
+  }
+  // A head that never ends is refused once it is too large, not read forever.
+  const endless: ByteConn = {
+    read: (p) => Promise.resolve((p.fill(97, 0, 1000), 1000)),
+    write: (p) => Promise.resolve(p.length),
+    closeWrite: () => Promise.resolve(),
+    close: () => {},
+  };
+  await rejectsHttp(
+    () => readRequestHead(new ConnReader(endless), limits),
+    431,
+    "headers too large",
+  );
+});
+
+Deno.test("ConnReader reads heads and bodies split anywhere, byte by byte or in large parts, and keeps what follows", async () => {
+  const body = new Uint8Array(300 * 1024).map((_, i) => (i * 7) % 251);
+  const next = "GET /v1/health HTTP/1.1\r\n\r\n";
+  const whole = new Uint8Array([
+    ...encoder.encode(`POST /v1/request HTTP/1.1\r\ncontent-length: ${body.length}\r\n\r\n`),
+    ...body,
+    ...encoder.encode(next),
+  ]);
+  // Byte by byte for the head, then parts of odd sizes.
+  const chunks: Uint8Array[] = [];
+  let at = 0;
+  for (; at < 80; at++) chunks.push(whole.subarray(at, at + 1));
+  for (let size = 1; at < whole.length; size = (size * 3 + 7) % 40_000) {
+    chunks.push(whole.subarray(at, at + size));
+    at += size;
+  }
+  const reader = new ConnReader(peer(chunks).conn);
+  const limits = { ...LIMITS, maxBody: 1024 * 1024 };
+  const head = await readRequestHead(reader, limits);
+  assert.equal(head?.length, body.length);
+  assert.deepEqual(await reader.readBody(body.length, Date.now() + 60_000), body);
+  const second = await readRequestHead(reader, limits);
+  assert.equal(second?.path, "/v1/health");
+  assert.equal(reader.pending, false);
+  assert.equal(await readRequestHead(reader, limits), null);
+});
+
+Deno.test("readResponse reads a status, its headers and its body; no answer or a malformed one is a 502", async () => {
+  const response = await readResponse(
+    new ConnReader(peer(["HTTP/1.1 404\r\ncontent-length: 2\r\n\r\n{}"]).conn),
+    LIMITS,
+  );
+  assert.equal(response.status, 404);
+  assert.equal(decoder.decode(response.body), "{}");
+  await rejectsHttp(
+    () => readResponse(new ConnReader(peer([]).conn), LIMITS),
+    502,
+    "the daemon closed the connection without answering",
+  );
+  await rejectsHttp(
+    () => readResponse(new ConnReader(peer(["HTTP/1.0 200 OK\r\n\r\n"]).conn), LIMITS),
+    502,
+    "a malformed status line",
+  );
+  await rejectsHttp(
+    () =>
+      readResponse(
+        new ConnReader(peer(["HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n{"]).conn),
+        LIMITS,
+      ),
+    400,
+    "the connection closed in the middle of a body",
+  );
+});
+
+Deno.test("what is written: a response and a request, whole even when the peer takes a byte at a time", async () => {
+  const out = peer([]);
+  await writeJsonResponse(out.conn, 404, { a: 1 }, true);
+  await writeJsonResponse(out.conn, 299, [], false);
+  assert.equal(
+    out.text(),
+    'HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 7\r\nconnection: keep-alive\r\n\r\n{"a":1}' +
+      "HTTP/1.1 299 Status\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]",
+  );
+  const slow = peer([]);
+  const write = slow.conn.write;
+  slow.conn.write = (p) => write(p.subarray(0, 1)).then(() => 1);
+  await writeJsonRequest(slow.conn, "POST", "/v1/x", { b: "c" }, { authorization: "Test" });
+  assert.equal(
+    slow.text(),
+    'POST /v1/x HTTP/1.1\r\nhost: condor_store_cred\r\ncontent-type: application/json\r\ncontent-length: 9\r\nauthorization: Test\r\n\r\n{"b":"c"}',
+  );
+  const empty = peer([]);
+  await writeJsonRequest(empty.conn, "GET", "/v1/health", undefined);
+  assert.match(empty.text(), /^GET \/v1\/health HTTP\/1\.1\r\n.*content-length: 0\r\n\r\n$/s);
+});
+
+Deno.test("lingerClose stops writing, drops at most 1 MiB of what the peer still sends, then closes", async () => {
+  let read = 0;
+  const state = { closedWrite: false, closed: false };
+  const flood: ByteConn = {
+    read: (p) => {
+      read += p.length;
+      return Promise.resolve(p.length);
+    },
+    write: (p) => Promise.resolve(p.length),
+    closeWrite: () => Promise.resolve(void (state.closedWrite = true)),
+    close: () => void (state.closed = true),
+  };
+  await lingerClose(flood);
+  assert.equal(read, 1024 * 1024);
+  assert.deepEqual(state, { closedWrite: true, closed: true });
+  // A peer that has gone: closed all the same.
+  const gone = peer([]);
+  gone.conn.closeWrite = () => Promise.reject(new Deno.errors.BrokenPipe("gone"));
+  await lingerClose(gone.conn);
+  assert.equal(gone.state.closed, true);
+});
+
+Deno.test("StreamConn hands out what the stream emits across chunks, wipes what it handed out, and ends", async () => {
+  const stream = new PassThrough();
+  const conn = new StreamConn(stream);
+  const first = new Uint8Array([1, 2, 3]);
+  const second = new Uint8Array([4, 5, 6]);
+  stream.write(first);
+  stream.write(second);
+  const p = new Uint8Array(4);
+  assert.equal(await conn.read(p), 4);
+  assert.deepEqual(p, new Uint8Array([1, 2, 3, 4]));
+  const q = new Uint8Array(10);
+  assert.equal(await conn.read(q), 2);
+  assert.deepEqual(q.subarray(0, 2), new Uint8Array([5, 6]));
+  stream.end();
+  assert.equal(await conn.read(q), null);
+  assert.equal(await conn.read(q), null);
+});
+
+Deno.test("StreamConn wipes the bytes it buffered once they are read, or when it is closed", async () => {
+  const stream = new PassThrough();
+  const conn = new StreamConn(stream);
+  const emitted: Uint8Array[] = [];
+  stream.on("data", (chunk: Uint8Array) => emitted.push(chunk));
+  stream.write(new Uint8Array([9, 9, 9, 9]));
+  stream.write(new Uint8Array([8, 8]));
+  await new Promise((r) => setTimeout(r, 0));
+  const p = new Uint8Array(5);
+  assert.equal(await conn.read(p), 5);
+  assert.deepEqual(p, new Uint8Array([9, 9, 9, 9, 8]));
+  assert.deepEqual(emitted.map((c) => [...c]), [[0, 0, 0, 0], [0, 8]]);
+  conn.close();
+  assert.deepEqual(emitted.map((c) => [...c]), [[0, 0, 0, 0], [0, 0]]);
+  assert.equal(await conn.read(p), null);
+  await assert.rejects(() => conn.write(new Uint8Array(1)), Deno.errors.BrokenPipe);
+  await conn.closeWrite();
+});
+
+Deno.test("StreamConn stops reading from a peer that sends more than 256 KiB ahead, and resumes once most is read", async () => {
+  const stream = new PassThrough({ highWaterMark: 1 });
+  const conn = new StreamConn(stream);
+  const chunk = 16 * 1024;
+  for (let i = 0; i < 15; i++) stream.write(new Uint8Array(chunk));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(stream.isPaused(), false);
+  stream.write(new Uint8Array(chunk));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(stream.isPaused(), true);
+  const p = new Uint8Array(chunk);
+  for (let i = 0; i < 12; i++) {
+    assert.equal(await conn.read(p), chunk);
+    assert.equal(stream.isPaused(), true);
+  }
+  assert.equal(await conn.read(new Uint8Array(1)), 1);
+  assert.equal(stream.isPaused(), false);
+  conn.close();
+});
+
+Deno.test("StreamConn writes to the stream, and passes on the stream's error to every read", async () => {
+  const stream = new PassThrough();
+  const conn = new StreamConn(stream);
+  assert.equal(await conn.write(encoder.encode("hello")), 5);
+  const p = new Uint8Array(10);
+  assert.equal(await conn.read(p), 5);
+  assert.equal(decoder.decode(p.subarray(0, 5)), "hello");
+  const reading = conn.read(p);
+  stream.destroy(new Error("the peer failed"));
+  await assert.rejects(() => reading, /the peer failed/);
+  await assert.rejects(() => conn.read(p), /the peer failed/);
+});
+
+Deno.test("duplexOf carries a Unix socket's bytes both ways, and ends when the peer does", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-wire-" });
+  const listener = Deno.listen({ transport: "unix", path: `${dir}/s` });
+  try {
+    const accepting = listener.accept();
+    const client = await Deno.connect({ transport: "unix", path: `${dir}/s` });
+    const server = await accepting;
+    const duplex = duplexOf(server);
+    const conn = new StreamConn(duplex);
+    const big = new Uint8Array(100_000).map((_, i) => i % 253);
+    await client.write(big);
+    const got = new Uint8Array(big.length);
+    let n = 0;
+    while (n < big.length) n += (await conn.read(got.subarray(n)))!;
+    assert.deepEqual(got, big);
+    await conn.write(encoder.encode("back"));
+    const back = new Uint8Array(4);
+    let m = 0;
+    while (m < 4) m += (await client.read(back.subarray(m)))!;
+    assert.equal(decoder.decode(back), "back");
+    await conn.closeWrite();
+    assert.equal(await client.read(back), null);
+    client.close();
+    assert.equal(await conn.read(got), null);
+    conn.close();
+    await duplex.settled();
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---- One connection's exchange ----
+
+const ALICE: Identity = {
+  caller: { uid: 1001, name: "alice", domain: "x.example", inProcess: false },
+  account: "alice@x.example",
+  exempt: false,
+  expires: null,
+};
+
+function config(env: Record<string, string> = {}) {
+  return loadConfig({ env: { CONDOR_CONFIG: "ONLY_ENV", ...env }, uid: 0, hostname: "h" });
+}
+
+/** Serves `chunks` as one connection of a daemon whose callers prove themselves with `Test`. */
+async function serve(chunks: (string | Uint8Array)[]) {
+  const p = peer(chunks);
+  const cfg = config({ _CONDOR_TRUST_DOMAIN: "t.example" });
+  const limits = daemonLimits(cfg);
+  const table = new ConnectionTable(limits.table);
+  const id = table.open(() => {}, Date.now())!;
+  const logged: string[] = [];
+  const auth: Authenticator = {
+    transport: "unix",
+    challenges: null,
+    fromHead: (headers) => Promise.resolve(headers.get("authorization") === "Test" ? ALICE : null),
+    fromBody: () => null,
+    missing: () => new ProtocolError(401, "not-secure", "prove who you are"),
+  };
+  await serveConnection({
+    conn: p.conn,
+    reader: new ConnReader(p.conn),
+    id,
+    listening: { listener: null as unknown as Deno.Listener, auth, tls: null, name: "test" },
+    session: { peer: "local", challenges: new Set(), token: null },
+    opened: Date.now(),
+    daemon: {
+      config: cfg,
+      log: (line) => logged.push(line),
+      refusals: new RepeatedLines((line) => logged.push(line)),
+      executor: { health: () => ({ serving: 1, size: 1 }) } as unknown as Executor,
+      table,
+      limits,
+      stopping: () => false,
+    },
+  });
+  // The answers, in order.
+  const reader = new ConnReader(peer([p.bytes()]).conn);
+  const answers: { status: number; connection?: string; body: Record<string, unknown> }[] = [];
+  while (true) {
+    let r;
+    try {
+      r = await readResponse(reader, LIMITS);
+    } catch {
+      break;
+    }
+    answers.push({
+      status: r.status,
+      connection: r.headers.get("connection"),
+      body: JSON.parse(decoder.decode(r.body)),
+    });
+  }
+  return { answers, logged, closed: p.state.closed || p.state.closedWrite };
+}
+
+const HEALTH = "GET /v1/health HTTP/1.1\r\n\r\n";
+
+function post(path: string, body: string | number, extra = "") {
+  const length = typeof body === "number" ? body : encoder.encode(body).length;
+  const text = typeof body === "number" ? "" : body;
+  return `POST ${path} HTTP/1.1\r\ncontent-length: ${length}\r\n${extra}\r\n${text}`;
+}
+
+const WHOAMI = post("/v1/whoami", '{"version":1}', "authorization: Test\r\n");
+
+Deno.test("a connection keeps serving requests one after the other (keep-alive) until the peer ends it", async () => {
+  const { answers, logged } = await serve([HEALTH, WHOAMI, HEALTH]);
+  assert.deepEqual(answers.map((a) => [a.status, a.connection]), [
+    [200, "keep-alive"],
+    [200, "keep-alive"],
+    [200, "keep-alive"],
+  ]);
+  assert.deepEqual(answers[0].body, { version: 1, trustDomain: "t.example", ok: true });
+  assert.deepEqual(answers[1].body.whoami, {
+    account: "alice@x.example",
+    user: "alice",
+    domain: "x.example",
+    uid: 1001,
+    transport: "unix",
+    expires: null,
+  });
+  assert.deepEqual(logged, []);
+});
+
+Deno.test("a body that is not JSON, not an object or of another version is a 400 naming it; the connection is kept", async () => {
+  const auth = "authorization: Test\r\n";
+  const { answers, logged } = await serve([
+    post("/v1/whoami", "{nope", auth),
+    // Not UTF-8 (read leniently, it would be a JSON string).
+    post("/v1/whoami", 3, auth),
+    new Uint8Array([0x22, 0xff, 0x22]),
+    post("/v1/whoami", "[1]", auth),
+    post("/v1/whoami", '{"version":2}', auth),
+    HEALTH,
+  ]);
+  assert.deepEqual(answers.map((a) => [a.status, a.connection, a.body.error]), [
+    [400, "keep-alive", { code: "bad-args", message: "the request body is not JSON" }],
+    [400, "keep-alive", { code: "bad-args", message: "the request body is not JSON" }],
+    [400, "keep-alive", { code: "bad-args", message: "the request body is not an object" }],
+    [400, "keep-alive", {
+      code: "unsupported",
+      message:
+        "protocol version 2 is not spoken here (this daemon speaks 1); use a client of the same release",
+    }],
+    [200, "keep-alive", undefined],
+  ]);
+  // The same refusal twice within a second is logged once.
+  assert.deepEqual(logged, [
+    "unix local: refused (400): the request body is not JSON",
+    "unix local: refused (400): the request body is not an object",
+    "unix local: refused (400): protocol version 2 is not spoken here (this daemon speaks 1); " +
+    "use a client of the same release",
+  ]);
+});
+
+Deno.test("a refusal drops a body of up to 64 KiB to keep the connection; a larger one is not read and the connection is closed", async () => {
+  const small = await serve([post("/v1/nowhere", "x".repeat(2000)), HEALTH]);
+  assert.deepEqual(small.answers.map((a) => [a.status, a.connection]), [
+    [404, "keep-alive"],
+    [200, "keep-alive"],
+  ]);
+  assert.deepEqual(small.answers[0].body.error, {
+    code: "unsupported",
+    message: "no POST /v1/nowhere here",
+  });
+  const edge = await serve([post("/v1/whoami", "x".repeat(64 * 1024)), HEALTH]);
+  assert.deepEqual(edge.answers.map((a) => [a.status, a.connection]), [
+    [413, "close"],
+  ]);
+  const large = await serve([post("/v1/nowhere", 64 * 1024 + 1), HEALTH]);
+  assert.deepEqual(large.answers.map((a) => [a.status, a.connection]), [[404, "close"]]);
+  assert.equal(large.closed, true);
+  // No proof: 401, the small body dropped, the connection kept.
+  const unproven = await serve([post("/v1/whoami", '{"version":1}'), HEALTH]);
+  assert.deepEqual(unproven.answers.map((a) => [a.status, a.connection, a.body.error]), [
+    [401, "keep-alive", { code: "not-secure", message: "prove who you are" }],
+    [200, "keep-alive", undefined],
+  ]);
+});
+
+Deno.test("a body over its route's limit is a 413 and closes the connection; one cut short is a 400 and closes it", async () => {
+  const over = await serve([post("/v1/whoami", 1025, "authorization: Test\r\n"), HEALTH]);
+  assert.deepEqual(over.answers.map((a) => [a.status, a.connection, a.body.error]), [
+    [413, "close", {
+      code: "bad-args",
+      message: "a /v1/whoami request has no body larger than 1024 bytes",
+    }],
+  ]);
+  const cut = await serve([
+    "POST /v1/whoami HTTP/1.1\r\nauthorization: Test\r\ncontent-length: 20\r\n\r\n{",
+  ]);
+  assert.deepEqual(cut.answers.map((a) => [a.status, a.connection, a.body.error]), [
+    [400, "close", { code: "bad-args", message: "the connection closed in the middle of a body" }],
+  ]);
+  const badHead = await serve(["GET /v1/health HTTP/1.1\r\nno colon\r\n\r\n", HEALTH]);
+  assert.deepEqual(badHead.answers.map((a) => [a.status, a.connection]), [[400, "close"]]);
+  const close = await serve(["GET /v1/health HTTP/1.1\r\nConnection: Close\r\n\r\n", HEALTH]);
+  assert.deepEqual(close.answers.map((a) => [a.status, a.connection]), [[200, "close"]]);
+});
+
+Deno.test("RepeatedLines writes a line at most once a second, with how many were left out, and remembers at most 1,000 lines", () => {
+  const logged: string[] = [];
+  const lines = new RepeatedLines((line) => logged.push(line));
+  lines.write("a", 10_000);
+  lines.write("a", 10_999);
+  lines.write("a", 10_999);
+  lines.write("a", 11_000);
+  lines.write("a", 11_500);
+  lines.write("a", 12_000);
+  assert.deepEqual(logged, [
+    "a",
+    "a (and 2 more since the last such line)",
+    "a (and 1 more since the last such line)",
+  ]);
+  // 1,001 distinct lines: the first is forgotten, the second is not.
+  logged.length = 0;
+  for (let i = 0; i <= 1000; i++) lines.write(`line ${i}`, 20_000);
+  assert.equal(logged.length, 1001);
+  lines.write("line 1", 20_001);
+  assert.equal(logged.length, 1001);
+  lines.write("line 0", 20_001);
+  assert.deepEqual(logged.slice(1001), ["line 0"]);
+});
+
+Deno.test("daemonLimits: the documented budgets, and caps of at least one whatever the configuration says", () => {
+  const limits = daemonLimits(config());
+  assert.deepEqual(limits.table, {
+    maxConnections: 4096,
+    maxUnproven: limits.table.maxUnproven,
+    maxCallerConnections: 64,
+    maxCallerRequests: limits.table.maxCallerRequests,
+    smallBody: 64 * 1024,
+    bodyBudget: 256 * 1024 * 1024,
+    callerBodyBudget: 32 * 1024 * 1024,
+    unprovenBodyBudget: 16 * 1024 * 1024,
+  });
+  const zero = daemonLimits(config({
+    _CONDOR_CREDD_MAX_CONNECTIONS: "0",
+    _CONDOR_CREDD_MAX_UNPROVEN_CONNECTIONS: "0",
+    _CONDOR_CREDD_MAX_CALLER_CONNECTIONS: "0",
+    _CONDOR_CREDD_MAX_CALLER_REQUESTS: "0",
+    _CONDOR_CREDD_CHALLENGE_LIFETIME: "0",
+  }));
+  assert.equal(zero.table.maxConnections, 1);
+  assert.equal(zero.table.maxUnproven, 1);
+  assert.equal(zero.table.maxCallerConnections, 1);
+  assert.equal(zero.table.maxCallerRequests, 1);
+  assert.equal(zero.unprovenMs, 10_000);
+  const unproven = daemonLimits(config({
+    _CONDOR_CREDD_MAX_CONNECTIONS: "5",
+    _CONDOR_CREDD_MAX_UNPROVEN_CONNECTIONS: "9",
+    _CONDOR_CREDD_CHALLENGE_LIFETIME: "30",
+  }));
+  assert.equal(unproven.table.maxUnproven, 5);
+  assert.equal(unproven.unprovenMs, 30_000);
+});
+
+Deno.test("decodeWhoami takes whole numbers only: a uid from 0, an expiry or null", () => {
+  const value = {
+    account: "root@x.example",
+    user: "root",
+    domain: "x.example",
+    uid: 0,
+    transport: "tls",
+    expires: 2_000_000_000,
+  };
+  assert.deepEqual(decodeWhoami(value), value);
+  assert.equal(decodeWhoami({ ...value, uid: null, expires: null }).uid, null);
+  for (
+    const bad of [
+      { ...value, uid: 1.5 },
+      { ...value, uid: "0" },
+      { ...value, expires: 1.5 },
+      { ...value, expires: 2 ** 53 },
+      { ...value, user: 5 },
+      { ...value, domain: null },
+      { ...value, account: 7 },
+      { ...value, transport: undefined },
+      [],
+    ]
+  ) {
+    assert.throws(
+      () => decodeWhoami(bad),
+      (e: unknown) =>
+        e instanceof ProtocolError && e.status === 400 &&
+        /^the whoami answer is (malformed|not an object)$/.test(e.message),
+    );
+  }
+});
+
+// ---- The client ----
+
+/**
+ * A fake daemon on a Unix socket in this process: it closes the first `drop` connections without
+ * a word, answers 503 to the first `busy` challenge requests, then issues challenges and answers
+ * whoami.
+ */
+async function fakeDaemon(
+  options: { drop?: number; busy?: number; whoami?: (n: number) => [number, unknown] },
+) {
+  const dir = await Deno.makeTempDir({ prefix: "csc-wire-" });
+  const challengeDir = `${dir}/challenges`;
+  await Deno.mkdir(challengeDir);
+  const socket = `${dir}/socket`;
+  const listener = Deno.listen({ transport: "unix", path: socket });
+  const challenges = new Challenges(challengeDir);
+  const seen = { connections: 0, challenges: 0, requests: [] as string[] };
+  const served: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      seen.connections++;
+      if (seen.connections <= (options.drop ?? 0)) {
+        conn.close();
+        continue;
+      }
+      served.push((async () => {
+        const reader = new ConnReader(conn);
+        try {
+          while (true) {
+            const head = await readRequestHead(reader, { ...LIMITS, maxBody: 10_000 });
+            if (head === null) return;
+            const body = await reader.readBody(head.length, Date.now() + 60_000);
+            seen.requests.push(
+              `${head.path} ${head.headers.get("authorization") ?? "-"} ${decoder.decode(body)}`,
+            );
+            if (head.path === "/v1/challenge") {
+              seen.challenges++;
+              if (seen.challenges <= (options.busy ?? 0)) {
+                await writeJsonResponse(conn, 503, { error: { message: "busy" } }, true);
+              } else {
+                await writeJsonResponse(conn, 200, { version: 1, ...challenges.issue() }, true);
+              }
+            } else {
+              const [status, answer] = options.whoami?.(seen.requests.length) ??
+                [200, {
+                  version: 1,
+                  whoami: {
+                    ...decodeWhoami({
+                      account: "alice@x.example",
+                      user: "alice",
+                      domain: "x.example",
+                      uid: 1001,
+                      transport: "unix",
+                      expires: null,
+                    }),
+                  },
+                }];
+              await writeJsonResponse(conn, status, answer, false);
+              return;
+            }
+          }
+        } catch {
+          // The client went away.
+        } finally {
+          conn.close();
+        }
+      })());
+    }
+  })();
+  return {
+    socket,
+    challengeDir,
+    seen,
+    async stop() {
+      listener.close();
+      await accepting.catch(() => {});
+      await Promise.all(served);
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("the client proves itself and gets its answer; a busy daemon's dropped connections and 503s are tried again", async () => {
+  const daemon = await fakeDaemon({ drop: 2, busy: 2 });
+  try {
+    const whoami = await sendLocal(daemon.socket, daemon.challengeDir, whoamiCall());
+    assert.equal(whoami.account, "alice@x.example");
+    assert.equal(daemon.seen.connections, 3);
+    assert.equal(daemon.seen.challenges, 3);
+    const last = daemon.seen.requests.at(-1)!;
+    assert.match(last, /^\/v1\/whoami Challenge [0-9a-f]{32} [A-Za-z0-9_-]{43} \{"version":1\}$/);
+    // The challenge file is gone once the answer is in.
+    assert.deepEqual([...Deno.readDirSync(daemon.challengeDir)], []);
+  } finally {
+    await daemon.stop();
+  }
+});
+
+type Connect = (options: Deno.UnixConnectOptions) => Promise<Deno.Conn>;
+
+Deno.test("the client tries a connection again when the socket's queue is full, a connection is reset or a pipe broken; not when nobody listens", async () => {
+  const daemon = await fakeDaemon({});
+  try {
+    for (
+      const failure of [
+        new Deno.errors.WouldBlock("Resource temporarily unavailable"),
+        new Deno.errors.ConnectionReset("reset"),
+        new Deno.errors.BrokenPipe("broken"),
+        new Error("Resource temporarily unavailable (os error 11)"),
+        new Error("try later (os error 11)"),
+      ]
+    ) {
+      let calls = 0;
+      const deno = Deno as unknown as { connect: Connect };
+      const real = deno.connect;
+      deno.connect = (options) => {
+        calls++;
+        return calls === 1 ? Promise.reject(failure) : real(options);
+      };
+      try {
+        const whoami = await sendLocal(daemon.socket, daemon.challengeDir, whoamiCall());
+        assert.equal(whoami.user, "alice", failure.message);
+      } finally {
+        deno.connect = real;
+      }
+      assert.equal(calls, 2, failure.message);
+    }
+    for (
+      const failure of [
+        new Deno.errors.ConnectionRefused("Connection refused (os error 111): connect '/x/s'"),
+        new Deno.errors.NotFound("No such file or directory (os error 2)"),
+        new Error("os error 110"),
+      ]
+    ) {
+      let calls = 0;
+      const deno = Deno as unknown as { connect: Connect };
+      const real = deno.connect;
+      deno.connect = () => {
+        calls++;
+        return Promise.reject(failure);
+      };
+      try {
+        await assert.rejects(
+          () => sendLocal(daemon.socket, daemon.challengeDir, whoamiCall()),
+          (e: unknown) => {
+            assert.ok(e instanceof StoreError);
+            assert.equal(e.code, "unreachable");
+            assert.equal(
+              e.message,
+              `no condor_store_cred daemon answers on "${daemon.socket}": ${
+                failure.message.replace(/: \w+ '.*'$/, "")
+              }`,
+            );
+            return true;
+          },
+        );
+      } finally {
+        deno.connect = real;
+      }
+      assert.equal(calls, 1, failure.message);
+    }
+  } finally {
+    await daemon.stop();
+  }
+});
+
+Deno.test("the client reports the daemon's refusal (4xx) and failure (5xx) with its message; 401 is not-secure", async () => {
+  const answers: [number, unknown, string, string][] = [
+    [403, { error: { message: "not you" } }, "unreachable", "refused the request: not you"],
+    [401, { error: { message: "who?" } }, "not-secure", "refused the request: who?"],
+    [500, { error: {} }, "unreachable", "could not handle the request: the daemon answered 500"],
+    [200, [], "bad-args", "refused the request: the whoami answer is not an object"],
+    [200, 7, "unreachable", "could not handle the request: the daemon's answer is not an object"],
+  ];
+  for (const [status, answer, code, message] of answers) {
+    const daemon = await fakeDaemon({ whoami: () => [status, answer] });
+    try {
+      await assert.rejects(
+        () => sendLocal(daemon.socket, daemon.challengeDir, whoamiCall()),
+        (e: unknown) => {
+          assert.ok(e instanceof StoreError);
+          assert.equal(e.code, code);
+          assert.equal(e.message, `the condor_store_cred daemon on "${daemon.socket}" ${message}`);
+          return true;
+        },
+      );
+    } finally {
+      await daemon.stop();
+    }
+  }
+});
+
+Deno.test("over TLS the client reads a health answer of at most 4096 bytes, and names the daemon's trust domain", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-wire-" });
+  try {
+    const certs = await makeCertificates(dir);
+    for (const size of [4096, 4097]) {
+      const listener = Deno.listenTls({
+        hostname: "127.0.0.1",
+        port: 0,
+        cert: await Deno.readTextFile(certs.cert),
+        key: await Deno.readTextFile(certs.key),
+      });
+      const serving = (async () => {
+        const conn = await listener.accept();
+        try {
+          const reader = new ConnReader(conn);
+          await readRequestHead(reader, LIMITS);
+          const base = JSON.stringify({ trustDomain: "t.example", pad: "" });
+          await writeJsonResponse(conn, 200, {
+            trustDomain: "t.example",
+            pad: "p".repeat(size - base.length),
+          }, true);
+          await readRequestHead(reader, LIMITS).catch(() => {});
+        } finally {
+          conn.close();
+        }
+      })();
+      const domains: string[] = [];
+      try {
+        await assert.rejects(
+          () =>
+            sendRemote({
+              host: "127.0.0.1",
+              port: (listener.addr as Deno.NetAddr).port,
+              caCerts: [Deno.readTextFileSync(certs.ca)],
+              token: (domain) => {
+                domains.push(domain);
+                throw new StoreError("not-secure", "no token for it");
+              },
+            }, whoamiCall()),
+          (e: unknown) => {
+            assert.ok(e instanceof StoreError);
+            if (size === 4096) assert.equal(e.message, "no token for it");
+            else {
+              assert.equal(
+                e.message,
+                `the condor_store_cred daemon at 127.0.0.1:${
+                  (listener.addr as Deno.NetAddr).port
+                } did not answer properly: the body is larger than 4096 bytes`,
+              );
+            }
+            return true;
+          },
+        );
+      } finally {
+        await serving.catch(() => {});
+        listener.close();
+      }
+      assert.deepEqual(domains, size === 4096 ? ["t.example"] : []);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the TLS private key is refused when every user may read it, and its mode is named; the last pair that exists is used", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-wire-" });
+  try {
+    for (
+      const [name, mode] of [["cert", 0o644], ["key", 0o640], ["open", 0o644], [
+        "cert2",
+        0o600,
+      ]] as const
+    ) {
+      await Deno.writeTextFile(`${dir}/${name}`, name.toUpperCase());
+      await Deno.chmod(`${dir}/${name}`, mode);
+    }
+    const tls = (certs: string, keys: string) =>
+      config({ _CONDOR_AUTH_SSL_SERVER_CERTFILE: certs, _CONDOR_AUTH_SSL_SERVER_KEYFILE: keys });
+    assert.deepEqual(serverCertificate(tls(`${dir}/cert`, `${dir}/key`)), {
+      cert: "CERT",
+      key: "KEY",
+    });
+    assert.deepEqual(
+      serverCertificate(tls(`${dir}/cert, ${dir}/cert2`, `${dir}/key, ${dir}/key`)),
+      { cert: "CERT2", key: "KEY" },
+    );
+    assert.deepEqual(
+      serverCertificate(tls(`${dir}/cert,${dir}/cert2`, `${dir}/key,${dir}/missing`)),
+      { cert: "CERT", key: "KEY" },
+    );
+    assert.throws(() => serverCertificate(tls(`${dir}/cert`, `${dir}/open`)), (e: unknown) => {
+      assert.ok(e instanceof StoreError);
+      assert.equal(e.code, "insecure");
+      assert.equal(
+        e.message,
+        `the TLS private key "${dir}/open" is readable by every user (mode 0644)`,
+      );
+      assert.equal(e.remedy, `run "chmod o-r ${dir}/open"`);
+      return true;
+    });
+    // The certificate may be read by everyone.
+    assert.deepEqual(serverCertificate(tls(`${dir}/open`, `${dir}/key`)), {
+      cert: "OPEN",
+      key: "KEY",
+    });
+    assert.throws(
+      () => serverCertificate(tls(`${dir}/missing`, `${dir}/key`)),
+      (e: unknown) => e instanceof StoreError && e.code === "config",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
