@@ -13,7 +13,7 @@ import { PassThrough } from "node:stream";
 import { loadConfig } from "../lib/config/mod.ts";
 import { StoreError } from "../lib/errors.ts";
 import type { Authenticator, Identity } from "../lib/daemon/auth.ts";
-import { ConnectionTable } from "../lib/daemon/connections.ts";
+import { type ConnectionLimits, ConnectionTable } from "../lib/daemon/connections.ts";
 import {
   ConnReader,
   HttpError,
@@ -73,6 +73,12 @@ function peer(chunks: (string | Uint8Array)[]) {
     return out;
   };
   return { conn, state, bytes, text: () => decoder.decode(bytes()) };
+}
+
+/** Asserts `a` and `b` hold the same bytes (without a diff of large arrays, slow to make). */
+function sameBytes(a: Uint8Array, b: Uint8Array): void {
+  assert.equal(a.length, b.length);
+  assert.equal(a.findIndex((x, i) => x !== b[i]), -1);
 }
 
 const LIMITS = { idleMs: 60_000, messageMs: 60_000, maxBody: 1000 };
@@ -154,6 +160,7 @@ Deno.test("a request head: its line, its headers (with or without a space), its 
 
 Deno.test("a request head that breaks a rule is a 400 (413 for a body over the limit) naming what is wrong", async () => {
   const cases: [string, number, string][] = [
+    ["", 400, "a malformed request line"],
     ["GET /v1/health HTTP/1.0", 400, "a malformed request line"],
     ["get /v1/health HTTP/1.1", 400, "a malformed request line"],
     ["GET v1 HTTP/1.1", 400, "a malformed request line"],
@@ -226,7 +233,7 @@ Deno.test("ConnReader reads heads and bodies split anywhere, byte by byte or in 
   const limits = { ...LIMITS, maxBody: 1024 * 1024 };
   const head = await readRequestHead(reader, limits);
   assert.equal(head?.length, body.length);
-  assert.deepEqual(await reader.readBody(body.length, Date.now() + 60_000), body);
+  sameBytes(await reader.readBody(body.length, Date.now() + 60_000), body);
   const second = await readRequestHead(reader, limits);
   assert.equal(second?.path, "/v1/health");
   assert.equal(reader.pending, false);
@@ -284,20 +291,27 @@ Deno.test("what is written: a response and a request, whole even when the peer t
 });
 
 Deno.test("lingerClose stops writing, drops at most 1 MiB of what the peer still sends, then closes", async () => {
-  let read = 0;
-  const state = { closedWrite: false, closed: false };
-  const flood: ByteConn = {
-    read: (p) => {
-      read += p.length;
-      return Promise.resolve(p.length);
-    },
-    write: (p) => Promise.resolve(p.length),
-    closeWrite: () => Promise.resolve(void (state.closedWrite = true)),
-    close: () => void (state.closed = true),
+  /** A peer that sends `size` bytes a read, for ever. */
+  const flood = (size: number) => {
+    const state = { read: 0, closedWrite: false, closed: false };
+    const conn: ByteConn = {
+      read: (p) => {
+        const n = Math.min(size, p.length);
+        state.read += n;
+        return Promise.resolve(n);
+      },
+      write: (p) => Promise.resolve(p.length),
+      closeWrite: () => Promise.resolve(void (state.closedWrite = true)),
+      close: () => void (state.closed = true),
+    };
+    return { conn, state };
   };
-  await lingerClose(flood);
-  assert.equal(read, 1024 * 1024);
-  assert.deepEqual(state, { closedWrite: true, closed: true });
+  // Reads go on while less than 1 MiB has come: 16 reads of 64 KiB, or 1,049 of 1,000 bytes.
+  for (const [size, read] of [[64 * 1024, 1024 * 1024], [1000, 1_049_000]]) {
+    const { conn, state } = flood(size);
+    await lingerClose(conn);
+    assert.deepEqual(state, { read, closedWrite: true, closed: true });
+  }
   // A peer that has gone: closed all the same.
   const gone = peer([]);
   gone.conn.closeWrite = () => Promise.reject(new Deno.errors.BrokenPipe("gone"));
@@ -389,7 +403,7 @@ Deno.test("duplexOf carries a Unix socket's bytes both ways, and ends when the p
     const got = new Uint8Array(big.length);
     let n = 0;
     while (n < big.length) n += (await conn.read(got.subarray(n)))!;
-    assert.deepEqual(got, big);
+    sameBytes(got, big);
     await conn.write(encoder.encode("back"));
     const back = new Uint8Array(4);
     let m = 0;
@@ -421,10 +435,20 @@ function config(env: Record<string, string> = {}) {
 }
 
 /** Serves `chunks` as one connection of a daemon whose callers prove themselves with `Test`. */
-async function serve(chunks: (string | Uint8Array)[]) {
-  const p = peer(chunks);
+async function serve(
+  chunks: (string | Uint8Array)[] | ByteConn,
+  options: {
+    table?: Partial<ConnectionLimits>;
+    opened?: number;
+    stopAfterHealth?: boolean;
+    sick?: boolean;
+  } = {},
+) {
+  const p = Array.isArray(chunks) ? peer(chunks) : { ...peer([]), conn: chunks };
   const cfg = config({ _CONDOR_TRUST_DOMAIN: "t.example" });
-  const limits = daemonLimits(cfg);
+  const configured = daemonLimits(cfg);
+  const limits = { ...configured, table: { ...configured.table, ...options.table } };
+  let healthy = 0;
   const table = new ConnectionTable(limits.table);
   const id = table.open(() => {}, Date.now())!;
   const logged: string[] = [];
@@ -441,15 +465,17 @@ async function serve(chunks: (string | Uint8Array)[]) {
     id,
     listening: { listener: null as unknown as Deno.Listener, auth, tls: null, name: "test" },
     session: { peer: "local", challenges: new Set(), token: null },
-    opened: Date.now(),
+    opened: options.opened ?? Date.now(),
     daemon: {
       config: cfg,
       log: (line) => logged.push(line),
       refusals: new RepeatedLines((line) => logged.push(line)),
-      executor: { health: () => ({ serving: 1, size: 1 }) } as unknown as Executor,
+      executor: {
+        health: () => ({ serving: 1, size: healthy++ > 0 && options.sick ? 2 : 1 }),
+      } as unknown as Executor,
       table,
       limits,
-      stopping: () => false,
+      stopping: () => options.stopAfterHealth === true && healthy > 0,
     },
   });
   // The answers, in order.
@@ -576,6 +602,67 @@ Deno.test("a body over its route's limit is a 413 and closes the connection; one
   assert.deepEqual(close.answers.map((a) => [a.status, a.connection]), [[200, "close"]]);
 });
 
+Deno.test("a large body that does not fit its budget is a 503 before it is read, naming whose share is full", async () => {
+  const large = 64 * 1024 + 1;
+  const unproven = await serve([post("/v1/request", large), HEALTH], {
+    table: { unprovenBodyBudget: large - 1 },
+  });
+  assert.deepEqual(unproven.answers.map((a) => [a.status, a.connection, a.body.error]), [
+    [503, "close", {
+      code: "unreachable",
+      message: "the daemon is busy reading other large requests; retry",
+    }],
+  ]);
+  assert.deepEqual(unproven.logged, [
+    "unix local: refused (503): the daemon is busy reading other large requests; retry",
+  ]);
+  const proven = await serve([post("/v1/request", large, "authorization: Test\r\n"), HEALTH], {
+    table: { callerBodyBudget: large - 1 },
+  });
+  assert.deepEqual(proven.answers.map((a) => [a.status, a.connection, a.body.error]), [
+    [503, "close", {
+      code: "unreachable",
+      message: "alice@x.example is already sending other large requests; retry when they are done",
+    }],
+  ]);
+  // Within the budget, the body is read (and, not being JSON, refused as such).
+  const fits = await serve([post("/v1/request", "x".repeat(large), "authorization: Test\r\n")], {
+    table: { callerBodyBudget: large },
+  });
+  assert.deepEqual(fits.answers.map((a) => [a.status, a.body.error]), [
+    [400, { code: "bad-args", message: "the request body is not JSON" }],
+  ]);
+});
+
+Deno.test("a connection answers nothing once its time to prove a caller is up, or when its peer is silent; nothing more once the daemon stops", async () => {
+  const limits = daemonLimits(config());
+  const late = await serve([HEALTH], { opened: Date.now() - limits.unprovenMs });
+  assert.deepEqual(late.answers, []);
+  const silent: ByteConn = {
+    read: () => new Promise(() => {}),
+    write: () => Promise.reject(new Error("nothing may be written")),
+    closeWrite: () => Promise.resolve(),
+    close: () => {},
+  };
+  // Its first request's deadline is the end of its time to prove a caller: 408, unanswered.
+  const quiet = await serve(silent, { opened: Date.now() - limits.unprovenMs + 30 });
+  assert.deepEqual(quiet.answers, []);
+  // A daemon that stops answers the request in progress, says so, and reads no other.
+  const stopping = await serve([HEALTH, HEALTH], { stopAfterHealth: true });
+  assert.deepEqual(stopping.answers.map((a) => [a.status, a.connection]), [[200, "close"]]);
+  // A daemon whose workers are not all serving says so on /v1/health.
+  const sick = await serve([HEALTH, HEALTH], { sick: true });
+  assert.deepEqual(sick.answers.map((a) => [a.status, a.body]), [
+    [200, { version: 1, trustDomain: "t.example", ok: true }],
+    [503, {
+      version: 1,
+      trustDomain: "t.example",
+      ok: false,
+      problem: "1 of 2 store workers are not serving",
+    }],
+  ]);
+});
+
 Deno.test("RepeatedLines writes a line at most once a second, with how many were left out, and remembers at most 1,000 lines", () => {
   const logged: string[] = [];
   const lines = new RepeatedLines((line) => logged.push(line));
@@ -602,6 +689,14 @@ Deno.test("RepeatedLines writes a line at most once a second, with how many were
 
 Deno.test("daemonLimits: the documented budgets, and caps of at least one whatever the configuration says", () => {
   const limits = daemonLimits(config());
+  assert.deepEqual({ ...limits, table: null }, {
+    table: null,
+    firstRequestMs: 10_000,
+    unprovenMs: 10_000,
+    idleMs: 60_000,
+    messageMs: 10_000,
+    shutdownMs: 15_000,
+  });
   assert.deepEqual(limits.table, {
     maxConnections: 4096,
     maxUnproven: limits.table.maxUnproven,
@@ -674,7 +769,12 @@ Deno.test("decodeWhoami takes whole numbers only: a uid from 0, an expiry or nul
  * whoami.
  */
 async function fakeDaemon(
-  options: { drop?: number; busy?: number; whoami?: (n: number) => [number, unknown] },
+  options: {
+    drop?: number;
+    busy?: number;
+    busyStatus?: number;
+    whoami?: (n: number) => [number, unknown];
+  },
 ) {
   const dir = await Deno.makeTempDir({ prefix: "csc-wire-" });
   const challengeDir = `${dir}/challenges`;
@@ -704,7 +804,12 @@ async function fakeDaemon(
             if (head.path === "/v1/challenge") {
               seen.challenges++;
               if (seen.challenges <= (options.busy ?? 0)) {
-                await writeJsonResponse(conn, 503, { error: { message: "busy" } }, true);
+                await writeJsonResponse(
+                  conn,
+                  options.busyStatus ?? 503,
+                  { error: { message: "busy" } },
+                  true,
+                );
               } else {
                 await writeJsonResponse(conn, 200, { version: 1, ...challenges.issue() }, true);
               }
@@ -832,6 +937,27 @@ Deno.test("the client tries a connection again when the socket's queue is full, 
   }
 });
 
+Deno.test("the client does not ask again for a challenge the daemon refuses otherwise than busy (503)", async () => {
+  const daemon = await fakeDaemon({ busy: 1, busyStatus: 429 });
+  try {
+    await assert.rejects(
+      () => sendLocal(daemon.socket, daemon.challengeDir, whoamiCall()),
+      (e: unknown) => {
+        assert.ok(e instanceof StoreError);
+        assert.equal(e.code, "unreachable");
+        assert.equal(
+          e.message,
+          `the condor_store_cred daemon on "${daemon.socket}" refused the request: busy`,
+        );
+        return true;
+      },
+    );
+    assert.equal(daemon.seen.challenges, 1);
+  } finally {
+    await daemon.stop();
+  }
+});
+
 Deno.test("the client reports the daemon's refusal (4xx) and failure (5xx) with its message; 401 is not-secure", async () => {
   const answers: [number, unknown, string, string][] = [
     [403, { error: { message: "not you" } }, "unreachable", "refused the request: not you"],
@@ -839,6 +965,12 @@ Deno.test("the client reports the daemon's refusal (4xx) and failure (5xx) with 
     [500, { error: {} }, "unreachable", "could not handle the request: the daemon answered 500"],
     [200, [], "bad-args", "refused the request: the whoami answer is not an object"],
     [200, 7, "unreachable", "could not handle the request: the daemon's answer is not an object"],
+    [
+      200,
+      null,
+      "unreachable",
+      "could not handle the request: the daemon's answer is not an object",
+    ],
   ];
   for (const [status, answer, code, message] of answers) {
     const daemon = await fakeDaemon({ whoami: () => [status, answer] });
@@ -862,6 +994,51 @@ Deno.test("over TLS the client reads a health answer of at most 4096 bytes, and 
   const dir = await Deno.makeTempDir({ prefix: "csc-wire-" });
   try {
     const certs = await makeCertificates(dir);
+    // A daemon the client cannot trust: another CA, or a certificate for another name.
+    for (
+      const [cert, key, ca, remedy] of [
+        [certs.cert, certs.key, certs.otherCa, /^set AUTH_SSL_CLIENT_CAFILE to the CA/],
+        [certs.otherNameCert, certs.otherNameKey, certs.ca, /^name the daemon as its certificate/],
+      ] as [string, string, string, RegExp][]
+    ) {
+      const listener = Deno.listenTls({
+        hostname: "127.0.0.1",
+        port: 0,
+        cert: await Deno.readTextFile(cert),
+        key: await Deno.readTextFile(key),
+      });
+      const serving = listener.accept().then(async (conn) => {
+        await conn.handshake().catch(() => {});
+        conn.close();
+      });
+      const port = (listener.addr as Deno.NetAddr).port;
+      try {
+        await assert.rejects(
+          () =>
+            sendRemote({
+              host: "127.0.0.1",
+              port,
+              caCerts: [Deno.readTextFileSync(ca)],
+              token: () => "never asked",
+            }, whoamiCall()),
+          (e: unknown) => {
+            assert.ok(e instanceof StoreError);
+            assert.equal(e.code, "not-secure");
+            assert.match(
+              e.message,
+              new RegExp(
+                `^the condor_store_cred daemon at 127\\.0\\.0\\.1:${port} could not be trusted: `,
+              ),
+            );
+            assert.match(e.remedy ?? "", remedy);
+            return true;
+          },
+        );
+      } finally {
+        await serving.catch(() => {});
+        listener.close();
+      }
+    }
     for (const size of [4096, 4097]) {
       const listener = Deno.listenTls({
         hostname: "127.0.0.1",
