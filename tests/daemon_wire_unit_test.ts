@@ -25,7 +25,7 @@ import {
   writeJsonResponse,
 } from "../lib/daemon/http.ts";
 import { daemonLimits, RepeatedLines, serveConnection } from "../lib/daemon/exchange.ts";
-import { decodeWhoami, ProtocolError } from "../lib/daemon/protocol.ts";
+import { decodeRequest, decodeWhoami, ProtocolError } from "../lib/daemon/protocol.ts";
 import { type ByteConn, duplexOf, StreamConn } from "../lib/daemon/stream.ts";
 import { sendLocal, sendRemote, whoamiCall } from "../lib/daemon/client.ts";
 import { Challenges } from "../lib/daemon/challenge.ts";
@@ -759,6 +759,21 @@ Deno.test("decodeWhoami takes whole numbers only: a uid from 0, an expiry or nul
         /^the whoami answer is (malformed|not an object)$/.test(e.message),
     );
   }
+});
+
+Deno.test("decodeRequest decodes a credential whose base64url length fits its limit, and not one longer", () => {
+  const credential = (limit: number, encoded: string) => {
+    const r = decodeRequest({ action: "add", type: "kerberos", credential: encoded }, {
+      limit: () => limit,
+    });
+    return r.action === "add" ? decoder.decode(r.credential) : null;
+  };
+  // Up to 4 characters for each 3 bytes of the limit, rounded up.
+  assert.equal(credential(3, "YWJj"), "abc");
+  // 8 characters may hold 6 bytes, over a limit of 4: decoded (the store refuses them).
+  assert.equal(credential(4, "YWJjZGVm"), "abcdef");
+  // 10 characters are more than a limit of 6 allows (8): not decoded, one byte over the limit.
+  assert.equal(credential(6, "YWJjZGVmZw"), "\0".repeat(7));
 });
 
 // ---- The client ----
