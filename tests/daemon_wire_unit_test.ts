@@ -240,6 +240,38 @@ Deno.test("ConnReader reads heads and bodies split anywhere, byte by byte or in 
   assert.equal(await readRequestHead(reader, limits), null);
 });
 
+Deno.test("ConnReader wipes every byte it is done with: a head and a body once read, a buffer it outgrew or gave back", async () => {
+  // A body in a buffer it gave back (a large one), and in the one it keeps (a small one).
+  for (const size of [200 * 1024, 1000]) {
+    const body = new Uint8Array(size).fill(0x5a);
+    const whole = new Uint8Array([
+      ...encoder.encode(`POST /v1/request HTTP/1.1\r\ncontent-length: ${size}\r\n\r\n`),
+      ...body,
+    ]);
+    // The buffers the reader read into, as it gave them to the connection.
+    const views: Uint8Array[] = [];
+    let at = 0;
+    const conn: ByteConn = {
+      read(p) {
+        views.push(p);
+        if (at === whole.length) return Promise.resolve(null);
+        const n = Math.min(p.length, 10_000, whole.length - at);
+        p.set(whole.subarray(at, at + n));
+        at += n;
+        return Promise.resolve(n);
+      },
+      write: (p) => Promise.resolve(p.length),
+      closeWrite: () => Promise.resolve(),
+      close: () => {},
+    };
+    const reader = new ConnReader(conn);
+    const head = await readRequestHead(reader, { ...LIMITS, maxBody: size });
+    sameBytes(await reader.readBody(head!.length, Date.now() + 60_000), body);
+    assert.ok(views.length > 0);
+    assert.deepEqual(views.filter((v) => v.some((b) => b !== 0)).length, 0);
+  }
+});
+
 Deno.test("readResponse reads a status, its headers and its body; no answer or a malformed one is a 502", async () => {
   const response = await readResponse(
     new ConnReader(peer(["HTTP/1.1 404\r\ncontent-length: 2\r\n\r\n{}"]).conn),
@@ -285,6 +317,14 @@ Deno.test("what is written: a response and a request, whole even when the peer t
     slow.text(),
     'POST /v1/x HTTP/1.1\r\nhost: condor_store_cred\r\ncontent-type: application/json\r\ncontent-length: 9\r\nauthorization: Test\r\n\r\n{"b":"c"}',
   );
+  // The request's bytes (they may carry a credential) are wiped once written.
+  const kept: Uint8Array[] = [];
+  const keeping = peer([]);
+  keeping.conn.write = (p) => Promise.resolve((kept.push(p), p.length));
+  await writeJsonRequest(keeping.conn, "POST", "/v1/request", { credential: "secret" });
+  assert.equal(kept.length, 1);
+  assert.ok(kept[0].length > 100);
+  assert.ok(kept[0].every((b) => b === 0));
   const empty = peer([]);
   await writeJsonRequest(empty.conn, "GET", "/v1/health", undefined);
   assert.match(empty.text(), /^GET \/v1\/health HTTP\/1\.1\r\n.*content-length: 0\r\n\r\n$/s);
