@@ -141,15 +141,25 @@ Deno.test("ConnReader: a peer that never answers is a 408 at the first byte's de
 });
 
 Deno.test("a request head: its line, its headers (with or without a space), its body's length", async () => {
-  const head = await requestHead(
-    "POST /v1/request HTTP/1.1\r\nContent-Length:12\r\nX-Thing:  a: b \r\nHost: h\r\n\r\n",
+  const reader = new ConnReader(
+    peer([
+      "POST /v1/request HTTP/1.1\r\nContent-Length:12\r\nX-Thing:  a: b \r\nHost: h\r\n\r\n" +
+      "hello world!GET",
+    ]).conn,
   );
+  const head = await readRequestHead(reader, LIMITS);
   assert.ok(head !== null);
   assert.equal(head.method, "POST");
   assert.equal(head.path, "/v1/request");
   assert.equal(head.length, 12);
   assert.equal(head.headers.get("x-thing"), "a: b");
   assert.equal(head.headers.get("host"), "h");
+  // The body is what follows the blank line, and what follows it is kept.
+  assert.equal(
+    decoder.decode(await reader.readBody(head.length, Date.now() + 60_000)),
+    "hello world!",
+  );
+  assert.equal(decoder.decode(await reader.readBody(3, Date.now() + 60_000)), "GET");
   assert.equal((await requestHead("GET /v1/health HTTP/1.1\r\n\r\n"))?.length, 0);
   // The limit is the largest body taken.
   assert.equal(
