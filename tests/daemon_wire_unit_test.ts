@@ -492,6 +492,8 @@ async function serve(
     opened?: number;
     stopAfterHealth?: boolean;
     sick?: boolean;
+    /** Prepares the daemon's table before the connection is served. */
+    prepare?: (table: ConnectionTable) => void;
   } = {},
 ) {
   const p = Array.isArray(chunks) ? peer(chunks) : { ...peer([]), conn: chunks };
@@ -500,6 +502,7 @@ async function serve(
   const limits = { ...configured, table: { ...configured.table, ...options.table } };
   let healthy = 0;
   const table = new ConnectionTable(limits.table);
+  options.prepare?.(table);
   const id = table.open(() => {}, Date.now())!;
   const logged: string[] = [];
   const auth: Authenticator = {
@@ -528,6 +531,8 @@ async function serve(
       stopping: () => options.stopAfterHealth === true && healthy > 0,
     },
   });
+  // Whether the connection was closed by the time serving it ended.
+  const closed = p.state.closed;
   // The answers, in order.
   const reader = new ConnReader(peer([p.bytes()]).conn);
   const answers: { status: number; connection?: string; body: Record<string, unknown> }[] = [];
@@ -544,7 +549,7 @@ async function serve(
       body: JSON.parse(decoder.decode(r.body)),
     });
   }
-  return { answers, logged, closed: p.state.closed || p.state.closedWrite };
+  return { answers, logged, closed };
 }
 
 const HEALTH = "GET /v1/health HTTP/1.1\r\n\r\n";
@@ -648,6 +653,8 @@ Deno.test("a body over its route's limit is a 413 and closes the connection; one
   ]);
   const badHead = await serve(["GET /v1/health HTTP/1.1\r\nno colon\r\n\r\n", HEALTH]);
   assert.deepEqual(badHead.answers.map((a) => [a.status, a.connection]), [[400, "close"]]);
+  // Closed once its answer is out, before the connection is let go.
+  assert.equal(badHead.closed, true);
   const close = await serve(["GET /v1/health HTTP/1.1\r\nConnection: Close\r\n\r\n", HEALTH]);
   assert.deepEqual(close.answers.map((a) => [a.status, a.connection]), [[200, "close"]]);
 });
@@ -711,6 +718,31 @@ Deno.test("a connection answers nothing once its time to prove a caller is up, o
       problem: "1 of 2 store workers are not serving",
     }],
   ]);
+});
+
+Deno.test("a caller whose every connection is busy is refused (429) when it proves itself on one more, which is closed", async () => {
+  const busy = await serve([WHOAMI, HEALTH], {
+    table: { maxCallerConnections: 1 },
+    prepare: (table) => {
+      const other = table.open(() => {}, Date.now())!;
+      assert.equal(table.claim(other, ALICE), "ok");
+      table.setBusy(other, true);
+    },
+  });
+  assert.deepEqual(busy.answers.map((a) => [a.status, a.connection, a.body.error]), [
+    [429, "close", {
+      code: "unreachable",
+      message: "alice@x.example already holds 1 connections to the daemon, all busy " +
+        "(CREDD_MAX_CALLER_CONNECTIONS); retry when one is done",
+    }],
+  ]);
+  assert.equal(busy.closed, true);
+});
+
+Deno.test("a refusal the connection cannot be told ends serving it with that failure", async () => {
+  const broken = peer([post("/v1/nowhere", 0), HEALTH]);
+  broken.conn.write = () => Promise.reject(new Deno.errors.BrokenPipe("the peer went away"));
+  await assert.rejects(() => serve(broken.conn), /the peer went away/);
 });
 
 Deno.test("RepeatedLines writes a line at most once a second, with how many were left out, and remembers at most 1,000 lines", () => {
