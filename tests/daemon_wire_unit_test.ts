@@ -209,6 +209,12 @@ Deno.test("a head may take MAX_HEAD_BYTES (8 KiB), arriving at once or in parts;
       "headers too large",
     );
   }
+  // More bytes than a head and its blank line may take: refused at once, not read further.
+  await rejectsHttp(
+    () => readRequestHead(new ConnReader(peer([exact + "aaaa"]).conn), limits),
+    431,
+    "headers too large",
+  );
   // A head that never ends is refused once it is too large, not read forever.
   const endless: ByteConn = {
     read: (p) => Promise.resolve((p.fill(97, 0, 1000), 1000)),
@@ -356,8 +362,11 @@ Deno.test("lingerClose stops writing, drops at most 1 MiB of what the peer still
     };
     return { conn, state };
   };
-  // Reads go on while less than 1 MiB has come: 16 reads of 64 KiB, or 1,049 of 1,000 bytes.
-  for (const [size, read] of [[64 * 1024, 1024 * 1024], [1000, 1_049_000]]) {
+  // Reads go on while less than 1 MiB has come: 16 reads of 64 KiB, or 1,049 of 1,000 bytes;
+  // 31 reads of 33,825 bytes are 1 MiB less one byte: one more read.
+  for (
+    const [size, read] of [[64 * 1024, 1024 * 1024], [1000, 1_049_000], [33_825, 32 * 33_825]]
+  ) {
     const { conn, state } = flood(size);
     await lingerClose(conn);
     assert.deepEqual(state, { read, closedWrite: true, closed: true });
@@ -486,7 +495,7 @@ function config(env: Record<string, string> = {}) {
 
 /** Serves `chunks` as one connection of a daemon whose callers prove themselves with `Test`. */
 async function serve(
-  chunks: (string | Uint8Array)[] | ByteConn,
+  chunks: (string | Uint8Array)[] | ReturnType<typeof peer>,
   options: {
     table?: Partial<ConnectionLimits>;
     opened?: number;
@@ -496,7 +505,7 @@ async function serve(
     prepare?: (table: ConnectionTable) => void;
   } = {},
 ) {
-  const p = Array.isArray(chunks) ? peer(chunks) : { ...peer([]), conn: chunks };
+  const p = Array.isArray(chunks) ? peer(chunks) : chunks;
   const cfg = config({ _CONDOR_TRUST_DOMAIN: "t.example" });
   const configured = daemonLimits(cfg);
   const limits = { ...configured, table: { ...configured.table, ...options.table } };
@@ -695,12 +704,9 @@ Deno.test("a connection answers nothing once its time to prove a caller is up, o
   const limits = daemonLimits(config());
   const late = await serve([HEALTH], { opened: Date.now() - limits.unprovenMs });
   assert.deepEqual(late.answers, []);
-  const silent: ByteConn = {
-    read: () => new Promise(() => {}),
-    write: () => Promise.reject(new Error("nothing may be written")),
-    closeWrite: () => Promise.resolve(),
-    close: () => {},
-  };
+  const silent = peer([]);
+  silent.conn.read = () => new Promise(() => {});
+
   // Its first request's deadline is the end of its time to prove a caller: 408, unanswered.
   const quiet = await serve(silent, { opened: Date.now() - limits.unprovenMs + 30 });
   assert.deepEqual(quiet.answers, []);
@@ -742,7 +748,7 @@ Deno.test("a caller whose every connection is busy is refused (429) when it prov
 Deno.test("a refusal the connection cannot be told ends serving it with that failure", async () => {
   const broken = peer([post("/v1/nowhere", 0), HEALTH]);
   broken.conn.write = () => Promise.reject(new Deno.errors.BrokenPipe("the peer went away"));
-  await assert.rejects(() => serve(broken.conn), /the peer went away/);
+  await assert.rejects(() => serve(broken), /the peer went away/);
 });
 
 Deno.test("RepeatedLines writes a line at most once a second, with how many were left out, and remembers at most 1,000 lines", () => {
