@@ -24,7 +24,12 @@ import {
   writeJsonRequest,
   writeJsonResponse,
 } from "../lib/daemon/http.ts";
-import { daemonLimits, RepeatedLines, serveConnection } from "../lib/daemon/exchange.ts";
+import {
+  type DaemonLimits,
+  daemonLimits,
+  RepeatedLines,
+  serveConnection,
+} from "../lib/daemon/exchange.ts";
 import { decodeRequest, decodeWhoami, ProtocolError } from "../lib/daemon/protocol.ts";
 import { type ByteConn, duplexOf, StreamConn } from "../lib/daemon/stream.ts";
 import { sendLocal, sendRemote, whoamiCall } from "../lib/daemon/client.ts";
@@ -40,12 +45,14 @@ const decoder = new TextDecoder();
 function peer(chunks: (string | Uint8Array)[]) {
   const input = chunks.map((c) => typeof c === "string" ? encoder.encode(c) : c);
   const written: Uint8Array[] = [];
-  const state = { closed: false, closedWrite: false, reads: 0 };
+  const state = { closed: false, closedWrite: false, reads: 0, ended: false };
   const conn: ByteConn = {
     read(p) {
       state.reads++;
       const chunk = input.shift();
-      if (chunk === undefined) return Promise.resolve(null);
+      // A reader that reads again after the end would loop for ever on a real connection.
+      if (state.ended) return Promise.reject(new Error("read again after the end of the stream"));
+      if (chunk === undefined) return Promise.resolve((state.ended = true, null));
       const n = Math.min(p.length, chunk.length);
       p.set(chunk.subarray(0, n));
       if (n < chunk.length) input.unshift(chunk.subarray(n));
@@ -503,12 +510,17 @@ async function serve(
     sick?: boolean;
     /** Prepares the daemon's table before the connection is served. */
     prepare?: (table: ConnectionTable) => void;
+    limits?: Partial<Omit<DaemonLimits, "table">>;
   } = {},
 ) {
   const p = Array.isArray(chunks) ? peer(chunks) : chunks;
   const cfg = config({ _CONDOR_TRUST_DOMAIN: "t.example" });
   const configured = daemonLimits(cfg);
-  const limits = { ...configured, table: { ...configured.table, ...options.table } };
+  const limits = {
+    ...configured,
+    ...options.limits,
+    table: { ...configured.table, ...options.table },
+  };
   let healthy = 0;
   const table = new ConnectionTable(limits.table);
   options.prepare?.(table);
@@ -724,6 +736,23 @@ Deno.test("a connection answers nothing once its time to prove a caller is up, o
       problem: "1 of 2 store workers are not serving",
     }],
   ]);
+});
+
+Deno.test("a connection's first request must begin within firstRequestMs, later ones within idleMs", async () => {
+  const hour = 3_600_000;
+  const first = peer([]);
+  first.conn.read = () => new Promise(() => {});
+  const late = await serve(first, {
+    limits: { firstRequestMs: 20, idleMs: hour, unprovenMs: hour },
+  });
+  assert.deepEqual(late.answers, []);
+  const next = peer([HEALTH]);
+  const read = next.conn.read;
+  next.conn.read = (p) => next.state.reads === 0 ? read(p) : new Promise(() => {});
+  const idle = await serve(next, {
+    limits: { firstRequestMs: hour, idleMs: 20, unprovenMs: hour },
+  });
+  assert.deepEqual(idle.answers.map((a) => a.status), [200]);
 });
 
 Deno.test("a caller whose every connection is busy is refused (429) when it proves itself on one more, which is closed", async () => {
