@@ -378,6 +378,11 @@ Deno.test("lingerClose stops writing, drops at most 1 MiB of what the peer still
     await lingerClose(conn);
     assert.deepEqual(state, { read, closedWrite: true, closed: true });
   }
+  // A peer that sends nothing and does not end: closed once the linger is over.
+  const silent = peer([]);
+  silent.conn.read = () => new Promise(() => {});
+  await lingerClose(silent.conn);
+  assert.equal(silent.state.closed, true);
   // A peer that has gone: closed all the same.
   const gone = peer([]);
   gone.conn.closeWrite = () => Promise.reject(new Deno.errors.BrokenPipe("gone"));
@@ -511,6 +516,8 @@ async function serve(
     /** Prepares the daemon's table before the connection is served. */
     prepare?: (table: ConnectionTable) => void;
     limits?: Partial<Omit<DaemonLimits, "table">>;
+    /** What the workers answer a store request (a listing). */
+    run?: () => Promise<Record<string, unknown>>;
   } = {},
 ) {
   const p = Array.isArray(chunks) ? peer(chunks) : chunks;
@@ -546,6 +553,7 @@ async function serve(
       refusals: new RepeatedLines((line) => logged.push(line)),
       executor: {
         health: () => ({ serving: 1, size: healthy++ > 0 && options.sick ? 2 : 1 }),
+        run: options.run,
       } as unknown as Executor,
       table,
       limits,
@@ -753,6 +761,45 @@ Deno.test("a connection's first request must begin within firstRequestMs, later 
     limits: { firstRequestMs: hour, idleMs: 20, unprovenMs: hour },
   });
   assert.deepEqual(idle.answers.map((a) => a.status), [200]);
+});
+
+Deno.test("a store request is answered with what the workers replied; a handler's unexpected failure is a 500, logged", async () => {
+  const list = post(
+    "/v1/list",
+    '{"version":1,"list":{"type":null,"user":null}}',
+    "authorization: Test\r\n",
+  );
+  const reply = { ok: true, rows: [], warnings: [], user: "alice", caller: "alice@x.example" };
+  const served = await serve([list, list], { run: () => Promise.resolve(structuredClone(reply)) });
+  assert.deepEqual(served.answers.map((a) => [a.status, a.body]), [
+    [200, { version: 1, reply }],
+    [200, { version: 1, reply }],
+  ]);
+  // A caller's request waits its turn while its other requests take all of them.
+  let released = false;
+  const waited = await serve([list], {
+    table: { maxCallerRequests: 1 },
+    prepare: (table) => {
+      const end = table.turn(ALICE) as () => void;
+      setTimeout(() => {
+        released = true;
+        end();
+      }, 20);
+    },
+    run: () => Promise.resolve({ ...structuredClone(reply), rows: released ? [] : [{}] }),
+  });
+  assert.deepEqual(waited.answers.map((a) => [a.status, a.body]), [[200, { version: 1, reply }]]);
+  const failing = await serve([list, HEALTH], {
+    run: () => Promise.reject(new TypeError("a bug")),
+  });
+  assert.deepEqual(failing.answers.map((a) => [a.status, a.connection, a.body.error]), [
+    [500, "keep-alive", { code: "io", message: "the daemon failed unexpectedly; see its log" }],
+    [200, "keep-alive", undefined],
+  ]);
+  assert.ok(
+    failing.logged.some((line) => /^internal error: .*a bug/.test(line)),
+    String(failing.logged),
+  );
 });
 
 Deno.test("a caller whose every connection is busy is refused (429) when it proves itself on one more, which is closed", async () => {
