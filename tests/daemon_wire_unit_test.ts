@@ -29,6 +29,7 @@ import {
   daemonLimits,
   RepeatedLines,
   serveConnection,
+  takeConnection,
 } from "../lib/daemon/exchange.ts";
 import { decodeRequest, decodeWhoami, ProtocolError } from "../lib/daemon/protocol.ts";
 import { type ByteConn, duplexOf, StreamConn } from "../lib/daemon/stream.ts";
@@ -800,6 +801,57 @@ Deno.test("a store request is answered with what the workers replied; a handler'
     failing.logged.some((line) => /^internal error: .*a bug/.test(line)),
     String(failing.logged),
   );
+});
+
+Deno.test("takeConnection serves an accepted connection, names its peer (its address over TCP, local on the socket), closes it and forgets it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-wire-" });
+  try {
+    for (const transport of ["tcp", "unix"] as const) {
+      const listener = transport === "tcp"
+        ? Deno.listen({ hostname: "127.0.0.1", port: 0 })
+        : Deno.listen({ transport: "unix", path: `${dir}/s` });
+      const accepting = listener.accept();
+      const client = transport === "tcp"
+        ? await Deno.connect({ hostname: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port })
+        : await Deno.connect({ transport: "unix", path: `${dir}/s` });
+      const accepted = await accepting;
+      const cfg = config();
+      const limits = daemonLimits(cfg);
+      const table = new ConnectionTable(limits.table);
+      const logged: string[] = [];
+      const auth: Authenticator = {
+        transport: "unix",
+        challenges: null,
+        fromHead: () => Promise.resolve(null),
+        fromBody: () => null,
+        missing: () => new ProtocolError(401, "not-secure", "prove who you are"),
+      };
+      const taking = takeConnection(accepted, {
+        listening: { listener, auth, tls: null, name: transport },
+        daemon: {
+          config: cfg,
+          log: (line) => logged.push(line),
+          refusals: new RepeatedLines((line) => logged.push(line)),
+          executor: {} as Executor,
+          table,
+          limits,
+          stopping: () => false,
+        },
+      });
+      await writeJsonRequest(client, "POST", "/nowhere", undefined, { connection: "close" });
+      const answer = await readResponse(new ConnReader(client), LIMITS);
+      assert.equal(answer.status, 404);
+      await taking;
+      const peerName = transport === "tcp" ? "127.0.0.1" : "local";
+      assert.deepEqual(logged, [`unix ${peerName}: refused (404): no POST /nowhere here`]);
+      // Its descriptor is gone.
+      assert.throws(() => accepted.close(), Deno.errors.BadResource);
+      client.close();
+      listener.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("a caller whose every connection is busy is refused (429) when it proves itself on one more, which is closed", async () => {
