@@ -538,7 +538,7 @@ async function serve(
     transport: "unix",
     challenges: null,
     fromHead: (headers) => Promise.resolve(headers.get("authorization") === "Test" ? ALICE : null),
-    fromBody: () => null,
+    fromBody: (body) => body.proof === "Test" ? ALICE : null,
     missing: () => new ProtocolError(401, "not-secure", "prove who you are"),
   };
   await serveConnection({
@@ -609,6 +609,17 @@ Deno.test("a connection keeps serving requests one after the other (keep-alive) 
     expires: null,
   });
   assert.deepEqual(logged, []);
+});
+
+Deno.test("a caller may prove itself in the body instead of the head", async () => {
+  const { answers } = await serve([post("/v1/whoami", '{"version":1,"proof":"Test"}'), HEALTH]);
+  assert.deepEqual(
+    answers.map((a) => [a.status, (a.body.whoami as { account?: string })?.account]),
+    [
+      [200, "alice@x.example"],
+      [200, undefined],
+    ],
+  );
 });
 
 Deno.test("a body that is not JSON, not an object or of another version is a 400 naming it; the connection is kept", async () => {
@@ -806,18 +817,19 @@ Deno.test("a store request is answered with what the workers replied; a handler'
 Deno.test("takeConnection serves an accepted connection, names its peer (its address over TCP, local on the socket), closes it and forgets it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "csc-wire-" });
   try {
-    for (const transport of ["tcp", "unix"] as const) {
+    for (const transport of ["tcp", "unix", "full"] as const) {
       const listener = transport === "tcp"
         ? Deno.listen({ hostname: "127.0.0.1", port: 0 })
-        : Deno.listen({ transport: "unix", path: `${dir}/s` });
+        : Deno.listen({ transport: "unix", path: `${dir}/${transport}` });
       const accepting = listener.accept();
       const client = transport === "tcp"
         ? await Deno.connect({ hostname: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port })
-        : await Deno.connect({ transport: "unix", path: `${dir}/s` });
+        : await Deno.connect({ transport: "unix", path: `${dir}/${transport}` });
       const accepted = await accepting;
       const cfg = config();
       const limits = daemonLimits(cfg);
-      const table = new ConnectionTable(limits.table);
+      const table = new ConnectionTable({ ...limits.table, maxConnections: 1 });
+      if (transport === "full") table.setBusy(table.open(() => {})!, true);
       const logged: string[] = [];
       const auth: Authenticator = {
         transport: "unix",
@@ -838,6 +850,16 @@ Deno.test("takeConnection serves an accepted connection, names its peer (its add
           stopping: () => false,
         },
       });
+      if (transport === "full") {
+        // No room: closed at once, before a byte is read, without a word.
+        await writeJsonRequest(client, "POST", "/nowhere", undefined).catch(() => {});
+        await assert.rejects(() => readResponse(new ConnReader(client), LIMITS));
+        await taking;
+        assert.deepEqual(logged, []);
+        client.close();
+        listener.close();
+        continue;
+      }
       await writeJsonRequest(client, "POST", "/nowhere", undefined, { connection: "close" });
       const answer = await readResponse(new ConnReader(client), LIMITS);
       assert.equal(answer.status, 404);
