@@ -461,6 +461,25 @@ Deno.test("StreamConn writes to the stream, and passes on the stream's error to 
   await assert.rejects(() => conn.read(p), /the peer failed/);
 });
 
+Deno.test("duplexOf writes each chunk whole, as many writes as the connection needs", async () => {
+  const writes: number[] = [];
+  const fake = {
+    read: () => new Promise<number | null>(() => {}),
+    write: (p: Uint8Array) => {
+      if (p.length === 0) return Promise.reject(new Error("an empty write"));
+      writes.push(Math.min(3, p.length));
+      return Promise.resolve(Math.min(3, p.length));
+    },
+    closeWrite: () => Promise.resolve(),
+    close: () => {},
+  } as unknown as Deno.Conn;
+  const duplex = duplexOf(fake);
+  const conn = new StreamConn(duplex);
+  assert.equal(await conn.write(encoder.encode("hello world")), 11);
+  assert.deepEqual(writes, [3, 3, 3, 2]);
+  conn.close();
+});
+
 Deno.test("duplexOf carries a Unix socket's bytes both ways, and ends when the peer does", async () => {
   const dir = await Deno.makeTempDir({ prefix: "csc-wire-" });
   const listener = Deno.listen({ transport: "unix", path: `${dir}/s` });
@@ -1026,6 +1045,8 @@ async function fakeDaemon(
     drop?: number;
     busy?: number;
     busyStatus?: number;
+    /** The body of every challenge answer (200), instead of a challenge. */
+    challengeBody?: string;
     whoami?: (n: number) => [number, unknown];
   },
 ) {
@@ -1056,7 +1077,13 @@ async function fakeDaemon(
             );
             if (head.path === "/v1/challenge") {
               seen.challenges++;
-              if (seen.challenges <= (options.busy ?? 0)) {
+              if (options.challengeBody !== undefined) {
+                const bytes = encoder.encode(options.challengeBody);
+                await conn.write(
+                  encoder.encode(`HTTP/1.1 200 OK\r\ncontent-length: ${bytes.length}\r\n\r\n`),
+                );
+                await conn.write(bytes);
+              } else if (seen.challenges <= (options.busy ?? 0)) {
                 await writeJsonResponse(
                   conn,
                   options.busyStatus ?? 503,
@@ -1208,6 +1235,33 @@ Deno.test("the client does not ask again for a challenge the daemon refuses othe
     assert.equal(daemon.seen.challenges, 1);
   } finally {
     await daemon.stop();
+  }
+});
+
+Deno.test("the client does not ask again for a challenge whose answer is not a JSON object", async () => {
+  for (
+    const [body, message] of [
+      ["7", "the daemon's answer is not an object"],
+      ["{", "the daemon's answer is not JSON"],
+    ]
+  ) {
+    const daemon = await fakeDaemon({ challengeBody: body });
+    try {
+      await assert.rejects(
+        () => sendLocal(daemon.socket, daemon.challengeDir, whoamiCall()),
+        (e: unknown) => {
+          assert.ok(e instanceof StoreError);
+          assert.equal(
+            e.message,
+            `the condor_store_cred daemon on "${daemon.socket}" could not handle the request: ${message}`,
+          );
+          return true;
+        },
+      );
+      assert.equal(daemon.seen.challenges, 1);
+    } finally {
+      await daemon.stop();
+    }
   }
 });
 
