@@ -31,7 +31,7 @@ import {
   serveConnection,
   takeConnection,
 } from "../lib/daemon/exchange.ts";
-import { decodeRequest, decodeWhoami, ProtocolError } from "../lib/daemon/protocol.ts";
+import { decodeReply, decodeRequest, decodeWhoami, ProtocolError } from "../lib/daemon/protocol.ts";
 import { type ByteConn, duplexOf, StreamConn } from "../lib/daemon/stream.ts";
 import { sendLocal, sendRemote, whoamiCall } from "../lib/daemon/client.ts";
 import { Challenges } from "../lib/daemon/challenge.ts";
@@ -370,10 +370,16 @@ Deno.test("lingerClose stops writing, drops at most 1 MiB of what the peer still
     };
     return { conn, state };
   };
-  // Reads go on while less than 1 MiB has come: 16 reads of 64 KiB, or 1,049 of 1,000 bytes;
+  // Reads go on while less than 1 MiB has come: 16 reads of 64 KiB (the buffer, filled), or 1,049
+  // of 1,000 bytes;
   // 31 reads of 33,825 bytes are 1 MiB less one byte: one more read.
   for (
-    const [size, read] of [[64 * 1024, 1024 * 1024], [1000, 1_049_000], [33_825, 32 * 33_825]]
+    const [size, read] of [
+      [Infinity, 1024 * 1024],
+      [64 * 1024, 1024 * 1024],
+      [1000, 1_049_000],
+      [33_825, 32 * 33_825],
+    ]
   ) {
     const { conn, state } = flood(size);
     await lingerClose(conn);
@@ -555,7 +561,7 @@ async function serve(
   const logged: string[] = [];
   const auth: Authenticator = {
     transport: "unix",
-    challenges: null,
+    challenges: new Challenges("/csc-nowhere"),
     fromHead: (headers) => Promise.resolve(headers.get("authorization") === "Test" ? ALICE : null),
     fromBody: (body) => body.proof === "Test" ? ALICE : null,
     missing: () => new ProtocolError(401, "not-secure", "prove who you are"),
@@ -598,7 +604,7 @@ async function serve(
       body: JSON.parse(decoder.decode(r.body)),
     });
   }
-  return { answers, logged, closed };
+  return { answers, logged, closed, raw: p.text() };
 }
 
 const HEALTH = "GET /v1/health HTTP/1.1\r\n\r\n";
@@ -639,6 +645,29 @@ Deno.test("a caller may prove itself in the body instead of the head", async () 
       [200, undefined],
     ],
   );
+});
+
+Deno.test("a challenge is issued for an empty body or a JSON one of this version; the whoami of a caller whose turns are all taken does not wait", async () => {
+  const challenge = (body: string) => post("/v1/challenge", body);
+  const { answers } = await serve([challenge(""), challenge('{"version":1}'), challenge("{")]);
+  assert.deepEqual(answers.map((a) => [a.status, typeof a.body.id, a.body.error]), [
+    [200, "string", undefined],
+    [200, "string", undefined],
+    [400, "undefined", { code: "bad-args", message: "the request body is not JSON" }],
+  ]);
+  // whoami does no store work: it takes no turn (the turn held here is never given back).
+  const held = await serve([WHOAMI], {
+    table: { maxCallerRequests: 1 },
+    prepare: (table) => void table.turn(ALICE),
+  });
+  assert.deepEqual(held.answers.map((a) => a.status), [200]);
+});
+
+Deno.test("a connection whose peer fails (reset) is let go without a word", async () => {
+  const reset = peer([]);
+  reset.conn.read = () => Promise.reject(new Deno.errors.ConnectionReset("reset by peer"));
+  const { answers, raw, logged } = await serve(reset);
+  assert.deepEqual([answers, raw, logged], [[], "", []]);
 });
 
 Deno.test("a body that is not JSON, not an object or of another version is a 400 naming it; the connection is kept", async () => {
@@ -983,6 +1012,19 @@ Deno.test("daemonLimits: the documented budgets, and caps of at least one whatev
   }));
   assert.equal(unproven.table.maxUnproven, 5);
   assert.equal(unproven.unprovenMs, 30_000);
+});
+
+Deno.test("decodeReply takes a caller of up to 1024 characters", () => {
+  const reply = (caller: string) =>
+    decodeReply({
+      warnings: [],
+      target: null,
+      caller,
+      ok: false,
+      error: { code: "io", message: "m" },
+    });
+  assert.equal(reply("x".repeat(1024)).caller, "x".repeat(1024));
+  assert.throws(() => reply("x".repeat(1025)), /the reply's caller is malformed/);
 });
 
 Deno.test("decodeWhoami takes whole numbers only: a uid from 0, an expiry or null", () => {
