@@ -1045,6 +1045,9 @@ Deno.test("decodeWhoami takes whole numbers only: a uid from 0, an expiry or nul
       { ...value, expires: 1.5 },
       { ...value, expires: 2 ** 53 },
       { ...value, user: 5 },
+      // Not strings, though the account reads as if they were.
+      { ...value, account: "5@x.example", user: 5 },
+      { ...value, account: "root@1", domain: 1 },
       { ...value, domain: null },
       { ...value, account: 7 },
       { ...value, transport: undefined },
