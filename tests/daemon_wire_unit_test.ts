@@ -530,6 +530,16 @@ const ALICE: Identity = {
   expires: null,
 };
 
+/** ALICE's whoami answer on the socket. */
+const ALICE_WHOAMI = {
+  account: "alice@x.example",
+  user: "alice",
+  domain: "x.example",
+  uid: 1001,
+  transport: "unix",
+  expires: null,
+};
+
 function config(env: Record<string, string> = {}) {
   return loadConfig({ env: { CONDOR_CONFIG: "ONLY_ENV", ...env }, uid: 0, hostname: "h" });
 }
@@ -628,14 +638,7 @@ Deno.test("a connection keeps serving requests one after the other (keep-alive) 
     [200, "keep-alive"],
   ]);
   assert.deepEqual(answers[0].body, { version: 1, trustDomain: "t.example", ok: true });
-  assert.deepEqual(answers[1].body.whoami, {
-    account: "alice@x.example",
-    user: "alice",
-    domain: "x.example",
-    uid: 1001,
-    transport: "unix",
-    expires: null,
-  });
+  assert.deepEqual(answers[1].body.whoami, ALICE_WHOAMI);
   assert.deepEqual(logged, []);
 });
 
@@ -1145,16 +1148,7 @@ async function fakeDaemon(
               const [status, answer] = options.whoami?.(seen.requests.length) ??
                 [200, {
                   version: 1,
-                  whoami: {
-                    ...decodeWhoami({
-                      account: "alice@x.example",
-                      user: "alice",
-                      domain: "x.example",
-                      uid: 1001,
-                      transport: "unix",
-                      expires: null,
-                    }),
-                  },
+                  whoami: ALICE_WHOAMI,
                 }];
               await writeJsonResponse(conn, status, answer, false);
               return;
@@ -1196,6 +1190,16 @@ Deno.test("the client proves itself and gets its answer; a busy daemon's dropped
     await daemon.stop();
   }
 });
+
+/** Asserts that `f` fails with a StoreError of `code` and `message`. */
+async function rejectsStore(f: () => Promise<unknown>, code: string, message: string) {
+  await assert.rejects(f, (e: unknown) => {
+    assert.ok(e instanceof StoreError, String(e));
+    assert.equal(e.code, code);
+    assert.equal(e.message, message);
+    return true;
+  });
+}
 
 type Connect = (options: Deno.UnixConnectOptions) => Promise<Deno.Conn>;
 
@@ -1241,19 +1245,12 @@ Deno.test("the client tries a connection again when the socket's queue is full, 
         return Promise.reject(failure);
       };
       try {
-        await assert.rejects(
+        await rejectsStore(
           () => sendLocal(daemon.socket, daemon.challengeDir, whoamiCall()),
-          (e: unknown) => {
-            assert.ok(e instanceof StoreError);
-            assert.equal(e.code, "unreachable");
-            assert.equal(
-              e.message,
-              `no condor_store_cred daemon answers on "${daemon.socket}": ${
-                failure.message.replace(/: \w+ '.*'$/, "")
-              }`,
-            );
-            return true;
-          },
+          "unreachable",
+          `no condor_store_cred daemon answers on "${daemon.socket}": ${
+            failure.message.replace(/: \w+ '.*'$/, "")
+          }`,
         );
       } finally {
         deno.connect = real;
@@ -1268,17 +1265,10 @@ Deno.test("the client tries a connection again when the socket's queue is full, 
 Deno.test("the client does not ask again for a challenge the daemon refuses otherwise than busy (503)", async () => {
   const daemon = await fakeDaemon({ busy: 1, busyStatus: 429 });
   try {
-    await assert.rejects(
+    await rejectsStore(
       () => sendLocal(daemon.socket, daemon.challengeDir, whoamiCall()),
-      (e: unknown) => {
-        assert.ok(e instanceof StoreError);
-        assert.equal(e.code, "unreachable");
-        assert.equal(
-          e.message,
-          `the condor_store_cred daemon on "${daemon.socket}" refused the request: busy`,
-        );
-        return true;
-      },
+      "unreachable",
+      `the condor_store_cred daemon on "${daemon.socket}" refused the request: busy`,
     );
     assert.equal(daemon.seen.challenges, 1);
   } finally {
