@@ -1107,7 +1107,7 @@ async function fakeDaemon(
   const socket = `${dir}/socket`;
   const listener = Deno.listen({ transport: "unix", path: socket });
   const challenges = new Challenges(challengeDir);
-  const seen = { connections: 0, challenges: 0, requests: [] as string[] };
+  const seen = { connections: 0, challenges: 0, requests: [] as string[], at: [] as number[] };
   const served: Promise<void>[] = [];
   const accepting = (async () => {
     for await (const conn of listener) {
@@ -1128,6 +1128,7 @@ async function fakeDaemon(
             );
             if (head.path === "/v1/challenge") {
               seen.challenges++;
+              seen.at.push(performance.now());
               if (options.challengeBody !== undefined) {
                 const bytes = encoder.encode(options.challengeBody);
                 await conn.write(
@@ -1182,6 +1183,10 @@ Deno.test("the client proves itself and gets its answer; a busy daemon's dropped
     assert.equal(whoami.account, "alice@x.example");
     assert.equal(daemon.seen.connections, 3);
     assert.equal(daemon.seen.challenges, 3);
+    // The client waits before it asks a busy daemon again: 50 ms at least, then 100.
+    const [first, second, third] = daemon.seen.at;
+    assert.ok(second - first >= 49, `${second - first} ms`);
+    assert.ok(third - second >= 99, `${third - second} ms`);
     const last = daemon.seen.requests.at(-1)!;
     assert.match(last, /^\/v1\/whoami Challenge [0-9a-f]{32} [A-Za-z0-9_-]{43} \{"version":1\}$/);
     // The challenge file is gone once the answer is in.

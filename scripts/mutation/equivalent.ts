@@ -489,6 +489,21 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     observe: "Only that race, and then a FIFO put in the file's place, which the read would wait " +
       "on: no test can time it.",
   },
+  {
+    file: "lib/daemon/http.ts",
+    source: "function findHeadEnd(bytes: Uint8Array, from = 0): number {",
+    mutation: "0 to 1",
+    why: "As for -1: the default start is only used through `Math.max(3, from)`, 3 for 1 too.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "this.#scanned = 0;",
+    mutation: "0 to 1",
+    why: "After bytes are consumed the search for a head's end starts again from the front; " +
+      "`findHeadEnd` starts at `Math.max(3, from)`, which is 3 for 1 as for 0.",
+    observe: "Nothing.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
