@@ -306,6 +306,12 @@ Deno.test("readResponse reads a status, its headers and its body; no answer or a
   );
   assert.equal(response.status, 404);
   assert.equal(decoder.decode(response.body), "{}");
+  // A head in parts, a body after it: read within the message's time.
+  const parts = await readResponse(
+    new ConnReader(peer(["HTTP/1.1 200 OK\r\n", "content-length: 2\r\n\r\n", "[]"]).conn),
+    LIMITS,
+  );
+  assert.equal(decoder.decode(parts.body), "[]");
   await rejectsHttp(
     () => readResponse(new ConnReader(peer([]).conn), LIMITS),
     502,
@@ -555,6 +561,8 @@ async function serve(
     /** Prepares the daemon's table before the connection is served. */
     prepare?: (table: ConnectionTable) => void;
     limits?: Partial<Omit<DaemonLimits, "table">>;
+    /** The health handler returns only once the clock has passed this time. */
+    healthUntil?: number;
     /** What the workers answer a store request (a listing). */
     run?: () => Promise<Record<string, unknown>>;
   } = {},
@@ -591,7 +599,12 @@ async function serve(
       log: (line) => logged.push(line),
       refusals: new RepeatedLines((line) => logged.push(line)),
       executor: {
-        health: () => ({ serving: 1, size: healthy++ > 0 && options.sick ? 2 : 1 }),
+        health: () => {
+          while (Date.now() <= (options.healthUntil ?? 0)) {
+            // Waits for the clock (the connection's time to prove a caller runs out meanwhile).
+          }
+          return { serving: 1, size: healthy++ > 0 && options.sick ? 2 : 1 };
+        },
         run: options.run,
       } as unknown as Executor,
       table,
@@ -708,7 +721,7 @@ Deno.test("a body that is not JSON, not an object or of another version is a 400
 });
 
 Deno.test("a refusal drops a body of up to 64 KiB to keep the connection; a larger one is not read and the connection is closed", async () => {
-  const small = await serve([post("/v1/nowhere", "x".repeat(2000)), HEALTH]);
+  const small = await serve([post("/v1/nowhere", 2000), "x".repeat(2000), HEALTH]);
   assert.deepEqual(small.answers.map((a) => [a.status, a.connection]), [
     [404, "keep-alive"],
     [200, "keep-alive"],
@@ -790,6 +803,13 @@ Deno.test("a connection answers nothing once its time to prove a caller is up, o
   const limits = daemonLimits(config());
   const late = await serve([HEALTH], { opened: Date.now() - limits.unprovenMs });
   assert.deepEqual(late.answers, []);
+  // Its time runs out while its first request is handled: the next one, already in, is not read.
+  const opened = Date.now() - limits.unprovenMs + 20;
+  const expiring = await serve([HEALTH + HEALTH], {
+    opened,
+    healthUntil: opened + limits.unprovenMs,
+  });
+  assert.deepEqual(expiring.answers.map((a) => a.status), [200]);
   const silent = peer([]);
   silent.conn.read = () => new Promise(() => {});
 
@@ -1046,6 +1066,7 @@ Deno.test("decodeWhoami takes whole numbers only: a uid from 0, an expiry or nul
   assert.equal(decodeWhoami({ ...value, uid: null, expires: null }).uid, null);
   for (
     const bad of [
+      { ...value, uid: -1 },
       { ...value, uid: 1.5 },
       { ...value, uid: "0" },
       { ...value, expires: 1.5 },

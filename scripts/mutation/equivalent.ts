@@ -442,10 +442,13 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     file: "lib/daemon/exchange.ts",
     source: "if (unprovenLeft <= 0) return;",
     mutation: ["0 to 1", "0 to (-1)", "<= to <"],
-    why: "A connection whose time to prove a caller ends within a millisecond either is let go " +
-      "now or waits that millisecond for its request's first byte (the read's deadline is the " +
-      "same end) and is let go then, unanswered either way.",
-    observe: "Only a timing measurement to the millisecond, which no test makes.",
+    why: "Where the time to prove a caller ends within a millisecond of now, the connection is " +
+      "let go now or a millisecond later: the read that follows has that same end as its " +
+      "deadline, so it ends with a 408, unanswered, unless a whole request is already buffered, " +
+      "which is then served in that millisecond.",
+    observe: "Only a timing to the millisecond (a pipelined request at the very end of the " +
+      "time), which no test makes; without the check, daemon_wire_unit_test sees the buffered " +
+      "request served.",
   },
   {
     file: "lib/daemon/stream.ts",
@@ -503,6 +506,29 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     why: "After bytes are consumed the search for a head's end starts again from the front; " +
       "`findHeadEnd` starts at `Math.max(3, from)`, which is 3 for 1 as for 0.",
     observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source:
+      "const health = await readResponse(reader, { idleMs: 30_000, messageMs: 30_000, maxBody: 4096 });",
+    mutation: ["30_000 to 30001", "30_000 to 29999"],
+    why: "The client waits 29.999 or 30.001 s instead of 30 s for the TLS health answer.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source: 'throw new ProtocolError(502, "unreachable", "the daemon\'s answer is not JSON");',
+    mutation: "502 to 501",
+    why: "The client reads this status only as `>= 500` (its message) and `=== 503` (a retry " +
+      "of the challenge); 501 is neither 503 nor below 500. (503 is killed: it would retry.)",
+    observe: "Nothing the client shows or returns.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source: 'throw new ProtocolError(502, "unreachable", "the daemon\'s answer is not an object");',
+    mutation: "502 to 501",
+    why: "As for the answer that is not JSON: 501 reads as 502 everywhere the client looks.",
+    observe: "Nothing the client shows or returns.",
   },
 ];
 
