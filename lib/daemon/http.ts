@@ -12,7 +12,7 @@ import type { ByteConn } from "./stream.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Largest request line plus headers. */
+/** Largest message head: the request or status line, the headers, and the blank line ending them. */
 export const MAX_HEAD_BYTES = 8 * 1024;
 
 /** A failure to read or write a message: the connection is then closed. */
@@ -115,14 +115,15 @@ export class ConnReader {
   async readHead(firstByteDeadline: number, deadline: number): Promise<string | null> {
     while (true) {
       const end = findHeadEnd(this.#store.subarray(0, this.#length), this.#scanned);
-      if (end > MAX_HEAD_BYTES) throw new HttpError(431, "headers too large");
+      if (end + 4 > MAX_HEAD_BYTES) throw new HttpError(431, "headers too large");
       if (end >= 0) {
         const head = decoder.decode(this.#store.subarray(0, end));
         this.#consume(end + 4);
         return head;
       }
       this.#scanned = Math.max(0, this.#length - 3);
-      if (this.#length > MAX_HEAD_BYTES) throw new HttpError(431, "headers too large");
+      // No blank line within MAX_HEAD_BYTES: however it ends, the head is too large.
+      if (this.#length >= MAX_HEAD_BYTES) throw new HttpError(431, "headers too large");
       const more = await this.#fill(this.#length === 0 ? firstByteDeadline : deadline);
       if (!more) {
         if (this.#length === 0) return null;

@@ -792,6 +792,223 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "request is answered, and a silent worker replaced, a millisecond sooner or later.",
     observe: "Only the timing of a late answer, by a millisecond.",
   },
+  {
+    file: "lib/daemon/http.ts",
+    source: "const CHUNK = 16 * 1024;",
+    mutation: ["16 to 15", "16 to 17", "1024 to 1023", "1024 to 1025"],
+    why: "How much the HTTP reader asks of the connection per read, and the steps by which its " +
+      "buffer grows and is given back: the same bytes arrive in the same order, and every limit " +
+      "(MAX_HEAD_BYTES, the bodies') is a constant of its own.",
+    observe: "Only the size of each read system call (strace) and the buffer's memory.",
+  },
+  {
+    file: "lib/daemon/stream.ts",
+    source: "const CHUNK = 16 * 1024;",
+    mutation: ["16 to 15", "16 to 17", "1024 to 1023", "1024 to 1025"],
+    why: "How much the TLS side reads from the socket per read: node:tls gets the same bytes in " +
+      "other pieces, and decrypts the same records.",
+    observe: "Only the size of each read system call (strace).",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "if (this.#store.length > 4 * CHUNK && this.#length <= CHUNK) {",
+    mutation: ["4 to 3", "4 to 5", "> to >=", "<= to <"],
+    why:
+      "When a buffer a large body grew is given back for a small one: a chunk sooner or later. " +
+      "What is buffered is kept whole either way (the small buffer holds two chunks), and the " +
+      "buffer let go is wiped either way (daemon_wire_unit_test checks the wipes).",
+    observe: "Only the memory an idle connection holds.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "const small = new Uint8Array(2 * CHUNK);",
+    mutation: ["2 to 1", "2 to 3"],
+    why: "The size of the buffer given back to an idle connection: at most one chunk is kept " +
+      "(the condition before), which one chunk or three hold as well as two; the next read grows " +
+      "it as needed.",
+    observe: "Only the memory an idle connection holds.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "const grown = new Uint8Array(Math.max(this.#store.length * 2, this.#length + CHUNK));",
+    mutation: ["2 to 1", "2 to 3"],
+    why: "How fast the buffer grows: by a chunk at a time instead of doubling, or tripling. " +
+      "Every read still has a chunk of room, so the same bytes are read.",
+    observe: "Only the time and memory of reading a large body (a benchmark, not a test: " +
+      "growing by a chunk copies O(n^2) bytes).",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "#store = new Uint8Array(0);",
+    mutation: "0 to 1",
+    why: "The reader's first buffer: one byte instead of none; the first read grows it to a " +
+      "chunk before reading into it (one byte is less than a chunk free), copying nothing read.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "for (let i = Math.max(3, from); i < bytes.length; i++) {",
+    mutation: "3 to 2",
+    why: "At i = 2 the test reads bytes[-1], undefined, so no blank line can end there: the " +
+      "first end found is the same.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "return -1;",
+    mutation: "1 to 2",
+    why: "findHeadEnd's 'not found': its only caller tests the result with `> MAX_HEAD_BYTES` " +
+      "and `>= 0`, which -2 fails as -1 does.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: 'if (left <= 0) throw new HttpError(408, "timed out reading from the peer");',
+    mutation: ["0 to (-1)", "0 to 1", "<= to <"],
+    why: "A read whose deadline is now, or a millisecond away, is refused at once instead of " +
+      "raced against a timer of 0 or 1 ms: the same 408, a millisecond sooner or later.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "const deadline = Date.now() + 500;",
+    mutation: ["500 to 501", "500 to 499"],
+    why: "lingerClose drains a peer for 499 or 501 ms instead of 500 before it closes.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source:
+      "new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now()))),",
+    mutation: ["1 to 2", "1 to 0"],
+    why: "lingerClose's last wait, once its deadline has passed, is 0 or 2 ms instead of 1.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "body.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "writeJsonRequest's encoded body is copied into the message and wiped; the copy written " +
+      "is wiped with zeros (daemon_wire_unit_test checks it). This buffer is local and never " +
+      "read again: 0x01 or 0xff instead of zeros overwrite the credential as well.",
+    observe: "Only a dump of the process's memory, where the credential is gone either way.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "bytes.fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "A request body, once parsed, is wiped: it is the reader's copy (readBody returns a " +
+      "slice; the reader wipes its own buffer), local and never read again, so 0x01 or 0xff " +
+      "overwrite it as well as zeros.",
+    observe: "Only a dump of the process's memory, where the body is gone either way.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "(await readBody()).fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "A body dropped before a refusal is a copy (readBody returns a slice), local and never " +
+      "read again: 0x01 or 0xff overwrite it as well as zeros.",
+    observe: "Only a dump of the process's memory.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "(await reader.readBody(head.length, Date.now() + limits.messageMs)).fill(0);",
+    mutation: ["0 to 1", "0 to (-1)"],
+    why: "As above: a dropped body's copy, wiped with 0x01 or 0xff instead of zeros.",
+    observe: "Only a dump of the process's memory.",
+  },
+  {
+    file: "lib/daemon/exchange.ts",
+    source: "if (unprovenLeft <= 0) return;",
+    mutation: ["0 to 1", "0 to (-1)", "<= to <"],
+    why: "Where the time to prove a caller ends within a millisecond of now, the connection is " +
+      "let go now or a millisecond later: the read that follows has that same end as its " +
+      "deadline, so it ends with a 408, unanswered, unless a whole request is already buffered, " +
+      "which is then served in that millisecond.",
+    observe: "Only a timing to the millisecond (a pipelined request at the very end of the " +
+      "time), which no test makes; without the check, daemon_wire_unit_test sees the buffered " +
+      "request served.",
+  },
+  {
+    file: "lib/daemon/stream.ts",
+    source: "if (this.#buffered >= HIGH_WATER && !this.#paused) {",
+    mutation: "! dropped",
+    why: "Pausing a stream that is already paused does nothing; the flag is set to true again.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source: "if (transient(error) && wait <= 2000) {",
+    mutation: ["2000 to 2001", "2000 to 1999", "<= to <"],
+    why: "The wait doubles from 50 ms: 1600 then 3200, never between 1999 and 2001, so the last " +
+      "retry is the same.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source:
+      "if (!(error instanceof ProtocolError) || error.status !== 503 || wait > 2000) throw error;",
+    mutation: ["2000 to 2001", "2000 to 1999", "> to >="],
+    why: "As for the connection's retries: the wait is 1600 then 3200 ms, never 1999 to 2001.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/tls.ts",
+    source: "for (let i = 0; i < Math.min(certs.length, keys.length); i++) {",
+    mutation: "< to <=",
+    why: "One more pair is looked at, past the end of a list: its paths are undefined, which " +
+      "`exists` takes for missing (stat throws), so the pair chosen is the same.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/tls.ts",
+    source:
+      'if (!info.isFile) throw new StoreError("config", `the TLS ${what} ${quote(path)} is not a file`);',
+    mutation: "removed: if (...) throw",
+    why: "serverCertificate chooses only paths that are regular files (`exists`) just before " +
+      "readPem looks again, so this refusal is reached only when the file is replaced by " +
+      "something else in between; without it, a directory is refused by the read that follows.",
+    observe: "Only that race, and then a FIFO put in the file's place, which the read would wait " +
+      "on: no test can time it.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "function findHeadEnd(bytes: Uint8Array, from = 0): number {",
+    mutation: "0 to 1",
+    why: "As for -1: the default start is only used through `Math.max(3, from)`, 3 for 1 too.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/http.ts",
+    source: "this.#scanned = 0;",
+    mutation: "0 to 1",
+    why: "After bytes are consumed the search for a head's end starts again from the front; " +
+      "`findHeadEnd` starts at `Math.max(3, from)`, which is 3 for 1 as for 0.",
+    observe: "Nothing.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source:
+      "const health = await readResponse(reader, { idleMs: 30_000, messageMs: 30_000, maxBody: 4096 });",
+    mutation: ["30_000 to 30001", "30_000 to 29999"],
+    why: "The client waits 29.999 or 30.001 s instead of 30 s for the TLS health answer.",
+    observe: "Only a timing measurement to the millisecond, which no test makes.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source: 'throw new ProtocolError(502, "unreachable", "the daemon\'s answer is not JSON");',
+    mutation: "502 to 501",
+    why: "The client reads this status only as `>= 500` (its message) and `=== 503` (a retry " +
+      "of the challenge); 501 is neither 503 nor below 500. (503 is killed: it would retry.)",
+    observe: "Nothing the client shows or returns.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source: 'throw new ProtocolError(502, "unreachable", "the daemon\'s answer is not an object");',
+    mutation: "502 to 501",
+    why: "As for the answer that is not JSON: 501 reads as 502 everywhere the client looks.",
+    observe: "Nothing the client shows or returns.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
