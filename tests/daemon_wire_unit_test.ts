@@ -380,19 +380,27 @@ Deno.test("lingerClose stops writing, drops at most 1 MiB of what the peer still
     return { conn, state };
   };
   // Reads go on while less than 1 MiB has come: 16 reads of 64 KiB (the buffer, filled), or 1,049
-  // of 1,000 bytes;
-  // 31 reads of 33,825 bytes are 1 MiB less one byte: one more read.
-  for (
-    const [size, read] of [
-      [Infinity, 1024 * 1024],
-      [64 * 1024, 1024 * 1024],
-      [1000, 1_049_000],
-      [33_825, 32 * 33_825],
-    ]
-  ) {
-    const { conn, state } = flood(size);
-    await lingerClose(conn);
-    assert.deepEqual(state, { read, closedWrite: true, closed: true });
+  // of 1,000 bytes; 31 reads of 33,825 bytes are 1 MiB less one byte: one more read. The clock
+  // stands still meanwhile, so that the 500 ms linger cannot end the reads first on a busy
+  // machine (the silent peer below has the real clock).
+  const realNow = Date.now;
+  const frozen = realNow();
+  Date.now = () => frozen;
+  try {
+    for (
+      const [size, read] of [
+        [Infinity, 1024 * 1024],
+        [64 * 1024, 1024 * 1024],
+        [1000, 1_049_000],
+        [33_825, 32 * 33_825],
+      ]
+    ) {
+      const { conn, state } = flood(size);
+      await lingerClose(conn);
+      assert.deepEqual(state, { read, closedWrite: true, closed: true });
+    }
+  } finally {
+    Date.now = realNow;
   }
   // A peer that sends nothing and does not end: closed once the linger is over.
   const silent = peer([]);
@@ -561,8 +569,8 @@ async function serve(
     /** Prepares the daemon's table before the connection is served. */
     prepare?: (table: ConnectionTable) => void;
     limits?: Partial<Omit<DaemonLimits, "table">>;
-    /** The health handler returns only once the clock has passed this time. */
-    healthUntil?: number;
+    /** Runs inside the health handler (a test moves its clock there). */
+    duringHealth?: () => void;
     /** What the workers answer a store request (a listing). */
     run?: () => Promise<Record<string, unknown>>;
   } = {},
@@ -600,9 +608,7 @@ async function serve(
       refusals: new RepeatedLines((line) => logged.push(line)),
       executor: {
         health: () => {
-          while (Date.now() <= (options.healthUntil ?? 0)) {
-            // Waits for the clock (the connection's time to prove a caller runs out meanwhile).
-          }
+          options.duringHealth?.();
           return { serving: 1, size: healthy++ > 0 && options.sick ? 2 : 1 };
         },
         run: options.run,
@@ -804,12 +810,20 @@ Deno.test("a connection answers nothing once its time to prove a caller is up, o
   const late = await serve([HEALTH], { opened: Date.now() - limits.unprovenMs });
   assert.deepEqual(late.answers, []);
   // Its time runs out while its first request is handled: the next one, already in, is not read.
-  const opened = Date.now() - limits.unprovenMs + 20;
-  const expiring = await serve([HEALTH + HEALTH], {
-    opened,
-    healthUntil: opened + limits.unprovenMs,
-  });
-  assert.deepEqual(expiring.answers.map((a) => a.status), [200]);
+  // The clock stands still but for that (a busy machine cannot make the first request late).
+  const realNow = Date.now;
+  let now = realNow();
+  Date.now = () => now;
+  try {
+    const opened = now - limits.unprovenMs + 20;
+    const expiring = await serve([HEALTH + HEALTH], {
+      opened,
+      duringHealth: () => void (now = opened + limits.unprovenMs + 1),
+    });
+    assert.deepEqual(expiring.answers.map((a) => a.status), [200]);
+  } finally {
+    Date.now = realNow;
+  }
   const silent = peer([]);
   silent.conn.read = () => new Promise(() => {});
 
