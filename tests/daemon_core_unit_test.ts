@@ -47,7 +47,7 @@ import {
   workerPool,
 } from "../lib/daemon/workers.ts";
 import { challengeDirectory, isSocket, socketPath, tlsAddress } from "../lib/daemon/places.ts";
-import { serve } from "../lib/daemon/server.ts";
+import { MAX_SOCKET_PATH_BYTES, prepareSocket, serve } from "../lib/daemon/server.ts";
 import { listCall, sendLocal } from "../lib/daemon/client.ts";
 import type { Caller, CredRequest } from "../lib/request.ts";
 import { sweep } from "../lib/daemon/sweep.ts";
@@ -1876,6 +1876,39 @@ Deno.test({
           /exists and is not a socket/.test(e.message),
       );
       assert.equal(await Deno.readTextFile(`${dir}/run/credd.sock`), "mine");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a socket path longer than a Unix socket may have is refused by name before anything is made; one at the limit is taken (needs root)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+    try {
+      await Deno.chmod(dir, 0o755);
+      const config = loadConfig({ env: { CONDOR_CONFIG: "ONLY_ENV" }, uid: 0, hostname: "h" });
+      const at = (bytes: number) => `${dir}/run/${"s".repeat(bytes - dir.length - 5)}`;
+      assert.equal(MAX_SOCKET_PATH_BYTES, 107);
+      const long = at(108);
+      await assert.rejects(
+        prepareSocket(config, long, 0),
+        (e: unknown) =>
+          e instanceof StoreError && e.code === "config" &&
+          e.message === `the socket path "${long}" is 108 bytes long; a Unix socket's path may ` +
+              "have at most 107" &&
+          e.remedy === "set CREDD_SOCKET to a shorter path",
+      );
+      // Nothing was made for it.
+      assert.equal(await Deno.lstat(`${dir}/run`).catch(() => null), null);
+      // At the limit: its directory is made, and a daemon can listen there.
+      const path = at(107);
+      await prepareSocket(config, path, 0);
+      const listener = Deno.listen({ transport: "unix", path });
+      listener.close();
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -427,6 +427,18 @@ Deno.test("OAuth: JSON rules, --min-ttl, stored scopes that are not strings, TRU
       (await ttl(0)).reply.ok ? "" : ((await ttl(0)).reply as { error: StoreError }).error.message,
       /expired (100|101) seconds ago/,
     );
+    // The token's last second is "expires in 0 seconds"; "expired" is a second or more after it.
+    await run(spool, oauth("add", { accessToken: true }, jwt({ exp: now + 50 })));
+    const realNow = Date.now;
+    try {
+      for (const [at, shown] of [[999, /expires in 0 seconds/], [1000, /expired 1 seconds ago/]]) {
+        Date.now = () => (now + 50) * 1000 + (at as number);
+        const last = await ttl(1);
+        assert.match(!last.reply.ok ? last.reply.error.message : "", shown as RegExp);
+      }
+    } finally {
+      Date.now = realNow;
+    }
     await run(spool, oauth("add", { accessToken: true }, "opaque"));
     const opaque = await ttl(1);
     assert.match(

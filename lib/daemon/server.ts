@@ -18,6 +18,7 @@
 
 import type { Config, LoadConfigOptions } from "../config/mod.ts";
 import { printable, quote, StoreError } from "../errors.ts";
+import { osError } from "../fs/errors.ts";
 import { storeDirectory } from "../fs/directories.ts";
 import { dirname } from "../fs/paths.ts";
 import { pathKnob, type StorePath, trustedOwners } from "../store/context.ts";
@@ -67,13 +68,14 @@ export interface ServeOptions {
  * a connect is refused. Throws StoreError.
  */
 export async function prepareSocket(config: Config, path: string, euid: number): Promise<void> {
+  checkSocketPath(path);
   const ctx = createStoreContext(config, { euid });
   storeDirectory(dirname(path), ctx.owners, { create: { mode: 0o755 } });
   let info: Deno.FileInfo | null = null;
   try {
     info = Deno.lstatSync(path);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!(error instanceof Deno.errors.NotFound)) throw osError(error, "inspect", path);
   }
   if (info === null) return;
   if (!info.isSocket) {
@@ -94,6 +96,22 @@ export async function prepareSocket(config: Config, path: string, euid: number):
     if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
   }
   Deno.removeSync(path);
+}
+
+/** The longest path a Unix socket can have on Linux (sun_path is 108 bytes, with its NUL). */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+/** Refuses a socket path the kernel cannot bind. Throws StoreError. */
+export function checkSocketPath(path: string): void {
+  const bytes = new TextEncoder().encode(path).length;
+  if (bytes > MAX_SOCKET_PATH_BYTES) {
+    throw new StoreError(
+      "config",
+      `the socket path ${quote(path)} is ${bytes} bytes long; a Unix socket's path may have at ` +
+        `most ${MAX_SOCKET_PATH_BYTES}`,
+      { remedy: "set CREDD_SOCKET to a shorter path" },
+    );
+  }
 }
 
 /** Checks, before listening, every store directory that exists. Throws StoreError. */

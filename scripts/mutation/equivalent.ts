@@ -1009,6 +1009,18 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     why: "As for the answer that is not JSON: 501 reads as 502 everywhere the client looks.",
     observe: "Nothing the client shows or returns.",
   },
+  {
+    file: "lib/fs/paths.ts",
+    source:
+      'const trimmed = path.length > 1 && path.endsWith("/") ? path.replace(/\\/+$/, "") : path;',
+    before: "export function basename(path: string): string {",
+    mutation: "&& to ||",
+    why: "With `||`, a path that does not end in `/` is still passed through the replace, which " +
+      "removes nothing from it; the one path it changes is `/`, trimmed to the empty string, " +
+      "whose last component is the empty string either way (`/`.slice(1)).",
+    observe: "Nothing: basename gives the same string for every path (dirname's copy of the " +
+      "line is not equivalent and is not matched: `before` tells them apart).",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
