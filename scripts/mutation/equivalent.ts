@@ -1021,6 +1021,18 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     observe: "Nothing: basename gives the same string for every path (dirname's copy of the " +
       "line is not equivalent and is not matched: `before` tells them apart).",
   },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "for (let i = 0; i < slots.length; i++) {",
+    before: "let chosen: Thread | null = null;",
+    mutation: "< to <=",
+    why:
+      "The extra step looks again at the slot the first step looked at (`(turn + slots.length) " +
+      "% slots.length` is `turn % slots.length`); a worker replaces the chosen one only when it " +
+      "holds strictly fewer requests, which the chosen one (at most as busy as that slot) rules " +
+      "out, so the same worker is chosen.",
+    observe: "Nothing: the same worker gets every request.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
