@@ -1533,3 +1533,37 @@ Deno.test("the TLS private key is refused when every user may read it, and its m
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a daemon that hangs up before the client's health request is written: one clear error, nothing left unhandled", async () => {
+  const realConnectTls = Deno.connectTls;
+  let closed = false;
+  const fake = {
+    handshake: () => Promise.resolve({ alpnProtocol: null }),
+    write: () => Promise.reject(new Deno.errors.BrokenPipe("Broken pipe (os error 32)")),
+    read: () => Promise.resolve(null),
+    close: () => void (closed = true),
+  };
+  (Deno as { connectTls: unknown }).connectTls = () => Promise.resolve(fake);
+  try {
+    await assert.rejects(
+      () =>
+        sendRemote(
+          { host: "daemon.example", port: 9619, token: () => "never asked" },
+          whoamiCall(),
+        ),
+      (e: unknown) => {
+        assert.ok(e instanceof StoreError, String(e));
+        assert.equal(
+          e.message,
+          "could not talk to the condor_store_cred daemon at daemon.example:9619: Broken pipe (os error 32)",
+        );
+        return true;
+      },
+    );
+    assert.equal(closed, true);
+    // A write left running would reject after the answer: give it the chance to, unhandled.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  } finally {
+    Deno.connectTls = realConnectTls;
+  }
+});
