@@ -1914,3 +1914,22 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a pool closed while it replaces a crashed worker stops there: no retry, nothing logged about the replacement", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-core-" });
+  Deno.env.set("CSC_FAULT_DIR", dir);
+  const log: string[] = [];
+  const pool = await workerPool(poolOptions(dir, log));
+  try {
+    // The crash is answered once the worker is found dead, when its replacement starts.
+    await pool.run("perform", root, add("fault-crash"), { deadlineMs: 20_000 }).catch(() => {});
+    pool.close();
+    // The replacement, stopped while it started, gives up at once (one turn of the event loop).
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(log.filter((l) => /could not be restarted/.test(l)), [], log.join("\n"));
+  } finally {
+    pool.close();
+    Deno.env.delete("CSC_FAULT_DIR");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
