@@ -1033,6 +1033,17 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "out, so the same worker is chosen.",
     observe: "Nothing: the same worker gets every request.",
   },
+  {
+    file: "lib/daemon/server.ts",
+    source: 'if (!(error instanceof Deno.errors.NotFound)) throw osError(error, "inspect", path);',
+    mutation: "removed: if (...) throw",
+    why: "lstat of the socket path fails with anything but ENOENT only when its directory cannot " +
+      "be searched or the name is too long; the directory was made or checked (root's or the " +
+      "caller's, searchable) just before, and a path over 107 bytes is refused before that " +
+      "(checkSocketPath), so no name reaching this line is too long.",
+    observe: "Only a file system failing lstat itself (EIO), or the directory's mode changed by " +
+      "its owner between the check and the lstat; the start then fails later, at listen.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
