@@ -1044,6 +1044,27 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     observe: "Only a file system failing lstat itself (EIO), or the directory's mode changed by " +
       "its owner between the check and the lstat; the start then fails later, at listen.",
   },
+  {
+    file: "lib/daemon/http.ts",
+    source: "while (drained < 1024 * 1024 && Date.now() < deadline) {",
+    mutation: "< to <=",
+    why: "For `Date.now() <= deadline`: the linger of a closing connection reads once more when " +
+      "the clock stands exactly on its deadline, for at most one more millisecond (its timer " +
+      "is at least 1 ms); what is drained and when the connection closes differ by that " +
+      "millisecond only. (The same mutation of `drained < 1024 * 1024` on this line is not " +
+      "equivalent, and tests/daemon_wire_unit_test.ts kills it: an entry never turns a killed " +
+      "mutant into a survivor.)",
+    observe: "Only the time a lingering close takes, to the millisecond.",
+  },
+  {
+    file: "lib/daemon/workers.ts",
+    source: "if (chosen === null || thread.calls.size < chosen.calls.size) chosen = thread;",
+    mutation: "< to <=",
+    why: "Among workers equally least busy, the last one of this turn's order is chosen instead " +
+      "of the first; either is a least busy worker, and the turn still rotates, so requests " +
+      "are still spread over the workers that hold the fewest.",
+    observe: "Only which of two equally idle workers (by name, in -d lines) performed a request.",
+  },
 ];
 
 /** The argument for `m`, or null when it has none. */
