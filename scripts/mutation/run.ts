@@ -348,6 +348,8 @@ export async function runGenerated(
 ): Promise<RunRecord> {
   const started = new Date();
   const start = performance.now();
+  // The tree as it was when the run copied it (a commit made meanwhile is not what was tested).
+  const commit = await describeCommit();
   const loads = [loadAverage()];
   const sampler = setInterval(() => loads.push(loadAverage()), 10_000);
   const scratch = await Deno.makeTempDir({ prefix: "csc-mutate-" });
@@ -474,7 +476,7 @@ export async function runGenerated(
     );
     results.sort((a, b) => a.mutant.id.localeCompare(b.mutant.id));
     return {
-      commit: await describeCommit(),
+      commit,
       started: started.toISOString(),
       seconds: (performance.now() - start) / 1000,
       cores: navigator.hardwareConcurrency,
