@@ -234,7 +234,7 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     file: "lib/daemon/auth.ts",
     source: "if (this.limits.perToken > 0) {",
     before: "failed(key: string, now: number = Date.now()): void {",
-    mutation: "0 to (-1)",
+    mutation: ["0 to (-1)", "> to >="],
     why: "With the per-token limit off (CREDD_AUTH_FAILURE_LIMIT 0), a token's failures are " +
       "remembered as well, but `check()` reads them only when the limit is on; the table is " +
       "bounded by `maxKeys` either way.",
@@ -1064,6 +1064,15 @@ export const EQUIVALENTS: readonly Equivalent[] = [
       "of the first; either is a least busy worker, and the turn still rotates, so requests " +
       "are still spread over the workers that hold the fewest.",
     observe: "Only which of two equally idle workers (by name, in -d lines) performed a request.",
+  },
+  {
+    file: "lib/daemon/client.ts",
+    source: "messageMs: 30_000,",
+    mutation: ["30_000 to 30001", "30_000 to 29999"],
+    why: "The client's bound on the time a daemon's whole answer may take, moved by one " +
+      "millisecond of 30 seconds: an answer is read the same way, and one that takes 30 s " +
+      "fails a millisecond sooner or later.",
+    observe: "Only a daemon that answers in exactly 30 s, to the millisecond.",
   },
 ];
 
