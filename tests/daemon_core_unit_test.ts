@@ -19,6 +19,7 @@ import {
 import {
   FailureLimiter,
   type FailureLimits,
+  localCaller,
   type Session,
   socketAuthenticator,
   tokenAuthenticator,
@@ -1932,4 +1933,27 @@ Deno.test("a pool closed while it replaces a crashed worker stops there: no retr
     Deno.env.delete("CSC_FAULT_DIR");
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a local caller is named from the passwd file, in this node's UID_DOMAIN; a uid with no name there is refused, naming the uid", () => {
+  const config = loadConfig({
+    env: { CONDOR_CONFIG: "ONLY_ENV", _CONDOR_UID_DOMAIN: "d.example" },
+    uid: 0,
+    hostname: "h",
+  });
+  assert.deepEqual(localCaller(config, 0), {
+    uid: 0,
+    name: "root",
+    domain: "d.example",
+    inProcess: false,
+  });
+  const accounts = new AccountDb();
+  let nobody = 3_999_999;
+  while (accounts.byUid(nobody) !== undefined) nobody--;
+  assert.throws(
+    () => localCaller(config, nobody),
+    (e: unknown) =>
+      e instanceof ProtocolError && e.status === 401 && e.code === "not-secure" &&
+      e.message === `uid ${nobody} has no name in the passwd file`,
+  );
 });
