@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { PoolOptions } from "../lib/daemon/workers.ts";
 import { RUNTIME_FLAGS } from "../lib/permissions.ts";
 import { baseEnv, programCommand, type Spool } from "./harness.ts";
 
@@ -12,6 +13,38 @@ import { baseEnv, programCommand, type Spool } from "./harness.ts";
  * `startDaemon({ entry })`.
  */
 export const FAULTY_MAIN = new URL("./faulty_main.ts", import.meta.url).pathname;
+
+/**
+ * The options of an in-process pool of the faulty workers (FAULTY_MAIN) storing OAuth under
+ * `dir`, logging into `log`: one worker, pinged every minute, retried after 10 ms; `more`
+ * overrides any of them.
+ */
+export function faultyPoolOptions(
+  dir: string,
+  log: string[],
+  more: Partial<PoolOptions> = {},
+): PoolOptions {
+  return {
+    size: 1,
+    config: {
+      env: {
+        CONDOR_CONFIG: "ONLY_ENV",
+        _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: `${dir}/oauth`,
+        _CONDOR_UID_DOMAIN: "x.example",
+      },
+      uid: Deno.uid()!,
+      hostname: "h",
+    },
+    euid: Deno.uid()!,
+    debug: null,
+    log: (line) => log.push(line),
+    module: new URL("./faulty_main.ts", import.meta.url),
+    pingMs: 60_000,
+    retryMs: 10,
+    tickMs: 50,
+    ...more,
+  };
+}
 
 /** A running daemon. */
 export interface Daemon {

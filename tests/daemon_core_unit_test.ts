@@ -27,6 +27,7 @@ import {
 } from "../lib/daemon/auth.ts";
 import { mintToken, signingKeyMaterial } from "../lib/auth/idtoken.ts";
 import { AccountDb } from "../lib/accounts.ts";
+import { faultyPoolOptions as poolOptions } from "../testing/daemon.ts";
 import type { Owners } from "../lib/fs/owners.ts";
 import {
   answerChallenge,
@@ -42,7 +43,6 @@ import {
   describeError,
   type Executor,
   inThreadExecutor,
-  type PoolOptions,
   withInlineReads,
   WorkerFailure,
   workerPool,
@@ -631,30 +631,6 @@ function add(service: string): CredRequest {
     audience: null,
     accessToken: true,
     credential: new TextEncoder().encode("t"),
-  };
-}
-
-/** The options of a pool of the faulty workers (testing/faulty_main.ts) on `dir`. */
-function poolOptions(dir: string, log: string[], more: Partial<PoolOptions> = {}): PoolOptions {
-  return {
-    size: 1,
-    config: {
-      env: {
-        CONDOR_CONFIG: "ONLY_ENV",
-        _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: `${dir}/oauth`,
-        _CONDOR_UID_DOMAIN: "x.example",
-      },
-      uid: Deno.uid()!,
-      hostname: "h",
-    },
-    euid: Deno.uid()!,
-    debug: null,
-    log: (line) => log.push(line),
-    module: new URL("../testing/faulty_main.ts", import.meta.url),
-    pingMs: 60_000,
-    retryMs: 10,
-    tickMs: 50,
-    ...more,
   };
 }
 

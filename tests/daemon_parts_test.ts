@@ -14,6 +14,7 @@ import { printable } from "../lib/errors.ts";
 import { constantTimeEqual } from "../lib/crypto/equal.ts";
 import { mintToken, signingKeyMaterial } from "../lib/auth/idtoken.ts";
 import { AccountDb } from "../lib/accounts.ts";
+import { faultyPoolOptions } from "../testing/daemon.ts";
 import { FailureLimiter, type Session, tokenAuthenticator, tokenKey } from "../lib/daemon/auth.ts";
 import { type ConnectionLimits, ConnectionTable } from "../lib/daemon/connections.ts";
 import {
@@ -470,25 +471,9 @@ async function withPool(
   await Deno.mkdir(faults);
   Deno.env.set("CSC_FAULT_DIR", faults);
   const log: string[] = [];
-  const pool = await workerPool({
-    size: 2,
-    config: {
-      env: {
-        CONDOR_CONFIG: "ONLY_ENV",
-        _CONDOR_SEC_CREDENTIAL_DIRECTORY_OAUTH: `${dir}/oauth`,
-        _CONDOR_UID_DOMAIN: "x.example",
-      },
-      uid: Deno.uid()!,
-      hostname: "h",
-    },
-    euid: Deno.uid()!,
-    debug: null,
-    log: (line) => log.push(line),
-    module: new URL("../testing/faulty_main.ts", import.meta.url),
-    pingMs: 300,
-    retryMs: 10,
-    tickMs: 50,
-  });
+  const pool = await workerPool(
+    faultyPoolOptions(dir, log, { size: 2, pingMs: 300 }),
+  );
   try {
     await fn(pool, log, faults);
   } finally {
