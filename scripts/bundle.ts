@@ -37,6 +37,21 @@ export async function bundleDigest(dir: string): Promise<{ sha256: string; bytes
   return { sha256: hex(digest), bytes };
 }
 
+/**
+ * Deno builds a run's module graph from every import whose specifier is a string literal, dynamic
+ * ones included, so a run of the bundle as `deno bundle` writes it reads and analyses every
+ * command's chunk at start-up (some 50 files), though it compiles only its own command's. Each
+ * `import("./chunk.js")` becomes `import(new URL("./chunk.js", import.meta.url).href)`: the same
+ * chunk, resolved the same way, but read only when a run takes that import. (`deno compile` builds
+ * from main.ts, whose literal imports tell it what to embed; this applies to the bundle only.)
+ */
+export function deferDynamicImports(code: string): string {
+  return code.replace(
+    /\bimport\("(\.\/[\w-]+\.js)"\)/g,
+    (_, chunk) => `import(new URL("${chunk}", import.meta.url).href)`,
+  );
+}
+
 if (import.meta.main) {
   const root = new URL("..", import.meta.url).pathname;
   let out = `${root}dist/condor_store_cred`;
@@ -71,6 +86,13 @@ if (import.meta.main) {
   }
   // Nothing imports the entry by name (the daemon's workers run Deno.mainModule).
   await Deno.rename(`${out}/main.js`, `${out}/${BUNDLE_ENTRY}`);
+  for (const file of Deno.readDirSync(out)) {
+    if (!file.isFile || !file.name.endsWith(".js")) continue;
+    const path = `${out}/${file.name}`;
+    const code = await Deno.readTextFile(path);
+    const deferred = deferDynamicImports(code);
+    if (deferred !== code) await Deno.writeTextFile(path, deferred);
+  }
   const { sha256, bytes } = await bundleDigest(out);
   const entry = `${out}/${BUNDLE_ENTRY}`;
   console.log(`built ${entry} (condor_store_cred ${VERSION}, ${bytes} bytes in ${out}/)`);

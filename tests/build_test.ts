@@ -10,6 +10,7 @@ import { Buffer } from "node:buffer";
 import { BINARY_FLAGS, RUNTIME_FLAGS, RUNTIME_PERMISSIONS } from "../lib/permissions.ts";
 import { compileArgs, outputName, TARGETS } from "../scripts/compile.ts";
 import { REPO, withSpool } from "../testing/harness.ts";
+import { have } from "../testing/users.ts";
 
 const decoder = new TextDecoder();
 const CLOSED = "http://127.0.0.1:9/release";
@@ -66,11 +67,16 @@ Deno.test("the bundle (a directory of chunks) runs with the program's permission
     assert.ok(files.includes("condor_store_cred.js") && files.length > 5, files.join(" "));
     for (const file of files) {
       const text = await Deno.readTextFile(`${out}/${file}`);
-      for (const m of text.matchAll(/\b(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+      // A dynamic import names its chunk through a URL made at run time (see below).
+      assert.doesNotMatch(text, /\bimport\s*\(\s*"\.\//, `${file} names a chunk in import()`);
+      const named =
+        /\b(?:from|import)\s*\(?\s*"([^"]+)"|\bimport\(new URL\("([^"]+)", import\.meta\.url\)\.href\)/g;
+      for (const m of text.matchAll(named)) {
         // Deno's own node: modules (the daemon's TLS) are part of the runtime, not files.
-        if (/^node:[a-z_]+$/.test(m[1])) continue;
-        assert.match(m[1], /^\.\/[\w-]+\.js$/, `${file} imports ${m[1]}`);
-        assert.ok(files.includes(m[1].slice(2)), `${file} imports the missing ${m[1]}`);
+        const chunk = m[1] ?? m[2];
+        if (/^node:[a-z_]+$/.test(chunk)) continue;
+        assert.match(chunk, /^\.\/[\w-]+\.js$/, `${file} imports ${chunk}`);
+        assert.ok(files.includes(chunk.slice(2)), `${file} imports the missing ${chunk}`);
       }
       assert.doesNotMatch(text, /\brequire\s*\(/);
     }
@@ -103,6 +109,71 @@ Deno.test("the bundle (a directory of chunks) runs with the program's permission
       assert.equal(await Deno.readTextFile(`${spool.oauth}/root/b.use`), "bundled-token");
     });
   });
+});
+
+Deno.test({
+  name:
+    "a run of the bundle reads only its command's chunks: an add of one type opens neither another command's nor another type's (strace)",
+  ignore: !(await have("strace")),
+  async fn() {
+    await withTemp(async (dir) => {
+      const out = `${dir}/bundle`;
+      const built = await script("bundle.ts", ["--out", out]);
+      assert.equal(built.code, 0, built.stderr);
+      const files = [...Deno.readDirSync(out)].map((e) => e.name);
+      await withSpool(async (spool) => {
+        /** The bundle's files one run opens, by the name before their hash. */
+        const opened = async (args: string[], stdin: string) => {
+          const trace = `${dir}/trace-${args[0]}`;
+          const child = new Deno.Command("strace", {
+            args: [
+              "-f",
+              "-qq",
+              "-e",
+              "trace=openat,open",
+              "-o",
+              trace,
+              Deno.execPath(),
+              "run",
+              "--quiet",
+              ...RUNTIME_FLAGS,
+              `${out}/condor_store_cred.js`,
+              ...args,
+            ],
+            clearEnv: true,
+            env: { ...spool.env, PATH: "/usr/bin:/bin", TZ: "UTC" },
+            stdin: "piped",
+            stdout: "piped",
+            stderr: "piped",
+          }).spawn();
+          const w = child.stdin.getWriter();
+          await w.write(new TextEncoder().encode(stdin));
+          await w.close();
+          const result = await child.output();
+          assert.equal(result.code, 0, decoder.decode(result.stderr));
+          const names = new Set<string>();
+          // The files it opened (Deno also looks for a deno.json there, and finds none).
+          for (const m of (await Deno.readTextFile(trace)).matchAll(/"([^"]+)".*= (-?\d+)/g)) {
+            if (!m[1].startsWith(`${out}/`) || Number(m[2]) < 0) continue;
+            const file = m[1].slice(out.length + 1);
+            assert.ok(files.includes(file), file);
+            if (!file.startsWith("chunk-")) names.add(file.replace(/-[A-Z0-9]+\.js$/, ""));
+          }
+          return [...names].sort();
+        };
+        // The entry, the action's module and its type's: no daemon, list, doctor, token or
+        // completions code, and no other type's, is read.
+        assert.deepEqual(await opened(["add-oauth", "-s", "b", "-P", "-i", "-"], "tok"), [
+          "action",
+          "condor_store_cred.js",
+          "oauth",
+        ]);
+        assert.equal(await Deno.readTextFile(`${spool.oauth}/root/b.use`), "tok");
+        // A list reads the store's metadata without any type's module or the action's.
+        assert.deepEqual(await opened(["list"], ""), ["condor_store_cred.js", "list"]);
+      });
+    });
+  },
 });
 
 Deno.test("compile skips every target with the exact reason when no denort exists", async () => {

@@ -71,8 +71,9 @@ function codeSection(ctx: Context): Promise<Table[]> {
     note: "The bundle is a directory of chunks (deno bundle --code-splitting): the entry, one " +
       "chunk per command module, and chunks of code they share. A run compiles and runs the " +
       "entry's static imports and its command's, and a daemon route's modules only when it " +
-      "takes that route (in-process runs never do). `deno run` still reads every chunk that a " +
-      "static import() names when it builds the module graph, without compiling it.",
+      "takes that route (in-process runs never do). The bundle names the chunks of its " +
+      "import() calls through a URL made at run time (scripts/bundle.ts deferDynamicImports), " +
+      "so that `deno run` does not read and analyse every chunk at start-up for its module graph.",
     header: ["command", "chunks", "bytes", "of the bundle"],
     rows,
   }]);
