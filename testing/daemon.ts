@@ -232,8 +232,10 @@ export async function withDaemon(
     failed = false;
   } finally {
     const { code, log } = await daemon.stop();
-    // A failure of fn is the one reported; the daemon's exit is checked when fn passed.
-    if (!failed) {
+    // A failure of fn is the one reported; the daemon's exit is checked when fn passed. The
+    // daemon's log goes with a failure, to tell what the daemon did meanwhile.
+    if (failed) console.error(`the daemon's log (exit ${code}) while the test failed:\n${log}`);
+    else {
       assert.equal(code, options.exit ?? 0, log);
       assert.doesNotMatch(log, /TypeError|worker failed/, log);
     }

@@ -167,7 +167,7 @@ Deno.test({
       const [tester] = (await nonRootUsers())!;
       await node.credmon("oauth");
       await node.credmon("krb");
-      await withDaemon(node, { umask: 0o077 }, async (daemon) => {
+      const log = await withDaemon(node, { umask: 0o077 }, async (daemon) => {
         const add = (args: string[], stdin: string) =>
           runCli(args, { env: daemon.env, user: tester, stdin });
         const oauth = await add(["add-oauth", "-s", "box", "-i", "-"], '{"refresh_token":"r"}');
@@ -178,7 +178,16 @@ Deno.test({
         assert.equal(pwd.code, 0, pwd.stderr);
       });
       const facts = async (path: string) => {
-        const i = await Deno.lstat(path);
+        const i = await Deno.lstat(path).catch(async (error) => {
+          // Seen once, with another run of the suite on the machine: the adds answered 0 and the
+          // directory was not there. Say what there was instead, and what the daemon logged.
+          const id = await new Deno.Command("id", { args: [tester.name], stdout: "piped" })
+            .output().then((o) => new TextDecoder().decode(o.stdout).trim(), String);
+          throw new Error(
+            `${path}: ${error}; the tester is uid ${tester.uid} (id: ${id}); ` +
+              `${node.oauth} holds ${JSON.stringify(tree(node.oauth))}; the daemon's log:\n${log}`,
+          );
+        });
         return [i.uid, i.gid, i.mode! & 0o7777];
       };
       const c = node.condor;
@@ -205,3 +214,18 @@ Deno.test({
       );
     }),
 });
+
+/** The names under `dir`, a level deep, with their owners (for a failure's message). */
+function tree(dir: string): string[] {
+  const names: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      const i = Deno.lstatSync(`${dir}/${e.name}`);
+      names.push(`${e.name} ${i.uid}:${i.gid} ${(i.mode! & 0o7777).toString(8)}`);
+      if (e.isDirectory) names.push(...tree(`${dir}/${e.name}`).map((n) => `${e.name}/${n}`));
+    }
+  } catch (error) {
+    names.push(String(error));
+  }
+  return names;
+}
