@@ -4,7 +4,9 @@
  */
 
 import assert from "node:assert/strict";
+import type { Identity } from "../lib/daemon/auth.ts";
 import type { PoolOptions } from "../lib/daemon/workers.ts";
+import type { Caller } from "../lib/request.ts";
 import { RUNTIME_FLAGS } from "../lib/permissions.ts";
 import { baseEnv, programCommand, type Spool } from "./harness.ts";
 
@@ -45,6 +47,32 @@ export function faultyPoolOptions(
     ...more,
   };
 }
+
+/** The caller of the daemon's in-process tests: alice@x.example, uid 1001, not root. */
+export const ALICE_CALLER: Caller = {
+  uid: 1001,
+  name: "alice",
+  domain: "x.example",
+  inProcess: false,
+};
+
+/** ALICE_CALLER, proven (on the socket: no token, no expiry). */
+export const ALICE: Identity = {
+  caller: ALICE_CALLER,
+  account: "alice@x.example",
+  exempt: false,
+  expires: null,
+};
+
+/** ALICE's whoami answer on the socket. */
+export const ALICE_WHOAMI = {
+  account: "alice@x.example",
+  user: "alice",
+  domain: "x.example",
+  uid: 1001,
+  transport: "unix",
+  expires: null,
+} as const;
 
 /** A running daemon. */
 export interface Daemon {

@@ -27,7 +27,12 @@ import {
 } from "../lib/daemon/auth.ts";
 import { mintToken, signingKeyMaterial } from "../lib/auth/idtoken.ts";
 import { AccountDb } from "../lib/accounts.ts";
-import { faultyPoolOptions as poolOptions } from "../testing/daemon.ts";
+import {
+  ALICE,
+  ALICE_CALLER,
+  ALICE_WHOAMI,
+  faultyPoolOptions as poolOptions,
+} from "../testing/daemon.ts";
 import type { Owners } from "../lib/fs/owners.ts";
 import {
   answerChallenge,
@@ -345,8 +350,6 @@ Deno.test("the store's deadline is the lock wait, an add-krb's credmon wait and 
   assert.equal(requestDeadlineMs(config(0, 0), addKrb), 30_000);
 });
 
-const ALICE: Caller = { uid: 1001, name: "alice", domain: "x.example", inProcess: false };
-
 /** A route context whose executor records what it was asked, and answers `answer`. */
 function routeContext(
   answer: Record<string, unknown> | WorkerFailure,
@@ -372,7 +375,7 @@ function routeContext(
     log: (line) => lines.push(line),
     executor,
     transport: "unix",
-    identity: { caller: ALICE, account: "alice@x.example", exempt: false, expires: null },
+    identity: ALICE,
     body: null,
     session: { peer: "local", challenges: new Set(), token: null },
     challenges: null,
@@ -723,7 +726,7 @@ Deno.test("the in-thread executor (CREDD_WORKERS=0) is one worker, serving; a fa
   assert.deepEqual(executor.health(), { serving: 1, size: 1 });
   const failure = await executor.run(
     "perform",
-    ALICE,
+    ALICE_CALLER,
     null as unknown as CredRequest,
     { deadlineMs: 1000 },
   ).catch((e) => e);
@@ -1148,14 +1151,7 @@ Deno.test("whoami answers the proven caller as the protocol says", async () => {
   assert.equal(status, 200);
   assert.deepEqual(body, {
     version: 1,
-    whoami: {
-      account: "alice@x.example",
-      user: "alice",
-      domain: "x.example",
-      uid: 1001,
-      transport: "unix",
-      expires: null,
-    },
+    whoami: ALICE_WHOAMI,
   });
 });
 
@@ -1670,20 +1666,20 @@ Deno.test("withInlineReads: queries on the serving thread, the rest in the pool;
   });
   const both = withInlineReads(executor("pool", 3), executor("local", 1), (l) => log.push(l));
   const request = null as unknown as CredRequest;
-  await both.run("perform", ALICE, request, { deadlineMs: 1, inline: true });
-  await both.run("perform", ALICE, request, { deadlineMs: 1, inline: false });
-  await both.run("list", ALICE, null as never, { deadlineMs: 1 });
+  await both.run("perform", ALICE_CALLER, request, { deadlineMs: 1, inline: true });
+  await both.run("perform", ALICE_CALLER, request, { deadlineMs: 1, inline: false });
+  await both.run("list", ALICE_CALLER, null as never, { deadlineMs: 1 });
   assert.deepEqual(calls, ["local perform", "pool perform", "pool list"]);
   assert.deepEqual(both.health(), { serving: 3, size: 4 });
   assert.equal(await both.failed, "pool failed");
   failWith = new TypeError("not a worker's");
   await assert.rejects(
-    both.run("perform", ALICE, request, { deadlineMs: 1, inline: true }),
+    both.run("perform", ALICE_CALLER, request, { deadlineMs: 1, inline: true }),
     TypeError,
   );
   assert.deepEqual(log, []);
   failWith = new WorkerFailure("threw", "boom");
-  await assert.rejects(both.run("perform", ALICE, request, { deadlineMs: 1, inline: true }));
+  await assert.rejects(both.run("perform", ALICE_CALLER, request, { deadlineMs: 1, inline: true }));
   assert.deepEqual(log, ["a perform request failed unexpectedly on the serving thread: boom"]);
   both.close();
   assert.deepEqual(calls.slice(-2), ["pool closed", "local closed"]);

@@ -14,7 +14,7 @@ import { printable } from "../lib/errors.ts";
 import { constantTimeEqual } from "../lib/crypto/equal.ts";
 import { mintToken, signingKeyMaterial } from "../lib/auth/idtoken.ts";
 import { AccountDb } from "../lib/accounts.ts";
-import { faultyPoolOptions } from "../testing/daemon.ts";
+import { ALICE, ALICE_WHOAMI, faultyPoolOptions } from "../testing/daemon.ts";
 import { FailureLimiter, type Session, tokenAuthenticator, tokenKey } from "../lib/daemon/auth.ts";
 import { type ConnectionLimits, ConnectionTable } from "../lib/daemon/connections.ts";
 import {
@@ -366,21 +366,8 @@ Deno.test("decodeRequest refuses a credential by its encoded length, without dec
 });
 
 Deno.test("whoami answers encode and decode, and malformed ones are refused", () => {
-  const caller: Caller = { uid: 1001, name: "alice", domain: "x.example", inProcess: false };
-  const value = encodeWhoami({
-    caller,
-    account: "alice@x.example",
-    expires: null,
-    transport: "unix",
-  });
-  assert.deepEqual(decodeWhoami(value), {
-    account: "alice@x.example",
-    user: "alice",
-    domain: "x.example",
-    uid: 1001,
-    transport: "unix",
-    expires: null,
-  });
+  const value = encodeWhoami({ ...ALICE, transport: "unix" });
+  assert.deepEqual(decodeWhoami(value), ALICE_WHOAMI);
   for (
     const bad of [
       { ...value, account: "bob@x.example" },
@@ -583,7 +570,6 @@ Deno.test({
 
 Deno.test("a store request the workers cannot answer is refused: 503 at its deadline or with none serving, 500 when a worker failed", async () => {
   const config = loadConfig({ env: { CONDOR_CONFIG: "ONLY_ENV" }, uid: 0, hostname: "h" });
-  const caller: Caller = { uid: 1001, name: "alice", domain: "x.example", inProcess: false };
   const route = findRoute("POST", "/v1/request", "unix");
   for (
     const [kind, status, code] of [
@@ -604,7 +590,7 @@ Deno.test("a store request the workers cannot answer is refused: 503 at its dead
           log: (line) => lines.push(line),
           executor,
           transport: "unix",
-          identity: { caller, account: "alice@x.example", exempt: false, expires: null },
+          identity: ALICE,
           body: { version: 1, request: { action: "query", type: "kerberos", user: null } },
           session: { peer: "local", challenges: new Set(), token: null },
           challenges: null,
@@ -618,7 +604,6 @@ Deno.test("a store request the workers cannot answer is refused: 503 at its dead
 
 Deno.test("queries are performed on the serving thread, every other store request in the pool; an inline failure is answered as a worker's and logged once", async () => {
   const config = loadConfig({ env: { CONDOR_CONFIG: "ONLY_ENV" }, uid: 0, hostname: "h" });
-  const caller: Caller = { uid: 1001, name: "alice", domain: "x.example", inProcess: false };
   const calls: string[] = [];
   /** An executor that records which of the two ran what, and can be made to fail. */
   const recorder = (name: string, fail: () => boolean): Executor => ({
@@ -645,7 +630,7 @@ Deno.test("queries are performed on the serving thread, every other store reques
       log: () => {},
       executor,
       transport: "unix",
-      identity: { caller, account: "alice@x.example", exempt: false, expires: null },
+      identity: ALICE,
       body: { version: 1, ...body },
       session: { peer: "local", challenges: new Set(), token: null },
       challenges: null,

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { loadConfig } from "../lib/config/mod.ts";
 import { StoreError } from "../lib/errors.ts";
-import type { Authenticator, Identity } from "../lib/daemon/auth.ts";
+import type { Authenticator } from "../lib/daemon/auth.ts";
 import { type ConnectionLimits, ConnectionTable } from "../lib/daemon/connections.ts";
 import {
   ConnReader,
@@ -38,6 +38,7 @@ import { Challenges } from "../lib/daemon/challenge.ts";
 import { serverCertificate } from "../lib/daemon/tls.ts";
 import type { Executor } from "../lib/daemon/workers.ts";
 import { makeCertificates } from "../testing/tls.ts";
+import { ALICE, ALICE_WHOAMI } from "../testing/daemon.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -536,23 +537,6 @@ Deno.test("duplexOf carries a Unix socket's bytes both ways, and ends when the p
 });
 
 // ---- One connection's exchange ----
-
-const ALICE: Identity = {
-  caller: { uid: 1001, name: "alice", domain: "x.example", inProcess: false },
-  account: "alice@x.example",
-  exempt: false,
-  expires: null,
-};
-
-/** ALICE's whoami answer on the socket. */
-const ALICE_WHOAMI = {
-  account: "alice@x.example",
-  user: "alice",
-  domain: "x.example",
-  uid: 1001,
-  transport: "unix",
-  expires: null,
-};
 
 function config(env: Record<string, string> = {}) {
   return loadConfig({ env: { CONDOR_CONFIG: "ONLY_ENV", ...env }, uid: 0, hostname: "h" });
