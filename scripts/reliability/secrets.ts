@@ -3,7 +3,14 @@
  * core dump.
  */
 
-import { baseEnv, IS_ROOT, programCommand, runCli, withSpool } from "../../testing/harness.ts";
+import {
+  baseEnv,
+  IS_ROOT,
+  programCommand,
+  runCli,
+  startCredmon,
+  withSpool,
+} from "../../testing/harness.ts";
 import { markdownTable as table } from "../report.ts";
 import {
   MIB,
@@ -183,7 +190,6 @@ async function secretsSection(ctx: Reliability): Promise<void> {
       const coreSecret = randomSecret();
       await Deno.mkdir(spool.krb, { recursive: true, mode: 0o700 });
       const credmonLog = `${spool.root}/credmon.log`;
-      const { startCredmon } = await import("../testing/harness.ts");
       const credmon = await startCredmon(spool.krb, { mode: "krb", log: credmonLog, ignore: true });
       try {
         const child = await spawnProgram(["add-krb", "-i", "-"], {
