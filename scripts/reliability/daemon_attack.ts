@@ -409,7 +409,8 @@ async function daemonAttackSection(io: SectionIo): Promise<AttackFigures | null>
               refused++;
             }
             const due = started + (i + 1) * size.halfOpenMs / size.halfOpen;
-            if (due > performance.now()) await sleep(due - performance.now());
+            const wait = due - performance.now();
+            if (wait > 0) await sleep(wait);
           }
           const fds = usage(d.pid)?.fds ?? 0;
           return {
