@@ -215,7 +215,7 @@ Deno.test({
     }),
 });
 
-/** The names under `dir`, a level deep, with their owners (for a failure's message). */
+/** Every name under `dir`, with its owner and mode (for a failure's message). */
 function tree(dir: string): string[] {
   const names: string[] = [];
   try {
