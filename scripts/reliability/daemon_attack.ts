@@ -347,8 +347,8 @@ async function daemonAttackSection(io: SectionIo): Promise<AttackFigures | null>
               const { status } = await rawAnswer(conn, whole ? wholeBytes : overBytes, 30_000);
               requests++;
               statuses.set(status, (statuses.get(status) ?? 0) + 1);
-              // docs/daemon.md "Limits": bodies over 64 KiB from connections proving nobody
-              // share 16 MiB; beyond it, 503 before the body is read.
+              // docs/daemon.md "Limits and fairness": bodies over 64 KiB from connections
+              // proving nobody share 16 MiB; beyond it, 503 before the body is read.
               const expected = whole ? [400, 503] : [413];
               if (!expected.includes(status)) {
                 io.fail(
