@@ -41,6 +41,32 @@ async function script(
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
+/**
+ * Runs the bundle's entry with the program's flags (after `prefix`, a wrapper such as strace),
+ * `stdin` written to it, in `env` with a plain PATH and TZ; its output.
+ */
+async function runBundle(
+  prefix: string[],
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  stdin: string,
+): Promise<Deno.CommandOutput> {
+  const argv = [...prefix, Deno.execPath(), "run", "--quiet", ...RUNTIME_FLAGS, entry, ...args];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    clearEnv: true,
+    env: { ...env, PATH: "/usr/bin:/bin", TZ: "UTC" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(stdin));
+  await w.close();
+  return await child.output();
+}
+
 async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "csc-build-" });
   try {
@@ -81,29 +107,13 @@ Deno.test("the bundle (a directory of chunks) runs with the program's permission
       assert.doesNotMatch(text, /\brequire\s*\(/);
     }
     await withSpool(async (spool) => {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--quiet",
-          ...RUNTIME_FLAGS,
-          bundle,
-          "add-oauth",
-          "-s",
-          "b",
-          "-P",
-          "-i",
-          "-",
-        ],
-        clearEnv: true,
-        env: { ...spool.env, PATH: "/usr/bin:/bin", TZ: "UTC" },
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode("bundled-token"));
-      await w.close();
-      const out = await child.output();
+      const out = await runBundle(
+        [],
+        bundle,
+        ["add-oauth", "-s", "b", "-P", "-i", "-"],
+        spool.env,
+        "bundled-token",
+      );
       assert.equal(out.code, 0, decoder.decode(out.stderr));
       assert.match(decoder.decode(out.stdout), /Operation succeeded\. Credential was stored on /);
       assert.equal(await Deno.readTextFile(`${spool.oauth}/root/b.use`), "bundled-token");
@@ -125,31 +135,13 @@ Deno.test({
         /** The bundle's files one run opens, by the name before their hash. */
         const opened = async (args: string[], stdin: string) => {
           const trace = `${dir}/trace-${args[0]}`;
-          const child = new Deno.Command("strace", {
-            args: [
-              "-f",
-              "-qq",
-              "-e",
-              "trace=openat,open",
-              "-o",
-              trace,
-              Deno.execPath(),
-              "run",
-              "--quiet",
-              ...RUNTIME_FLAGS,
-              `${out}/condor_store_cred.js`,
-              ...args,
-            ],
-            clearEnv: true,
-            env: { ...spool.env, PATH: "/usr/bin:/bin", TZ: "UTC" },
-            stdin: "piped",
-            stdout: "piped",
-            stderr: "piped",
-          }).spawn();
-          const w = child.stdin.getWriter();
-          await w.write(new TextEncoder().encode(stdin));
-          await w.close();
-          const result = await child.output();
+          const result = await runBundle(
+            ["strace", "-f", "-qq", "-e", "trace=openat,open", "-o", trace],
+            `${out}/condor_store_cred.js`,
+            args,
+            spool.env,
+            stdin,
+          );
           assert.equal(result.code, 0, decoder.decode(result.stderr));
           const names = new Set<string>();
           // The chunks it opened, by the path on each open's line (with -f, a call another thread
