@@ -3,14 +3,15 @@
  * account of docs/storage.md "Trusted owners". An `AccountDb` looks at /etc/passwd at most once for
  * its own lifetime; make one per request so that a long-running daemon sees accounts added later
  * and no caller's lookups serve another's. The parsed file is kept between instances while the
- * file is unchanged (same device, inode, size, modification and change times, read from the open
- * file), so a daemon's requests do not each read and parse it again.
+ * file is unchanged (its version, lib/fs/facts.ts), so a daemon's requests do not each read and
+ * parse it again, nor open it once it has been still for a second.
  *
  * Permissions: --allow-read=/etc/passwd.
  */
 
 import { isDigits } from "./config/lines.ts";
 import { quote } from "./errors.ts";
+import { sameVersion, settled } from "./fs/facts.ts";
 import { readUpTo } from "./fs/files.ts";
 
 /** One passwd entry. */
@@ -47,22 +48,32 @@ export function parsePasswd(text: string): PasswdEntry[] {
   return entries;
 }
 
-/** The last passwd file parsed, by path, with what identifies its version. */
+/** The last passwd file parsed, by path, with the version it was parsed from. */
 const parsed = new Map<
   string,
-  { readonly version: string; readonly entries: readonly PasswdEntry[] }
+  {
+    readonly info: Deno.FileInfo;
+    readonly entries: readonly PasswdEntry[];
+    /** Whether that version can be told from any later one (lib/fs/facts.ts `settled`). */
+    readonly settled: boolean;
+  }
 >();
 
-/** What changes when a file is replaced or written: device, inode, size, mtime, ctime. */
-function versionOf(info: Deno.FileInfo): string {
-  return [info.dev, info.ino, info.size, info.mtime?.getTime(), info.ctime?.getTime()].join(":");
-}
-
 /**
- * The entries of the passwd file at `path`, parsed again only when the open file's version differs
- * from the last parse's. A missing file has no entries.
+ * The entries of the passwd file at `path`, parsed again only when the file's version differs from
+ * the last parse's. When that version was settled (its mtime a second old when it was read),
+ * a `stat` tells whether it still is; otherwise the file is opened and its handle's version
+ * compared. A missing file has no entries. `now`: for tests.
  */
-export function readPasswd(path: string): readonly PasswdEntry[] {
+export function readPasswd(path: string, now: number = Date.now()): readonly PasswdEntry[] {
+  const last = parsed.get(path);
+  if (last?.settled) {
+    try {
+      if (sameVersion(Deno.statSync(path), last.info)) return last.entries;
+    } catch {
+      // Gone or unreadable: the open below says which.
+    }
+  }
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path, { read: true });
@@ -72,12 +83,12 @@ export function readPasswd(path: string): readonly PasswdEntry[] {
     return [];
   }
   try {
-    const version = versionOf(file.statSync());
-    const last = parsed.get(path);
-    if (last?.version === version) return last.entries;
-    // The whole file (a bound only against a file that never ends).
-    const entries = parsePasswd(new TextDecoder().decode(readUpTo(file, 1 << 30)));
-    parsed.set(path, { version, entries });
+    const info = file.statSync();
+    const entries = last !== undefined && sameVersion(info, last.info)
+      ? last.entries
+      // The whole file (a bound only against a file that never ends).
+      : parsePasswd(new TextDecoder().decode(readUpTo(file, 1 << 30)));
+    parsed.set(path, { info, entries, settled: settled(info, now) });
     return entries;
   } finally {
     file.close();

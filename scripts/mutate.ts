@@ -194,8 +194,9 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     behaviour: "the audit log's directory gets the store's directory rules (not /tmp)",
     file: "lib/store/audit.ts",
-    from: "const dir = storeDirectory(dirname(path), ctx.owners);",
-    to: "const dir = storeDirectory(dirname(path), ctx.owners, { loose: true });",
+    from: "const dir = storeDirectory(dirname(path), ctx.owners, { checked: ctx.roots });",
+    to:
+      "const dir = storeDirectory(dirname(path), ctx.owners, { checked: ctx.roots, loose: true });",
     tests: ["attack_test.ts"],
     filter: "audit log",
   },

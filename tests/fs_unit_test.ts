@@ -898,6 +898,39 @@ Deno.test({
   },
 });
 
+Deno.test("a passwd file unchanged for a few seconds is not opened again, only stat'ed; replaced, it is read again", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csc-passwd-" });
+  const { openSync } = Deno;
+  try {
+    const file = `${dir}/passwd`;
+    Deno.writeTextFileSync(file, "alice:x:1001:1001::/:/bin/sh\n");
+    // A clock a minute ahead: the file counts as settled.
+    const later = Date.now() + 60_000;
+    let opened = 0;
+    Deno.openSync = ((path: string | URL, options?: Deno.OpenOptions) => {
+      if (String(path) === file) opened++;
+      return openSync(path, options);
+    }) as typeof Deno.openSync;
+    const first = readPasswd(file, later);
+    assert.equal(first[0].uid, 1001);
+    assert.equal(readPasswd(file, later), first);
+    assert.equal(opened, 1);
+    Deno.writeTextFileSync(`${dir}/passwd.new`, "alice:x:1002:1002::/:/bin/sh\n");
+    Deno.renameSync(`${dir}/passwd.new`, file);
+    assert.equal(readPasswd(file, later)[0].uid, 1002);
+    assert.equal(opened, 2);
+    // Without a settled version (the real clock: just written), every look opens it.
+    Deno.writeTextFileSync(`${dir}/passwd.new`, "alice:x:1003:1003::/:/bin/sh\n");
+    Deno.renameSync(`${dir}/passwd.new`, file);
+    readPasswd(file);
+    readPasswd(file);
+    assert.equal(opened, 4);
+  } finally {
+    Deno.openSync = openSync;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the passwd file is parsed again only when it changed: replaced, or rewritten in place; an AccountDb keeps its own view", async () => {
   const dir = await Deno.makeTempDir({ prefix: "csc-passwd-" });
   try {

@@ -25,6 +25,8 @@ import { createStoreContext, perform, performList } from "../store/service.ts";
 import type { StoreContext } from "../store/context.ts";
 import { encodeListReply, encodeReply } from "./protocol.ts";
 import { RefusalLimiter } from "../store/audit.ts";
+import { FileFacts } from "../fs/facts.ts";
+import { CheckedRoots } from "../fs/directories.ts";
 
 /** One operation the workers perform: the store's work for one request, answered as JSON. */
 type Operation = (
@@ -107,12 +109,14 @@ export function inThreadExecutor(
   debug: (line: string) => void,
 ): Executor {
   const auditLimiter = new RefusalLimiter();
+  const facts = new FileFacts();
+  const roots = new CheckedRoots();
   return {
     async run(op, caller, payload) {
       const operation = OPERATIONS[op] as Operation;
       try {
         return await operation(
-          createStoreContext(config, { euid, debug, auditLimiter }),
+          createStoreContext(config, { euid, debug, auditLimiter, facts, roots }),
           caller,
           payload as never,
         );
@@ -208,8 +212,10 @@ export function workerMain(): void {
   let config: Config | null = null;
   let euid = 0;
   let debug: (line: string) => void = () => {};
-  // This worker's one piece of state shared by its requests (StoreContext.auditLimiter).
+  // This worker's state shared by its requests (StoreContext auditLimiter, facts and roots).
   const auditLimiter = new RefusalLimiter();
+  const facts = new FileFacts();
+  const roots = new CheckedRoots();
   port.onmessage = async (event) => {
     const message = event.data;
     if (message.kind === "init") {
@@ -229,7 +235,7 @@ export function workerMain(): void {
     }
     try {
       const operation = OPERATIONS[message.op] as Operation;
-      const ctx = createStoreContext(config!, { euid, debug, auditLimiter });
+      const ctx = createStoreContext(config!, { euid, debug, auditLimiter, facts, roots });
       const value = await operation(ctx, message.caller, message.payload as never);
       port.postMessage({ kind: "answer", id: message.id, value });
     } catch (error) {

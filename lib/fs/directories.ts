@@ -6,7 +6,8 @@
  * The result is a `Directory`: a real path (no links left) whose every component has passed. No
  * untrusted user can write any directory on that path (only sticky directories, where nobody may
  * replace another's entry, are exempt), so later operations on the path cannot be redirected.
- * Nothing is cached across requests: each request checks its own chain.
+ * A daemon thread may trust a root's ancestors for a second after a walk (`CheckedRoots`,
+ * docs/storage.md "What the daemon remembers"); the root itself is checked every time.
  *
  * Permissions: --allow-read on the chain, --allow-write where directories are created.
  */
@@ -201,6 +202,48 @@ export function storePolicy(owners: Owners): WalkPolicy {
   };
 }
 
+/**
+ * Store roots whose chain from `/` passed its checks lately, by configured path: a daemon thread
+ * keeps one, so that its requests do not walk the same ancestors again and again. Within `ttlMs`
+ * of a full walk, `storeDirectory` only `lstat`s the root itself and checks it under the store
+ * rule, as every walk does; the ancestors are taken as checked. That holds against every user the
+ * store does not trust: an ancestor that passed is owned by a trusted owner and writable by nobody
+ * else (or sticky), so only a trusted owner can change it or what its entries lead to. What a
+ * trusted owner changes in an ancestor (a chmod that makes it unsafe) is seen by the next full
+ * walk, at most `ttlMs` later. The root itself, every user directory and every file are still
+ * checked by every request.
+ */
+export class CheckedRoots {
+  readonly #entries = new Map<string, { readonly dir: Directory; readonly at: number }>();
+
+  constructor(
+    readonly ttlMs = 1000,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** The root that `key` led to within the last `ttlMs`, or undefined. */
+  recent(key: string): Directory | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    const age = this.now() - entry.at;
+    if (age >= 0 && age < this.ttlMs) return entry.dir;
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  /** Records that `key` led to `dir` after a full walk, just now. */
+  record(key: string, dir: Directory): void {
+    // Few distinct roots exist (the store's configured paths); bound them all the same.
+    if (this.#entries.size >= 64) this.#entries.clear();
+    this.#entries.set(key, { dir, at: this.now() });
+  }
+
+  /** Forgets `key`, after its root failed a check. */
+  forget(key: string): void {
+    this.#entries.delete(key);
+  }
+}
+
 /** Options of `storeDirectory` and `childDirectory`. */
 export interface OpenDirectoryOptions {
   /** Create the directory when missing, with this owner and mode; null or absent: do not. */
@@ -210,6 +253,8 @@ export interface OpenDirectoryOptions {
    * a directory the caller merely names, such as the one of `-f FILE`.
    */
   readonly loose?: boolean;
+  /** Roots whose ancestors passed lately (a daemon thread's); absent, every call walks. */
+  readonly checked?: CheckedRoots;
 }
 
 /** Creates `name` in the checked directory `parent` as `spec` says, then checks it. */
@@ -248,6 +293,26 @@ export function storeDirectory(
     final: (p, info) =>
       options.loose ? checkAncestor(p, info, owners) : checkStoreDirectory(p, info, owners),
   };
+  const key = [options.loose ? "loose" : "store", owners.self, owners.condor?.uid, path].join("\0");
+  const recent = options.checked?.recent(key);
+  if (recent !== undefined) {
+    // The same directory as at the last walk (not a link, not another one put in its place),
+    // checked again under its own rule.
+    const info = lstatOrNull(recent.path);
+    if (
+      info !== null && info.isDirectory && info.dev === recent.info.dev &&
+      info.ino === recent.info.ino
+    ) {
+      try {
+        policy.final!(recent.path, info);
+      } catch (error) {
+        options.checked!.forget(key);
+        throw error;
+      }
+      return { path: recent.path, info };
+    }
+    options.checked!.forget(key);
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     const end = walk(path, policy);
     if (end.missing.length === 0) {
@@ -255,7 +320,9 @@ export function storeDirectory(
         throw refuse(end.path, "it is not a directory", "fix the configured path");
       }
       if (end.path === "/") policy.final!("/", end.info);
-      return { path: end.path, info: end.info };
+      const dir = { path: end.path, info: end.info };
+      options.checked?.record(key, dir);
+      return dir;
     }
     if (!options.create) return null;
     if (end.missing.includes("..")) {

@@ -12,6 +12,7 @@
 
 import { quote, StoreError } from "../errors.ts";
 import type { Directory } from "./directories.ts";
+import type { FileFacts } from "./facts.ts";
 import { insecure, osError } from "./errors.ts";
 import { describeTrusted, isTrustedOwner, type Owners } from "./owners.ts";
 import { join, octal } from "./paths.ts";
@@ -76,16 +77,32 @@ function lstatIn(path: string): Deno.FileInfo | null {
   }
 }
 
-/** `lstat` plus `checkFile` for `name` in `dir`; null when it does not exist. */
+/**
+ * True when `name` (at `path`) was found missing from `dir` at the version `dir.info` shows
+ * (lib/fs/facts.ts): a directory's mtime moves whenever an entry is created, removed or renamed in
+ * it, so while its version stands, what was missing still is. Looking costs no system call, where
+ * a missing file's `lstat` costs an exception.
+ */
+function knownAbsent(dir: Directory, path: string, facts: FileFacts | undefined): boolean {
+  return facts?.get<boolean>("absent", path, dir.info) === true;
+}
+
+/**
+ * `lstat` plus `checkFile` for `name` in `dir`; null when it does not exist. With `facts` (a
+ * daemon thread's), a name found missing is not looked for again while `dir` is unchanged.
+ */
 export function inspectFile(
   dir: Directory,
   name: string,
   owners: Owners,
   role: FileRole,
+  facts?: FileFacts,
 ): Deno.FileInfo | null {
   const path = join(dir.path, name);
+  if (knownAbsent(dir, path, facts)) return null;
   const info = lstatIn(path);
   if (info !== null) checkFile(path, info, owners, role);
+  else facts?.remember("absent", path, dir.info, true);
   return info;
 }
 
@@ -394,15 +411,19 @@ export function removeFile(dir: Directory, name: string, owners: Owners, role: F
 
 /**
  * Unlinks `name` from `dir` whatever it is (an unlink never follows a link). Returns false when
- * it did not exist; any other failure throws StoreError.
+ * it did not exist; any other failure throws StoreError. With `facts`, as `inspectFile`.
  */
-export function removeEntry(dir: Directory, name: string): boolean {
+export function removeEntry(dir: Directory, name: string, facts?: FileFacts): boolean {
   const path = join(dir.path, name);
+  if (knownAbsent(dir, path, facts)) return false;
   try {
     Deno.removeSync(path);
     return true;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
+    if (error instanceof Deno.errors.NotFound) {
+      facts?.remember("absent", path, dir.info, true);
+      return false;
+    }
     throw osError(error, "remove", path);
   }
 }

@@ -117,7 +117,7 @@ function auditPath(ctx: StoreContext): string | null {
  * when it does not exist, "insecure" for a wrong owner or mode, each with the fix.
  */
 function auditDirectory(ctx: StoreContext, path: string) {
-  const dir = storeDirectory(dirname(path), ctx.owners);
+  const dir = storeDirectory(dirname(path), ctx.owners, { checked: ctx.roots });
   if (dir === null) {
     throw new StoreError("io", `the directory of the audit log ${quote(path)} does not exist`, {
       path,

@@ -1,13 +1,15 @@
 /**
  * What every store operation needs (one per request, never shared between requests): the
  * configuration, the trusted owners of this process, a debug channel, the warnings collected
- * for the caller, the caller's limits, and the process's audit limiter (the one piece of state a
- * request shares, passed in). Also the outcome type of a successful operation.
+ * for the caller, the caller's limits, and the process's audit limiter and file facts (the state
+ * a request shares, passed in). Also the outcome type of a successful operation.
  */
 
 import { AccountDb, CondorIdsError, findCondorIds } from "../accounts.ts";
 import { type Config, ConfigError } from "../config/mod.ts";
 import { quote, StoreError } from "../errors.ts";
+import type { CheckedRoots } from "../fs/directories.ts";
+import type { FileFacts } from "../fs/facts.ts";
 import type { Owners } from "../fs/owners.ts";
 import type { RefusalLimiter } from "./audit.ts";
 
@@ -70,6 +72,17 @@ export interface StoreContext {
    * (a daemon worker holds one for all its requests); absent, every refusal is written.
    */
   readonly auditLimiter?: RefusalLimiter;
+  /**
+   * Facts of unchanged files the process already read (lib/fs/facts.ts): a daemon thread keeps
+   * one for all its requests, so a repeated query does not read the same file again. Absent,
+   * every file is read.
+   */
+  readonly facts?: FileFacts;
+  /**
+   * Store roots whose ancestors passed lately (lib/fs/directories.ts `CheckedRoots`): a daemon
+   * thread keeps one. Absent, every request walks each root's chain from `/`.
+   */
+  readonly roots?: CheckedRoots;
 }
 
 /** Unix seconds of a file's mtime. */

@@ -9,6 +9,7 @@
 
 import { StoreError } from "../errors.ts";
 import type { Directory } from "../fs/directories.ts";
+import type { FileFacts } from "../fs/facts.ts";
 import { readFile, removeEntry } from "../fs/files.ts";
 import { join } from "../fs/paths.ts";
 import type { StoreContext } from "./context.ts";
@@ -139,8 +140,9 @@ export async function waitForFile(
 /**
  * Removes `<dir>/<user>.mark` (any operation for the user cancels the sweep). Called before any
  * write, so a sweep cannot remove a fresh credential. A mark that cannot be removed is an error:
- * nothing is written then.
+ * nothing is written then. A query passes its thread's `facts`: a mark found missing is not
+ * looked for again while `dir` is unchanged (lib/fs/files.ts `removeEntry`).
  */
-export function removeMark(dir: Directory, user: string): void {
-  removeEntry(dir, `${user}.mark`);
+export function removeMark(dir: Directory, user: string, facts?: FileFacts): void {
+  removeEntry(dir, `${user}.mark`, facts);
 }

@@ -127,9 +127,9 @@ export async function deleteKerberos(ctx: StoreContext, user: string): Promise<O
 export function queryKerberos(ctx: StoreContext, user: string): Outcome {
   const store = storeRoot(ctx, "krb", false);
   if (store === null) throw new StoreError("not-found", "");
-  removeMark(store, user);
-  const ccInfo = inspectFile(store, `${user}.cc`, ctx.owners, "secret");
-  const credInfo = inspectFile(store, `${user}.cred`, ctx.owners, "secret");
+  removeMark(store, user, ctx.facts);
+  const ccInfo = inspectFile(store, `${user}.cc`, ctx.owners, "secret", ctx.facts);
+  const credInfo = inspectFile(store, `${user}.cred`, ctx.owners, "secret", ctx.facts);
   if (ccInfo !== null) return { status: "success", time: seconds(ccInfo) };
   if (credInfo !== null) return { status: "pending", ad: { CredTime: seconds(credInfo) } };
   throw new StoreError("not-found", "");

@@ -48,7 +48,10 @@ export function storeRoot(ctx: StoreContext, which: StorePath, create: boolean):
       return null;
     }
   }
-  return storeDirectory(path, ctx.owners, { create: create ? rootSpec(ctx, which) : null });
+  return storeDirectory(path, ctx.owners, {
+    create: create ? rootSpec(ctx, which) : null,
+    checked: ctx.roots,
+  });
 }
 
 /**

@@ -195,12 +195,29 @@ function mergeScopes(
 }
 
 /** The `exp` of `<name>.use` in `dir`, when it is a JWT access token. */
-function useExpiry(ctx: StoreContext, dir: Directory, name: string): number | undefined {
+/**
+ * The `exp` claim of the access token in `name` (`info`: the `lstat` just taken of it, or null),
+ * or null when it has none; undefined when the file is not there. A daemon remembers it by the
+ * file's version (ctx.facts) and reads the file again only when it changed.
+ */
+function accessTokenExp(
+  ctx: StoreContext,
+  dir: Directory,
+  name: string,
+  info: Deno.FileInfo | null,
+): number | null | undefined {
+  const path = join(dir.path, name);
+  const known = info === null ? undefined : ctx.facts?.get<number | null>("exp", path, info);
+  if (known !== undefined) return known;
   const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
   if (content === null) return undefined;
-  const exp = accessTokenExpiry(content);
-  content.fill(0);
-  return exp ?? undefined;
+  try {
+    const exp = accessTokenExpiry(content);
+    if (info !== null) ctx.facts?.remember("exp", path, info, exp);
+    return exp;
+  } finally {
+    content.fill(0);
+  }
 }
 
 /**
@@ -348,6 +365,40 @@ function storedString(
 }
 
 /**
+ * The scopes and audience of the stored `.top` `name` (`info`: the `lstat` just taken of it),
+ * "" each when absent, null or the file is not a JSON object (deviation 10). A daemon remembers
+ * them by the file's version (ctx.facts). Throws StoreError("json-parse") for a member that is
+ * not a string.
+ */
+function storedScopes(
+  ctx: StoreContext,
+  dir: Directory,
+  name: string,
+  info: Deno.FileInfo,
+): { readonly scopes: string; readonly audience: string } {
+  const path = join(dir.path, name);
+  const known = ctx.facts?.get<{ scopes: string; audience: string }>("scopes", path, info);
+  if (known !== undefined) return known;
+  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
+  if (content === null) return { scopes: "", audience: "" };
+  try {
+    let found = { scopes: "", audience: "" };
+    // A .top that is not a JSON object has no scopes or audience (deviation 10).
+    const members = findMembers(content, ["scopes", "audience"]);
+    if (members.result === "object") {
+      found = {
+        scopes: storedString(content, members.found.get("scopes"), { key: "scopes", path }),
+        audience: storedString(content, members.found.get("audience"), { key: "audience", path }),
+      };
+    }
+    ctx.facts?.remember("scopes", path, info, found);
+    return found;
+  } finally {
+    content.fill(0);
+  }
+}
+
+/**
  * `--min-ttl`: the access token in `<stem>.use` (a bare JWT, or credmon JSON with an
  * `access_token`) must not expire within `minTtl` seconds. Returns its `exp`. Messages name the
  * file by its name alone: a remote caller is never told the daemon's paths. Throws
@@ -357,20 +408,19 @@ function storedString(
 function checkLifetime(
   ctx: StoreContext,
   dir: Directory,
-  name: string,
+  file: { readonly name: string; readonly info: Deno.FileInfo | null },
   minTtl: number,
 ): number {
+  const { name } = file;
   const path = join(dir.path, name);
-  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
-  if (content === null) {
+  const exp = accessTokenExp(ctx, dir, name, file.info);
+  if (exp === undefined) {
     throw new StoreError(
       "expiring",
       `--min-ttl: there is no access token ${quote(name)} yet to check`,
       { path, remedy: "wait for the credmon, or store one with add-oauth -P" },
     );
   }
-  const exp = accessTokenExpiry(content);
-  content.fill(0);
   if (exp === null) {
     throw new StoreError(
       "expiry-unknown",
@@ -405,7 +455,7 @@ export function queryOAuth(
 ): Outcome {
   const store = storeRoot(ctx, "oauth", false);
   if (store === null) throw new StoreError("not-found", "");
-  removeMark(store, user);
+  removeMark(store, user, ctx.facts);
   const dir = oauthUserDirectory(ctx, store, user, false);
   if (dir === null) throw new StoreError("not-found", "");
   const ad: Ad = {};
@@ -425,29 +475,11 @@ export function queryOAuth(
     return { status: pending ? "pending" : "success", ad };
   }
   const stem = oauthName(selector.service, selector.handle);
-  const top = inspectFile(dir, `${stem}.top`, ctx.owners, "secret");
-  const use = inspectFile(dir, `${stem}.use`, ctx.owners, "secret");
+  const top = inspectFile(dir, `${stem}.top`, ctx.owners, "secret", ctx.facts);
+  const use = inspectFile(dir, `${stem}.use`, ctx.owners, "secret", ctx.facts);
   if (top !== null) {
     setAttribute(ad, `Top${stem}Time`, seconds(top));
-    const path = join(dir.path, `${stem}.top`);
-    const content = readFile(dir, `${stem}.top`, ctx.owners, {
-      role: "secret",
-      maxBytes: OAUTH_LIMIT,
-    });
-    let scopes = "";
-    let audience = "";
-    if (content !== null) {
-      try {
-        // A .top that is not a JSON object has no scopes or audience (deviation 10).
-        const { result, found } = findMembers(content, ["scopes", "audience"]);
-        if (result === "object") {
-          scopes = storedString(content, found.get("scopes"), { key: "scopes", path });
-          audience = storedString(content, found.get("audience"), { key: "audience", path });
-        }
-      } finally {
-        content.fill(0);
-      }
-    }
+    const { scopes, audience } = storedScopes(ctx, dir, `${stem}.top`, top);
     if ((selector.scopes ?? "") !== scopes || (selector.audience ?? "") !== audience) {
       throw new StoreError(
         "mismatch",
@@ -459,10 +491,13 @@ export function queryOAuth(
   // A credential that is not there at all is not found, --min-ttl or not.
   if (top === null && use === null) throw new StoreError("not-found", "");
   let expires: number | undefined;
-  if (minTtl !== null) expires = checkLifetime(ctx, dir, `${stem}.use`, minTtl);
+  if (minTtl !== null) {
+    expires = checkLifetime(ctx, dir, { name: `${stem}.use`, info: use }, minTtl);
+  }
   if (use !== null) {
     setAttribute(ad, useAttribute(stem), seconds(use));
-    return { status: "success", ad, expires: expires ?? useExpiry(ctx, dir, `${stem}.use`) };
+    expires ??= accessTokenExp(ctx, dir, `${stem}.use`, use) ?? undefined;
+    return { status: "success", ad, expires };
   }
   if (top !== null) return { status: "pending", ad };
   throw new StoreError("not-found", "");

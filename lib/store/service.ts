@@ -22,6 +22,8 @@ import {
   splitAccount,
   wipeRequest,
 } from "../request.ts";
+import type { CheckedRoots } from "../fs/directories.ts";
+import type { FileFacts } from "../fs/facts.ts";
 import { appendAudit, type RefusalLimiter } from "./audit.ts";
 import { type Outcome, type StoreContext, trustedOwners } from "./context.ts";
 import { type CredentialRow, listCredentials } from "./list.ts";
@@ -68,6 +70,10 @@ export interface StoreContextOptions {
   readonly accounts?: AccountDb;
   /** The process's audit limiter (StoreContext.auditLimiter); default: none. */
   readonly auditLimiter?: RefusalLimiter;
+  /** The process's facts of unchanged files (StoreContext.facts); default: none. */
+  readonly facts?: FileFacts;
+  /** The process's recently checked store roots (StoreContext.roots); default: none. */
+  readonly roots?: CheckedRoots;
 }
 
 /**
@@ -81,7 +87,15 @@ export function createStoreContext(config: Config, options: StoreContextOptions)
   if (owners.condor === null) {
     debug("no condor account (CONDOR_IDS unset, no condor user): using the layout without one");
   }
-  return { config, owners, debug, warnings: [], auditLimiter: options.auditLimiter };
+  return {
+    config,
+    owners,
+    debug,
+    warnings: [],
+    auditLimiter: options.auditLimiter,
+    facts: options.facts,
+    roots: options.roots,
+  };
 }
 
 /** The pool account of this configuration: `condor_pool@<SEC_PASSWORD_DOMAIN or UID_DOMAIN>`. */

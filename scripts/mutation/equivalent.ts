@@ -190,15 +190,6 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     observe: "Only the memory of one buffer.",
   },
   {
-    file: "lib/store/oauth.ts",
-    source: "content.fill(0);",
-    before: "const exp = accessTokenExpiry(content);",
-    mutation: ["0 to (-1)", "0 to 1"],
-    why: "The access token read back for its expiry is a local copy, wiped once read; a wipe " +
-      "with 0xff or 0x01 instead of zeros changes no result.",
-    observe: "Only a dump of the process's memory, where the token is gone either way.",
-  },
-  {
     file: "lib/store/kerberos.ts",
     source:
       "const done = await waitForFile(store, cc, written.mtime?.getTime() ?? 0, timeout, ctx.debug);",
@@ -588,8 +579,9 @@ export const EQUIVALENTS: readonly Equivalent[] = [
     source: "content.fill(0);",
     before: "} finally {",
     mutation: ["0 to 1", "0 to (-1)"],
-    why: "The .top a query reads for its scopes and audience is a local copy, wiped once they " +
-      "are copied out; a wipe with 0x01 or 0xff instead of zeros changes no result.",
+    why: "The .top a query reads for its scopes and audience, and the .use it reads for the " +
+      "access token's expiry, are local copies, wiped once what is needed is copied out; a " +
+      "wipe with 0x01 or 0xff instead of zeros changes no result.",
     observe: "Only a dump of the process's memory, where the bytes are gone either way.",
   },
   {
