@@ -7,13 +7,13 @@
  * by answering the file-ownership challenge (as root, acting for the user `u<n>@DOMAIN`), over
  * TLS with its own IDTOKEN (`Authorization: Bearer`, sent with every request as the protocol
  * wants). Once every client has proved itself, the clock starts: each client sends requests
- * back to back (adds of an OAuth access token, `-P`, durable; or queries of `s0`) until the time
- * is up. Prints one JSON line: requests, seconds, requests per second, p50 and p99 latency (ms),
+ * back to back (adds of an OAuth access token, `-P`, durable; queries of `s0`; or `whoami`, a
+ * proven request that does no store work) until the time is up. Prints one JSON line: requests, seconds, requests per second, p50 and p99 latency (ms),
  * the CPU this process, the daemon and the whole machine used (cores) and the time to connect and prove identity (p50, ms).
  * Exits 1 when any request fails (an HTTP status other than 200 or a reply that is not ok).
  *
  * Usage: deno run -A scripts/bench_load.ts '<JSON options>'
- *   { "transport": "unix", "socket": PATH, "challengeDir": PATH, "kind": "add"|"query",
+ *   { "transport": "unix", "socket": PATH, "challengeDir": PATH, "kind": "add"|"query"|"whoami",
  *     "clients": 64, "seconds": 5, "domain": "bench.example", "daemonPid": N }
  *   { "transport": "tls", "port": N, "caFile": PATH, "tokensFile": PATH (one per line), ... }
  *
@@ -28,7 +28,7 @@ import type { CredRequest } from "../lib/request.ts";
 
 interface LoadOptions {
   readonly transport: "unix" | "tls";
-  readonly kind: "add" | "query";
+  readonly kind: "add" | "query" | "whoami";
   readonly clients: number;
   readonly seconds: number;
   readonly domain: string;
@@ -188,12 +188,17 @@ async function runClient(n: number): Promise<void> {
     if (++ready === options.clients) releaseReady();
     await go;
     for (let i = 1; performance.now() < end; i++) {
-      const body = {
-        version: PROTOCOL_VERSION,
-        request: encodeRequest(request(n, i, options.kind)),
-      };
       const t = performance.now();
-      await client.call(body, auth);
+      if (options.kind === "whoami") {
+        // A proven request with no store work: the daemon's connection, HTTP and proof alone.
+        await client.call({ version: PROTOCOL_VERSION }, auth, "/v1/whoami");
+      } else {
+        const body = {
+          version: PROTOCOL_VERSION,
+          request: encodeRequest(request(n, i, options.kind)),
+        };
+        await client.call(body, auth);
+      }
       const done = performance.now();
       latencies.push(done - t);
       requests++;

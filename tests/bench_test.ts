@@ -36,6 +36,7 @@ async function bundleDigest(dir: string): Promise<string> {
 const N = String.raw`\d+\.\d`;
 const RATE = String.raw`\d{1,3}(,\d{3})*`;
 const CORES = String.raw`\d\.\d\d`;
+const N0 = String.raw`\d+`;
 const escape = (s: string) => s.replace(/[()[\]{}.*+?^$|\\]/g, "\\$&");
 
 /** Asserts a table row: its first cell, then cells matching `cells` (regex sources). */
@@ -128,6 +129,7 @@ Deno.test({
         const daemon = `${RATE} \\(p99 ${N}\\)`;
         assertRow(report, label, [N, startUp, startUp, daemon, daemon]);
       }
+      const perRequest = String.raw`\d+ µs`;
       for (const name of ["durable adds (add-oauth -P)", "queries (query-oauth -s)"]) {
         assertRow(report, name, [
           RATE,
@@ -136,10 +138,23 @@ Deno.test({
           N,
           "[^|]+",
           CORES,
+          perRequest,
           CORES,
           CORES,
         ]);
       }
+      // The daemon's own floor: a proven request with no store work.
+      assertRow(report, "proven request, no store work (whoami)", [
+        RATE,
+        `${RATE}–${RATE}`,
+        N,
+        N,
+        String.raw`queries \d+\.\d\dx this`,
+        CORES,
+        perRequest,
+        CORES,
+        CORES,
+      ]);
       // The floor the daemon is measured against, in the same run.
       assertRow(report, "floor: Deno.serve, fixed reply", [
         RATE,
@@ -148,6 +163,7 @@ Deno.test({
         N,
         String.raw`queries \d+\.\d\dx this \(≥ 0\.5x\)`,
         CORES,
+        perRequest,
         CORES,
         CORES,
       ]);
@@ -175,7 +191,10 @@ Deno.test({
           `Against the floor \\(Deno\\.serve .*\\): the floor answered ${RATE} requests/s ` +
             `\\(${RATE}–${RATE}\\), the daemon ${RATE} queries/s: \\d+\\.\\d\\dx the floor ` +
             `\\(target ≥ 0\\.5x: (met|not met)\\); durable adds ${RATE}/s with p99 ${N} ms ` +
-            `\\(target ≤ 100 ms: (met|not met)\\)\\.`,
+            `\\(target ≤ 100 ms: (met|not met)\\)\\. Where a query's time goes: the daemon ` +
+            `spent ${N0} µs of CPU per query, ${N0} µs per proven request with no store work ` +
+            `\\(whoami: ${RATE}/s, \\d+\\.\\d\\dx the floor\\), and the floor server ${N0} µs per ` +
+            "request\\.",
         ),
       );
       assert.match(

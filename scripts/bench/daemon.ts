@@ -128,9 +128,10 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
 
     const results = new Map<string, LoadResult[]>();
     // "floor": the same load generator and clients against the floor server, over its socket.
-    const workloads: ["unix" | "tls" | "floor", "add" | "query"][] = [
+    const workloads: ["unix" | "tls" | "floor", "add" | "query" | "whoami"][] = [
       ["unix", "add"],
       ["unix", "query"],
+      ["unix", "whoami"],
       ["floor", "query"],
       ["tls", "add"],
       ["tls", "query"],
@@ -156,6 +157,9 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
     const tlsAdd = t("tls add");
     const tlsQuery = t("tls query");
     const floor = t("floor query");
+    const noop = t("unix whoami");
+    // CPU the daemon spent per request, in microseconds (cores / requests per second).
+    const cpuPer = (x: Throughput) => `${((x.daemonCpu / x.perSecond) * 1e6).toFixed(0)} µs`;
 
     // One client process: as a real user through the socket, against root in-process.
     const asRoot = [
@@ -222,7 +226,11 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
           floorTarget ? "met" : "not met"
         }); durable adds ${perSecond(unixAdd.perSecond)}/s with p99 ${
           ms(unixAdd.p99)
-        } ms (target ≤ 100 ms: ${addP99Target ? "met" : "not met"}).`,
+        } ms (target ≤ 100 ms: ${addP99Target ? "met" : "not met"}). Where a query's time goes: ` +
+        `the daemon spent ${cpuPer(unixQuery)} of CPU per query, ${cpuPer(noop)} per proven ` +
+        `request with no store work (whoami: ${perSecond(noop.perSecond)}/s, ${
+          (noop.perSecond / floor.perSecond).toFixed(2)
+        }x the floor), and the floor server ${cpuPer(floor)} per request.`,
       `Daemon targets over the Unix socket (${clients} keep-alive clients): durable adds ${
         perSecond(unixAdd.perSecond)
       }/s (target ≥ 2,000: ${addTarget ? "met" : "not met"}), queries ${
@@ -246,13 +254,14 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
       ms(x.p99),
       target,
       x.daemonCpu.toFixed(2),
+      cpuPer(x),
       x.cpu.toFixed(2),
       x.machineCpu.toFixed(2),
     ];
     const loadNote = `${clients} concurrent keep-alive clients in one load-generator process ` +
       `(scripts/bench_load.ts), each proving its identity once; ${loadRounds} round(s) of ` +
-      `${loadSeconds} s per workload, the five workloads (Unix and TLS, adds and queries, and ` +
-      "the floor) interleaved. Requests/s over all rounds (range: the rounds' own rates); p50 and p99 ms: " +
+      `${loadSeconds} s per workload, the six workloads (Unix and TLS, adds and queries, whoami ` +
+      "and the floor) interleaved. Requests/s over all rounds (range: the rounds' own rates); p50 and p99 ms: " +
       "median over rounds of each round's percentile, per request from send to answer. CPU: " +
       "cores used while measuring (CPU seconds per second), of the daemon (main thread and " +
       `its ${workers} store workers), of the load generator, and of the whole machine (every ` +
@@ -265,7 +274,10 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
           "are query-oauth -s of the same users. The floor is Deno's own HTTP server " +
           "(scripts/bench/floor_server.ts: `Deno.serve` on a Unix socket) answering the same " +
           "requests from the same load generator with a fixed reply and doing no work; its " +
-          "rounds are interleaved with the daemon's.\n\nWhat limits them: (1) two cores shared by " +
+          "rounds are interleaved with the daemon's. whoami is a proven request that does no " +
+          "store work: between it and the floor lies the daemon's own connection handling, HTTP " +
+          "and proof; between it and a query, the store. Daemon CPU per request: the daemon's " +
+          "cores over its requests per second (for the floor, the floor server's).\n\nWhat limits them: (1) two cores shared by " +
           `the daemon and its load generator: during the adds the daemon used ${
             unixAdd.daemonCpu.toFixed(2)
           } cores and the load generator ${unixAdd.cpu.toFixed(2)} (the machine ` +
@@ -293,12 +305,18 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
           "p99 ms",
           "target",
           "daemon CPU",
+          "daemon CPU per request",
           "load CPU",
           "machine CPU",
         ],
         rows: [
           row("durable adds (add-oauth -P)", unixAdd, "≥ 2,000/s, p99 < 20 ms"),
           row("queries (query-oauth -s)", unixQuery, "≥ 10,000/s, p99 < 20 ms"),
+          row(
+            "proven request, no store work (whoami)",
+            noop,
+            `queries ${(unixQuery.perSecond / noop.perSecond).toFixed(2)}x this`,
+          ),
           row(
             "floor: Deno.serve, fixed reply",
             floor,

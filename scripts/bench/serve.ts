@@ -124,7 +124,7 @@ async function startListener(
 /** Load-generator options (scripts/bench_load.ts). */
 export interface Load {
   readonly transport: "unix" | "tls";
-  readonly kind: "add" | "query";
+  readonly kind: "add" | "query" | "whoami";
   readonly seconds: number;
   readonly clients: number;
   readonly daemon: RunningDaemon;
