@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { AccountDb, readPasswd } from "../lib/accounts.ts";
+import { SETTLED_MS } from "../lib/fs/facts.ts";
 import { StoreError } from "../lib/errors.ts";
 import {
   checkAncestor,
@@ -919,11 +920,12 @@ Deno.test("a passwd file unchanged for a few seconds is not opened again, only s
     Deno.renameSync(`${dir}/passwd.new`, file);
     assert.equal(readPasswd(file, later)[0].uid, 1002);
     assert.equal(opened, 2);
-    // Without a settled version (the real clock: just written), every look opens it.
+    // Without a settled version (a clock just short of the file's settling), every look opens it.
     Deno.writeTextFileSync(`${dir}/passwd.new`, "alice:x:1003:1003::/:/bin/sh\n");
     Deno.renameSync(`${dir}/passwd.new`, file);
-    readPasswd(file);
-    readPasswd(file);
+    const unsettled = Deno.statSync(file).mtime!.getTime() + SETTLED_MS - 1;
+    readPasswd(file, unsettled);
+    readPasswd(file, unsettled);
     assert.equal(opened, 4);
   } finally {
     Deno.openSync = openSync;

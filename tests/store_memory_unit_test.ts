@@ -178,16 +178,25 @@ Deno.test("a query remembers an access token's expiry by the file's version: not
 
 Deno.test("a file changed within SETTLED_MS is not remembered: the next query reads it again", async () => {
   await withSpool(async (spool) => {
-    // The real clock: the token was written just now.
-    const facts = new FileFacts();
+    let clock = 0;
+    const facts = new FileFacts(4096, () => clock);
     const ctx = () => context(spool, { facts });
     await addToken(ctx(), "svc", jwt(2_000_000_000));
+    // The clock stays a millisecond short of the token's settling, however slow the machine.
+    const path = `${spool.oauth}/alice/svc.use`;
+    clock = Deno.lstatSync(path).mtime!.getTime() + SETTLED_MS - 1;
     for (let i = 0; i < 2; i++) {
       const [reply, read] = await countingOpens("svc.use", () => query(ctx(), "svc"));
       assert.ok(reply.ok && reply.outcome.expires === 2_000_000_000);
       assert.equal(read, 1);
     }
-    assert.equal(facts.size, 0);
+    assert.equal(facts.get("exp", path, Deno.lstatSync(path)), undefined);
+    // A millisecond later it is settled: remembered, and not read again.
+    clock++;
+    await query(ctx(), "svc");
+    const [reply, read] = await countingOpens("svc.use", () => query(ctx(), "svc"));
+    assert.ok(reply.ok && reply.outcome.expires === 2_000_000_000);
+    assert.equal(read, 0);
   });
 });
 
