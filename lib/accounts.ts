@@ -11,7 +11,7 @@
 
 import { isDigits } from "./config/lines.ts";
 import { quote } from "./errors.ts";
-import { sameVersion, settled } from "./fs/facts.ts";
+import { sameVersion, settled, type Version, versionOf } from "./fs/facts.ts";
 import { readUpTo } from "./fs/files.ts";
 
 /** One passwd entry. */
@@ -52,7 +52,7 @@ export function parsePasswd(text: string): PasswdEntry[] {
 const parsed = new Map<
   string,
   {
-    readonly info: Deno.FileInfo;
+    readonly version: Version;
     readonly entries: readonly PasswdEntry[];
     /** Whether that version can be told from any later one (lib/fs/facts.ts `settled`). */
     readonly settled: boolean;
@@ -69,7 +69,7 @@ export function readPasswd(path: string, now: number = Date.now()): readonly Pas
   const last = parsed.get(path);
   if (last?.settled) {
     try {
-      if (sameVersion(Deno.statSync(path), last.info)) return last.entries;
+      if (sameVersion(last.version, Deno.statSync(path))) return last.entries;
     } catch {
       // Gone or unreadable: the open below says which.
     }
@@ -84,11 +84,11 @@ export function readPasswd(path: string, now: number = Date.now()): readonly Pas
   }
   try {
     const info = file.statSync();
-    const entries = last !== undefined && sameVersion(info, last.info)
+    const entries = last !== undefined && sameVersion(last.version, info)
       ? last.entries
       // The whole file (a bound only against a file that never ends).
       : parsePasswd(new TextDecoder().decode(readUpTo(file, 1 << 30)));
-    parsed.set(path, { info, entries, settled: settled(info, now) });
+    parsed.set(path, { version: versionOf(info), entries, settled: settled(info, now) });
     return entries;
   } finally {
     file.close();

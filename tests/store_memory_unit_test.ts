@@ -15,6 +15,7 @@ import type { StoreContext } from "../lib/store/context.ts";
 import { CheckedRoots, storeDirectory } from "../lib/fs/directories.ts";
 import { FileFacts, settled, SETTLED_MS } from "../lib/fs/facts.ts";
 import type { Owners } from "../lib/fs/owners.ts";
+import { inspectFile } from "../lib/fs/files.ts";
 import { AccountDb } from "../lib/accounts.ts";
 import { StoreError } from "../lib/errors.ts";
 import { type Spool, withSpool } from "../testing/harness.ts";
@@ -123,9 +124,9 @@ Deno.test("FileFacts keeps at most `capacity` facts, the oldest going first", ()
   const facts = new FileFacts(2, () => 10_000_000);
   const info = (ino: number) =>
     ({ dev: 1, ino, size: 1, mtime: new Date(0), ctime: new Date(0) }) as Deno.FileInfo;
-  facts.remember("exp", "/a", info(1), 1);
-  facts.remember("exp", "/b", info(2), 2);
-  facts.remember("exp", "/c", info(3), 3);
+  facts.remember("exp", "/a", info(1), 1, 10_000_000);
+  facts.remember("exp", "/b", info(2), 2, 10_000_000);
+  facts.remember("exp", "/c", info(3), 3, 10_000_000);
   assert.equal(facts.size, 2);
   assert.equal(facts.get("exp", "/a", info(1)), undefined);
   assert.equal(facts.get("exp", "/b", info(2)), 2);
@@ -133,6 +134,33 @@ Deno.test("FileFacts keeps at most `capacity` facts, the oldest going first", ()
   // Another version of the same path, or another kind of fact, is not known.
   assert.equal(facts.get("exp", "/c", info(4)), undefined);
   assert.equal(facts.get("scopes", "/c", info(3)), undefined);
+});
+
+Deno.test("FileFacts judges a version settled when the read began, not when it is remembered", () => {
+  const facts = new FileFacts(16, () => 10_000_000);
+  const info = { dev: 1, ino: 1, size: 1, mtime: new Date(5000), ctime: new Date(5000) };
+  // Begun less than SETTLED_MS after the mtime: a write after it could keep that mtime.
+  facts.remember("exp", "/a", info as Deno.FileInfo, 1, 5000 + SETTLED_MS - 1);
+  assert.equal(facts.get("exp", "/a", info as Deno.FileInfo), undefined);
+  facts.remember("exp", "/a", info as Deno.FileInfo, 1, 5000 + SETTLED_MS);
+  assert.equal(facts.get("exp", "/a", info as Deno.FileInfo), 1);
+});
+
+Deno.test("a name missing from a directory is remembered only while the directory is the version the lookup started from", async () => {
+  await withSpool(async (spool) => {
+    Deno.mkdirSync(spool.oauth, { recursive: true, mode: 0o700 });
+    const facts = new FileFacts(16, later);
+    const fresh = storeDirectory(spool.oauth, OWNERS)!;
+    assert.equal(inspectFile(fresh, "x.top", OWNERS, "secret", facts), null);
+    assert.equal(facts.size, 1);
+    // The directory changed after it was looked at (its times set anew, as a move away and back
+    // leaves them but for ctime): the miss is not remembered.
+    const stale = storeDirectory(spool.oauth, OWNERS)!;
+    Deno.utimeSync(spool.oauth, new Date(2001, 0, 1), new Date(2001, 0, 1));
+    assert.equal(inspectFile(stale, "y.top", OWNERS, "secret", facts), null);
+    assert.equal(facts.size, 1);
+    assert.equal(facts.get("absent", `${spool.oauth}/y.top`, stale.info), undefined);
+  });
 });
 
 Deno.test("a query remembers an access token's expiry by the file's version: not read again while unchanged, read again once replaced or written", async () => {

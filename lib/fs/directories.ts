@@ -208,7 +208,8 @@ export function storePolicy(owners: Owners): WalkPolicy {
  * of a full walk, `storeDirectory` only `lstat`s the root itself and checks it under the store
  * rule, as every walk does; the ancestors are taken as checked. That holds against every user the
  * store does not trust: an ancestor that passed is owned by a trusted owner and writable by nobody
- * else (or sticky), so only a trusted owner can change it or what its entries lead to. What a
+ * else (or sticky, or condor's setgid directory, whose group the store already lets write there),
+ * so only they can change it or what its entries lead to. What a
  * trusted owner changes in an ancestor (a chmod that makes it unsafe) is seen by the next full
  * walk, at most `ttlMs` later. The root itself, every user directory and every file are still
  * checked by every request.
@@ -293,7 +294,13 @@ export function storeDirectory(
     final: (p, info) =>
       options.loose ? checkAncestor(p, info, owners) : checkStoreDirectory(p, info, owners),
   };
-  const key = [options.loose ? "loose" : "store", owners.self, owners.condor?.uid, path].join("\0");
+  const key = [
+    options.loose ? "loose" : "store",
+    owners.self,
+    owners.condor?.uid,
+    owners.condor?.gid,
+    path,
+  ].join("\0");
   const recent = options.checked?.recent(key);
   if (recent !== undefined) {
     // The same directory as at the last walk (not a link, not another one put in its place),

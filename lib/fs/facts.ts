@@ -27,25 +27,49 @@ export function settled(info: Deno.FileInfo, now: number): boolean {
   return mtime !== undefined && now - mtime >= SETTLED_MS;
 }
 
-/**
- * True when `a` and `b` show the same version of a file: what a write or a replacement changes
- * (compared field by field: no string is built for a lookup).
- */
-export function sameVersion(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
-  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mode === b.mode &&
-    a.uid === b.uid && a.nlink === b.nlink && a.mtime?.getTime() === b.mtime?.getTime() &&
-    a.ctime?.getTime() === b.ctime?.getTime();
+/** What a write or a replacement changes in a file: the fields of `Deno.FileInfo` kept. */
+export interface Version {
+  readonly dev: number;
+  readonly ino: number | null;
+  readonly size: number;
+  readonly mode: number | null;
+  readonly uid: number | null;
+  readonly nlink: number | null;
+  readonly mtime: number | undefined;
+  readonly ctime: number | undefined;
+}
+
+/** The version `info` shows (eight numbers: a kept fact holds no whole `FileInfo`). */
+export function versionOf(info: Deno.FileInfo): Version {
+  return {
+    dev: info.dev,
+    ino: info.ino,
+    size: info.size,
+    mode: info.mode,
+    uid: info.uid,
+    nlink: info.nlink,
+    mtime: info.mtime?.getTime(),
+    ctime: info.ctime?.getTime(),
+  };
+}
+
+/** True when `info` shows the version `version` (compared field by field). */
+export function sameVersion(version: Version, info: Deno.FileInfo): boolean {
+  return version.ino === info.ino && version.dev === info.dev && version.size === info.size &&
+    version.mode === info.mode && version.uid === info.uid && version.nlink === info.nlink &&
+    version.mtime === info.mtime?.getTime() && version.ctime === info.ctime?.getTime();
 }
 
 /**
  * Facts by file: each kind of fact of each path, with the version of the file it was derived
- * from. At most `capacity` are kept; the oldest goes first.
+ * from. At most `capacity` are kept (each well under a kilobyte); the oldest goes first.
  */
 export class FileFacts {
-  readonly #entries = new Map<string, { readonly info: Deno.FileInfo; readonly value: unknown }>();
+  readonly #entries = new Map<string, { readonly version: Version; readonly value: unknown }>();
 
   constructor(
     readonly capacity = 16384,
+    /** The clock (milliseconds): read it before the read or lookup whose result is remembered. */
     readonly now: () => number = Date.now,
   ) {}
 
@@ -55,22 +79,23 @@ export class FileFacts {
    */
   get<T>(kind: string, path: string, info: Deno.FileInfo): T | undefined {
     const entry = this.#entries.get(`${kind}\0${path}`);
-    if (entry === undefined || !sameVersion(entry.info, info)) return undefined;
+    if (entry === undefined || !sameVersion(entry.version, info)) return undefined;
     return entry.value as T;
   }
 
   /**
-   * Remembers `value` as the fact `kind` of `path`, derived from its content read after `info`
-   * was taken; unless that version is too recent to be told from a later one (`settled`).
+   * Remembers `value` as the fact `kind` of `path`, derived from what a read or lookup begun at
+   * `began` (this clock, read before it) found, with `info` taken before that; unless that version
+   * is too recent at `began` to be told from a later one (`settled`).
    */
-  remember(kind: string, path: string, info: Deno.FileInfo, value: unknown): void {
+  remember(kind: string, path: string, info: Deno.FileInfo, value: unknown, began: number): void {
     const key = `${kind}\0${path}`;
     this.#entries.delete(key);
-    if (!settled(info, this.now())) return;
+    if (!settled(info, began)) return;
     if (this.#entries.size >= this.capacity) {
       this.#entries.delete(this.#entries.keys().next().value!);
     }
-    this.#entries.set(key, { info, value });
+    this.#entries.set(key, { version: versionOf(info), value });
   }
 
   /** How many facts are kept. */

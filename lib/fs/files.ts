@@ -12,7 +12,7 @@
 
 import { quote, StoreError } from "../errors.ts";
 import type { Directory } from "./directories.ts";
-import type { FileFacts } from "./facts.ts";
+import { type FileFacts, sameVersion, versionOf } from "./facts.ts";
 import { insecure, osError } from "./errors.ts";
 import { describeTrusted, isTrustedOwner, type Owners } from "./owners.ts";
 import { join, octal } from "./paths.ts";
@@ -88,6 +88,23 @@ function knownAbsent(dir: Directory, path: string, facts: FileFacts | undefined)
 }
 
 /**
+ * Remembers that `path` was missing from `dir` at a lookup begun at `began`, if `dir` is still
+ * the very version it was before the lookup: a lookup by path also fails while the directory
+ * itself is moved away and back, which leaves its version as it was.
+ */
+function rememberAbsent(dir: Directory, path: string, facts: FileFacts, began: number): void {
+  let again: Deno.FileInfo;
+  try {
+    again = Deno.lstatSync(dir.path);
+  } catch {
+    return;
+  }
+  if (sameVersion(versionOf(dir.info), again)) {
+    facts.remember("absent", path, dir.info, true, began);
+  }
+}
+
+/**
  * `lstat` plus `checkFile` for `name` in `dir`; null when it does not exist. With `facts` (a
  * daemon thread's), a name found missing is not looked for again while `dir` is unchanged.
  */
@@ -100,9 +117,10 @@ export function inspectFile(
 ): Deno.FileInfo | null {
   const path = join(dir.path, name);
   if (knownAbsent(dir, path, facts)) return null;
+  const began = facts?.now() ?? 0;
   const info = lstatIn(path);
   if (info !== null) checkFile(path, info, owners, role);
-  else facts?.remember("absent", path, dir.info, true);
+  else if (facts !== undefined) rememberAbsent(dir, path, facts, began);
   return info;
 }
 
@@ -416,12 +434,13 @@ export function removeFile(dir: Directory, name: string, owners: Owners, role: F
 export function removeEntry(dir: Directory, name: string, facts?: FileFacts): boolean {
   const path = join(dir.path, name);
   if (knownAbsent(dir, path, facts)) return false;
+  const began = facts?.now() ?? 0;
   try {
     Deno.removeSync(path);
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      facts?.remember("absent", path, dir.info, true);
+      if (facts !== undefined) rememberAbsent(dir, path, facts, began);
       return false;
     }
     throw osError(error, "remove", path);

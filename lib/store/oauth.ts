@@ -209,11 +209,12 @@ function accessTokenExp(
   const path = join(dir.path, name);
   const known = info === null ? undefined : ctx.facts?.get<number | null>("exp", path, info);
   if (known !== undefined) return known;
+  const began = ctx.facts?.now() ?? 0;
   const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
   if (content === null) return undefined;
   try {
     const exp = accessTokenExpiry(content);
-    if (info !== null) ctx.facts?.remember("exp", path, info, exp);
+    if (info !== null) ctx.facts?.remember("exp", path, info, exp, began);
     return exp;
   } finally {
     content.fill(0);
@@ -379,6 +380,7 @@ function storedScopes(
   const path = join(dir.path, name);
   const known = ctx.facts?.get<{ scopes: string; audience: string }>("scopes", path, info);
   if (known !== undefined) return known;
+  const began = ctx.facts?.now() ?? 0;
   const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
   if (content === null) return { scopes: "", audience: "" };
   try {
@@ -391,7 +393,7 @@ function storedScopes(
         audience: storedString(content, members.found.get("audience"), { key: "audience", path }),
       };
     }
-    ctx.facts?.remember("scopes", path, info, found);
+    ctx.facts?.remember("scopes", path, info, found, began);
     return found;
   } finally {
     content.fill(0);
