@@ -12,7 +12,7 @@
 
 import { quote, StoreError } from "../errors.ts";
 import type { Directory } from "./directories.ts";
-import { type FileFacts, sameVersion, versionOf } from "./facts.ts";
+import { type FileFacts, sameVersion, settled, versionOf } from "./facts.ts";
 import { insecure, osError } from "./errors.ts";
 import { describeTrusted, isTrustedOwner, type Owners } from "./owners.ts";
 import { join, octal } from "./paths.ts";
@@ -93,6 +93,8 @@ function knownAbsent(dir: Directory, path: string, facts: FileFacts | undefined)
  * itself is moved away and back, which leaves its version as it was.
  */
 function rememberAbsent(dir: Directory, path: string, facts: FileFacts, began: number): void {
+  // A directory changed too lately would not be remembered anyway: no second lstat for it.
+  if (!settled(dir.info, began)) return;
   let again: Deno.FileInfo;
   try {
     again = Deno.lstatSync(dir.path);

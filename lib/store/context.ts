@@ -1,8 +1,8 @@
 /**
  * What every store operation needs (one per request, never shared between requests): the
  * configuration, the trusted owners of this process, a debug channel, the warnings collected
- * for the caller, the caller's limits, and the process's audit limiter and file facts (the state
- * a request shares, passed in). Also the outcome type of a successful operation.
+ * for the caller, the caller's limits, and the process's audit limiter, file facts and checked
+ * roots (the state a request shares, passed in). Also the outcome type of a successful operation.
  */
 
 import { AccountDb, CondorIdsError, findCondorIds } from "../accounts.ts";

@@ -194,11 +194,36 @@ function mergeScopes(
   return out.take();
 }
 
-/** The `exp` of `<name>.use` in `dir`, when it is a JWT access token. */
+/**
+ * What `derive` makes of the stored file `name` (`info`: the `lstat` just taken of it, or null);
+ * undefined when the file is not there. A daemon remembers it as the fact `kind` by the file's
+ * version (ctx.facts) and reads the file again only when it changed. The bytes read are wiped.
+ */
+function derivedFact<T>(
+  ctx: StoreContext,
+  dir: Directory,
+  file: { readonly name: string; readonly info: Deno.FileInfo | null; readonly kind: string },
+  derive: (content: Uint8Array, path: string) => T,
+): T | undefined {
+  const { name, info, kind } = file;
+  const path = join(dir.path, name);
+  const known = info === null ? undefined : ctx.facts?.get<T>(kind, path, info);
+  if (known !== undefined) return known;
+  const began = ctx.facts?.now() ?? 0;
+  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
+  if (content === null) return undefined;
+  try {
+    const value = derive(content, path);
+    if (info !== null) ctx.facts?.remember(kind, path, info, value, began);
+    return value;
+  } finally {
+    content.fill(0);
+  }
+}
+
 /**
  * The `exp` claim of the access token in `name` (`info`: the `lstat` just taken of it, or null),
- * or null when it has none; undefined when the file is not there. A daemon remembers it by the
- * file's version (ctx.facts) and reads the file again only when it changed.
+ * or null when it has none; undefined when the file is not there.
  */
 function accessTokenExp(
   ctx: StoreContext,
@@ -206,19 +231,12 @@ function accessTokenExp(
   name: string,
   info: Deno.FileInfo | null,
 ): number | null | undefined {
-  const path = join(dir.path, name);
-  const known = info === null ? undefined : ctx.facts?.get<number | null>("exp", path, info);
-  if (known !== undefined) return known;
-  const began = ctx.facts?.now() ?? 0;
-  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
-  if (content === null) return undefined;
-  try {
-    const exp = accessTokenExpiry(content);
-    if (info !== null) ctx.facts?.remember("exp", path, info, exp, began);
-    return exp;
-  } finally {
-    content.fill(0);
-  }
+  return derivedFact(
+    ctx,
+    dir,
+    { name, info, kind: "exp" },
+    (content) => accessTokenExpiry(content),
+  );
 }
 
 /**
@@ -377,27 +395,16 @@ function storedScopes(
   name: string,
   info: Deno.FileInfo,
 ): { readonly scopes: string; readonly audience: string } {
-  const path = join(dir.path, name);
-  const known = ctx.facts?.get<{ scopes: string; audience: string }>("scopes", path, info);
-  if (known !== undefined) return known;
-  const began = ctx.facts?.now() ?? 0;
-  const content = readFile(dir, name, ctx.owners, { role: "secret", maxBytes: OAUTH_LIMIT });
-  if (content === null) return { scopes: "", audience: "" };
-  try {
-    let found = { scopes: "", audience: "" };
+  const found = derivedFact(ctx, dir, { name, info, kind: "scopes" }, (content, path) => {
     // A .top that is not a JSON object has no scopes or audience (deviation 10).
     const members = findMembers(content, ["scopes", "audience"]);
-    if (members.result === "object") {
-      found = {
-        scopes: storedString(content, members.found.get("scopes"), { key: "scopes", path }),
-        audience: storedString(content, members.found.get("audience"), { key: "audience", path }),
-      };
-    }
-    ctx.facts?.remember("scopes", path, info, found, began);
-    return found;
-  } finally {
-    content.fill(0);
-  }
+    if (members.result !== "object") return { scopes: "", audience: "" };
+    return {
+      scopes: storedString(content, members.found.get("scopes"), { key: "scopes", path }),
+      audience: storedString(content, members.found.get("audience"), { key: "audience", path }),
+    };
+  });
+  return found ?? { scopes: "", audience: "" };
 }
 
 /**
