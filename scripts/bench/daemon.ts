@@ -271,7 +271,10 @@ async function daemonSection(ctx: Context): Promise<Table[]> {
         title: "Daemon over the Unix socket",
         note: `${loadNote} Adds are add-oauth -P of an access token (durable: temp file fsync, ` +
           "rename, directory fsync), root acting for 64 users u0…u63 (one lock each); queries " +
-          "are query-oauth -s of the same users. The floor is Deno's own HTTP server " +
+          "are query-oauth -s of the same users, measured from a second after each client wrote the " +
+          "s0 it proves itself with (a file changed within the last second is read whole by every " +
+          'query: docs/storage.md "What the daemon remembers"). ' +
+          "The floor is Deno's own HTTP server " +
           "(scripts/bench/floor_server.ts: `Deno.serve` on a Unix socket) answering the same " +
           "requests from the same load generator with a fixed reply and doing no work; its " +
           "rounds are interleaved with the daemon's. whoami is a proven request that does no " +
