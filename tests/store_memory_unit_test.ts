@@ -147,7 +147,7 @@ Deno.test("FileFacts judges a version settled when the read began, not when it i
 });
 
 Deno.test("a name missing from a directory is remembered only while the directory is the version the lookup started from", async () => {
-  await withSpool(async (spool) => {
+  await withSpool((spool) => {
     Deno.mkdirSync(spool.oauth, { recursive: true, mode: 0o700 });
     const facts = new FileFacts(16, later);
     const fresh = storeDirectory(spool.oauth, OWNERS)!;
@@ -160,6 +160,7 @@ Deno.test("a name missing from a directory is remembered only while the director
     assert.equal(inspectFile(stale, "y.top", OWNERS, "secret", facts), null);
     assert.equal(facts.size, 1);
     assert.equal(facts.get("absent", `${spool.oauth}/y.top`, stale.info), undefined);
+    return Promise.resolve();
   });
 });
 
