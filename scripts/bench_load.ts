@@ -9,8 +9,9 @@
  * wants). Once every client has proved itself (and, for queries, once the credentials written
  * by those first requests have settled: a second later), the clock starts: each client sends
  * requests back to back (adds of an OAuth access token, `-P`, durable; queries of `s0`; or
- * `whoami`, a proven request that does no store work) until the time is up. Prints one JSON line: requests, seconds, requests per second, p50 and p99 latency (ms),
- * the CPU this process, the daemon and the whole machine used (cores) and the time to connect and prove identity (p50, ms).
+ * `whoami`, a proven request that does no store work) until the time is up. Prints one JSON line:
+ * requests, seconds, requests per second, p50 and p99 latency (ms), the CPU this process, the
+ * daemon and the whole machine used (cores) and the time to connect and prove identity (p50, ms).
  * Exits 1 when any request fails (an HTTP status other than 200 or a reply that is not ok).
  *
  * Usage: deno run -A scripts/bench_load.ts '<JSON options>'
